@@ -1,0 +1,1 @@
+"""QGIS-free core: requests, fetching, comparison, diagnosis and reports (numpy, GDAL, sentinelhub only)."""
