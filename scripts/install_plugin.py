@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import zipfile
 from pathlib import Path
@@ -90,6 +91,8 @@ def main() -> None:
             print("No DISPLAY: starting QGIS under xvfb-run", file=sys.stderr)
             cmd = ["xvfb-run", "-a", *cmd]
         env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
+        # Let the desktop see the dev venv's runtime packages (sentinelhub, mini-racer), not the source tree.
+        env["PYTHONPATH"] = sysconfig.get_paths()["purelib"]
         sys.exit(subprocess.call(cmd, env=env))
 
 

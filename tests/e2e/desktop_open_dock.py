@@ -1,0 +1,53 @@
+"""Runs inside the real QGIS desktop (``qgis --code``): click the S2 Parity toolbar button, check the dock
+opened, save a screenshot of the main window and quit. Writes its findings as JSON to $S2PARITY_E2E_RESULT."""
+
+import json
+import os
+import traceback
+
+from qgis.core import QgsApplication
+from qgis.PyQt.QtCore import QTimer
+from qgis.PyQt.QtWidgets import QDockWidget, QToolBar
+from qgis.utils import iface, plugins
+
+RESULT = os.environ["S2PARITY_E2E_RESULT"]
+SCREENSHOT = os.environ.get("S2PARITY_E2E_SCREENSHOT", "")
+
+
+def _check() -> None:
+    result = {}
+    try:
+        window = iface.mainWindow()
+        window.resize(1600, 1000)
+        result["plugin_loaded"] = "s2parity_plugin" in plugins
+        buttons = [
+            action
+            for toolbar in window.findChildren(QToolBar)
+            for action in toolbar.actions()
+            if action.objectName() == "s2parity_toggle_dock"
+        ]
+        result["toolbar_buttons"] = len(buttons)
+        raster_menu = iface.rasterMenu()
+        result["raster_menu_entries"] = [
+            f"{a.text()} > {sub.objectName()}"
+            for a in raster_menu.actions()
+            if a.menu() is not None
+            for sub in a.menu().actions()
+            if sub.objectName().startswith("s2parity")
+        ]
+        buttons[0].trigger()
+        QgsApplication.processEvents()
+        dock = window.findChild(QDockWidget, "S2ParityDock")
+        result["dock_visible"] = bool(dock is not None and dock.isVisible())
+        result["message_bar"] = [f"{item.title()}: {item.text()}" for item in iface.messageBar().items()]
+        result["provider"] = QgsApplication.processingRegistry().providerById("s2parity") is not None
+        if SCREENSHOT:
+            result["screenshot_saved"] = window.grab().save(SCREENSHOT)
+    except Exception:
+        result["error"] = traceback.format_exc()
+    with open(RESULT, "w", encoding="utf-8") as fh:
+        json.dump(result, fh)
+    QTimer.singleShot(0, iface.actionExit().trigger)
+
+
+QTimer.singleShot(1500, _check)

@@ -1,0 +1,50 @@
+"""Fixtures for tests that run inside QGIS (pytest-qgis 2.1.0, headless)."""
+
+from __future__ import annotations
+
+import pytest
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtWidgets import QDockWidget
+
+
+class RecordingIface:
+    """pytest-qgis's mock ``iface`` plus the calls S2 Parity makes that the mock lacks, recorded so tests
+    can assert that ``unload()`` removes everything ``initGui()`` added."""
+
+    def __init__(self, base) -> None:
+        self._base = base
+        self.toolbar_actions: list = []
+        self.raster_menu: dict[str, list] = {}
+        self.docks: list[QDockWidget] = []
+
+    def __getattr__(self, name):
+        return getattr(self._base, name)
+
+    def addToolBarIcon(self, action) -> None:  # noqa: N802
+        self.toolbar_actions.append(action)
+
+    def removeToolBarIcon(self, action) -> None:  # noqa: N802
+        self.toolbar_actions.remove(action)
+
+    def addPluginToRasterMenu(self, menu: str, action) -> None:  # noqa: N802
+        self.raster_menu.setdefault(menu, []).append(action)
+
+    def removePluginRasterMenu(self, menu: str, action) -> None:  # noqa: N802
+        self.raster_menu[menu].remove(action)
+        if not self.raster_menu[menu]:
+            del self.raster_menu[menu]
+
+    def addDockWidget(self, area: Qt.DockWidgetArea, dock: QDockWidget) -> None:  # noqa: N802
+        self._base.mainWindow().addDockWidget(area, dock)
+        self.docks.append(dock)
+
+    def removeDockWidget(self, dock: QDockWidget) -> None:  # noqa: N802
+        self._base.mainWindow().removeDockWidget(dock)
+        self.docks.remove(dock)
+
+
+@pytest.fixture
+def iface(qgis_iface) -> RecordingIface:
+    """A recording ``iface`` whose main window is shown (offscreen), so dock visibility is real."""
+    qgis_iface.mainWindow().show()
+    return RecordingIface(qgis_iface)
