@@ -35,4 +35,8 @@ class S2ParityProvider(QgsProcessingProvider):
 
 def algorithms() -> list:
     """New instances of every S2 Parity algorithm."""
-    return []
+    from s2parity_plugin.processing.export_comparison import ExportComparisonAlgorithm
+
+    return [
+        ExportComparisonAlgorithm(),
+    ]

@@ -41,6 +41,29 @@ class ComparisonFiles:
     shift_corrected: Path | None = None
 
 
+def comparison_files(outputs: dict) -> ComparisonFiles:
+    """The :class:`ComparisonFiles` named by the outputs of ``s2parity:compareendpoints`` (``VALUE_A``,
+    ``VALUE_B``, ``SCL_A``, ``SCL_B``, ``OUTPUT_DIFFERENCE``, ``OUTPUT_MISMATCH``, ``OUTPUT_SHIFT_CORRECTED``)."""
+
+    def path(key: str) -> Path | None:
+        value = outputs.get(key)
+        return Path(value) if value and Path(value).is_file() else None
+
+    required = {key: path(key) for key in ("VALUE_A", "VALUE_B", "OUTPUT_DIFFERENCE")}
+    missing = [key for key, value in required.items() if value is None]
+    if missing:
+        raise ValueError(f"the comparison produced no file for {', '.join(missing)}")
+    return ComparisonFiles(
+        value_a=required["VALUE_A"],
+        value_b=required["VALUE_B"],
+        difference=required["OUTPUT_DIFFERENCE"],
+        mismatch=path("OUTPUT_MISMATCH"),
+        scl_a=path("SCL_A"),
+        scl_b=path("SCL_B"),
+        shift_corrected=path("OUTPUT_SHIFT_CORRECTED"),
+    )
+
+
 def _paletted(layer: QgsRasterLayer, classes: dict[int, tuple[str, str]]) -> None:
     renderer = QgsPalettedRasterRenderer(
         layer.dataProvider(),
