@@ -92,3 +92,32 @@ def side_metadata(manifest: dict[str, Any], side: str) -> SideMetadata:
     if side not in SIDES:
         raise ValueError(f"side must be 'a' or 'b', not {side!r}")
     return manifest.get("sides", {}).get(side, {})
+
+
+# -- writing (used by the fetch pipeline) ------------------------------------------------------------------------
+
+PARTIAL_PREFIX = ".partial-"
+SCHEMA = 1
+
+
+def partial_dir(out_parent: str | Path, name: str) -> Path:
+    """The temporary folder a run is written to (``<out_parent>/.partial-<name>``), renamed when complete."""
+    return Path(out_parent) / f"{PARTIAL_PREFIX}{name}"
+
+
+def write_manifest(run_dir: str | Path, manifest: dict[str, Any]) -> Path:
+    """Write ``run.json`` (UTF-8, indented; written to a temp file and renamed so it is never half-written)."""
+    path = Path(run_dir) / RUN_MANIFEST
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def finalize_run(partial: str | Path, final: str | Path) -> Path:
+    """Atomically rename the finished ``partial`` folder to ``final`` (which must not exist yet)."""
+    partial, final = Path(partial), Path(final)
+    if final.exists():
+        raise FileExistsError(f"{final} already exists")
+    partial.rename(final)
+    return final

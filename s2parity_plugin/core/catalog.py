@@ -1,0 +1,43 @@
+"""Catalog API look-ups: which Sentinel-2 L2A acquisitions an endpoint lists over the AOI in the date range.
+
+This is how the processing baseline of each side is known even for custom evalscripts that write no userdata
+(catalog item ids are ESA product names, e.g. ``S2B_MSIL2A_20201004T095029_N0214_R079_T33TVF_20201004T124001``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sentinelhub import CRS, BBox, DataCollection, SentinelHubCatalog, SHConfig
+
+from s2parity_plugin.core.shclient import ParityClient
+from s2parity_plugin.core.spec import RequestSpec
+
+
+def search_acquisitions(
+    spec: RequestSpec, config: SHConfig, client: ParityClient, collection: DataCollection
+) -> list[dict[str, Any]]:
+    """Catalog items over the grid's bbox (sent in WGS 84) in ``spec``'s time range, sorted by date, as
+    ``{"id", "datetime", "cloud_cover"}``. Uses the run's own client (proxies, cancellation, token)."""
+    catalog = SentinelHubCatalog(config=config)
+    catalog.client = client
+    cc = spec.options.max_cloud_coverage
+    search = catalog.search(
+        collection,
+        time=(spec.date_from, spec.date_to),
+        bbox=BBox(spec.grid.bounds, CRS(spec.grid.epsg)),
+        filter=f"eo:cloud_cover <= {cc:g}" if cc < 100 else None,
+        limit=100,
+    )
+    items = []
+    for feature in search:
+        props = feature.get("properties", {})
+        items.append(
+            {"id": feature.get("id", ""), "datetime": props.get("datetime"), "cloud_cover": props.get("eo:cloud_cover")}
+        )
+    return sorted(items, key=lambda item: (item["datetime"] or "", item["id"]))
+
+
+def acquisition_days(items: list[dict[str, Any]]) -> list[str]:
+    """Distinct UTC days (``YYYY-MM-DD``) of catalog items."""
+    return sorted({str(item["datetime"])[:10] for item in items if item.get("datetime")})

@@ -1,0 +1,41 @@
+//VERSION=3
+// S2 Parity preset "{{QUANTITY}}" ({{UNITS}}), SIMPLE mosaicking (the service picks one acquisition per pixel
+// by mosaickingOrder).
+// Outputs: "value" ({{SAMPLE_TYPE}}, no data = {{NODATA_TEXT}}; dataMask is folded into this no-data value),
+// "scl" (UINT8, 0 = no data), and userdata.json with the acquisitions (tiles) the service considered.
+function setup() {
+  return {
+    input: [{ bands: [{{BANDS}}], units: "{{UNITS}}" }],
+    output: [
+      { id: "value", bands: 1, sampleType: "{{SAMPLE_TYPE}}" },
+      { id: "scl", bands: 1, sampleType: "UINT8" }
+    ],
+    mosaicking: "SIMPLE"
+  };
+}
+
+function valueOf(s) {
+  return {{VALUE_EXPR}};
+}
+
+function evaluatePixel(s) {
+  if (s.dataMask === 1) {
+    return { value: [valueOf(s)], scl: [s.SCL] };
+  }
+  return { value: [{{NODATA}}], scl: [0] };
+}
+
+function updateOutputMetadata(scenes, inputMetadata, outputMetadata) {
+  outputMetadata.userData = {
+    acquisitions: [
+      {
+        dateFrom: null,
+        tiles: scenes.tiles.map(function (t) {
+          return { productId: t.productId, date: t.date, cloudCoverage: t.cloudCoverage, dataPath: t.dataPath };
+        })
+      }
+    ],
+    normalizationFactor: inputMetadata.normalizationFactor,
+    serviceVersion: inputMetadata.serviceVersion
+  };
+}
