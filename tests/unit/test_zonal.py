@@ -69,3 +69,22 @@ def test_feature_outside_grid_has_no_pixels(tmp_path):
     path = _write(tmp_path / "a.tif", a, gdal.GDT_Float32, None)
     [row] = feature_stats(path, path, path, [("far", _box(100, 100, 110, 110))])
     assert row == {"feature_id": "far", "pixels": 0, "mean_a": None, "mean_b": None, "mean_diff": None}
+
+
+def test_density_histogram_counts_only_valid_pixels(tmp_path):
+    from s2parity_plugin.core.density import density_histogram
+
+    a = np.tile(np.linspace(0, 1, 50, dtype=np.float32), (20, 1))
+    b = a.copy()
+    diff = np.zeros_like(a)
+    diff[:5] = -9999.0
+    pa = _write(tmp_path / "a.tif", a, gdal.GDT_Float32, None)
+    pb = _write(tmp_path / "b.tif", b, gdal.GDT_Float32, None)
+    pd = _write(tmp_path / "d.tif", diff, gdal.GDT_Float32, -9999.0)
+    density = density_histogram(pa, pb, pd, bins=10)
+    counts = np.array(density["counts"])
+    lo, hi = np.percentile(np.concatenate([a[5:].ravel(), b[5:].ravel()]), (0.5, 99.5))
+    inside = ((a[5:] >= lo) & (a[5:] <= hi)).sum()
+    assert counts.sum() == inside  # 15 valid rows, values within the plotted range
+    assert np.count_nonzero(counts - np.diag(np.diag(counts))) == 0  # A == B: all on the diagonal
+    assert density["a_range"] == pytest.approx([lo, hi])
