@@ -317,7 +317,7 @@ class ComparisonForm(QWidget):
             probe = path if path.exists() else next((p for p in path.parents if p.exists()), None)
             if path.exists() and not path.is_dir():
                 problems[self.output_error] = f"{folder} is a file: choose a folder."
-            elif probe is None or not _writable(probe):
+            elif probe is None or not probe.is_dir() or not _writable(probe):
                 problems[self.output_error] = f"Cannot write in {folder}: choose a folder you can write to."
             else:
                 problems[self.output_error] = None
