@@ -45,6 +45,14 @@ uninstall: setup
 qgis: package
 	$(PY) scripts/install_plugin.py run-desktop --zip $(ZIP)
 
+## The offline demo: the seed case against the bundled sample endpoints, headless, into demo-output/.
+demo: setup
+	$(PY) scripts/demo.py --out demo-output
+
+## QGIS desktop with the plugin, the sample endpoints and the seed AOI layer ready.
+demo-gui: package
+	$(PY) scripts/install_plugin.py run-desktop --zip $(ZIP) --code scripts/demo_gui_startup.py
+
 bench: setup
 	$(PY) -m bench
 

@@ -86,7 +86,7 @@ def main() -> None:
         prepare_profiles_root(args.zip, root)
         cmd = ["qgis", "--profiles-path", str(root)]
         if args.code:
-            cmd += ["--code", str(args.code)]
+            cmd += ["--code", str(args.code.resolve())]
         if not os.environ.get("DISPLAY") and shutil.which("xvfb-run"):
             print("No DISPLAY: starting QGIS under xvfb-run", file=sys.stderr)
             cmd = ["xvfb-run", "-a", *cmd]

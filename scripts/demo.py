@@ -1,0 +1,121 @@
+"""The offline demo: the whole S2 Parity workflow on the seed case against the bundled sample endpoints.
+
+Headless: runs the Processing algorithm ``s2parity:compareendpoints`` (the dock's code path) on the seed AOI
+(EPSG:3035 bbox in Campania, 2020-10-04, B04 + SCL, 10 m), writes the rasters, the report and a PNG map of the
+difference and SCL-mismatch layers rendered by QGIS into the output folder, and prints the diagnosis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def render_map_png(layers: dict, out_png: Path, width: int = 700, height: int = 620) -> Path:
+    """Render the difference and mismatch layers side by side (QGIS map renderer) with titles into a PNG."""
+    from qgis.core import QgsMapRendererCustomPainterJob, QgsMapSettings
+    from qgis.PyQt.QtCore import QRectF, QSize, Qt
+    from qgis.PyQt.QtGui import QColor, QFont, QImage, QPainter
+
+    panels = [("Difference B − A", layers["difference"]), ("SCL mismatch", layers.get("mismatch"))]
+    panels = [(title, layer) for title, layer in panels if layer is not None]
+    image = QImage(QSize(width * len(panels), height + 30), QImage.Format_ARGB32)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    font = QFont()
+    font.setPointSize(12)
+    painter.setFont(font)
+    for i, (title, layer) in enumerate(panels):
+        settings = QgsMapSettings()
+        settings.setLayers([layer])
+        settings.setDestinationCrs(layer.crs())
+        settings.setExtent(layer.extent())
+        settings.setOutputSize(QSize(width, height))
+        settings.setBackgroundColor(QColor("white"))
+        painter.save()
+        painter.translate(i * width, 30)
+        job = QgsMapRendererCustomPainterJob(settings, painter)
+        job.renderSynchronously()
+        painter.restore()
+        painter.drawText(QRectF(i * width, 0, width, 30), Qt.AlignCenter, title)
+    painter.end()
+    image.save(str(out_png))
+    return out_png
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=REPO / "demo-output", help="output folder (replaced)")
+    args = parser.parse_args()
+
+    from qgis.core import QgsApplication, QgsVectorLayer
+
+    app = QgsApplication([], False)
+    app.initQgis()
+    try:
+        from processing.core.Processing import Processing
+
+        Processing.initialize()
+        import processing
+
+        import s2parity_plugin
+        from s2parity_plugin.core.seed import SEED_DATE, SEED_PRESET, SEED_RESOLUTION_M, write_seed_aoi_geojson
+        from s2parity_plugin.qgis_side.layers import build_layers, comparison_files
+
+        plugin = s2parity_plugin.classFactory(None)
+        plugin.initProcessing()
+
+        out = args.out.resolve()
+        if out.exists():
+            shutil.rmtree(out)
+        out.mkdir(parents=True)
+        aoi_path = write_seed_aoi_geojson(out / "seed_aoi.geojson")
+        aoi = QgsVectorLayer(str(aoi_path), "seed AOI", "ogr")
+        if not aoi.isValid():
+            print(f"demo: cannot read {aoi_path}", file=sys.stderr)
+            return 1
+        params = {
+            "AOI": aoi,
+            "DATE_FROM": SEED_DATE,
+            "DATE_TO": SEED_DATE,
+            "PRESET": SEED_PRESET,
+            "UNITS": "DN",
+            "RESOLUTION": SEED_RESOLUTION_M,
+            "CRS": "EPSG:3035",
+            "MOSAICKING": "ORBIT",
+            "HARMONIZE": True,
+            "ENDPOINT_A": "sample-sh",
+            "ENDPOINT_B": "sample-cdse",
+            "SHIFT_CORRECT": True,
+            "OUTPUT_FOLDER": str(out / "runs"),
+        }
+        results = processing.run("s2parity:compareendpoints", params)
+        layers = build_layers(comparison_files(results))
+        png = render_map_png(layers, out / "s2parity_demo_map.png")
+        report = json.loads(Path(results["OUTPUT_REPORT"]).read_text(encoding="utf-8"))
+        print(f"run folder:  {results['RUN_FOLDER']}")
+        print(f"difference:  {results['OUTPUT_DIFFERENCE']}")
+        print(f"mismatch:    {results['OUTPUT_MISMATCH']}")
+        print(f"report:      {results['OUTPUT_REPORT']}")
+        print(f"map:         {png}")
+        print()
+        print("Diagnosis: " + report["diagnosis"]["explanation"])
+        plugin.unload()
+        return 0
+    finally:
+        from s2parity_plugin.core.sample_service import stop_sample_endpoints
+
+        stop_sample_endpoints()
+        app.exitQgis()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
