@@ -36,7 +36,9 @@ class S2ParityProvider(QgsProcessingProvider):
 def algorithms() -> list:
     """New instances of every S2 Parity algorithm."""
     from s2parity_plugin.processing.export_comparison import ExportComparisonAlgorithm
+    from s2parity_plugin.processing.fetch_pair import FetchPairAlgorithm
 
     return [
         ExportComparisonAlgorithm(),
+        FetchPairAlgorithm(),
     ]

@@ -1,0 +1,282 @@
+"""Processing algorithm ``s2parity:fetchpair``: the same request to two endpoints → one run folder.
+
+Thread safety: everything that touches QGIS objects (the AOI layer and its selection, the authentication manager,
+proxy settings) happens in :meth:`prepareAlgorithm`, which QGIS runs in the main thread (also for
+``QgsProcessingAlgRunnerTask``). :meth:`processAlgorithm` only calls the QGIS-free core with plain values, so it
+can run in a background task; the algorithm does not claim ``FlagNoThreading``.
+
+Dates are plain ``YYYY-MM-DD`` strings (easiest from ``qgis_process`` and scripts).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingAlgorithm,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProcessingOutputFolder,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterCrs,
+    QgsProcessingParameterDefinition,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFolderDestination,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterString,
+    QgsProcessingParameterVectorLayer,
+)
+
+from s2parity_plugin.core.endpoints import PROFILE_IDS
+from s2parity_plugin.core.errors import S2ParityError
+from s2parity_plugin.core.evalscripts import L2A_BANDS
+from s2parity_plugin.core.spec import MOSAICKING_ORDERS, SNAP_MODES
+
+MOSAICKING = ("ORBIT", "SIMPLE")
+UNITS = ("", "DN", "REFLECTANCE")
+
+
+class FetchPairAlgorithm(QgsProcessingAlgorithm):
+    """Fetch one Sentinel-2 L2A Process API request from endpoint A and endpoint B into a run folder."""
+
+    AOI = "AOI"
+    SELECTED_ONLY = "SELECTED_ONLY"
+    DATE_FROM = "DATE_FROM"
+    DATE_TO = "DATE_TO"
+    PRESET = "PRESET"
+    UNITS = "UNITS"
+    EVALSCRIPT = "EVALSCRIPT"
+    ENDPOINT_A = "ENDPOINT_A"
+    ENDPOINT_B = "ENDPOINT_B"
+    AUTH_A = "AUTH_A"
+    AUTH_B = "AUTH_B"
+    BASE_URL_A = "BASE_URL_A"
+    TOKEN_URL_A = "TOKEN_URL_A"
+    BASE_URL_B = "BASE_URL_B"
+    TOKEN_URL_B = "TOKEN_URL_B"
+    RESOLUTION = "RESOLUTION"
+    CRS = "CRS"
+    SNAP = "SNAP"
+    MOSAICKING = "MOSAICKING"
+    MOSAICKING_ORDER = "MOSAICKING_ORDER"
+    HARMONIZE = "HARMONIZE"
+    MAX_CLOUD = "MAX_CLOUD"
+    MAX_TILE_PX = "MAX_TILE_PX"
+    MAX_WORKERS = "MAX_WORKERS"
+    RUN_NAME = "RUN_NAME"
+    OUTPUT_FOLDER = "OUTPUT_FOLDER"
+    RUN_FOLDER = "RUN_FOLDER"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._prepared: dict[str, Any] = {}
+
+    def name(self) -> str:
+        return "fetchpair"
+
+    def displayName(self) -> str:
+        return "Fetch the same request from two endpoints"
+
+    def group(self) -> str:
+        return "Fetch"
+
+    def groupId(self) -> str:
+        return "fetch"
+
+    def shortHelpString(self) -> str:
+        return (
+            "Sends one Sentinel-2 L2A Process API request (AOI, dates, band/NDVI/custom evalscript, snapped grid) "
+            "unchanged to endpoint A and endpoint B and writes both answers (value + SCL GeoTIFFs on an identical "
+            "grid, scene metadata, catalog ids) into a new run folder under OUTPUT_FOLDER.\n\n"
+            "Endpoints: sentinelhub, cdse, sample-sh / sample-cdse (local demo pair, no credentials), custom "
+            "(give base URL and token URL).\nAUTH_A/AUTH_B: a QGIS authentication configuration id (method Basic: "
+            "username = OAuth client id, password = client secret) or a sentinelhub-py profile name.\n"
+            f"PRESET: a band ({', '.join(L2A_BANDS)}), NDVI, or CUSTOM (with EVALSCRIPT). UNITS: DN (default for "
+            "bands) or REFLECTANCE.\nDates: YYYY-MM-DD (UTC, inclusive). CRS empty = UTM zone of the AOI. "
+            "SNAP outward (default) puts the grid on multiples of the resolution (= Sentinel-2's pixel grid in "
+            "its UTM zone); nearest keeps the AOI's upper-left corner (as the Process API does with resx/resy)."
+        )
+
+    def createInstance(self) -> FetchPairAlgorithm:
+        return FetchPairAlgorithm()
+
+    def initAlgorithm(self, config: dict | None = None) -> None:
+        self.addParameter(
+            QgsProcessingParameterVectorLayer(self.AOI, "AOI (polygon layer)", [QgsProcessing.TypeVectorAnyGeometry])
+        )
+        self.addParameter(QgsProcessingParameterBoolean(self.SELECTED_ONLY, "Selected features only", False))
+        self.addParameter(QgsProcessingParameterString(self.DATE_FROM, "Start date (YYYY-MM-DD, UTC)"))
+        self.addParameter(QgsProcessingParameterString(self.DATE_TO, "End date (YYYY-MM-DD, UTC, inclusive)"))
+        self.addParameter(QgsProcessingParameterString(self.PRESET, "Preset (B01…B12, B8A, NDVI, CUSTOM)", "B04"))
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                self.UNITS, "Units (empty = preset default)", list(UNITS), False, "", True, usesStaticStrings=True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterString(self.EVALSCRIPT, "Custom evalscript (PRESET = CUSTOM)", "", True, True)
+        )
+        for key, label, default in (
+            (self.ENDPOINT_A, "Endpoint A", "sentinelhub"),
+            (self.ENDPOINT_B, "Endpoint B", "cdse"),
+        ):
+            self.addParameter(
+                QgsProcessingParameterEnum(key, label, list(PROFILE_IDS), False, default, usesStaticStrings=True)
+            )
+        self.addParameter(
+            QgsProcessingParameterString(
+                self.AUTH_A, "Credentials A (auth config id or sentinelhub profile)", "", False, True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterString(
+                self.AUTH_B, "Credentials B (auth config id or sentinelhub profile)", "", False, True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.RESOLUTION, "Resolution (m)", QgsProcessingParameterNumber.Double, 10.0, False, 0.5, 10000.0
+            )
+        )
+        self.addParameter(QgsProcessingParameterCrs(self.CRS, "Request CRS (empty = UTM zone of the AOI)", None, True))
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                self.MOSAICKING, "Mosaicking", list(MOSAICKING), False, "ORBIT", usesStaticStrings=True
+            )
+        )
+        self.addParameter(QgsProcessingParameterBoolean(self.HARMONIZE, "Harmonize values (harmonizeValues)", True))
+        self.addParameter(
+            QgsProcessingParameterFolderDestination(
+                self.OUTPUT_FOLDER, "Output folder (run folders are created inside)"
+            )
+        )
+        advanced = [
+            QgsProcessingParameterString(self.BASE_URL_A, "Custom base URL A", "", False, True),
+            QgsProcessingParameterString(self.TOKEN_URL_A, "Custom token URL A", "", False, True),
+            QgsProcessingParameterString(self.BASE_URL_B, "Custom base URL B", "", False, True),
+            QgsProcessingParameterString(self.TOKEN_URL_B, "Custom token URL B", "", False, True),
+            QgsProcessingParameterEnum(
+                self.SNAP, "Grid snapping", list(SNAP_MODES), False, "outward", usesStaticStrings=True
+            ),
+            QgsProcessingParameterEnum(
+                self.MOSAICKING_ORDER,
+                "Mosaicking order",
+                list(MOSAICKING_ORDERS),
+                False,
+                "mostRecent",
+                usesStaticStrings=True,
+            ),
+            QgsProcessingParameterNumber(
+                self.MAX_CLOUD, "Maximum cloud cover (%)", QgsProcessingParameterNumber.Double, 100.0, False, 0.0, 100.0
+            ),
+            QgsProcessingParameterNumber(
+                self.MAX_TILE_PX, "Maximum tile size (px)", QgsProcessingParameterNumber.Integer, 2500, False, 16, 2500
+            ),
+            QgsProcessingParameterNumber(
+                self.MAX_WORKERS,
+                "Parallel downloads per endpoint",
+                QgsProcessingParameterNumber.Integer,
+                4,
+                False,
+                1,
+                16,
+            ),
+            QgsProcessingParameterString(
+                self.RUN_NAME, "Run folder name (empty = time + preset + endpoints)", "", False, True
+            ),
+        ]
+        for param in advanced:
+            param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            self.addParameter(param)
+        self.addOutput(QgsProcessingOutputFolder(self.RUN_FOLDER, "Run folder"))
+
+    # -- main thread ----------------------------------------------------------------------------------------------
+    def prepareAlgorithm(
+        self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> bool:
+        from s2parity_plugin.core.endpoints import resolve_endpoint
+        from s2parity_plugin.qgis_side.aoi import aoi_from_layer
+        from s2parity_plugin.qgis_side.auth import qgis_proxies, resolve_credentials
+
+        try:
+            layer = self.parameterAsVectorLayer(parameters, self.AOI, context)
+            selected_only = self.parameterAsBoolean(parameters, self.SELECTED_ONLY, context)
+            wkt, crs = aoi_from_layer(layer, selected_only)
+            endpoints = []
+            for side in ("A", "B"):
+                profile = self.parameterAsEnumString(parameters, f"ENDPOINT_{side}", context)
+                creds = resolve_credentials(self.parameterAsString(parameters, f"AUTH_{side}", context))
+                endpoints.append(
+                    resolve_endpoint(
+                        profile,
+                        creds,
+                        base_url=self.parameterAsString(parameters, f"BASE_URL_{side}", context) or None,
+                        token_url=self.parameterAsString(parameters, f"TOKEN_URL_{side}", context) or None,
+                    )
+                )
+            request_crs = self.parameterAsCrs(parameters, self.CRS, context)
+        except S2ParityError as exc:
+            raise QgsProcessingException(str(exc)) from exc
+        self._prepared = {
+            "aoi_wkt": wkt,
+            "aoi_crs": crs,
+            "endpoints": endpoints,
+            "proxies": qgis_proxies(),
+            "crs": request_crs.authid() if request_crs.isValid() else None,
+        }
+        return True
+
+    # -- any thread -----------------------------------------------------------------------------------------------
+    def processAlgorithm(
+        self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> dict:
+        from s2parity_plugin.core.fetch import fetch_pair
+        from s2parity_plugin.core.spec import build_spec
+
+        prepared = self._prepared
+        out_parent = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
+        try:
+            spec = build_spec(
+                prepared["aoi_wkt"],
+                prepared["aoi_crs"],
+                self.parameterAsString(parameters, self.DATE_FROM, context),
+                self.parameterAsString(parameters, self.DATE_TO, context),
+                quantity=self.parameterAsString(parameters, self.PRESET, context) or "B04",
+                units=self.parameterAsEnumString(parameters, self.UNITS, context) or None,
+                evalscript=self.parameterAsString(parameters, self.EVALSCRIPT, context) or None,
+                resolution_m=self.parameterAsDouble(parameters, self.RESOLUTION, context),
+                crs_epsg=prepared["crs"],
+                mosaicking=self.parameterAsEnumString(parameters, self.MOSAICKING, context) or "ORBIT",
+                mosaicking_order=self.parameterAsEnumString(parameters, self.MOSAICKING_ORDER, context) or "mostRecent",
+                harmonize_values=self.parameterAsBoolean(parameters, self.HARMONIZE, context),
+                max_cloud_coverage=self.parameterAsDouble(parameters, self.MAX_CLOUD, context),
+                snap=self.parameterAsEnumString(parameters, self.SNAP, context) or "outward",
+            )
+            a, b = prepared["endpoints"]
+            feedback.pushInfo(
+                f"Grid: {spec.grid.width} × {spec.grid.height} px at {spec.grid.resolution_m:g} m in {spec.grid.crs}; "
+                f"A = {a.profile_id} ({a.base_url}), B = {b.profile_id} ({b.base_url})"
+            )
+
+            def progress(done: int, total: int, message: str) -> None:
+                feedback.setProgress(100.0 * done / max(total, 1))
+                feedback.setProgressText(message)
+
+            run_dir = fetch_pair(
+                spec,
+                a,
+                b,
+                out_parent,
+                progress=progress,
+                is_cancelled=feedback.isCanceled,
+                run_name=self.parameterAsString(parameters, self.RUN_NAME, context) or None,
+                proxies=prepared["proxies"],
+                max_workers=self.parameterAsInt(parameters, self.MAX_WORKERS, context),
+                max_tile_px=self.parameterAsInt(parameters, self.MAX_TILE_PX, context),
+            )
+        except S2ParityError as exc:
+            raise QgsProcessingException(str(exc)) from exc
+        feedback.pushInfo(f"Run folder: {run_dir}")
+        return {self.RUN_FOLDER: str(run_dir)}
