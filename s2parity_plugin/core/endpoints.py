@@ -152,8 +152,11 @@ def resolve_endpoint(
 
 def l2a_collection(base_url: str) -> DataCollection:
     """Sentinel-2 L2A bound to ``base_url`` (``define_from`` with a stable, URL-derived unique name)."""
-    digest = hashlib.sha1(base_url.rstrip("/").encode("utf-8")).hexdigest()[:12]
-    return DataCollection.SENTINEL2_L2A.define_from(f"S2PARITY_L2A_{digest}", service_url=base_url.rstrip("/"))
+    url = base_url.rstrip("/")
+    if url == DataCollection.SENTINEL2_L2A.service_url:
+        return DataCollection.SENTINEL2_L2A  # same definition: define_from would refuse a second name for it
+    digest = hashlib.sha1(url.encode("utf-8")).hexdigest()[:12]
+    return DataCollection.SENTINEL2_L2A.define_from(f"S2PARITY_L2A_{digest}", service_url=url)
 
 
 def sh_config(
