@@ -1,0 +1,80 @@
+"""Benchmark: concurrency of ``fetch_pair`` — 2 endpoints × 16 tiles with 300 ms injected latency per request.
+
+Measures wall time of the whole fetch against the sum of the injected latencies of every HTTP request it made
+(token, catalog, process; counted from the sample endpoints' request log). ``speedup`` = sum of latencies / wall
+time (how many requests were in flight on average); ``efficiency`` = speedup / (2 × max_workers), the share of the
+ideal overlap. A sequential reference (1 worker per endpoint) is run in the same process for comparison.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from shapely.geometry import box
+
+from s2parity_plugin.core.endpoints import Credentials, Endpoint
+from s2parity_plugin.core.fetch import fetch_pair
+from s2parity_plugin.core.spec import build_spec
+from s2parity_plugin.core.tiling import split_grid
+
+LATENCY_S = 0.3
+TILE_PX = 32
+
+
+def _endpoints(info: dict) -> tuple[Endpoint, Endpoint]:
+    def ep(pid: str, key: str) -> Endpoint:
+        i = info[key]
+        return Endpoint(pid, i["base_url"], i["token_url"], Credentials(i["client_id"], i["client_secret"]))
+
+    return ep("sample-sh", "sh"), ep("sample-cdse", "cdse")
+
+
+def _one(eps, spec, a, b, work: Path, workers: int, name: str) -> dict:
+    start = len(eps.request_log)
+    t0 = time.perf_counter()
+    run = fetch_pair(spec, a, b, work, run_name=name, max_tile_px=TILE_PX, max_workers=workers)
+    wall = time.perf_counter() - t0
+    log = eps.request_log[start:]
+    sum_latency = len(log) * LATENCY_S
+    shutil.rmtree(run, ignore_errors=True)
+    speedup = sum_latency / wall
+    return {
+        "max_workers": workers,
+        "wall_s": round(wall, 3),
+        "requests": len(log),
+        "process_requests": sum(1 for r in log if r[2].endswith("/process")),
+        "sum_latency_s": round(sum_latency, 3),
+        "speedup": round(speedup, 2),
+        "efficiency": round(speedup / (2 * workers), 3),
+    }
+
+
+def run(work_dir: Path) -> dict:
+    from s2parity_plugin.sample_endpoints import SampleEndpoints
+
+    eps = SampleEndpoints(host="127.0.0.1", port=0, token_ttl_s=3600.0).start()
+    try:
+        a, b = _endpoints(eps.info)
+        # 4 × 4 tiles of 32 px at 10 m: a 1280 m square on the UTM 33N lattice
+        x0, y0 = 437840.0, 4521440.0
+        aoi = box(x0, y0, x0 + 4 * TILE_PX * 10, y0 + 4 * TILE_PX * 10)
+        spec = build_spec(aoi, 32633, "2020-10-04", "2020-10-04", quantity="B04", crs_epsg=32633)
+        tiles = len(split_grid(spec.grid, TILE_PX))
+        assert tiles == 16, tiles
+        _one(eps, spec, a, b, work_dir, 4, "warmup")  # V8/GDAL warm-up, no latency
+        for dep in ("sh", "cdse"):
+            eps.set_faults(dep, latency_s=LATENCY_S)
+        parallel = _one(eps, spec, a, b, work_dir, 4, "parallel")
+        sequential = _one(eps, spec, a, b, work_dir, 1, "sequential")
+        return {
+            "tiles_per_side": tiles,
+            "latency_s": LATENCY_S,
+            "parallel": parallel,
+            "sequential_reference": sequential,
+            "speedup_vs_sequential": round(sequential["wall_s"] / parallel["wall_s"], 2),
+        }
+    finally:
+        eps.clear_faults()
+        eps.stop()

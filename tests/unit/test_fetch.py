@@ -1,0 +1,372 @@
+"""fetch_pair against the local sample endpoint pair, through the real sentinelhub client (QGIS-free)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from osgeo import gdal
+from shapely.geometry import MultiPolygon, box
+
+from s2parity_plugin.core import run_folder
+from s2parity_plugin.core.endpoints import Credentials, Endpoint, resolve_endpoint
+from s2parity_plugin.core.fetch import fetch_pair, fetch_pair_per_date, map_exception
+from s2parity_plugin.core.fetch_errors import (
+    AccessDeniedError,
+    CredentialsError,
+    FetchCancelled,
+    NetworkError,
+    NoAcquisitionsError,
+    OutputFolderError,
+    QuotaExceededError,
+)
+from s2parity_plugin.core.spec import build_spec
+
+sample_endpoints = pytest.importorskip("s2parity_plugin.sample_endpoints")
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+SEED = json.loads((DATA / "seed_request.json").read_text())
+SEED_BBOX = SEED["input"]["bounds"]["bbox"]
+SEED_JS = (DATA / "seed_evalscript_b04_scl_orbit.js").read_text()
+# ~1 km² near Naples (WGS 84), inside the seed's tile T33TVF
+SMALL = box(14.200, 40.800, 14.212, 40.809)
+
+
+@pytest.fixture(scope="module")
+def eps():
+    server = sample_endpoints.SampleEndpoints(host="127.0.0.1", port=0, token_ttl_s=3600.0).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pair(eps):
+    eps.clear_faults()
+    info = eps.info
+    a = Endpoint("sample-sh", info["sh"]["base_url"], info["sh"]["token_url"], _creds(info["sh"]))
+    b = Endpoint("sample-cdse", info["cdse"]["base_url"], info["cdse"]["token_url"], _creds(info["cdse"]))
+    yield a, b
+    eps.clear_faults()
+
+
+def _creds(info: dict) -> Credentials:
+    return Credentials(info["client_id"], info["client_secret"])
+
+
+def _log_since(eps, start: int) -> list[tuple]:
+    return list(eps.request_log[start:])
+
+
+def _read(path: Path):
+    ds = gdal.Open(str(path))
+    arr = ds.GetRasterBand(1).ReadAsArray()
+    meta = (ds.RasterXSize, ds.RasterYSize, ds.GetGeoTransform(), ds.GetSpatialRef().GetAuthorityCode(None))
+    nodata = ds.GetRasterBand(1).GetNoDataValue()
+    ds = None
+    return arr, meta, nodata
+
+
+def _no_partial(parent: Path) -> None:
+    leftovers = [p.name for p in parent.iterdir() if p.name.startswith(run_folder.PARTIAL_PREFIX)]
+    assert leftovers == []
+
+
+# -- the seed request -------------------------------------------------------------------------------------------
+
+
+def test_seed_b04_scl_identical_grids_and_hosts(eps, pair, tmp_path):
+    a, b = pair
+    spec = build_spec(box(*SEED_BBOX), 3035, "2020-10-04", "2020-10-04", quantity="B04", crs_epsg=3035, snap="nearest")
+    start = len(eps.request_log)
+    steps = []
+    run = fetch_pair(spec, a, b, tmp_path, run_name="seed", progress=lambda d, t, m: steps.append((d, t)))
+    assert run == tmp_path / "seed" and run.is_dir()
+    _no_partial(tmp_path)
+    manifest = run_folder.load_manifest(run)
+    assert manifest["schema"] == 1
+    assert manifest["grid"]["crs"] == "EPSG:3035"
+    assert (manifest["grid"]["width"], manifest["grid"]["height"]) == (505, 447)
+    assert manifest["files"] == {
+        "value_a": "a/value.tif",
+        "value_b": "b/value.tif",
+        "scl_a": "a/scl.tif",
+        "scl_b": "b/scl.tif",
+        "userdata_a": "a/userdata.json",
+        "userdata_b": "b/userdata.json",
+    }
+    assert manifest["request"]["output"]["width"] == 505 and manifest["request"]["output"]["height"] == 447
+    assert manifest["tiles"] == 1
+    metas = {}
+    for key in ("value_a", "value_b", "scl_a", "scl_b"):
+        arr, meta, _ = _read(run_folder.file_path(run, manifest, key))
+        metas[key] = meta
+        assert arr.shape == (447, 505)
+        assert arr.dtype == (np.uint16 if key.startswith("value") else np.uint8)
+    assert len({m for m in metas.values()}) == 1  # identical grids on all four rasters
+    assert list(metas["value_a"][2]) == manifest["grid"]["geotransform"]
+    assert metas["value_a"][3] == "3035"
+    for side, deployment_url in (("a", a.base_url), ("b", b.base_url)):
+        meta = run_folder.side_metadata(manifest, side)
+        assert meta["base_url"] == deployment_url
+        assert meta["units"] == "DN" and meta["quantity"] == "B04" and meta["harmonize_values"] is True
+        assert meta["catalog_ids"], "catalog ids missing"
+        assert meta["acquisitions"] and meta["acquisitions"][0]["product_id"]
+        userdata = json.loads((run / f"{side}/userdata.json").read_text())
+        assert userdata["acquisitions"]
+    assert steps[-1][0] == steps[-1][1]
+    # requests really went to the chosen hosts: one process call per deployment
+    log = _log_since(eps, start)
+    process = [(dep, status) for dep, method, path, status in log if path.endswith("/process")]
+    assert sorted(process) == [("cdse", 200), ("sh", 200)]
+    assert any(dep == "sh" and "catalog" in path for dep, _, path, _ in log)
+    assert any(dep == "cdse" and "catalog" in path for dep, _, path, _ in log)
+    assert a.host != b.host or a.base_url != b.base_url
+
+
+def test_seed_evalscript_as_custom(pair, tmp_path):
+    a, b = pair
+    spec = build_spec(
+        box(*SEED_BBOX), 3035, "2020-10-04", "2020-10-04", quantity="CUSTOM", evalscript=SEED_JS, crs_epsg=3035,
+        snap="nearest",
+    )  # fmt: skip
+    run = fetch_pair(spec, a, b, tmp_path, run_name="seed-custom")
+    manifest = run_folder.load_manifest(run)
+    assert (manifest["grid"]["width"], manifest["grid"]["height"]) == (505, 447)
+    assert manifest["request"]["evalscript"] == SEED_JS
+    assert set(manifest["files"]) == set(run_folder.FILE_KEYS)
+
+
+def test_sample_profiles_resolve_without_credentials(tmp_path):
+    a, b = resolve_endpoint("sample-sh"), resolve_endpoint("sample-cdse")
+    assert a.is_loopback_http and b.is_loopback_http and a.credentials and b.credentials
+    spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04", quantity="NDVI")
+    run = fetch_pair(spec, a, b, tmp_path)
+    arr, _, nodata = _read(run / "a/value.tif")
+    assert arr.dtype == np.float32 and np.isnan(nodata)
+    assert np.nanmin(arr) >= -1 and np.nanmax(arr) <= 1
+
+
+# -- AOIs --------------------------------------------------------------------------------------------------------
+
+
+def test_multi_feature_aoi_masks_outside(pair, tmp_path):
+    a, b = pair
+    multi = MultiPolygon([box(14.200, 40.800, 14.204, 40.803), box(14.208, 40.806, 14.212, 40.809)])
+    spec = build_spec(multi, 4326, "2020-10-04", "2020-10-04", quantity="B04", units="REFLECTANCE")
+    run = fetch_pair(spec, a, b, tmp_path)
+    arr, (w, h, _, _), _ = _read(run / "b/value.tif")
+    assert (w, h) == (spec.grid.width, spec.grid.height)
+    valid = ~np.isnan(arr)
+    assert 0.2 < valid.mean() < 0.6  # two small squares in the bbox, the rest masked by the geometry
+    assert np.isnan(arr[-1, 0]) and np.isnan(arr[0, -1])  # corners between the two polygons are masked
+    scl, _, _ = _read(run / "b/scl.tif")
+    assert (scl[~valid] == 0).all()
+
+
+def test_tiled_mosaic_equals_single_request(eps, pair, tmp_path):
+    a, b = pair
+    spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04", quantity="B04")
+    assert spec.grid.width > 80 and spec.grid.height > 80
+    start = len(eps.request_log)
+    tiled = fetch_pair(spec, a, b, tmp_path, run_name="tiled", max_tile_px=48, max_workers=3)
+    n_tiles = run_folder.load_manifest(tiled)["tiles"]
+    assert n_tiles >= 4
+    process = [r for r in _log_since(eps, start) if r[2].endswith("/process")]
+    assert len(process) == 2 * n_tiles
+    single = fetch_pair(spec, a, b, tmp_path, run_name="single")
+    for rel in ("a/value.tif", "b/value.tif", "a/scl.tif", "b/scl.tif"):
+        t_arr, t_meta, _ = _read(tiled / rel)
+        s_arr, s_meta, _ = _read(single / rel)
+        assert t_meta == s_meta
+        np.testing.assert_array_equal(t_arr, s_arr)
+
+
+# -- resilience --------------------------------------------------------------------------------------------------
+
+
+def test_429_bursts_are_waited_out(eps, pair, tmp_path):
+    a, b = pair
+    eps.set_faults("sh", rate_limit_burst=4, retry_after_ms=100)
+    eps.set_faults("cdse", rate_limit_burst=3, retry_after_ms=100)
+    start = len(eps.request_log)
+    spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04")
+    run = fetch_pair(spec, a, b, tmp_path, max_tile_px=64)
+    assert run_folder.load_manifest(run)
+    statuses = [r[3] for r in _log_since(eps, start)]
+    assert statuses.count(429) == 7
+
+
+def test_429_forever_is_quota_error(eps, pair, tmp_path):
+    a, b = pair
+    eps.set_faults("cdse", rate_limit_burst=1000, retry_after_ms=20)
+    spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04")
+    with pytest.raises(QuotaExceededError, match="sample-cdse") as info:
+        fetch_pair(spec, a, b, tmp_path)
+    assert info.value.endpoint_id == "sample-cdse"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_token_expiry_mid_run_is_renewed(eps, pair, tmp_path):
+    a, b = pair
+    eps.set_faults("sh", latency_s=0.15, expire_tokens_after=0.4)
+    start = len(eps.request_log)
+    spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04")
+    run = fetch_pair(spec, a, b, tmp_path, max_tile_px=40, max_workers=1)
+    assert run_folder.load_manifest(run)["tiles"] >= 4
+    sh_log = [r for r in _log_since(eps, start) if r[0] == "sh"]
+    assert any(r[3] == 401 for r in sh_log), "expected at least one 401 from the expired token"
+    assert sum(1 for r in sh_log if r[2].endswith("/token") and r[3] == 200) >= 2
+
+
+def test_server_errors_and_truncation_are_retried(eps, pair, tmp_path):
+    a, b = pair
+    eps.set_faults("sh", error_rate=0.3, seed=3)
+    eps.set_faults("cdse", truncate_rate=0.3, seed=4)
+    spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04")
+    run = fetch_pair(spec, a, b, tmp_path, max_tile_px=48)
+    assert run_folder.load_manifest(run)
+
+
+def test_cancel_mid_download_returns_fast_and_leaves_nothing(eps, pair, tmp_path):
+    a, b = pair
+    eps.set_faults("sh", latency_s=0.6)
+    eps.set_faults("cdse", latency_s=0.6)
+    spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04")
+    cancel_at: list[float] = []
+
+    def progress(done, total, message):
+        if done >= 1 and not cancel_at:
+            cancel_at.append(time.perf_counter())
+
+    with pytest.raises(FetchCancelled):
+        fetch_pair(
+            spec, a, b, tmp_path, progress=progress, is_cancelled=lambda: bool(cancel_at), max_tile_px=32,
+            max_workers=2,
+        )  # fmt: skip
+    latency = time.perf_counter() - cancel_at[0]
+    assert latency < 1.0, f"cancel took {latency:.2f} s"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cancel_during_authentication(eps, pair, tmp_path):
+    a, b = pair
+    eps.set_faults("sh", latency_s=0.8)
+    flag = threading.Event()
+    threading.Timer(0.2, flag.set).start()
+    t0 = time.perf_counter()
+    with pytest.raises(FetchCancelled):
+        fetch_pair(build_spec(SMALL, 4326, "2020-10-04", "2020-10-04"), a, b, tmp_path, is_cancelled=flag.is_set)
+    assert time.perf_counter() - t0 < 1.2
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- errors ------------------------------------------------------------------------------------------------------
+
+
+def test_wrong_credentials(pair, tmp_path):
+    a, b = pair
+    bad = Endpoint(b.profile_id, b.base_url, b.token_url, Credentials(b.credentials.client_id, "wrong-secret"))
+    with pytest.raises(CredentialsError, match="sample-cdse") as info:
+        fetch_pair(build_spec(SMALL, 4326, "2020-10-04", "2020-10-04"), a, bad, tmp_path)
+    assert "client id" in str(info.value) and "wrong-secret" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_no_acquisitions(pair, tmp_path):
+    a, b = pair
+    # acquisitions every 5 days from 2020-10-04: nothing on the 5th–8th
+    with pytest.raises(NoAcquisitionsError, match=r"sample-sh.*and.*sample-cdse"):
+        fetch_pair(build_spec(SMALL, 4326, "2020-10-05", "2020-10-08"), a, b, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_no_acquisitions_on_one_side(pair, tmp_path, monkeypatch):
+    from s2parity_plugin.core import fetch
+
+    a, b = pair
+    real = fetch.search_acquisitions
+
+    def one_side_empty(spec, config, client, collection):
+        return [] if config.sh_base_url == b.base_url else real(spec, config, client, collection)
+
+    monkeypatch.setattr(fetch, "search_acquisitions", one_side_empty)
+    with pytest.raises(NoAcquisitionsError, match="catalog of 'sample-cdse'") as info:
+        fetch_pair(build_spec(SMALL, 4326, "2020-10-04", "2020-10-04"), a, b, tmp_path)
+    assert "sample-sh" not in str(info.value)
+
+
+def test_network_unreachable(pair, tmp_path):
+    import socket
+
+    a, _ = pair
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    dead = Endpoint("custom", f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port}/token", Credentials("x", "y"))
+    with pytest.raises(NetworkError, match="Cannot reach"):
+        fetch_pair(build_spec(SMALL, 4326, "2020-10-04", "2020-10-04"), a, dead, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_output_folder_not_writable(pair, tmp_path):
+    a, b = pair
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with pytest.raises(OutputFolderError, match="Cannot write to the output folder"):
+        fetch_pair(build_spec(SMALL, 4326, "2020-10-04", "2020-10-04"), a, b, blocker / "runs")
+
+
+def test_http_status_mapping():
+    import requests
+    from sentinelhub.exceptions import DownloadFailedException
+
+    ep = Endpoint("cdse", "https://sh.dataspace.copernicus.eu", "https://t", Credentials("c", "s"))
+
+    def failed(status: int, text: str) -> DownloadFailedException:
+        response = requests.Response()
+        response.status_code = status
+        response._content = json.dumps({"error": {"message": text}}).encode()
+        response.headers["Content-Type"] = "application/json"
+        return DownloadFailedException("x", request_exception=requests.HTTPError(response=response))
+
+    assert isinstance(map_exception(failed(403, "Forbidden"), ep), AccessDeniedError)
+    assert isinstance(map_exception(failed(403, "Insufficient processing units"), ep), QuotaExceededError)
+    assert isinstance(map_exception(failed(401, "Unauthorized"), ep), CredentialsError)
+    assert "403" in str(map_exception(failed(403, "Forbidden"), ep))
+
+
+def test_secret_in_no_file_and_no_log(eps, pair, tmp_path, caplog):
+    a, b = pair
+    caplog.set_level(logging.DEBUG)
+    eps.set_faults("sh", expire_tokens_after=0.3, latency_s=0.1)
+    spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04")
+    run = fetch_pair(spec, a, b, tmp_path, max_tile_px=48, max_workers=1)
+    with pytest.raises(CredentialsError):
+        bad = Endpoint(b.profile_id, b.base_url, b.token_url, Credentials(b.credentials.client_id, "bad-SECRET-x"))
+        fetch_pair(spec, a, bad, tmp_path)
+    secrets = [a.credentials.client_secret, b.credentials.client_secret, "bad-SECRET-x"]
+    files = [p for p in run.rglob("*") if p.is_file()]
+    assert len(files) >= 7
+    for path in files:
+        content = path.read_bytes()
+        for secret in secrets:
+            assert secret.encode() not in content, f"secret found in {path}"
+    assert caplog.records, "expected DEBUG log records from the download"
+    for secret in secrets:
+        assert secret not in caplog.text
+
+
+def test_per_date_runs(pair, tmp_path):
+    a, b = pair
+    spec = build_spec(SMALL, 4326, "2020-10-01", "2020-10-10", quantity="B04", resolution_m=20)
+    runs = fetch_pair_per_date(spec, a, b, tmp_path, run_name="series")
+    assert [r.name for r in runs] == ["2020-10-04", "2020-10-09"]
+    for r in runs:
+        manifest = run_folder.load_manifest(r)
+        assert manifest["request"]["input"]["data"][0]["dataFilter"]["timeRange"]["from"].startswith(r.name)
+    assert (tmp_path / "series" / "skipped_days.json").is_file()
