@@ -18,6 +18,8 @@ session caching per client — is sentinelhub-py's own code):
   or hits its timeout (sentinelhub's client is blocking); the caller does not wait for it.
 * **Token expiry mid-run**: a 401 on a data request with a token that was valid by its ``expires_in`` renews the
   token once (only if no other thread renewed it meanwhile) and repeats the request.
+* **Truncated answers**: a body shorter than its ``Content-Length`` (urllib3 1.26 does not check) raises
+  ``ChunkedEncodingError``, which sentinelhub-py's retry decorator treats as temporary and retries.
 * **Thread safety**: one lock per client for the whole run (sentinelhub creates a new lock per ``download()``
   call, which would not protect the shared rate limiter/session when tiles are downloaded from our own threads).
 """
@@ -165,11 +167,27 @@ class ParityClient(SentinelHubDownloadClient):
         if request.url is None:
             raise ValueError(f"Faulty request {request}, no URL specified.")
         self.request_count += 1
-        return requests.request(
+        response = requests.request(
             request.request_type.value,
             url=request.url,
             json=request.post_values,
             headers=self._prepare_headers(request),
             timeout=(self.connect_timeout_s, self.config.download_timeout_seconds),
             proxies=self.proxies or None,
+        )
+        check_complete(response)
+        return response
+
+
+def check_complete(response: requests.Response) -> None:
+    """Raise ``ChunkedEncodingError`` (a temporary error sentinelhub-py retries) when the body is shorter than its
+    ``Content-Length``: urllib3 1.26 does not enforce the length, so a cut connection would yield a truncated TIFF."""
+    expected = response.headers.get("Content-Length")
+    if not expected or response.headers.get("Content-Encoding") or not expected.isdigit():
+        return
+    received = len(response.content)
+    if received < int(expected):
+        LOGGER.info("Incomplete answer from %s: %d of %s bytes; retrying", response.url, received, expected)
+        raise requests.exceptions.ChunkedEncodingError(
+            f"Incomplete answer: {received} of {expected} bytes received", response=response
         )
