@@ -64,6 +64,7 @@ def run(work_dir: Path) -> dict:
         tiles = len(split_grid(spec.grid, TILE_PX))
         assert tiles == 16, tiles
         _one(eps, spec, a, b, work_dir, 4, "warmup")  # V8/GDAL warm-up, no latency
+        no_latency = _one(eps, spec, a, b, work_dir, 4, "no-latency")  # the sample server's own processing time
         for dep in ("sh", "cdse"):
             eps.set_faults(dep, latency_s=LATENCY_S)
         parallel = _one(eps, spec, a, b, work_dir, 4, "parallel")
@@ -72,6 +73,9 @@ def run(work_dir: Path) -> dict:
             "tiles_per_side": tiles,
             "latency_s": LATENCY_S,
             "parallel": parallel,
+            "parallel_without_latency_wall_s": no_latency["wall_s"],
+            # lower bound with 4 workers/endpoint: token+catalog (2 sequential requests) + ceil(16 / 4) tile rounds
+            "ideal_wall_s": round((2 + 4) * LATENCY_S, 3),
             "sequential_reference": sequential,
             "speedup_vs_sequential": round(sequential["wall_s"] / parallel["wall_s"], 2),
         }
