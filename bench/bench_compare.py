@@ -1,0 +1,252 @@
+"""Benchmark of the compare engine on a full Sentinel-2 tile pair (10980 × 10980 px) and shift accuracy.
+
+Inputs (generated once into ``work_dir`` and reused): ``a.tif``/``b.tif`` float32 DN-like values and
+``scl_a.tif``/``scl_b.tif`` uint8 SCL, all GeoTIFF tiled 512 × 512, uncompressed, EPSG:32633 10 m.
+A is a sum of sinusoids plus noise; B is the same field moved by a known sub-pixel shift (analytic, so exact)
+plus 1000 DN (the BOA_ADD_OFFSET) and independent noise; the SCL rasters share cloud blobs whose edges differ.
+
+Measured (each in its own subprocess; peak RSS from ``resource.getrusage(RUSAGE_CHILDREN)`` after each child):
+
+* ``compare_s`` / ``compare_peak_rss_mb``: :func:`compare_rasters` with both SCL rasters (difference + SCL
+  mismatch + stats + shift estimate + report).
+* ``gdal_calc_s`` / ``gdal_calc_peak_rss_mb``: ``gdal_calc.py -A a.tif -B b.tif --calc="B-A"`` on the same inputs.
+* ``compare_vs_gdal_calc_ratio`` = compare_s / gdal_calc_s (target ≤ 0.5).
+* ``shift_ms_per_mpx`` on the full tile (shift estimation only) and the recovered bench shift.
+* ``shift_accuracy``: errors (px) of our estimator and of scikit-image ``phase_cross_correlation``
+  (upsample_factor=100) on real Sentinel-2 crops from ../shared/data moved by exact Fourier shifts.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+SIZE = 10980
+SHIFT = (0.37, -0.61)  # (dx, dy) px applied to B in the bench inputs
+OFFSET_DN = 1000.0
+STRIP = 512
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared" / "data"
+
+
+_RNG = np.random.default_rng(7)
+_N_WAVES = 24
+_WAVE_LEN = np.exp(_RNG.uniform(np.log(6.0), np.log(600.0), _N_WAVES))  # px
+_WAVE_DIR = _RNG.uniform(0, np.pi, _N_WAVES)
+_WAVE_KX = (2 * np.pi / _WAVE_LEN * np.cos(_WAVE_DIR)).astype(np.float64)
+_WAVE_KY = (2 * np.pi / _WAVE_LEN * np.sin(_WAVE_DIR)).astype(np.float64)
+_WAVE_PHASE = _RNG.uniform(0, 2 * np.pi, _N_WAVES)
+_WAVE_AMP = 1200.0 * np.sqrt(_WAVE_LEN / 600.0) / np.sqrt(_N_WAVES)
+
+
+def _field(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Quasi-random (non-periodic over a window), band-limited DN-like field: 24 plane waves of random direction
+    and wavelength 6–600 px; exact at any sub-pixel position. ``x`` is (1, W), ``y`` is (H, 1), in px."""
+    out = np.full((y.shape[0], x.shape[1]), 2000.0, dtype=np.float32)
+    for kx, ky, ph, amp in zip(_WAVE_KX, _WAVE_KY, _WAVE_PHASE, _WAVE_AMP):
+        # sin(kx x + ky y + ph) = sin(kx x + ph) cos(ky y) + cos(kx x + ph) sin(ky y): two outer products
+        sx, cx = np.sin(kx * x + ph).astype(np.float32), np.cos(kx * x + ph).astype(np.float32)
+        cy, sy = np.cos(ky * y).astype(np.float32), np.sin(ky * y).astype(np.float32)
+        out += np.float32(amp) * (sx * cy + cx * sy)
+    return out
+
+
+def _clouds(x: np.ndarray, y: np.ndarray, shift: float) -> np.ndarray:
+    return np.sin(2 * np.pi * (x + shift) / 700.0) * np.cos(2 * np.pi * (y - shift) / 500.0) + 0.3 * np.sin(
+        2 * np.pi * x / 131.0
+    )
+
+
+def generate_inputs(work_dir: Path, size: int = SIZE) -> dict[str, Path]:
+    """Write the four bench rasters into ``work_dir`` (skipped when all exist); return their paths."""
+    from osgeo import gdal, osr
+
+    gdal.UseExceptions()
+    paths = {k: work_dir / f"{k}.tif" for k in ("a", "b", "scl_a", "scl_b")}
+    marker = work_dir / f"inputs_v2_{size}.done"
+    if marker.exists() and all(p.exists() for p in paths.values()):
+        return paths
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(32633)
+    drv = gdal.GetDriverByName("GTiff")
+    opts = ["TILED=YES", "BLOCKXSIZE=512", "BLOCKYSIZE=512", "BIGTIFF=IF_SAFER"]
+    dss = {}
+    for key, dtype in (
+        ("a", gdal.GDT_Float32),
+        ("b", gdal.GDT_Float32),
+        ("scl_a", gdal.GDT_Byte),
+        ("scl_b", gdal.GDT_Byte),
+    ):
+        ds = drv.Create(str(paths[key]), size, size, 1, dtype, options=opts)
+        ds.SetGeoTransform((399960.0, 10.0, 0.0, 5000040.0, 0.0, -10.0))
+        ds.SetProjection(srs.ExportToWkt())
+        if key in ("a", "b"):
+            ds.GetRasterBand(1).SetNoDataValue(-9999.0)
+        dss[key] = ds
+    rng = np.random.default_rng(42)
+    x = np.arange(size, dtype=np.float64)[None, :]
+    for r0 in range(0, size, STRIP):
+        rows = min(STRIP, size - r0)
+        y = np.arange(r0, r0 + rows, dtype=np.float64)[:, None]
+        a = _field(x, y) + rng.normal(0, 15, (rows, size))
+        b = _field(x - SHIFT[0], y - SHIFT[1]) + OFFSET_DN + rng.normal(0, 15, (rows, size))
+        a[:, :50] = -9999.0  # a nodata border on A
+        ca, cb = _clouds(x, y, 0.0), _clouds(x, y, 3.0)
+        scl_a = np.where(ca > 0.9, 9, np.where(ca > 0.7, 8, np.where(ca < -1.0, 3, 4))).astype(np.uint8)
+        scl_b = np.where(cb > 0.9, 9, np.where(cb > 0.7, 8, np.where(cb < -1.0, 3, 4))).astype(np.uint8)
+        scl_a[:, :50] = 0
+        for key, arr in (("a", a), ("b", b), ("scl_a", scl_a), ("scl_b", scl_b)):
+            dss[key].GetRasterBand(1).WriteArray(arr.astype(np.float32) if key in ("a", "b") else arr, 0, r0)
+    for ds in dss.values():
+        ds.FlushCache()
+    dss.clear()
+    marker.write_text("ok\n")
+    return paths
+
+
+def _run_child(args: list[str], cwd: Path) -> tuple[float, float, str]:
+    """Run ``args``; return (wall s, peak RSS MB of the child, stdout)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    proc = subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"{args[:3]} failed: {proc.stderr[-2000:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # ru_maxrss of RUSAGE_CHILDREN is the max over all waited-for children (KiB on Linux): read the child's own
+    # peak from /proc-equivalent output when it is printed, else fall back to the getrusage maximum.
+    peak_kib = max(after, before) if after > before else after
+    return wall, peak_kib / 1024.0, proc.stdout
+
+
+_COMPARE_CHILD = """
+import json, resource, sys, time
+from s2parity_plugin.core.compare import compare_rasters
+a, b, sa, sb, out = sys.argv[1:6]
+t0 = time.perf_counter()
+res = compare_rasters(a, b, out, scl_a=sa, scl_b=sb, metadata_a={"units": "DN"}, metadata_b={"units": "DN"})
+wall = time.perf_counter() - t0
+print(json.dumps({"wall": wall, "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  "shift": res.report["shift"], "n": res.report["stats"]["n"], "bias": res.report["stats"]["bias"],
+                  "timings": res.report.get("timings", {})}))
+"""
+
+_SHIFT_CHILD = """
+import json, sys, time
+from s2parity_plugin.core.compare import estimate_shift_files
+a, b = sys.argv[1:3]
+t0 = time.perf_counter()
+est = estimate_shift_files(a, b)
+print(json.dumps({"wall": time.perf_counter() - t0, "dx": est.dx_px, "dy": est.dy_px, "confident": est.confident}))
+"""
+
+
+def _peak_child_mb(stdout_json: dict, fallback_mb: float) -> float:
+    return stdout_json.get("peak_kib", fallback_mb * 1024.0) / 1024.0
+
+
+def shift_accuracy() -> dict:
+    """Errors (px) of our estimator and skimage's on real S2 crops moved by exact Fourier shifts."""
+    if not SHARED.is_dir():
+        return {"skipped": "../shared/data not present"}
+    from osgeo import gdal
+    from scipy import ndimage
+    from skimage.registration import phase_cross_correlation
+
+    from s2parity_plugin.core.shift import estimate_shift
+
+    gdal.UseExceptions()
+    images = {
+        "T29RKH_B04_100m": ("s2l2a_T29RKH_20200219_N0214_decimated/B04.tif", 1),
+        "T21JUK_B04_10m": ("s2l2a_T21JUK_20231217_N0510_crop/20231217.tif", 4),
+        "manila_B04_10m": (
+            "sentinelhub_process_api_outputs/sh_L2A_12bands_SCL_DN_T51P_manila_2023-11_to_2024-01.tif",
+            4,
+        ),
+        "durban_B04_10m": ("sentinelhub_process_api_outputs/sh_L2A_12bands_DN_durban_20190424.tif", 4),
+    }
+    shifts = [(0.3, -0.7), (1.63, 0.41), (-1.37, -1.12), (-0.05, 1.95), (0.11, 0.02)]
+    out: dict = {}
+    for name, (rel, band) in images.items():
+        ds = gdal.Open(str(SHARED / rel))
+        img = ds.GetRasterBand(band).ReadAsArray().astype(np.float64)
+        ds = None
+        ours, sk = [], []
+        for dx, dy in shifts:
+            moved = np.real(np.fft.ifft2(ndimage.fourier_shift(np.fft.fft2(img), (dy, dx))))
+            a, b = img[48:-48, 48:-48], moved[48:-48, 48:-48]
+            est = estimate_shift(a, b)
+            ours.append(float(np.hypot(est.dx_px - dx, est.dy_px - dy)))
+            s, _, _ = phase_cross_correlation(a, b, upsample_factor=100)
+            sk.append(float(np.hypot(-s[1] - dx, -s[0] - dy)))
+        out[name] = {
+            "ours_max_err_px": round(max(ours), 4),
+            "ours_mean_err_px": round(float(np.mean(ours)), 4),
+            "skimage_max_err_px": round(max(sk), 4),
+            "skimage_mean_err_px": round(float(np.mean(sk)), 4),
+        }
+    return out
+
+
+def run(work_dir: Path) -> dict:
+    """Run the whole bench (≈ 2–4 min; input generation ≈ 1 min the first time)."""
+    work_dir = Path(work_dir)
+    t0 = time.perf_counter()
+    paths = generate_inputs(work_dir)
+    gen_s = time.perf_counter() - t0
+    out_dir = work_dir / "out"
+    py = sys.executable
+    env_cwd = REPO
+
+    _, rss_mb, stdout = _run_child(
+        [py, "-c", _COMPARE_CHILD, *(str(paths[k]) for k in ("a", "b", "scl_a", "scl_b")), str(out_dir)], env_cwd
+    )
+    child = json.loads(stdout.strip().splitlines()[-1])
+    compare_s = child["wall"]
+    compare_rss = _peak_child_mb(child, rss_mb)
+
+    calc_out = work_dir / "gdal_calc_out.tif"
+    calc_out.unlink(missing_ok=True)
+    calc_cmd = [py, "/usr/bin/gdal_calc.py", "-A", str(paths["a"]), "-B", str(paths["b"]), "--calc=B-A"]
+    calc_cmd += ["--type=Float32", f"--outfile={calc_out}", "--quiet", "--overwrite"]
+    calc_wrap = (
+        "import resource, subprocess, sys, time, json\n"
+        "t0 = time.perf_counter(); subprocess.run(sys.argv[1:], check=True)\n"
+        "print(json.dumps({'wall': time.perf_counter() - t0,"
+        " 'peak_kib': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))\n"
+    )
+    _, _, stdout = _run_child([py, "-c", calc_wrap, *calc_cmd], env_cwd)
+    calc = json.loads(stdout.strip().splitlines()[-1])
+    calc_out.unlink(missing_ok=True)
+
+    _, _, stdout = _run_child([py, "-c", _SHIFT_CHILD, str(paths["a"]), str(paths["b"])], env_cwd)
+    shift_child = json.loads(stdout.strip().splitlines()[-1])
+    mpx = SIZE * SIZE / 1e6
+
+    shift = child["shift"]
+    return {
+        "input_size_px": SIZE,
+        "input_generation_s": round(gen_s, 1),
+        "compare_s": round(compare_s, 2),
+        "compare_peak_rss_mb": round(compare_rss, 1),
+        "compare_timings_s": child.get("timings", {}),
+        "gdal_calc_s": round(calc["wall"], 2),
+        "gdal_calc_peak_rss_mb": round(calc["peak_kib"] / 1024.0, 1),
+        "compare_vs_gdal_calc_ratio": round(compare_s / calc["wall"], 3),
+        "shift_estimate_s": round(shift_child["wall"], 3),
+        "shift_ms_per_mpx": round(1000.0 * shift_child["wall"] / mpx, 2),
+        "bench_shift_true_px": list(SHIFT),
+        "bench_shift_est_px": [shift["dx_px"], shift["dy_px"]],
+        "bench_shift_confident": shift["confident"],
+        "shift_accuracy": shift_accuracy(),
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "bench" / "work" / "compare"), indent=2))

@@ -1,0 +1,742 @@
+"""Compare two rasters of the same quantity (A from endpoint A, B from endpoint B) on the same grid.
+
+Everything is block-wise (row strips of :data:`STRIP_PIXELS` pixels), so a full Sentinel-2 tile pair
+(10980 × 10980 px) runs in bounded memory. Strips are computed on a small thread pool while the main thread reads
+and writes with GDAL (GDAL datasets are only ever touched by the calling thread).
+
+Outputs in ``out_dir`` (written under temporary names and renamed when complete, so a cancelled or failed run
+leaves no partial file):
+
+* ``difference.tif`` — float32 B − A in the units of the inputs (DN or reflectance), nodata NaN where either side
+  is nodata (or, with ``mask_invalid``, where either SCL class is invalid).
+* ``scl_mismatch.tif`` — uint8, 0 nodata (either SCL is 0 / nodata), 1 valid in both, 2 invalid in both,
+  3 valid only in A, 4 valid only in B; colour table and category names.
+* ``scl_class_changed.tif`` (option) — uint8 1 where SCL_A ≠ SCL_B, 0 where equal, 255 nodata.
+* ``difference_shift_corrected.tif`` (option) — float32 B(x + d) − A(x), B resampled (cubic spline) by the
+  estimated sub-pixel shift d.
+* ``report.json`` — see :mod:`s2parity_plugin.core.report`.
+
+Statistics use the pixels valid on both sides: data on both value rasters and, for each side that has an SCL
+raster, an SCL class that is not 0 and not in ``invalid_classes``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from osgeo import gdal
+from scipy import ndimage
+
+from s2parity_plugin.core import diagnosis as diagnosis_mod
+from s2parity_plugin.core import report as report_mod
+from s2parity_plugin.core import run_folder
+from s2parity_plugin.core.errors import InputError, S2ParityError
+from s2parity_plugin.core.grid import GridInfo, check_same_grid, grid_of, open_raster
+from s2parity_plugin.core.shift import ShiftEstimate, estimate_shift_windows
+from s2parity_plugin.core.stats import DiffStats, scratch
+
+gdal.UseExceptions()  # the compare engine always uses GDAL with exceptions (same setting as core.grid)
+
+DEFAULT_INVALID_CLASSES: frozenset[int] = frozenset({1, 2, 3, 7, 8, 9, 10, 11})
+#: SCL classes whose boundaries the diagnosis looks at (cloud shadow, cloud medium/high, thin cirrus).
+CLOUD_SHADOW_CLASSES: frozenset[int] = frozenset({3, 8, 9, 10})
+SCL_NAMES = (
+    "no data",
+    "saturated or defective",
+    "dark area / topographic shadow",
+    "cloud shadow",
+    "vegetation",
+    "not vegetated",
+    "water",
+    "unclassified",
+    "cloud medium probability",
+    "cloud high probability",
+    "thin cirrus",
+    "snow or ice",
+)
+MISMATCH_KEYS = ("nodata", "both_valid", "both_invalid", "valid_only_a", "valid_only_b")
+MISMATCH_NAMES = ("No data", "Valid in both", "Invalid in both", "Valid only in A", "Valid only in B")
+MISMATCH_COLOURS = ((0, 0, 0, 0), (190, 190, 190, 255), (90, 90, 90, 255), (230, 120, 20, 255), (30, 110, 230, 255))
+CLASS_CHANGED_NODATA = 255
+DEFAULT_TOLERANCE = {"REFLECTANCE": 0.01, "DN": 100.0}
+OUTPUT_NAMES = {
+    "difference": "difference.tif",
+    "mismatch": "scl_mismatch.tif",
+    "class_changed": "scl_class_changed.tif",
+    "shift_corrected": "difference_shift_corrected.tif",
+    "report": "report.json",
+}
+#: Target pixels per row strip (≈ 0.7 Mpx: 64 rows of a 10980 px wide tile); small strips keep memory low.
+STRIP_PIXELS = 64 * 10980
+#: GDAL block cache limit (MB) while comparing; the previous limit is restored afterwards.
+GDAL_CACHE_MB = 64
+WORKERS = 2
+DIFF_CREATION = ["TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "BIGTIFF=IF_SAFER"]
+CLASS_CREATION = ["TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "COMPRESS=DEFLATE", "ZLEVEL=1", "BIGTIFF=IF_SAFER"]
+#: Cloud/shadow edge zone (px) used by the diagnosis.
+EDGE_DISTANCE_PX = 3
+
+Progress = Callable[[float], bool]
+
+
+class CompareCancelled(S2ParityError):  # noqa: N818 - public name fixed by the compare issue
+    """The user cancelled the comparison (no output file was left behind)."""
+
+
+@dataclass
+class CompareResult:
+    """Paths of the written rasters and the report (dict and ``report.json`` path)."""
+
+    difference: Path
+    mismatch: Path | None
+    class_changed: Path | None
+    shift_corrected: Path | None
+    report: dict
+    report_path: Path
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# small helpers
+
+
+@contextlib.contextmanager
+def _bounded_gdal_cache(limit_mb: int) -> Iterator[None]:
+    """Temporarily cap GDAL's (process-wide) block cache so memory stays bounded; restores the old limit."""
+    old = gdal.GetCacheMax()
+    limit = limit_mb * 1024 * 1024
+    if old > limit:
+        gdal.SetCacheMax(limit)
+    try:
+        yield
+    finally:
+        if old > limit:
+            gdal.SetCacheMax(old)
+
+
+def parse_invalid_classes(value: str | Iterable[int] | None) -> frozenset[int]:
+    """``"1,2,3"`` or an iterable of ints → frozenset of SCL classes (0..11); :class:`InputError` otherwise."""
+    if value is None:
+        return DEFAULT_INVALID_CLASSES
+    if isinstance(value, str):
+        parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
+        try:
+            classes = {int(p) for p in parts}
+        except ValueError as exc:
+            raise InputError(
+                f"Invalid SCL classes {value!r}: give comma-separated class numbers 0–11, e.g. 1,2,3,7,8,9,10,11."
+            ) from exc
+    else:
+        classes = {int(v) for v in value}
+    bad = sorted(c for c in classes if not 0 <= c <= 11)
+    if bad:
+        raise InputError(f"Invalid SCL classes {bad}: Sentinel-2 SCL classes are 0–11.")
+    return frozenset(classes)
+
+
+def _units(metadata_a: dict | None, metadata_b: dict | None) -> str | None:
+    ua = (metadata_a or {}).get("units")
+    ub = (metadata_b or {}).get("units")
+    ua = ua.upper() if isinstance(ua, str) else None
+    ub = ub.upper() if isinstance(ub, str) else None
+    if ua and ub and ua != ub:
+        raise InputError(
+            f"A is in {ua} and B in {ub}: a difference needs the same units on both sides. "
+            "Request both with the same units (DN or REFLECTANCE)."
+        )
+    return ua or ub
+
+
+def default_tolerance(units: str | None, dtype_is_float: bool) -> float:
+    """0.01 for REFLECTANCE, 100 for DN; unknown units: 0.01 for float rasters, else 100."""
+    if units in DEFAULT_TOLERANCE:
+        return DEFAULT_TOLERANCE[units]
+    return 0.01 if dtype_is_float else 100.0
+
+
+class _Raster:
+    """One input band (band 1) with its nodata value."""
+
+    def __init__(self, path: str | Path, label: str) -> None:
+        self.path = Path(path)
+        self.label = label
+        self.ds = open_raster(path)
+        if self.ds.RasterCount < 1:
+            raise InputError(f"Raster {label} ({path}) has no band.")
+        self.band = self.ds.GetRasterBand(1)
+        self.nodata = self.band.GetNoDataValue()
+        self.grid: GridInfo = grid_of(self.ds)
+        self.is_float = self.band.DataType in (gdal.GDT_Float32, gdal.GDT_Float64)
+
+    def read(self, r0: int, rows: int, c0: int = 0, cols: int | None = None) -> np.ndarray:
+        cols = self.grid.width - c0 if cols is None else cols
+        return self.band.ReadAsArray(c0, r0, cols, rows)
+
+
+def _value_valid(arr: np.ndarray, nodata: float | None, out: np.ndarray | None = None) -> np.ndarray:
+    """True where ``arr`` has data: not the nodata value and (for floats) finite."""
+    if out is None:
+        out = np.empty(arr.shape, dtype=bool)
+    if nodata is None or math.isnan(nodata):
+        out[...] = True
+    else:
+        np.not_equal(arr, arr.dtype.type(nodata) if arr.dtype.kind == "f" else nodata, out=out)
+    if arr.dtype.kind == "f":
+        out &= np.isfinite(arr)
+    return out
+
+
+def _scl_codes(scl: np.ndarray, nodata: float | None) -> np.ndarray:
+    """SCL as uint8 codes 0..11; the band's nodata value and anything outside 0..11 become 0 (nodata)."""
+    out = scl.astype(np.uint8) if scl.dtype != np.uint8 else scl.copy()
+    if scl.dtype != np.uint8:
+        out[(scl < 0) | (scl > 255)] = 0
+    if nodata is not None and not math.isnan(nodata) and 0 <= nodata <= 255:
+        out[scl == nodata] = 0
+    out[out > 11] = 0  # not an SCL class: treated as nodata
+    return out
+
+
+def _create(path: Path, like: GridInfo, dtype: int, options: list[str]) -> gdal.Dataset:
+    drv = gdal.GetDriverByName("GTiff")
+    ds = drv.Create(str(path), like.width, like.height, 1, dtype, options=options)
+    ds.SetGeoTransform(like.geotransform)
+    if like.crs_wkt:
+        ds.SetProjection(like.crs_wkt)
+    return ds
+
+
+def _set_categories(band: gdal.Band, names: Iterable[str], colours: Iterable[tuple[int, int, int, int]]) -> None:
+    ct = gdal.ColorTable()
+    for i, colour in enumerate(colours):
+        ct.SetColorEntry(i, colour)
+    band.SetRasterColorTable(ct)
+    band.SetRasterColorInterpretation(gdal.GCI_PaletteIndex)
+    band.SetCategoryNames(list(names))
+
+
+def _near_edges(cloudy: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Boundary pixels of the boolean mask ``cloudy`` (pixels whose 4-neighbour has the other value)."""
+    edge = np.zeros(cloudy.shape, dtype=bool) if out is None else out
+    edge[...] = False
+    dx = cloudy[:, 1:] != cloudy[:, :-1]
+    edge[:, 1:] |= dx
+    edge[:, :-1] |= dx
+    dy = cloudy[1:, :] != cloudy[:-1, :]
+    edge[1:, :] |= dy
+    edge[:-1, :] |= dy
+    return edge
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# per-strip computation (runs on worker threads: numpy/scipy only, no GDAL)
+
+
+@dataclass
+class _Strip:
+    r0: int
+    rows: int
+    a: np.ndarray
+    b: np.ndarray
+    scl_a: np.ndarray | None  # with halo rows (uint8 codes)
+    scl_b: np.ndarray | None
+    halo_top: int
+    b_shift: np.ndarray | None  # B rows with halo for the shift correction
+    b_shift_top: int
+
+
+@dataclass
+class _StripResult:
+    r0: int
+    difference: np.ndarray
+    mismatch: np.ndarray | None
+    class_changed: np.ndarray | None
+    shift_corrected: np.ndarray | None
+    stats: DiffStats
+    stats_corrected: DiffStats | None
+    confusion: np.ndarray | None
+    edge_counts: np.ndarray | None  # [pixels, near edge, mismatch, mismatch near edge]
+
+
+class _Engine:
+    """Per-strip computation; all LUTs are uint8 0/1 tables indexed by SCL code (0..11, 0 = nodata)."""
+
+    def __init__(
+        self,
+        a: _Raster,
+        b: _Raster,
+        invalid: frozenset[int],
+        tolerance: float,
+        mask_invalid: bool,
+        shift: tuple[float, float] | None,
+        edge_px: int,
+        class_changed: bool,
+        centres: tuple[float, float] = (0.0, 0.0),
+    ) -> None:
+        self.a, self.b = a, b
+        self.tolerance = tolerance
+        self.mask_invalid = mask_invalid
+        self.shift = shift
+        self.edge_px = edge_px
+        self.class_changed = class_changed
+        self.centres = centres
+        self.valid_lut = np.ones(256, dtype=np.uint8)
+        self.valid_lut[0] = 0
+        self.valid_lut[list(invalid)] = 0
+        self.cloud_lut = np.zeros(256, dtype=np.uint8)
+        self.cloud_lut[list(CLOUD_SHADOW_CLASSES)] = 1
+
+    def new_stats(self) -> DiffStats:
+        return DiffStats(self.tolerance, *self.centres)
+
+    def values(self, s: _Strip) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(a, d, valid_values) of a strip as float32 (d = b − a); d and valid are per-thread scratch."""
+        a = s.a if s.a.dtype == np.float32 else s.a.astype(np.float32)
+        b = s.b if s.b.dtype == np.float32 else s.b.astype(np.float32)
+        shape = a.shape
+        valid = _value_valid(s.a, self.a.nodata, scratch.get("valid", shape, bool))
+        valid &= _value_valid(s.b, self.b.nodata, scratch.get("valid_b", shape, bool))
+        return a, np.subtract(b, a, out=scratch.get("d", shape, np.float32)), valid
+
+    def compute(self, s: _Strip) -> _StripResult:
+        a, d, valid = self.values(s)
+        mismatch = changed = confusion = edge_counts = None
+        h0, h1 = s.halo_top, s.halo_top + s.rows
+        shape = a.shape
+        valid_stats = scratch.get("valid_stats", shape, bool)
+        np.copyto(valid_stats, valid)
+        sa = sb = va = vb = None
+        u8 = np.uint8
+        if s.scl_a is not None:
+            sa = s.scl_a[h0:h1]
+            va = np.take(self.valid_lut, sa, out=scratch.get("va", shape, u8), mode="clip")
+            valid_stats &= va.view(bool)
+        if s.scl_b is not None:
+            sb = s.scl_b[h0:h1]
+            vb = np.take(self.valid_lut, sb, out=scratch.get("vb", shape, u8), mode="clip")
+            valid_stats &= vb.view(bool)
+        if sa is not None and sb is not None:
+            nod = np.equal(sa, 0, out=scratch.get("nod", shape, bool))
+            nod |= np.equal(sb, 0, out=scratch.get("nod_b", shape, bool))
+            both = np.bitwise_and(va, vb, out=scratch.get("both", shape, u8))
+            # category: (va, vb) = (1,1) → 1, (0,0) → 2, (1,0) → 3, (0,1) → 4; 0 where either SCL is nodata
+            mismatch = np.add(va, u8(2))
+            mismatch += vb
+            mismatch += vb
+            np.multiply(both, u8(4), out=both)
+            mismatch -= both
+            considered = np.logical_not(nod, out=scratch.get("considered", shape, bool))
+            np.multiply(mismatch, considered, out=mismatch)
+            if self.class_changed:
+                changed = np.not_equal(sa, sb).view(u8)
+                changed |= np.multiply(nod, u8(CLASS_CHANGED_NODATA), out=scratch.get("nod255", shape, u8))
+            code = np.multiply(sa, u8(12), out=scratch.get("code", shape, u8))
+            code += sb
+            confusion = np.bincount(code.ravel(), minlength=144)
+            hshape = s.scl_a.shape
+            cloudy = np.take(self.cloud_lut, s.scl_a, out=scratch.get("cloudy", hshape, u8), mode="clip").view(bool)
+            near = _near_edges(cloudy, scratch.get("edge_a", hshape, bool))
+            np.take(self.cloud_lut, s.scl_b, out=cloudy.view(u8), mode="clip")
+            near |= _near_edges(cloudy, scratch.get("edge_b", hshape, bool))
+            near = _dilate(near, self.edge_px)[h0:h1]
+            mism = np.greater_equal(mismatch, 3, out=scratch.get("mism", shape, bool))
+            tmp = scratch.get("tmp_bool", shape, bool)
+            edge_counts = np.array(
+                [
+                    np.count_nonzero(considered),
+                    np.count_nonzero(np.logical_and(near, considered, out=tmp)),
+                    np.count_nonzero(mism),
+                    np.count_nonzero(np.logical_and(near, mism, out=tmp)),
+                ],
+                dtype=np.int64,
+            )
+        stats = self.new_stats()
+        stats.update(a, d, valid_stats)
+        diff_mask = valid_stats if self.mask_invalid else valid
+        d = np.where(diff_mask, d, np.float32(np.nan))
+        corrected = stats_c = None
+        if self.shift is not None and s.b_shift is not None:
+            dx, dy = self.shift
+            braw = s.b_shift
+            bvalid = _value_valid(braw, self.b.nodata)
+            fill = np.float32(np.median(braw[bvalid])) if bvalid.any() else np.float32(0)
+            bfill = np.where(bvalid, braw, fill).astype(np.float32)
+            cols = a.shape[1]
+            moved = ndimage.shift(bfill, (-dy, -dx), order=3, mode="nearest", output=np.float32)
+            bad = ndimage.shift((~bvalid).astype(np.float32), (-dy, -dx), order=1, mode="constant", cval=1.0) > 0
+            bad = ndimage.binary_dilation(bad, iterations=1)
+            top = s.b_shift_top
+            moved = moved[top : top + s.rows, :cols]
+            bad = bad[top : top + s.rows, :cols]
+            corrected = moved - a
+            stats_c = self.new_stats()
+            stats_c.update(a, corrected, valid_stats & ~bad)
+            cmask = diff_mask & ~bad if self.mask_invalid else _value_valid(s.a, self.a.nodata) & ~bad
+            corrected[~cmask] = np.nan
+        return _StripResult(s.r0, d, mismatch, changed, corrected, stats, stats_c, confusion, edge_counts)
+
+
+def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    """Square (chessboard) dilation of a boolean mask by ``radius`` px, in place, by shifted ORs."""
+    out = mask
+    src = scratch.get("dilate_src", mask.shape, bool)
+    done, step = 0, 1
+    while done < radius:
+        k = min(step, radius - done)
+        np.copyto(src, out)
+        out[k:, :] |= src[:-k, :]
+        out[:-k, :] |= src[k:, :]
+        np.copyto(src, out)
+        out[:, k:] |= src[:, :-k]
+        out[:, :-k] |= src[:, k:]
+        done += k
+        step *= 2
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# shift estimation from files (bounded memory: reads windows only)
+
+
+def _shift_reader(a: _Raster, b: _Raster, scl_a: _Raster | None, scl_b: _Raster | None, invalid: frozenset[int]):
+    lut = np.ones(256, dtype=bool)
+    lut[0] = False
+    lut[list(invalid)] = False
+
+    def read(r: int, c: int, h: int, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        wa, wb = a.read(r, h, c, w), b.read(r, h, c, w)
+        valid = _value_valid(wa, a.nodata) & _value_valid(wb, b.nodata)
+        for scl in (scl_a, scl_b):
+            if scl is not None:
+                valid &= lut[_scl_codes(scl.read(r, h, c, w), scl.nodata)]
+        return wa.astype(np.float64), wb.astype(np.float64), valid
+
+    return read
+
+
+def estimate_shift_files(
+    value_a: str | Path,
+    value_b: str | Path,
+    *,
+    scl_a: str | Path | None = None,
+    scl_b: str | Path | None = None,
+    invalid_classes: Iterable[int] = DEFAULT_INVALID_CLASSES,
+) -> ShiftEstimate:
+    """Sub-pixel shift of B relative to A read from files (windows only; see :mod:`core.shift`)."""
+    ra, rb = _Raster(value_a, "A"), _Raster(value_b, "B")
+    check_same_grid(ra.grid, rb.grid)
+    rsa = _Raster(scl_a, "SCL A") if scl_a else None
+    rsb = _Raster(scl_b, "SCL B") if scl_b else None
+    read = _shift_reader(ra, rb, rsa, rsb, frozenset(invalid_classes))
+    return estimate_shift_windows(read, ra.grid.height, ra.grid.width, pixel_size_m=ra.grid.pixel_size)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# orchestration
+
+
+def compare_rasters(
+    value_a: str | Path,
+    value_b: str | Path,
+    out_dir: str | Path,
+    *,
+    scl_a: str | Path | None = None,
+    scl_b: str | Path | None = None,
+    metadata_a: dict | None = None,
+    metadata_b: dict | None = None,
+    invalid_classes: str | Iterable[int] = DEFAULT_INVALID_CLASSES,
+    tolerance: float | None = None,
+    shift_correct: bool = False,
+    class_changed: bool = False,
+    mask_invalid: bool = False,
+    feedback: Progress | None = None,
+    estimate_shift: bool = True,
+    edge_distance_px: int = EDGE_DISTANCE_PX,
+) -> CompareResult:
+    """Compare value rasters A and B (band 1 each) on the same grid; write rasters + ``report.json`` to out_dir.
+
+    ``metadata_a``/``metadata_b`` are :class:`~s2parity_plugin.core.run_folder.SideMetadata` dicts (units,
+    product ids, …) used for units and the diagnosis. ``tolerance`` is in the units of the inputs (default 0.01
+    for REFLECTANCE, 100 for DN). ``feedback(fraction)`` is called with 0..1 and may return False to cancel
+    (→ :class:`CompareCancelled`, no output left). Raises :class:`GridMismatchError` when the rasters are not on
+    one grid and :class:`InputError` for other bad input.
+    """
+    t_start = time.perf_counter()
+    timings: dict[str, float] = {}
+    invalid = parse_invalid_classes(invalid_classes)
+    out_dir = Path(out_dir)
+    ra, rb = _Raster(value_a, "A"), _Raster(value_b, "B")
+    check_same_grid(ra.grid, rb.grid, ("A", "B"))
+    rsa = _Raster(scl_a, "SCL A") if scl_a else None
+    rsb = _Raster(scl_b, "SCL B") if scl_b else None
+    for r in (rsa, rsb):
+        if r is not None:
+            check_same_grid(ra.grid, r.grid, ("A", r.label))
+    units = _units(metadata_a, metadata_b)
+    if tolerance is None:
+        tolerance = default_tolerance(units, ra.is_float or rb.is_float)
+    if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance >= 0):
+        raise InputError(f"Tolerance must be a number ≥ 0 in the units of the rasters, not {tolerance!r}.")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"Cannot create the output folder {out_dir}: {exc}.") from exc
+
+    def progress(fraction: float) -> None:
+        if feedback is not None and feedback(max(0.0, min(1.0, fraction))) is False:
+            raise CompareCancelled("Comparison cancelled by the user.")
+
+    grid = ra.grid
+    tag = uuid.uuid4().hex[:8]
+    final = {k: out_dir / v for k, v in OUTPUT_NAMES.items()}
+    temps: dict[str, Path] = {}
+    datasets: dict[str, gdal.Dataset] = {}
+    try:
+        with _bounded_gdal_cache(GDAL_CACHE_MB):
+            progress(0.0)
+            t0 = time.perf_counter()
+            if estimate_shift:
+                read = _shift_reader(ra, rb, rsa, rsb, invalid)
+                shift_est = estimate_shift_windows(read, grid.height, grid.width, pixel_size_m=grid.pixel_size)
+            else:
+                shift_est = ShiftEstimate(None, None, None, None, None, None, 0.0, False, note="not estimated")
+            timings["shift_s"] = time.perf_counter() - t0
+            progress(0.1)
+            apply = (shift_est.dx_px, shift_est.dy_px) if shift_correct and shift_est.dx_px is not None else None
+
+            def temp(key: str) -> Path:
+                p = out_dir / f".{final[key].stem}.{tag}.partial{final[key].suffix}"
+                temps[key] = p
+                return p
+
+            datasets["difference"] = _create(temp("difference"), grid, gdal.GDT_Float32, DIFF_CREATION)
+            datasets["difference"].GetRasterBand(1).SetNoDataValue(float("nan"))
+            datasets["difference"].GetRasterBand(1).SetDescription("B - A")
+            has_scl = rsa is not None and rsb is not None
+            if has_scl:
+                datasets["mismatch"] = _create(temp("mismatch"), grid, gdal.GDT_Byte, CLASS_CREATION)
+                band = datasets["mismatch"].GetRasterBand(1)
+                band.SetNoDataValue(0)
+                _set_categories(band, MISMATCH_NAMES, MISMATCH_COLOURS)
+                if class_changed:
+                    datasets["class_changed"] = _create(temp("class_changed"), grid, gdal.GDT_Byte, CLASS_CREATION)
+                    band = datasets["class_changed"].GetRasterBand(1)
+                    band.SetNoDataValue(CLASS_CHANGED_NODATA)
+                    band.SetCategoryNames(["Same class", "Class changed"])
+            if apply is not None:
+                datasets["shift_corrected"] = _create(temp("shift_corrected"), grid, gdal.GDT_Float32, DIFF_CREATION)
+                datasets["shift_corrected"].GetRasterBand(1).SetNoDataValue(float("nan"))
+
+            engine = _Engine(ra, rb, invalid, float(tolerance), mask_invalid, apply, edge_distance_px, class_changed)
+            confusion = np.zeros(144, dtype=np.int64)
+            edge_counts = np.zeros(4, dtype=np.int64)
+            rows_per = max(16, min(grid.height, STRIP_PIXELS // max(1, grid.width)))
+            halo = edge_distance_px + 1
+            shalo = 0 if apply is None else math.ceil(max(abs(apply[0]), abs(apply[1]))) + 16
+
+            def strips() -> Iterator[_Strip]:
+                for r0 in range(0, grid.height, rows_per):
+                    rows = min(rows_per, grid.height - r0)
+                    h_top = min(halo, r0)
+                    h_bot = min(halo, grid.height - r0 - rows)
+                    sca = scb = None
+                    if rsa is not None:
+                        sca = _scl_codes(rsa.read(r0 - h_top, rows + h_top + h_bot), rsa.nodata)
+                    if rsb is not None:
+                        scb = _scl_codes(rsb.read(r0 - h_top, rows + h_top + h_bot), rsb.nodata)
+                    bsh, btop = None, 0
+                    if apply is not None:
+                        btop = min(shalo, r0)
+                        bbot = min(shalo, grid.height - r0 - rows)
+                        bsh = rb.read(r0 - btop, rows + btop + bbot)
+                    yield _Strip(r0, rows, ra.read(r0, rows), rb.read(r0, rows), sca, scb, h_top, bsh, btop)
+
+            n_strips = math.ceil(grid.height / rows_per)
+            done = 0
+            t0 = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+                pending: deque[Future[_StripResult]] = deque()
+                first = True
+                stats = stats_c = engine.new_stats()
+
+                def drain_one() -> None:
+                    nonlocal done
+                    res = pending.popleft().result()
+                    datasets["difference"].GetRasterBand(1).WriteArray(res.difference, 0, res.r0)
+                    if res.mismatch is not None and "mismatch" in datasets:
+                        datasets["mismatch"].GetRasterBand(1).WriteArray(res.mismatch, 0, res.r0)
+                    if res.class_changed is not None and "class_changed" in datasets:
+                        datasets["class_changed"].GetRasterBand(1).WriteArray(res.class_changed, 0, res.r0)
+                    if res.shift_corrected is not None:
+                        datasets["shift_corrected"].GetRasterBand(1).WriteArray(res.shift_corrected, 0, res.r0)
+                    stats.merge(res.stats)
+                    if res.stats_corrected is not None:
+                        stats_c.merge(res.stats_corrected)
+                    if res.confusion is not None:
+                        confusion[:] += res.confusion
+                        edge_counts[:] += res.edge_counts
+                    done += 1
+                    progress(0.1 + 0.85 * done / n_strips)
+
+                try:
+                    for strip in strips():
+                        if first:  # shared centres (≈ mean A, mean B − A) keep the float sums well conditioned
+                            first = False
+                            a0, d0, v0 = engine.values(strip)
+                            engine.centres = DiffStats.centres(a0, d0, v0)
+                            del a0, d0, v0
+                            stats, stats_c = engine.new_stats(), engine.new_stats()
+                        pending.append(pool.submit(engine.compute, strip))
+                        if len(pending) > WORKERS:
+                            drain_one()
+                    while pending:
+                        drain_one()
+                except BaseException:
+                    for f in pending:
+                        f.cancel()
+                    raise
+            timings["blocks_s"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            for key in list(datasets):
+                datasets[key].FlushCache()
+                datasets[key] = None
+            datasets.clear()
+            timings["flush_s"] = time.perf_counter() - t0
+            progress(0.97)
+
+            scl_section = (
+                scl_summary(confusion.reshape(12, 12), edge_counts, edge_distance_px, invalid) if has_scl else None
+            )
+            stats_dict = stats.to_dict(units or "unknown")
+            corrected_dict = stats_c.to_dict(units or "unknown") if apply is not None else None
+            diag = diagnosis_mod.diagnose(
+                metadata_a or {}, metadata_b or {}, stats_dict, shift_est.to_dict(), scl_section, units
+            )
+            outputs = {k: final[k].name for k in temps}
+            timings["total_s"] = time.perf_counter() - t_start
+            report = report_mod.build_report(
+                grid=grid.to_dict(),
+                stats=stats_dict,
+                scl=scl_section,
+                shift=shift_est.to_dict(),
+                shift_corrected_stats=corrected_dict,
+                diagnosis=diag,
+                inputs={
+                    "value_a": str(value_a),
+                    "value_b": str(value_b),
+                    "scl_a": str(scl_a) if scl_a else None,
+                    "scl_b": str(scl_b) if scl_b else None,
+                },
+                options={
+                    "invalid_classes": sorted(invalid),
+                    "tolerance": float(tolerance),
+                    "shift_correct": bool(shift_correct),
+                    "class_changed": bool(class_changed),
+                    "mask_invalid": bool(mask_invalid),
+                    "edge_distance_px": edge_distance_px,
+                },
+                outputs=outputs,
+                units=units,
+                timings=timings,
+            )
+            report_tmp = out_dir / f".report.{tag}.partial.json"
+            temps["report"] = report_tmp
+            report_mod.write_json(report, report_tmp)
+            progress(1.0)
+            for key, tmp in temps.items():
+                aux, final_aux = Path(f"{tmp}.aux.xml"), Path(f"{final[key]}.aux.xml")
+                tmp.replace(final[key])
+                if aux.exists():  # GDAL PAM sidecar (category names)
+                    aux.replace(final_aux)
+                elif final_aux.exists():
+                    final_aux.unlink()
+            temps.clear()
+    finally:
+        datasets.clear()
+        for tmp in temps.values():
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            aux = tmp.with_name(tmp.name + ".aux.xml")
+            with contextlib.suppress(OSError):
+                aux.unlink()
+    return CompareResult(
+        difference=final["difference"],
+        mismatch=final["mismatch"] if has_scl else None,
+        class_changed=final["class_changed"] if (has_scl and class_changed) else None,
+        shift_corrected=final["shift_corrected"] if apply is not None else None,
+        report=report,
+        report_path=final["report"],
+    )
+
+
+def scl_summary(
+    confusion256: np.ndarray, edge_counts: np.ndarray | None, edge_px: int, invalid: Iterable[int]
+) -> dict[str, Any]:
+    """The report's ``scl`` section from a (A class, B class) pixel-count matrix (class 0 = nodata)."""
+    conf = np.asarray(confusion256, dtype=np.int64)[:12, :12]
+    total = int(conf.sum())
+    invalid = frozenset(invalid)
+    valid = np.array([c != 0 and c not in invalid for c in range(12)])
+    sub = conf[1:, 1:]
+    va = valid[1:]
+    counts = {
+        "nodata": total - int(sub.sum()),
+        "both_valid": int(sub[np.ix_(va, va)].sum()),
+        "both_invalid": int(sub[np.ix_(~va, ~va)].sum()),
+        "valid_only_a": int(sub[np.ix_(va, ~va)].sum()),
+        "valid_only_b": int(sub[np.ix_(~va, va)].sum()),
+    }
+    out: dict[str, Any] = {
+        "counts": counts,
+        "shares": {k: (v / total if total else None) for k, v in counts.items()},
+        "total_pixels": total,
+        "invalid_classes": sorted(invalid),
+        "classes": list(range(12)),
+        "class_names": list(SCL_NAMES),
+        "confusion": [[int(v) for v in row] for row in conf],
+        "confusion_rows": "SCL class in A (0..11)",
+        "confusion_cols": "SCL class in B (0..11)",
+    }
+    if edge_counts is not None:
+        considered, near, mism, mism_near = (int(v) for v in edge_counts)
+        out["edges"] = {
+            "distance_px": edge_px,
+            "classes": sorted(CLOUD_SHADOW_CLASSES),
+            "pixels": considered,
+            "pixels_near_edge": near,
+            "mismatch_pixels": mism,
+            "mismatch_near_edge": mism_near,
+            "share_all_near_edge": near / considered if considered else None,
+            "share_mismatch_near_edge": mism_near / mism if mism else None,
+        }
+    return out
+
+
+def compare_run_folder(run_dir: str | Path, out_dir: str | Path | None = None, **options: Any) -> CompareResult:
+    """Compare the two sides of a run folder (see :mod:`core.run_folder`); outputs go to ``run_dir/compare``
+    unless ``out_dir`` is given. ``options`` are passed to :func:`compare_rasters`."""
+    run_dir = Path(run_dir)
+    try:
+        manifest = run_folder.load_manifest(run_dir)
+    except run_folder.RunFolderError as exc:
+        raise InputError(str(exc)) from exc
+    paths = {k: run_folder.file_path(run_dir, manifest, k) for k in ("value_a", "value_b", "scl_a", "scl_b")}
+    options.setdefault("metadata_a", dict(run_folder.side_metadata(manifest, "a")))
+    options.setdefault("metadata_b", dict(run_folder.side_metadata(manifest, "b")))
+    return compare_rasters(
+        paths["value_a"],
+        paths["value_b"],
+        Path(out_dir) if out_dir is not None else run_dir / "compare",
+        scl_a=paths["scl_a"],
+        scl_b=paths["scl_b"],
+        **options,
+    )

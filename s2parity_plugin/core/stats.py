@@ -1,0 +1,230 @@
+"""Single-pass, block-wise accumulation of difference statistics (B − A) in the units of the inputs.
+
+Exact sums (float64 accumulation) give n, bias, MAE, RMSE, std, Pearson r and the least-squares fit
+B = slope·A + intercept (A and B are centred on the first block's means before accumulating the co-moments, so the
+sums stay well conditioned). Percentiles and the histogram come from a fine histogram of the float32 differences
+indexed by their IEEE-754 bit pattern: :data:`MANTISSA_BITS` mantissa bits per power of two, i.e. log-spaced bins
+of relative width 2^-12 ≈ 0.024 %. ``p50_abs``/``p95_abs`` are the lower edge of the bin that holds the
+percentile (nearest-rank), so they are exact for integer differences below 2^12 = 4096 (DN) and within 0.024 %
+(relative) otherwise. |B − A| below 2^-20 (≈ 9.5e-7) is counted as 0 and above 2^20 (≈ 1.05e6) in the top bin.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import Any
+
+import numpy as np
+
+MANTISSA_BITS = 12
+MIN_EXP = -20  # |d| < 2**MIN_EXP counts as 0
+MAX_EXP = 20  # |d| >= 2**MAX_EXP falls in the top bin
+_EXP_BIAS = 127
+_LOW = (MIN_EXP + _EXP_BIAS) << MANTISSA_BITS
+_NBINS = (MAX_EXP - MIN_EXP) << MANTISSA_BITS  # per sign; bin 0 also holds |d| < 2**MIN_EXP
+_SHIFT = 23 - MANTISSA_BITS
+
+
+def _bin_lower_edges() -> np.ndarray:
+    """Lower edge (|d|) of every fine bin, float64; bin 0's lower edge is 0."""
+    codes = (np.arange(_NBINS, dtype=np.int64) + _LOW) << _SHIFT
+    edges = codes.astype(np.int32).view(np.float32).astype(np.float64)
+    edges[0] = 0.0
+    return edges
+
+
+class Scratch(threading.local):
+    """Per-thread reusable work buffers (avoids re-faulting fresh pages for every block)."""
+
+    def get(self, name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+        buf = self.__dict__.get(name)
+        if buf is None or buf.shape != shape or buf.dtype != np.dtype(dtype):
+            buf = np.empty(shape, dtype=dtype)
+            self.__dict__[name] = buf
+        return buf
+
+
+scratch = Scratch()
+
+
+def _rowsum(x: np.ndarray) -> float:
+    """Sum of a float32 array: pairwise float32 sums per row, float64 across rows (accurate and fast)."""
+    x2 = x.reshape(1, -1) if x.ndim == 1 else x
+    return float(np.add.reduce(x2, axis=1).sum(dtype=np.float64))
+
+
+class DiffStats:
+    """Accumulates statistics of d = B − A over valid pixels (units of the inputs).
+
+    ``ka``/``kd`` are fixed centres (≈ mean A and mean B − A) shared by every block so that the partial sums of
+    separate blocks simply add up (see :meth:`merge`); :meth:`centres` computes them from a first block.
+    """
+
+    def __init__(self, tolerance: float, ka: float = 0.0, kd: float = 0.0) -> None:
+        self.tolerance = float(tolerance)
+        self.ka = float(ka)
+        self.kd = float(kd)
+        self.n = 0
+        self.s_a = self.s_d = self.s_aa = self.s_dd = self.s_ad = 0.0  # centred sums (a − ka, d − kd)
+        self.sum_abs = 0.0
+        self.over_tol = 0
+        self.fine = np.zeros(2 * _NBINS, dtype=np.int64)  # [positive | negative] magnitudes
+
+    @staticmethod
+    def centres(a: np.ndarray, d: np.ndarray, valid: np.ndarray) -> tuple[float, float]:
+        """Mean of A and of d over ``valid`` (0, 0 when nothing is valid)."""
+        n = int(np.count_nonzero(valid))
+        if n == 0:
+            return 0.0, 0.0
+        return (
+            float(a[valid].astype(np.float64).sum() / n),
+            float(d[valid].astype(np.float64).sum() / n),
+        )
+
+    def update(self, a: np.ndarray, d: np.ndarray, valid: np.ndarray | None = None) -> None:
+        """Add pixels of A (float32) and d = B − A (float32) where ``valid`` (bool, same shape) is True."""
+        a = np.asarray(a, dtype=np.float32)
+        d = np.asarray(d, dtype=np.float32)
+        if valid is None:
+            valid = np.ones(d.shape, dtype=bool)
+        n = int(np.count_nonzero(valid))
+        if n == 0:
+            return
+        self.n += n
+        f32 = np.float32
+        shape = d.shape
+        dz = np.multiply(d, valid, out=scratch.get("dz", shape, f32))  # d, 0 where invalid
+        ac = np.subtract(a, f32(self.ka), out=scratch.get("ac", shape, f32))
+        np.multiply(ac, valid, out=ac)
+        dc = np.subtract(d, f32(self.kd), out=scratch.get("dc", shape, f32))
+        np.multiply(dc, valid, out=dc)
+        tmp = scratch.get("tmp", shape, f32)
+        self.s_a += _rowsum(ac)
+        self.s_d += _rowsum(dc)
+        self.s_aa += _rowsum(np.multiply(ac, ac, out=tmp))
+        self.s_dd += _rowsum(np.multiply(dc, dc, out=tmp))
+        self.s_ad += _rowsum(np.multiply(ac, dc, out=tmp))
+        np.abs(dz, out=tmp)
+        self.sum_abs += _rowsum(tmp)
+        over = np.greater(tmp, self.tolerance, out=scratch.get("over", shape, bool))
+        self.over_tol += int(np.count_nonzero(over))
+        # fine histogram: |d| bits (exponent + MANTISSA_BITS mantissa bits) → bin; negatives in the second half
+        bits = dz.view(np.int32)
+        idx = np.bitwise_and(bits, 0x7FFFFFFF, out=scratch.get("idx", shape, np.int32))
+        np.right_shift(idx, _SHIFT, out=idx)
+        np.subtract(idx, _LOW, out=idx)
+        np.clip(idx, 0, _NBINS - 1, out=idx)
+        neg = np.less(bits, 0, out=over)
+        np.add(idx, np.multiply(neg, np.int32(_NBINS), out=scratch.get("neg", shape, np.int32)), out=idx)
+        fine = np.bincount(idx.ravel(), minlength=2 * _NBINS)
+        fine[0] -= dz.size - n  # invalid pixels were counted as +0
+        self.fine += fine
+
+    def merge(self, other: DiffStats) -> None:
+        """Add another block's partial sums (same centres)."""
+        if (other.ka, other.kd) != (self.ka, self.kd):
+            raise ValueError("DiffStats.merge needs the same centres")
+        self.n += other.n
+        self.s_a += other.s_a
+        self.s_d += other.s_d
+        self.s_aa += other.s_aa
+        self.s_dd += other.s_dd
+        self.s_ad += other.s_ad
+        self.sum_abs += other.sum_abs
+        self.over_tol += other.over_tol
+        self.fine += other.fine
+
+    def _extreme(self, largest: bool) -> float:
+        edges = _bin_lower_edges()
+        pos, neg = self.fine[:_NBINS], self.fine[_NBINS:]
+        if largest:
+            nz = np.flatnonzero(pos)
+            return float(edges[nz[-1]]) if nz.size else -float(edges[np.flatnonzero(neg)[0]])
+        nz = np.flatnonzero(neg)
+        return -float(edges[nz[-1]]) if nz.size else float(edges[np.flatnonzero(pos)[0]])
+
+    # ------------------------------------------------------------------------------------------------------------
+    def _abs_percentile(self, q: float) -> float | None:
+        if self.n == 0:
+            return None
+        counts = self.fine[:_NBINS] + self.fine[_NBINS:]
+        cum = np.cumsum(counts)
+        rank = max(1, math.ceil(q / 100.0 * self.n))
+        i = int(np.searchsorted(cum, rank))
+        return float(_bin_lower_edges()[min(i, _NBINS - 1)])
+
+    def histogram(self, bins: int = 100) -> dict[str, Any]:
+        """Signed histogram of B − A: ``bin_edges`` (bins + 1) spanning the 0.5–99.5 % range, ``counts`` and
+        ``below``/``above`` (pixels outside the edges). Fine bins are assigned by their lower edge (see module)."""
+        if self.n == 0:
+            return {"bin_edges": [], "counts": [], "below": 0, "above": 0}
+        edges_abs = _bin_lower_edges()
+        values = np.concatenate([edges_abs, -edges_abs])
+        counts = self.fine
+        order = np.argsort(values, kind="stable")
+        v, c = values[order], counts[order]
+        cum = np.cumsum(c)
+        lo = float(v[np.searchsorted(cum, max(1, math.ceil(0.005 * self.n)))])
+        hi = float(v[np.searchsorted(cum, max(1, math.ceil(0.995 * self.n)))])
+        lo, hi = max(lo, self._extreme(False)), min(max(hi, lo), self._extreme(True))
+        if hi <= lo:
+            pad = max(abs(lo) * 1e-3, 1e-6)
+            lo, hi = lo - pad, hi + pad
+        else:
+            pad = (hi - lo) * 0.02
+            lo, hi = lo - pad, hi + pad
+        edges = np.linspace(lo, hi, bins + 1)
+        mask = c > 0
+        v, c = v[mask], c[mask]
+        below = int(c[v < lo].sum())
+        above = int(c[v > hi].sum())
+        inside = (v >= lo) & (v <= hi)
+        idx = np.clip(np.searchsorted(edges, v[inside], side="right") - 1, 0, bins - 1)
+        hist = np.bincount(idx, weights=c[inside], minlength=bins).astype(np.int64)
+        return {
+            "bin_edges": [float(e) for e in edges],
+            "counts": [int(k) for k in hist],
+            "below": below,
+            "above": above,
+        }
+
+    def to_dict(self, units: str, bins: int = 100) -> dict[str, Any]:
+        """The report's ``stats`` section (None for figures that are undefined, e.g. with n = 0)."""
+        n = self.n
+        out: dict[str, Any] = {"n": n, "units": units, "tolerance": self.tolerance}
+        if n == 0:
+            keys = ("bias", "mae", "rmse", "std", "pearson_r", "fit_slope", "fit_intercept", "p50_abs", "p95_abs")
+            out.update(dict.fromkeys(keys))
+            out.update(share_over_tolerance=None, histogram=self.histogram(bins))
+            return out
+        mean_dc = self.s_d / n
+        mean_ac = self.s_a / n
+        bias = self.kd + mean_dc
+        var_d = max(self.s_dd / n - mean_dc * mean_dc, 0.0)
+        var_a = max(self.s_aa / n - mean_ac * mean_ac, 0.0)
+        cov_ad = self.s_ad / n - mean_ac * mean_dc
+        var_b = max(var_a + 2 * cov_ad + var_d, 0.0)  # b − kb = (a − ka) + (d − kd)
+        cov = var_a + cov_ad
+        mean_a = self.ka + mean_ac
+        mean_b = mean_a + bias
+        slope = cov / var_a if var_a > 0 else None
+        intercept = mean_b - slope * mean_a if slope is not None else None
+        r = cov / math.sqrt(var_a * var_b) if var_a > 0 and var_b > 0 else None
+        out.update(
+            bias=bias,
+            mae=self.sum_abs / n,
+            rmse=math.sqrt(var_d + bias * bias),
+            std=math.sqrt(var_d),
+            pearson_r=None if r is None else max(-1.0, min(1.0, r)),
+            fit_slope=slope,
+            fit_intercept=intercept,
+            p50_abs=self._abs_percentile(50),
+            p95_abs=self._abs_percentile(95),
+            share_over_tolerance=self.over_tol / n,
+            mean_a=mean_a,
+            mean_b=mean_b,
+            percentile_method=f"nearest rank on log-spaced bins of relative width 2^-{MANTISSA_BITS}",
+            histogram=self.histogram(bins),
+        )
+        return out
