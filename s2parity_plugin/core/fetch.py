@@ -200,6 +200,12 @@ def map_exception(exc: BaseException, endpoint: Endpoint) -> BaseException:
             429,
         )
     inner = exc.request_exception if isinstance(exc, DownloadFailedException) else exc
+    if isinstance(inner, requests.exceptions.ProxyError):
+        return NetworkError(
+            f"Cannot reach {where} through the configured proxy ({type(inner).__name__}). Check the proxy host, port "
+            "and credentials in QGIS ‣ Settings ‣ Options ‣ Network, or disable the proxy.",
+            endpoint.profile_id,
+        )
     if isinstance(inner, (requests.ConnectionError, requests.Timeout)):
         return NetworkError(
             f"Cannot reach {where}: {type(inner).__name__}. Check the internet connection, the proxy settings "

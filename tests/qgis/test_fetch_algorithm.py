@@ -194,3 +194,41 @@ def test_runs_in_a_background_task(provider, tmp_path):
         time.sleep(0.02)
     assert outcome.get("ok") is True
     assert run_folder.load_manifest(outcome["results"]["RUN_FOLDER"])
+
+
+def test_oauth2_auth_config_is_accepted(qgis_app):
+    import json
+
+    from s2parity_plugin.qgis_side.auth import credentials_from_auth_config
+
+    manager = QgsApplication.authManager()
+    if not manager.masterPasswordIsSet():
+        assert manager.setMasterPassword(MASTER_PASSWORD, True)
+    config = QgsAuthMethodConfig("OAuth2")
+    config.setName("s2parity oauth2 test")
+    config.setConfig("oauth2config", json.dumps({"clientId": "cid-oauth", "clientSecret": "sec-oauth", "grantFlow": 2}))
+    if not manager.storeAuthenticationConfig(config):
+        pytest.skip("the OAuth2 auth method is not available in this QGIS build")
+    creds = credentials_from_auth_config(config.id())
+    assert (creds.client_id, creds.client_secret) == ("cid-oauth", "sec-oauth")
+
+
+def test_qgis_proxy_settings(qgis_app):
+    from s2parity_plugin.qgis_side.auth import qgis_proxies
+
+    settings = QgsSettings()
+    try:
+        settings.setValue("proxy/proxyEnabled", False)
+        assert qgis_proxies(settings) is None
+        settings.setValue("proxy/proxyEnabled", True)
+        settings.setValue("proxy/proxyType", "HttpProxy")
+        settings.setValue("proxy/proxyHost", "proxy.example")
+        settings.setValue("proxy/proxyPort", "3128")
+        settings.setValue("proxy/proxyUser", "u@x")
+        settings.setValue("proxy/proxyPassword", "p:w")
+        url = "http://u%40x:p%3Aw@proxy.example:3128"
+        assert qgis_proxies(settings) == {"http": url, "https": url}
+        settings.setValue("proxy/proxyType", "DefaultProxy")
+        assert qgis_proxies(settings) is None
+    finally:
+        settings.remove("proxy")

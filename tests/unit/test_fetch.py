@@ -370,3 +370,17 @@ def test_per_date_runs(pair, tmp_path):
         manifest = run_folder.load_manifest(r)
         assert manifest["request"]["input"]["data"][0]["dataFilter"]["timeRange"]["from"].startswith(r.name)
     assert (tmp_path / "series" / "skipped_days.json").is_file()
+
+
+def test_proxies_are_applied_to_every_call(pair, tmp_path):
+    """An explicit (dead) proxy makes even loopback calls fail: the proxies dict reaches requests."""
+    import socket
+
+    a, b = pair
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proxies = {"http": f"http://127.0.0.1:{port}", "https": f"http://127.0.0.1:{port}"}
+    with pytest.raises(NetworkError, match="through the configured proxy"):
+        fetch_pair(build_spec(SMALL, 4326, "2020-10-04", "2020-10-04"), a, b, tmp_path, proxies=proxies)
+    assert list(tmp_path.iterdir()) == []
