@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import threading
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
@@ -59,6 +60,8 @@ CDSE = EndpointProfile(
 SAMPLE_SH = EndpointProfile("sample-sh", "Local sample endpoint imitating Sentinel Hub", "", "", "sh")
 SAMPLE_CDSE = EndpointProfile("sample-cdse", "Local sample endpoint imitating CDSE", "", "", "cdse")
 CUSTOM = EndpointProfile("custom", "Custom deployment (base URL + token URL)", "", "")
+
+_DEFINE_LOCK = threading.Lock()
 
 PROFILES: dict[str, EndpointProfile] = {p.id: p for p in (SENTINELHUB, CDSE, SAMPLE_SH, SAMPLE_CDSE, CUSTOM)}
 PROFILE_IDS = tuple(PROFILES)
@@ -156,7 +159,8 @@ def l2a_collection(base_url: str) -> DataCollection:
     if url == DataCollection.SENTINEL2_L2A.service_url:
         return DataCollection.SENTINEL2_L2A  # same definition: define_from would refuse a second name for it
     digest = hashlib.sha1(url.encode("utf-8")).hexdigest()[:12]
-    return DataCollection.SENTINEL2_L2A.define_from(f"S2PARITY_L2A_{digest}", service_url=url)
+    with _DEFINE_LOCK:  # define_from extends the enum class: not thread-safe (both sides connect concurrently)
+        return DataCollection.SENTINEL2_L2A.define_from(f"S2PARITY_L2A_{digest}", service_url=url)
 
 
 def sh_config(

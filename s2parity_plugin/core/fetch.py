@@ -331,6 +331,24 @@ def acquisitions_from_userdata(userdata: dict[str, Any]) -> list[dict[str, Any]]
     return out
 
 
+def _write(writer: MosaicWriter, tile: Tile, array: np.ndarray) -> None:
+    try:
+        writer.write(tile.col, tile.row, array)
+    except (RuntimeError, OSError) as exc:
+        raise OutputFolderError(
+            f"Writing {writer.path} failed ({exc}): check the free disk space of the output folder."
+        ) from exc
+
+
+def _close(writer: MosaicWriter) -> None:
+    try:
+        writer.close()
+    except (RuntimeError, OSError) as exc:
+        raise OutputFolderError(
+            f"Finishing {writer.path} failed ({exc}): check the free disk space of the output folder."
+        ) from exc
+
+
 def _wait_all(futures: set[cf.Future], cancel: threading.Event, is_cancelled: CancelFn | None) -> Any:
     """Yield futures as they finish; poll ``is_cancelled`` every ``POLL_S``."""
     pending = set(futures)
@@ -414,9 +432,9 @@ def fetch_pair(
         for done, fut in enumerate(_wait_all(set(tile_futures), cancel, is_cancelled), start=1):
             current = tile_futures[fut]
             side, tile, parsed = fut.result()
-            value_w[side.key].write(tile.col, tile.row, parsed["value"])
+            _write(value_w[side.key], tile, parsed["value"])
             if side.key in scl_w and parsed["scl"] is not None:
-                scl_w[side.key].write(tile.col, tile.row, parsed["scl"])
+                _write(scl_w[side.key], tile, parsed["scl"])
             if parsed["userdata"] is not None:
                 side.userdata.append(parsed["userdata"])
             if progress:
@@ -430,7 +448,7 @@ def fetch_pair(
         for w in scl_w.values():
             w.ensure_created(np.uint8)
         for w in writers:
-            w.close()
+            _close(w)
         files = {"value_a": "a/value.tif", "value_b": "b/value.tif"}
         if spec.outputs.scl:
             files.update({"scl_a": "a/scl.tif", "scl_b": "b/scl.tif"})
@@ -519,15 +537,21 @@ def fetch_pair_per_date(
         _Side(k, ep, cancel, kwargs.get("proxies"), kwargs.get("timeout_s", 60.0))
         for k, ep in (("a", endpoint_a), ("b", endpoint_b))
     ]
-    with cf.ThreadPoolExecutor(2) as pool:
-        futures = {pool.submit(s.connect, spec): s for s in sides}
-        try:
-            for fut in _wait_all(set(futures), cancel, is_cancelled):
-                fut.result()
-        except BaseException as exc:
-            cancel.set()
-            mapped = map_exception(exc, futures[fut].endpoint) if isinstance(exc, Exception) else exc
-            raise mapped from exc
+    pool = cf.ThreadPoolExecutor(2, thread_name_prefix="s2parity-catalog")
+    futures = {pool.submit(s.connect, spec): s for s in sides}
+    current = sides[0]
+    try:
+        for fut in _wait_all(set(futures), cancel, is_cancelled):
+            current = futures[fut]
+            fut.result()
+    except Exception as exc:
+        cancel.set()
+        mapped = map_exception(exc, current.endpoint)
+        if mapped is exc:
+            raise
+        raise mapped from exc
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     for s in sides:
         days[s.key] = acquisition_days(s.catalog)
     common = sorted(set(days["a"]) & set(days["b"]))
