@@ -307,7 +307,7 @@ def merge_userdata(docs: list[dict[str, Any]]) -> dict[str, Any]:
                 if tile.get("productId") not in seen:
                     target["tiles"].append(tile)
                     seen.add(tile.get("productId"))
-    merged["acquisitions"] = list(orbits.values())
+    merged["acquisitions"] = sorted(orbits.values(), key=lambda orbit: str(orbit.get("dateFrom") or ""))
     merged["s2parity_request_tiles"] = len(docs)
     return merged
 

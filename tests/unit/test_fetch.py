@@ -384,3 +384,22 @@ def test_proxies_are_applied_to_every_call(pair, tmp_path):
     with pytest.raises(NetworkError, match="through the configured proxy"):
         fetch_pair(build_spec(SMALL, 4326, "2020-10-04", "2020-10-04"), a, b, tmp_path, proxies=proxies)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_merge_userdata_of_tiles():
+    from s2parity_plugin.core.fetch import acquisitions_from_userdata, merge_userdata
+
+    t1 = {"productId": "S2B_MSIL2A_20201004T095029_N0214_R079_T33TVF_20201004T124001", "date": "2020-10-04",
+          "cloudCoverage": 12.5, "dataPath": "s3://x"}  # fmt: skip
+    t2 = {"productId": "S2B_MSIL2A_20201004T095029_N0214_R079_T33TVG_20201004T124001", "date": "2020-10-04"}
+    docs = [
+        {"acquisitions": [{"dateFrom": "2020-10-04T09:50:29Z", "tiles": [t1]}], "serviceVersion": "1"},
+        {"acquisitions": [{"dateFrom": "2020-10-04T09:50:29Z", "tiles": [t1, t2]}], "serviceVersion": "1"},
+    ]
+    merged = merge_userdata(docs)
+    assert merged["serviceVersion"] == "1" and merged["s2parity_request_tiles"] == 2
+    assert len(merged["acquisitions"]) == 1 and len(merged["acquisitions"][0]["tiles"]) == 2
+    acqs = acquisitions_from_userdata(merged)
+    assert [a["product_id"] for a in acqs] == [t1["productId"], t2["productId"]]
+    assert acqs[0]["cloud_cover"] == 12.5 and acqs[0]["data_path"] == "s3://x" and "cloud_cover" not in acqs[1]
+    assert merge_userdata([]) == {}
