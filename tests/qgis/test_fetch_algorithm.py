@@ -232,3 +232,8 @@ def test_qgis_proxy_settings(qgis_app):
         assert qgis_proxies(settings) is None
     finally:
         settings.remove("proxy")
+
+
+def test_empty_polygon_layer(provider, tmp_path):
+    empty = _layer("Polygon", [], name="nothing")
+    assert "'nothing' has no polygon" in _run_failing(_params(empty, tmp_path))
