@@ -403,3 +403,19 @@ def test_merge_userdata_of_tiles():
     assert [a["product_id"] for a in acqs] == [t1["productId"], t2["productId"]]
     assert acqs[0]["cloud_cover"] == 12.5 and acqs[0]["data_path"] == "s3://x" and "cloud_cover" not in acqs[1]
     assert merge_userdata([]) == {}
+
+
+@pytest.mark.parametrize("quantity", ["B8A", "B12"])
+def test_simple_mosaicking_and_20m_bands(pair, tmp_path, quantity):
+    a, b = pair
+    spec = build_spec(
+        SMALL, 4326, "2020-10-01", "2020-10-10", quantity=quantity, units="REFLECTANCE", mosaicking="SIMPLE",
+        resolution_m=20, mosaicking_order="leastCC",
+    )  # fmt: skip
+    run = fetch_pair(spec, a, b, tmp_path)
+    manifest = run_folder.load_manifest(run)
+    assert manifest["request"]["input"]["data"][0]["dataFilter"]["mosaickingOrder"] == "leastCC"
+    arr, (w, h, gt, _), _ = _read(run / "a/value.tif")
+    assert (w, h) == (spec.grid.width, spec.grid.height) and gt[1] == 20
+    assert np.isfinite(arr).any()
+    assert run_folder.side_metadata(manifest, "b")["catalog_ids"]
