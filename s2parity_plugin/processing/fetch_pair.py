@@ -35,7 +35,11 @@ from s2parity_plugin.core.evalscripts import L2A_BANDS
 from s2parity_plugin.core.spec import MOSAICKING_ORDERS, SNAP_MODES
 
 MOSAICKING = ("ORBIT", "SIMPLE")
-UNITS = ("", "DN", "REFLECTANCE")
+UNITS = ("DEFAULT", "DN", "REFLECTANCE")  # DEFAULT: DN for bands, REFLECTANCE for NDVI, as declared by CUSTOM
+
+
+def _units(value: str) -> str | None:
+    return None if value in ("", "DEFAULT") else value
 
 
 class FetchPairAlgorithm(QgsProcessingAlgorithm):
@@ -112,7 +116,13 @@ class FetchPairAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(QgsProcessingParameterString(self.PRESET, "Preset (B01…B12, B8A, NDVI, CUSTOM)", "B04"))
         self.addParameter(
             QgsProcessingParameterEnum(
-                self.UNITS, "Units (empty = preset default)", list(UNITS), False, "", True, usesStaticStrings=True
+                self.UNITS,
+                "Units (DEFAULT = preset default)",
+                list(UNITS),
+                False,
+                "DEFAULT",
+                True,
+                usesStaticStrings=True,
             )
         )
         self.addParameter(
@@ -244,7 +254,7 @@ class FetchPairAlgorithm(QgsProcessingAlgorithm):
                 self.parameterAsString(parameters, self.DATE_FROM, context),
                 self.parameterAsString(parameters, self.DATE_TO, context),
                 quantity=self.parameterAsString(parameters, self.PRESET, context) or "B04",
-                units=self.parameterAsEnumString(parameters, self.UNITS, context) or None,
+                units=_units(self.parameterAsEnumString(parameters, self.UNITS, context)),
                 evalscript=self.parameterAsString(parameters, self.EVALSCRIPT, context) or None,
                 resolution_m=self.parameterAsDouble(parameters, self.RESOLUTION, context),
                 crs_epsg=prepared["crs"],

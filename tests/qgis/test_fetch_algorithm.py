@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 import pytest
 from qgis.core import (
@@ -237,3 +238,15 @@ def test_qgis_proxy_settings(qgis_app):
 def test_empty_polygon_layer(provider, tmp_path):
     empty = _layer("Polygon", [], name="nothing")
     assert "'nothing' has no polygon" in _run_failing(_params(empty, tmp_path))
+
+
+def test_units_and_custom_evalscript(provider, tmp_path):
+    import processing
+
+    seed_js = (Path(__file__).resolve().parent.parent / "data" / "seed_evalscript_b04_scl_orbit.js").read_text()
+    layer = _layer("Polygon", [AOI_WKT])
+    run = processing.run("s2parity:fetchpair", _params(layer, tmp_path, UNITS="REFLECTANCE"))["RUN_FOLDER"]
+    assert run_folder.load_manifest(run)["sides"]["a"]["units"] == "REFLECTANCE"
+    params = _params(layer, tmp_path, PRESET="CUSTOM", EVALSCRIPT=seed_js)
+    manifest = run_folder.load_manifest(processing.run("s2parity:fetchpair", params)["RUN_FOLDER"])
+    assert manifest["request"]["evalscript"] == seed_js and manifest["sides"]["b"]["units"] == "DN"
