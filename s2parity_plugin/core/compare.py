@@ -215,10 +215,16 @@ def _create(path: Path, like: GridInfo, dtype: int, options: list[str]) -> gdal.
     return ds
 
 
-def _set_categories(band: gdal.Band, names: Iterable[str], colours: Iterable[tuple[int, int, int, int]]) -> None:
+def _set_categories(
+    band: gdal.Band, names: Iterable[str], colours: Iterable[tuple[int, int, int, int]], nodata: int
+) -> None:
+    """Nodata, colour table and category names of a class raster (keeps no reference to ``band``)."""
+    band.SetNoDataValue(nodata)
     ct = gdal.ColorTable()
     for i, colour in enumerate(colours):
         ct.SetColorEntry(i, colour)
+    if nodata > 0:
+        ct.SetColorEntry(nodata, (0, 0, 0, 0))
     band.SetRasterColorTable(ct)
     band.SetRasterColorInterpretation(gdal.GCI_PaletteIndex)
     band.SetCategoryNames(list(names))
@@ -307,23 +313,31 @@ class _Engine:
         valid &= _value_valid(s.b, self.b.nodata, scratch.get("valid_b", shape, bool))
         return a, np.subtract(b, a, out=scratch.get("d", shape, np.float32)), valid
 
+    def stats_valid(self, s: _Strip, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """(valid for stats, SCL-valid A, SCL-valid B): data on both sides and a valid SCL class on each side
+        that has an SCL raster. The SCL arrays are uint8 0/1 (None without SCL)."""
+        h0, h1 = s.halo_top, s.halo_top + s.rows
+        shape = valid.shape
+        valid_stats = scratch.get("valid_stats", shape, bool)
+        np.copyto(valid_stats, valid)
+        va = vb = None
+        if s.scl_a is not None:
+            va = np.take(self.valid_lut, s.scl_a[h0:h1], out=scratch.get("va", shape, np.uint8), mode="clip")
+            valid_stats &= va.view(bool)
+        if s.scl_b is not None:
+            vb = np.take(self.valid_lut, s.scl_b[h0:h1], out=scratch.get("vb", shape, np.uint8), mode="clip")
+            valid_stats &= vb.view(bool)
+        return valid_stats, va, vb
+
     def compute(self, s: _Strip) -> _StripResult:
         a, d, valid = self.values(s)
         mismatch = changed = confusion = edge_counts = None
         h0, h1 = s.halo_top, s.halo_top + s.rows
         shape = a.shape
-        valid_stats = scratch.get("valid_stats", shape, bool)
-        np.copyto(valid_stats, valid)
-        sa = sb = va = vb = None
+        valid_stats, va, vb = self.stats_valid(s, valid)
+        sa = None if s.scl_a is None else s.scl_a[h0:h1]
+        sb = None if s.scl_b is None else s.scl_b[h0:h1]
         u8 = np.uint8
-        if s.scl_a is not None:
-            sa = s.scl_a[h0:h1]
-            va = np.take(self.valid_lut, sa, out=scratch.get("va", shape, u8), mode="clip")
-            valid_stats &= va.view(bool)
-        if s.scl_b is not None:
-            sb = s.scl_b[h0:h1]
-            vb = np.take(self.valid_lut, sb, out=scratch.get("vb", shape, u8), mode="clip")
-            valid_stats &= vb.view(bool)
         if sa is not None and sb is not None:
             nod = np.equal(sa, 0, out=scratch.get("nod", shape, bool))
             nod |= np.equal(sb, 0, out=scratch.get("nod_b", shape, bool))
@@ -524,14 +538,15 @@ def compare_rasters(
             has_scl = rsa is not None and rsb is not None
             if has_scl:
                 datasets["mismatch"] = _create(temp("mismatch"), grid, gdal.GDT_Byte, CLASS_CREATION)
-                band = datasets["mismatch"].GetRasterBand(1)
-                band.SetNoDataValue(0)
-                _set_categories(band, MISMATCH_NAMES, MISMATCH_COLOURS)
+                _set_categories(datasets["mismatch"].GetRasterBand(1), MISMATCH_NAMES, MISMATCH_COLOURS, nodata=0)
                 if class_changed:
                     datasets["class_changed"] = _create(temp("class_changed"), grid, gdal.GDT_Byte, CLASS_CREATION)
-                    band = datasets["class_changed"].GetRasterBand(1)
-                    band.SetNoDataValue(CLASS_CHANGED_NODATA)
-                    band.SetCategoryNames(["Same class", "Class changed"])
+                    _set_categories(
+                        datasets["class_changed"].GetRasterBand(1),
+                        ("Same class", "Class changed"),
+                        ((190, 190, 190, 255), (220, 30, 30, 255)),
+                        nodata=CLASS_CHANGED_NODATA,
+                    )
             if apply is not None:
                 datasets["shift_corrected"] = _create(temp("shift_corrected"), grid, gdal.GDT_Float32, DIFF_CREATION)
                 datasets["shift_corrected"].GetRasterBand(1).SetNoDataValue(float("nan"))
@@ -592,7 +607,7 @@ def compare_rasters(
                         if first:  # shared centres (≈ mean A, mean B − A) keep the float sums well conditioned
                             first = False
                             a0, d0, v0 = engine.values(strip)
-                            engine.centres = DiffStats.centres(a0, d0, v0)
+                            engine.centres = DiffStats.centres(a0, d0, engine.stats_valid(strip, v0)[0])
                             del a0, d0, v0
                             stats, stats_c = engine.new_stats(), engine.new_stats()
                         pending.append(pool.submit(engine.compute, strip))

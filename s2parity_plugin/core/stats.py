@@ -63,8 +63,9 @@ class DiffStats:
 
     def __init__(self, tolerance: float, ka: float = 0.0, kd: float = 0.0) -> None:
         self.tolerance = float(tolerance)
-        self.ka = float(ka)
-        self.kd = float(kd)
+        # centres are float32-representable so that the float32 centring below is exact about them
+        self.ka = float(np.float32(ka))
+        self.kd = float(np.float32(kd))
         self.n = 0
         self.s_a = self.s_d = self.s_aa = self.s_dd = self.s_ad = 0.0  # centred sums (a − ka, d − kd)
         self.sum_abs = 0.0
@@ -83,7 +84,14 @@ class DiffStats:
         )
 
     def update(self, a: np.ndarray, d: np.ndarray, valid: np.ndarray | None = None) -> None:
-        """Add pixels of A (float32) and d = B − A (float32) where ``valid`` (bool, same shape) is True."""
+        """Add pixels of A (float32) and d = B − A (float32) where ``valid`` (bool, same shape) is True.
+
+        Values beyond float32 range in the squares (|d| > 1.8e19) overflow to inf: RMSE/std then report null.
+        """
+        with np.errstate(over="ignore", invalid="ignore"):
+            self._update(a, d, valid)
+
+    def _update(self, a: np.ndarray, d: np.ndarray, valid: np.ndarray | None) -> None:
         a = np.asarray(a, dtype=np.float32)
         d = np.asarray(d, dtype=np.float32)
         if valid is None:
@@ -94,11 +102,14 @@ class DiffStats:
         self.n += n
         f32 = np.float32
         shape = d.shape
-        dz = np.multiply(d, valid, out=scratch.get("dz", shape, f32))  # d, 0 where invalid
-        ac = np.subtract(a, f32(self.ka), out=scratch.get("ac", shape, f32))
-        np.multiply(ac, valid, out=ac)
-        dc = np.subtract(d, f32(self.kd), out=scratch.get("dc", shape, f32))
-        np.multiply(dc, valid, out=dc)
+        # invalid pixels may hold NaN/inf/extremes: select, never multiply them (NaN·0 = NaN)
+        dz = scratch.get("dz", shape, f32)
+        dz[...] = np.where(valid, d, f32(0))  # d, 0 where invalid
+        ac = scratch.get("ac", shape, f32)
+        ac[...] = np.where(valid, a, f32(self.ka))
+        np.subtract(ac, f32(self.ka), out=ac)  # a − ka, 0 where invalid
+        dc = np.subtract(dz, f32(self.kd), out=scratch.get("dc", shape, f32))
+        np.multiply(dc, valid, out=dc)  # d − kd, 0 where invalid (finite here)
         tmp = scratch.get("tmp", shape, f32)
         self.s_a += _rowsum(ac)
         self.s_d += _rowsum(dc)
