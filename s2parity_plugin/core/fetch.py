@@ -286,6 +286,10 @@ def default_run_name(spec: RequestSpec, endpoint_a: Endpoint, endpoint_b: Endpoi
 
 
 def _unique_final(out_parent: Path, name: str) -> Path:
+    if not name or name in (".", "..") or name.startswith(".") or any(c in name for c in '/\\:*?"<>|'):
+        raise OutputFolderError(
+            f"{name!r} cannot be a run folder name: use letters, digits, '-', '_' (no path separators, no leading dot)."
+        )
     final, n = out_parent / name, 2
     while final.exists() or run_folder.partial_dir(out_parent, final.name).exists():
         final, n = out_parent / f"{name}-{n}", n + 1

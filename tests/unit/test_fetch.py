@@ -419,3 +419,10 @@ def test_simple_mosaicking_and_20m_bands(pair, tmp_path, quantity):
     assert (w, h) == (spec.grid.width, spec.grid.height) and gt[1] == 20
     assert np.isfinite(arr).any()
     assert run_folder.side_metadata(manifest, "b")["catalog_ids"]
+
+
+@pytest.mark.parametrize("name", ["../escape", "a/b", ".hidden", ""])
+def test_bad_run_names(pair, tmp_path, name):
+    a, b = pair
+    with pytest.raises(OutputFolderError, match="cannot be a run folder name"):
+        fetch_pair(build_spec(SMALL, 4326, "2020-10-04", "2020-10-04"), a, b, tmp_path, run_name=name or ".")
