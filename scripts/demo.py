@@ -61,6 +61,7 @@ def main() -> int:
     app = QgsApplication([], False)
     app.initQgis()
     try:
+        sys.path.append(str(Path(QgsApplication.pkgDataPath()) / "python" / "plugins"))
         from processing.core.Processing import Processing
 
         Processing.initialize()

@@ -1,0 +1,225 @@
+"""``s2parity:compareendpoints``: the whole dock workflow as one algorithm.
+
+It composes ``s2parity:fetchpair`` (run as a child algorithm with the same parameters) and the compare engine
+behind ``s2parity:comparerasters`` (``core.compare.compare_run_folder`` on the run folder, so the diagnosis sees
+each side's metadata) — no second implementation of either. It adds what only a whole-workflow run knows: the
+per-feature table of the AOI and the A-vs-B density used by the results plot, both stored in the report.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import ClassVar
+
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
+    QgsFeatureRequest,
+    QgsGeometry,
+    QgsProcessingAlgorithm,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProcessingMultiStepFeedback,
+    QgsProcessingOutputFile,
+    QgsProcessingOutputFolder,
+    QgsProcessingOutputRasterLayer,
+    QgsProcessingOutputString,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterString,
+    QgsProject,
+)
+from qgis.PyQt.QtGui import QIcon
+
+from s2parity_plugin.core.errors import S2ParityError
+from s2parity_plugin.paths import icon_path
+from s2parity_plugin.processing.fetch_pair import FetchPairAlgorithm
+
+DEFAULT_INVALID = "1,2,3,7,8,9,10,11"
+
+
+class CompareEndpointsAlgorithm(QgsProcessingAlgorithm):
+    """Fetch the same request from endpoints A and B, compare, report."""
+
+    INVALID_CLASSES = "INVALID_CLASSES"
+    TOLERANCE = "TOLERANCE"
+    SHIFT_CORRECT = "SHIFT_CORRECT"
+    OUTPUTS: ClassVar[dict[str, str]] = {
+        "RUN_FOLDER": "Run folder",
+        "COMPARE_FOLDER": "Comparison folder",
+        "VALUE_A": "Raster A",
+        "VALUE_B": "Raster B",
+        "SCL_A": "SCL A",
+        "SCL_B": "SCL B",
+        "OUTPUT_DIFFERENCE": "Difference B − A",
+        "OUTPUT_MISMATCH": "SCL mismatch",
+        "OUTPUT_SHIFT_CORRECTED": "Difference B − A (shift corrected)",
+        "OUTPUT_REPORT": "Report (JSON)",
+        "DIAGNOSIS": "Diagnosis",
+    }
+
+    def name(self) -> str:
+        return "compareendpoints"
+
+    def displayName(self) -> str:
+        return "Compare endpoints (fetch A and B, compare, explain)"
+
+    def group(self) -> str:
+        return "Compare"
+
+    def groupId(self) -> str:
+        return "compare"
+
+    def icon(self) -> QIcon:
+        return QIcon(icon_path())
+
+    def shortHelpString(self) -> str:
+        return (
+            "The whole S2 Parity workflow: sends the same Process API request (AOI, dates, what to compare) to "
+            "endpoint A and endpoint B (Sentinel Hub, CDSE, the offline sample pair or a custom deployment), lands "
+            "both answers on an identical grid in a run folder, then computes the difference B − A, the SCL "
+            "mismatch, statistics, the geolocation shift and a plain-language diagnosis (processing baselines, BOA "
+            "offset, shift, SCL changes). Parameters are those of 'Fetch pair' plus those of 'Compare rasters'."
+        )
+
+    def createInstance(self) -> CompareEndpointsAlgorithm:
+        return CompareEndpointsAlgorithm()
+
+    def initAlgorithm(self, config: dict | None = None) -> None:
+        fetch = FetchPairAlgorithm()
+        fetch.initAlgorithm()
+        self._fetch_names = [p.name() for p in fetch.parameterDefinitions()]
+        for param in fetch.parameterDefinitions():
+            self.addParameter(param.clone())
+        self.addParameter(
+            QgsProcessingParameterString(self.INVALID_CLASSES, "SCL classes treated as invalid", DEFAULT_INVALID)
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.TOLERANCE,
+                "Tolerance for |B − A| (units of the inputs; empty = 100 DN / 0.01 reflectance)",
+                QgsProcessingParameterNumber.Double,
+                None,
+                True,
+                0.0,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterBoolean(self.SHIFT_CORRECT, "Also compute a shift-corrected difference", False)
+        )
+        for key, label in self.OUTPUTS.items():
+            if key in ("RUN_FOLDER", "COMPARE_FOLDER"):
+                self.addOutput(QgsProcessingOutputFolder(key, label))
+            elif key == "OUTPUT_REPORT":
+                self.addOutput(QgsProcessingOutputFile(key, label))
+            elif key == "DIAGNOSIS":
+                self.addOutput(QgsProcessingOutputString(key, label))
+            else:
+                self.addOutput(QgsProcessingOutputRasterLayer(key, label))
+
+    # -- main thread ----------------------------------------------------------------------------------------------
+    def prepareAlgorithm(
+        self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> bool:
+        """Snapshot the AOI features (id, geometry, CRS) for the per-feature table while in the main thread."""
+        layer = self.parameterAsVectorLayer(parameters, "AOI", context)
+        if layer is None:
+            raise QgsProcessingException("Choose a polygon layer as AOI.")
+        selected = self.parameterAsBoolean(parameters, "SELECTED_ONLY", context) and layer.selectedFeatureCount() > 0
+        request = QgsFeatureRequest().setNoAttributes()
+        features = layer.getSelectedFeatures(request) if selected else layer.getFeatures(request)
+        self._features = [(f.id(), QgsGeometry(f.geometry())) for f in features if f.hasGeometry()]
+        self._aoi_crs = QgsCoordinateReferenceSystem(layer.crs())
+        self._quantity = self.parameterAsString(parameters, "PRESET", context) or "B04"
+        return True
+
+    # -- any thread -----------------------------------------------------------------------------------------------
+    def processAlgorithm(
+        self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> dict:
+        import processing
+
+        from s2parity_plugin.core.compare import CompareCancelled, compare_run_folder
+        from s2parity_plugin.core.density import density_histogram
+        from s2parity_plugin.core.run_folder import file_path, load_manifest
+        from s2parity_plugin.core.zonal import feature_stats
+
+        steps = QgsProcessingMultiStepFeedback(3, feedback)
+        fetch_params = {k: v for k, v in parameters.items() if k in self._fetch_names}
+        fetch_params["OUTPUT_FOLDER"] = self.parameterAsString(parameters, "OUTPUT_FOLDER", context)
+        steps.setCurrentStep(0)
+        steps.pushInfo("Fetching the same request from endpoint A and endpoint B…")
+        fetched = processing.run(
+            "s2parity:fetchpair", fetch_params, context=context, feedback=steps, is_child_algorithm=True
+        )
+        if feedback.isCanceled():
+            return {}
+        run_dir = Path(fetched["RUN_FOLDER"])
+        manifest = load_manifest(run_dir)
+
+        steps.setCurrentStep(1)
+        steps.pushInfo("Comparing B with A…")
+
+        def progress(fraction: float) -> bool:
+            steps.setProgress(100.0 * fraction)
+            return not steps.isCanceled()
+
+        try:
+            result = compare_run_folder(
+                run_dir,
+                invalid_classes=self.parameterAsString(parameters, self.INVALID_CLASSES, context) or DEFAULT_INVALID,
+                tolerance=self._optional_number(parameters, self.TOLERANCE, context),
+                shift_correct=self.parameterAsBoolean(parameters, self.SHIFT_CORRECT, context),
+                feedback=progress,
+            )
+        except CompareCancelled:
+            return {}
+        except S2ParityError as exc:
+            raise QgsProcessingException(str(exc)) from exc
+
+        steps.setCurrentStep(2)
+        paths = {key: file_path(run_dir, manifest, key) for key in ("value_a", "value_b", "scl_a", "scl_b")}
+        report = result.report
+        report["density"] = density_histogram(paths["value_a"], paths["value_b"], result.difference)
+        grid_crs = QgsCoordinateReferenceSystem(manifest.get("grid", {}).get("crs", ""))
+        if len(self._features) > 1 and grid_crs.isValid():
+            transform = QgsCoordinateTransform(self._aoi_crs, grid_crs, QgsProject.instance().transformContext())
+            zones = []
+            for fid, geometry in self._features:
+                geometry = QgsGeometry(geometry)
+                geometry.transform(transform)
+                zones.append((fid, geometry.asWkt()))
+            report["features"] = feature_stats(
+                paths["value_a"], paths["value_b"], result.difference, zones, result.mismatch, self._quantity
+            )
+        _write_json_atomically(result.report_path, report)
+        diagnosis = report.get("diagnosis", {}).get("explanation", "")
+        steps.pushInfo(f"Diagnosis: {diagnosis}")
+        outputs = {
+            "RUN_FOLDER": str(run_dir),
+            "COMPARE_FOLDER": str(result.report_path.parent),
+            "VALUE_A": str(paths["value_a"]),
+            "VALUE_B": str(paths["value_b"]),
+            "SCL_A": str(paths["scl_a"]) if paths["scl_a"] else None,
+            "SCL_B": str(paths["scl_b"]) if paths["scl_b"] else None,
+            "OUTPUT_DIFFERENCE": str(result.difference),
+            "OUTPUT_MISMATCH": str(result.mismatch) if result.mismatch else None,
+            "OUTPUT_SHIFT_CORRECTED": str(result.shift_corrected) if result.shift_corrected else None,
+            "OUTPUT_REPORT": str(result.report_path),
+            "DIAGNOSIS": diagnosis,
+        }
+        return outputs
+
+    def _optional_number(self, parameters: dict, name: str, context: QgsProcessingContext) -> float | None:
+        value = parameters.get(name)
+        if value is None or value == "":
+            return None
+        return self.parameterAsDouble(parameters, name, context)
+
+
+def _write_json_atomically(path: Path, document: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(document, indent=2), encoding="utf-8")
+    tmp.replace(path)
