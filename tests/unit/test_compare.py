@@ -179,7 +179,7 @@ def test_difference_raster_and_nodata(tmp_path, small_strips):
 
 
 def test_scl_mismatch_and_counts_equal_plain_numpy(tmp_path, small_strips):
-    paths, a, b, scl_a, scl_b = make_case(tmp_path, seed=3)
+    paths, _a, _b, scl_a, scl_b = make_case(tmp_path, seed=3)
     invalid = {1, 2, 3, 7, 8, 9, 10, 11}
     res = compare_rasters(
         paths["a"], paths["b"], tmp_path / "out", scl_a=paths["scl_a"], scl_b=paths["scl_b"], class_changed=True
@@ -374,7 +374,7 @@ def test_compare_run_folder(tmp_path):
     diag = res.report["diagnosis"]
     assert diag["baseline_a"] == "02.14" and diag["baseline_b"] == "05.00"
     assert diag["offset"]["explained_by_boa_add_offset"] is True
-    with pytest.raises(InputError, match="run.json is missing"):
+    with pytest.raises(InputError, match=r"run\.json is missing"):
         compare_run_folder(tmp_path / "nothing")
 
 
