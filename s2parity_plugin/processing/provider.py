@@ -36,11 +36,13 @@ class S2ParityProvider(QgsProcessingProvider):
 def algorithms() -> list:
     """New instances of every S2 Parity algorithm."""
     from s2parity_plugin.processing.compare_endpoints import CompareEndpointsAlgorithm
+    from s2parity_plugin.processing.compare_rasters import CompareRastersAlgorithm
     from s2parity_plugin.processing.export_comparison import ExportComparisonAlgorithm
     from s2parity_plugin.processing.fetch_pair import FetchPairAlgorithm
 
     return [
         CompareEndpointsAlgorithm(),
+        CompareRastersAlgorithm(),
         ExportComparisonAlgorithm(),
         FetchPairAlgorithm(),
     ]
