@@ -85,3 +85,6 @@ class S2ParityPlugin:
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
+        from s2parity_plugin.core.sample_service import stop_sample_endpoints
+
+        stop_sample_endpoints()

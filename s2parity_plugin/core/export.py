@@ -4,9 +4,9 @@ Atomic and careful: everything is written into a hidden temporary folder inside 
 place file by file; a failure leaves the destination as it was (the temporary folder is removed). Existing files
 are never replaced unless ``overwrite=True`` — the GUI asks the user first.
 
-Rasters keep the inputs' units (DN or reflectance) and CRS. The SCL-mismatch COG carries its colour table and its
-category names inside the TIFF (band metadata ``CATEGORY_<value>``), plus the usual GDAL ``.aux.xml`` sidecar
-that exposes them through ``GetCategoryNames()``.
+Rasters keep the inputs' units (DN or reflectance) and CRS. The SCL-mismatch COG carries its colour table (the
+colours of the QGIS style) and its category names inside the TIFF (band metadata ``CATEGORY_<value>``), plus the
+usual GDAL ``.aux.xml`` sidecar that exposes them through ``GetCategoryNames()``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 from osgeo import gdal
 
 from s2parity_plugin.core.errors import S2ParityError
-from s2parity_plugin.core.scl import MISMATCH_CLASSES
+from s2parity_plugin.core.scl import MISMATCH_CLASSES, hex_to_rgb
 
 #: compare-folder file -> exported base name
 RASTERS = {
@@ -65,6 +65,11 @@ def _write_cog(source: Path, target: Path, mismatch: bool) -> None:
     vrt = gdal.Translate("", src, format="VRT")
     if mismatch:
         band = vrt.GetRasterBand(1)
+        table = gdal.ColorTable()
+        table.SetColorEntry(0, (0, 0, 0, 0))
+        for value, (_name, colour) in MISMATCH_CLASSES.items():
+            table.SetColorEntry(value, (*hex_to_rgb(colour), 255))
+        band.SetRasterColorTable(table)
         names = ["No data"] + [MISMATCH_CLASSES[v][0] for v in sorted(MISMATCH_CLASSES)]
         band.SetCategoryNames(names)
         for value, name in enumerate(names):

@@ -177,7 +177,7 @@ class S2ParityDock(QgsDockWidget):
             return
         self.form.save_settings()
         try:
-            self.run = ProcessingRun(COMPARE_ALG, self.form.parameters(), self._compare_done, self.progress.setValue)
+            self.run = ProcessingRun(COMPARE_ALG, self.form.parameters(), self._compare_done, self._show_progress)
         except RuntimeError as exc:
             self._set_status(str(exc), error=True)
             return
@@ -186,6 +186,9 @@ class S2ParityDock(QgsDockWidget):
         self.cancel_button.setEnabled(True)
         self._set_status("Fetching from both endpoints and comparing…")
         self.run.start()
+
+    def _show_progress(self, percent: float) -> None:
+        self.progress.setValue(int(percent))
 
     def cancel_compare(self) -> None:
         if self.run is not None:

@@ -48,3 +48,17 @@ def iface(qgis_iface) -> RecordingIface:
     """A recording ``iface`` whose main window is shown (offscreen), so dock visibility is real."""
     qgis_iface.mainWindow().show()
     return RecordingIface(qgis_iface)
+
+
+@pytest.fixture(autouse=True)
+def fail_on_slot_exceptions(monkeypatch):
+    """An exception raised inside a Qt slot would make PyQt abort the whole run; record it and fail the test
+    with its traceback instead."""
+    import sys
+    import traceback
+
+    caught: list[str] = []
+    monkeypatch.setattr(sys, "excepthook", lambda *exc: caught.append("".join(traceback.format_exception(*exc))))
+    yield
+    if caught:
+        pytest.fail("exception in a Qt slot:\n" + "\n".join(caught))

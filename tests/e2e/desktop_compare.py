@@ -1,0 +1,94 @@
+"""Runs inside the real QGIS desktop (``qgis --code``): open the S2 Parity dock from its toolbar button, use the
+seed AOI against the offline sample endpoints, press Compare, wait for the background task, then save
+screenshots (main window with layers; the results panel) and quit. Findings go to $S2PARITY_E2E_RESULT."""
+
+import json
+import os
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from qgis.core import QgsApplication, QgsProject, QgsVectorLayer
+from qgis.PyQt.QtCore import QTimer
+from qgis.PyQt.QtWidgets import QDockWidget, QToolBar
+from qgis.utils import iface
+
+from s2parity_plugin.core.seed import write_seed_aoi_geojson
+
+RESULT = os.environ["S2PARITY_E2E_RESULT"]
+SHOTS = Path(os.environ["S2PARITY_E2E_SCREENSHOT_DIR"])
+STATE: dict = {"result": {}, "dock": None, "started": 0.0}
+
+
+def _finish() -> None:
+    with open(RESULT, "w", encoding="utf-8") as fh:
+        json.dump(STATE["result"], fh)
+    QTimer.singleShot(0, iface.actionExit().trigger)
+
+
+def _start() -> None:
+    result = STATE["result"]
+    try:
+        window = iface.mainWindow()
+        window.resize(1600, 1000)
+        tmp = Path(tempfile.mkdtemp(prefix="s2parity-e2e-"))
+        layer = QgsVectorLayer(str(write_seed_aoi_geojson(tmp / "seed_aoi.geojson")), "Seed AOI", "ogr")
+        QgsProject.instance().addMapLayer(layer)
+        iface.setActiveLayer(layer)
+        button = next(
+            a for tb in window.findChildren(QToolBar) for a in tb.actions() if a.objectName() == "s2parity_toggle_dock"
+        )
+        button.trigger()
+        dock = window.findChild(QDockWidget, "S2ParityDock")
+        STATE["dock"] = dock
+        form = dock.form
+        result["aoi_follows_active_layer"] = form.aoi_layer.currentLayer() is layer
+        form.output_folder.setFilePath(str(tmp / "runs"))
+        form.crs.setCurrentIndex(form.crs.findData("EPSG:3035"))
+        form.endpoint_a.set_profile("sample-sh")
+        form.endpoint_b.set_profile("sample-cdse")
+        dock.compare_button.click()
+        result["started"] = dock.run is not None
+        result["status_after_click"] = dock.status.text()
+        STATE["started"] = time.monotonic()
+        QTimer.singleShot(250, _poll)
+    except Exception:
+        result["error"] = traceback.format_exc()
+        _finish()
+
+
+def _poll() -> None:
+    result, dock = STATE["result"], STATE["dock"]
+    try:
+        if dock.run is not None and time.monotonic() - STATE["started"] < 120:
+            QTimer.singleShot(250, _poll)
+            return
+        result["seconds"] = round(time.monotonic() - STATE["started"], 2)
+        result["status"] = dock.status.text()
+        group = dock.group
+        result["group"] = group.name() if group is not None else None
+        result["layers"] = [n.name() for n in group.findLayers()] if group is not None else []
+        result["diagnosis"] = dock.results.diagnosis.text()
+        result["bias"] = dock.results.number_labels["bias"].text()
+        if dock.layers:
+            iface.mapCanvas().setExtent(dock.layers["difference"].extent())
+        iface.mapCanvas().refresh()
+        QTimer.singleShot(1500, _shoot)
+    except Exception:
+        result["error"] = traceback.format_exc()
+        _finish()
+
+
+def _shoot() -> None:
+    result, dock = STATE["result"], STATE["dock"]
+    try:
+        QgsApplication.processEvents()
+        result["main_png"] = iface.mainWindow().grab().save(str(SHOTS / "desktop_compare_main.png"))
+        result["dock_png"] = dock.widget().widget().grab().save(str(SHOTS / "desktop_compare_results.png"))
+    except Exception:
+        result["error"] = traceback.format_exc()
+    _finish()
+
+
+QTimer.singleShot(1500, _start)
