@@ -1,0 +1,305 @@
+"""Catalog API (STAC 1.0.0 item search, ``/api/v1/catalog/1.0.0/search``) over the scenes a deployment serves.
+
+Items are shaped like each real deployment's (see ``catalog_api_item_*.json`` in shared/data): id = ESA product name
+(``…_N0214_…`` on "sh"; the reprocessed ``…_N0500_…`` name with ``.SAFE`` appended on "cdse"), ``datetime``,
+``eo:cloud_cover``, ``proj:epsg``, ``proj:bbox``, ``proj:geometry``, ``assets.data.href``
+(``s3://sentinel-s2-l2a/tiles/…`` vs ``s3://EODATA/Sentinel-2/MSI/L2A_N0500/…``). Supported body fields:
+``collections`` (required), ``datetime`` (instant or interval, open ends ``..``), ``bbox`` (lon/lat) or
+``intersects`` (GeoJSON, lon/lat), ``ids``, ``limit`` (1–100, larger is clamped), ``next`` (integer offset),
+``fields`` (include/exclude dotted paths) and ``filter`` on ``eo:cloud_cover`` (cql2-text ``eo:cloud_cover < 30``
+joined by ``AND``, or the equivalent cql2-json). Results are sorted by datetime, oldest first.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import re
+from typing import Any, Optional
+
+from osgeo import ogr
+
+from s2parity_plugin.sample_endpoints.errors import ServiceError, bad_payload, not_found
+from s2parity_plugin.sample_endpoints.scene_generator import Acquisition, transformer
+
+COLLECTION_ID = "sentinel-2-l2a"
+_OPS = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "=": lambda a, b: a == b,
+}
+
+
+def _parse_dt(text: str, default: dt.datetime) -> dt.datetime:
+    text = text.strip()
+    if text in ("..", ""):
+        return default
+    try:
+        t = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise bad_payload(f"Invalid datetime '{text}': RFC 3339 date-time expected.") from exc
+    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+
+
+def parse_datetime(value: Any) -> tuple[dt.datetime, dt.datetime]:
+    """``"a/b"`` (open ends ``..``) or a single instant -> (start, end) UTC."""
+    if not isinstance(value, str):
+        raise bad_payload("Invalid request: 'datetime' is required (instant or interval 'start/end').")
+    lo = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    hi = dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)
+    if "/" in value:
+        a, b = value.split("/", 1)
+        return _parse_dt(a, lo), _parse_dt(b, hi)
+    t = _parse_dt(value, lo)
+    return t, t
+
+
+def _cc_filter(flt: Any) -> list[tuple[str, float]]:
+    """Parse a cloud-cover filter into (op, value) conditions (all ANDed)."""
+    if flt is None or flt == "":
+        return []
+    conds: list[tuple[str, float]] = []
+    if isinstance(flt, str):
+        for part in re.split(r"\s+AND\s+", flt.strip(), flags=re.IGNORECASE):
+            m = re.fullmatch(r"\(?\s*eo:cloud_cover\s*(<=|>=|<|>|=)\s*([0-9.]+)\s*\)?", part.strip())
+            if not m:
+                raise bad_payload(f"Unsupported filter '{part}': only eo:cloud_cover comparisons are supported.")
+            conds.append((m.group(1), float(m.group(2))))
+        return conds
+    if isinstance(flt, dict):
+        if flt.get("op") == "and":
+            for arg in flt.get("args", []):
+                conds.extend(_cc_filter(arg))
+            return conds
+        args = flt.get("args", [])
+        if (
+            flt.get("op") in _OPS
+            and len(args) == 2
+            and isinstance(args[0], dict)
+            and args[0].get("property") == "eo:cloud_cover"
+        ):
+            return [(flt["op"], float(args[1]))]
+    raise bad_payload(f"Unsupported filter {json.dumps(flt)}: only eo:cloud_cover comparisons are supported.")
+
+
+def _area_geometry(body: dict[str, Any]) -> tuple[tuple[float, float, float, float], Optional[ogr.Geometry]]:
+    if body.get("bbox") is not None:
+        bb = body["bbox"]
+        if not isinstance(bb, list) or len(bb) not in (4, 6):
+            raise bad_payload("Invalid 'bbox': [minLon, minLat, maxLon, maxLat] expected.")
+        if len(bb) == 6:
+            bb = [bb[0], bb[1], bb[3], bb[4]]
+        return (float(bb[0]), float(bb[1]), float(bb[2]), float(bb[3])), None
+    if body.get("intersects") is not None:
+        try:
+            g = ogr.CreateGeometryFromJson(json.dumps(body["intersects"]))
+        except RuntimeError as exc:
+            raise bad_payload(f"Invalid 'intersects' geometry: {exc}") from exc
+        if g is None:
+            raise bad_payload("Invalid 'intersects' geometry.")
+        minx, maxx, miny, maxy = g.GetEnvelope()
+        return (minx, miny, maxx, maxy), g
+    return (-180.0, -90.0, 180.0, 90.0), None
+
+
+def _footprint_lonlat(acq: Acquisition) -> list[list[float]]:
+    t = acq.tile
+    ring = [(t.xmin, t.ymax), (t.xmin, t.ymin), (t.xmax, t.ymin), (t.xmax, t.ymax), (t.xmin, t.ymax)]
+    tr = transformer(f"EPSG:{t.epsg}", "EPSG:4326")
+    return [list(tr.transform(x, y)) for x, y in ring]
+
+
+def item_for(acq: Acquisition, deployment: str, cloud_cover: float, base_url: str) -> dict[str, Any]:
+    """The STAC item of one acquisition as the deployment's Catalog API shows it."""
+    t = acq.tile
+    ring = _footprint_lonlat(acq)
+    lons = [p[0] for p in ring]
+    lats = [p[1] for p in ring]
+    item_id = acq.catalog_id(deployment)
+    cat = f"{base_url}/api/v1/catalog/1.0.0"
+    utm_ring = [
+        [t.xmin + 1, t.ymax - 1],
+        [t.xmin + 1, t.ymin + 1],
+        [t.xmax - 1, t.ymin + 1],
+        [t.xmax - 1, t.ymax - 1],
+        [t.xmin + 1, t.ymax - 1],
+    ]
+    links = [
+        {"href": f"{cat}/", "rel": "root", "type": "application/json"},
+        {
+            "href": f"{cat}/collections/{COLLECTION_ID}/items/{item_id}",
+            "rel": "self",
+            "type": "application/geo+json",
+        },
+        {"href": f"{cat}/collections/{COLLECTION_ID}", "rel": "parent", "type": "application/json"},
+        {"href": f"{cat}/collections/{COLLECTION_ID}", "rel": "collection", "type": "application/json"},
+    ]
+    return {
+        "stac_version": "1.0.0",
+        "stac_extensions": [
+            "https://stac-extensions.github.io/eo/v1.0.0/schema.json",
+            "https://stac-extensions.github.io/projection/v1.0.0/schema.json",
+        ],
+        "id": item_id,
+        "type": "Feature",
+        "geometry": {
+            "type": "MultiPolygon",
+            "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC::CRS84"}},
+            "coordinates": [[ring]],
+        },
+        "bbox": [min(lons), min(lats), max(lons), max(lats)],
+        "properties": {
+            "datetime": acq.sensing_time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "platform": "sentinel-2" + acq.satellite[-1].lower(),
+            "instruments": ["msi"],
+            "constellation": "sentinel-2",
+            "gsd": 10,
+            "eo:cloud_cover": cloud_cover,
+            "proj:epsg": t.epsg,
+            "proj:bbox": [t.xmin, t.ymin, t.xmax, t.ymax],
+            "proj:geometry": {
+                "type": "MultiPolygon",
+                "crs": {"type": "name", "properties": {"name": f"urn:ogc:def:crs:EPSG::{t.epsg}"}},
+                "coordinates": [[utm_ring]],
+            },
+        },
+        "assets": {"data": {"href": acq.data_path(deployment), "title": "s3", "type": "inode/directory"}},
+        "collection": COLLECTION_ID,
+        "links": links,
+    }
+
+
+def _apply_fields(item: dict[str, Any], fields: Any) -> dict[str, Any]:
+    if not isinstance(fields, dict):
+        return item
+    include = [f for f in fields.get("include") or [] if isinstance(f, str)]
+    exclude = [f for f in fields.get("exclude") or [] if isinstance(f, str)]
+    if include:
+        out: dict[str, Any] = {"id": item["id"]}
+        for path in include:
+            src: Any = item
+            parts = path.split(".")
+            for p in parts:
+                src = src.get(p) if isinstance(src, dict) else None
+            if src is None:
+                continue
+            dst = out
+            for p in parts[:-1]:
+                dst = dst.setdefault(p, {})
+            dst[parts[-1]] = copy.deepcopy(src)
+        item = out
+    for path in exclude:
+        parts = path.split(".")
+        d: Any = item
+        for p in parts[:-1]:
+            d = d.get(p) if isinstance(d, dict) else None
+        if isinstance(d, dict):
+            d.pop(parts[-1], None)
+    return item
+
+
+def search(body: Any, deployment: str, source: Any, base_url: str) -> dict[str, Any]:
+    """Answer a ``POST …/search`` body with a STAC ItemCollection (+ ``context`` with ``next`` when more)."""
+    if not isinstance(body, dict):
+        raise bad_payload("Could not parse the request: the body must be a JSON object.")
+    collections = body.get("collections")
+    if not isinstance(collections, list) or not collections:
+        raise bad_payload("Invalid request: 'collections' is required.")
+    for c in collections:
+        if c != COLLECTION_ID:
+            raise not_found(f"Collection '{c}' not found.")
+    start, end = parse_datetime(body.get("datetime"))
+    if end < start:
+        raise bad_payload("Invalid 'datetime': start is after end.")
+    limit = body.get("limit", 10)
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise bad_payload("Invalid 'limit': a positive integer is required.")
+    limit = min(limit, 100)
+    offset = body.get("next", 0) or 0
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise bad_payload("Invalid 'next': a non-negative integer is required.")
+    conds = _cc_filter(body.get("filter"))
+    bbox, geom = _area_geometry(body)
+    if (bbox[2] - bbox[0]) > 5 or (bbox[3] - bbox[1]) > 5:
+        raise ServiceError(400, "The search area is too large for the sample deployment (max 5 x 5 degrees).")
+    acqs = source.acquisitions(bbox, start, end)
+    ids = body.get("ids")
+    items: list[dict[str, Any]] = []
+    for a in acqs:
+        if ids and a.catalog_id(deployment) not in ids:
+            continue
+        cc = source.cloud_cover(a, deployment)
+        if not all(_OPS[op](cc, v) for op, v in conds):
+            continue
+        item = item_for(a, deployment, cc, base_url)
+        if geom is not None:
+            fp = ogr.CreateGeometryFromJson(json.dumps({"type": "Polygon", "coordinates": [_footprint_lonlat(a)]}))
+            if not fp.Intersects(geom):
+                continue
+        items.append(item)
+    page = items[offset : offset + limit]
+    page = [_apply_fields(i, body.get("fields")) for i in page]
+    context: dict[str, Any] = {"limit": limit, "returned": len(page)}
+    links = [{"href": f"{base_url}/api/v1/catalog/1.0.0/search", "rel": "self", "type": "application/geo+json"}]
+    if offset + limit < len(items):
+        context["next"] = offset + limit
+        links.append(
+            {
+                "href": f"{base_url}/api/v1/catalog/1.0.0/search",
+                "rel": "next",
+                "type": "application/geo+json",
+                "title": "Next set of results",
+                "method": "POST",
+                "body": {"next": offset + limit},
+                "merge": True,
+            }
+        )
+    return {"type": "FeatureCollection", "features": page, "links": links, "context": context}
+
+
+def landing_page(base_url: str, deployment: str) -> dict[str, Any]:
+    """``GET /api/v1/catalog/1.0.0/``."""
+    cat = f"{base_url}/api/v1/catalog/1.0.0"
+    return {
+        "type": "Catalog",
+        "stac_version": "1.0.0",
+        "id": "sentinel-hub" if deployment == "sh" else "cdse",
+        "title": "Sentinel Hub STAC catalog (S2 Parity sample deployment)",
+        "description": "STAC v1.0.0 implementation (local emulation)",
+        "conformsTo": [
+            "https://api.stacspec.org/v1.0.0/core",
+            "https://api.stacspec.org/v1.0.0/item-search",
+            "https://api.stacspec.org/v1.0.0/item-search#fields",
+            "https://api.stacspec.org/v1.0.0/item-search#context",
+            "https://api.stacspec.org/v1.0.0/item-search#filter",
+        ],
+        "links": [
+            {"href": f"{cat}/", "rel": "self", "type": "application/json"},
+            {"href": f"{cat}/collections", "rel": "data", "type": "application/json"},
+            {"href": f"{cat}/search", "rel": "search", "type": "application/geo+json", "method": "POST"},
+        ],
+    }
+
+
+def collection_doc(base_url: str) -> dict[str, Any]:
+    """``GET /api/v1/catalog/1.0.0/collections/sentinel-2-l2a`` (abridged)."""
+    cat = f"{base_url}/api/v1/catalog/1.0.0"
+    return {
+        "stac_version": "1.0.0",
+        "type": "Collection",
+        "id": COLLECTION_ID,
+        "title": "Sentinel 2 L2A",
+        "description": "Sentinel 2 imagery processed to level 2A (S2 Parity sample deployment)",
+        "license": "proprietary",
+        "extent": {
+            "spatial": {"bbox": [[-180, -56, 180, 83]]},
+            "temporal": {"interval": [["2016-11-01T00:00:00Z", None]]},
+        },
+        "links": [
+            {"href": f"{cat}/collections/{COLLECTION_ID}", "rel": "self", "type": "application/json"},
+            {"href": f"{cat}/", "rel": "root", "type": "application/json"},
+        ],
+    }

@@ -1,0 +1,116 @@
+"""Response encoding: GeoTIFF / PNG / JPEG via GDAL (in ``/vsimem/``), JSON, and the multi-part TAR.
+
+GeoTIFFs mimic the real service's files (compare ``process_api_tar_response_S2L1C_20171215_madagascar.tar``):
+big-endian ("MM"), DEFLATE, pixel interleaved, 8-row strips, north-up geotransform from the request bbox and
+size, CRS from the request (CRS84 is written as EPSG:4326 with lon/lat axis order, as GDAL's traditional GIS order).
+The TAR is POSIX ustar, members mode 0644, uid/gid 0, names ``<identifier>.<ext>`` (``default.tif``,
+``userdata.json``), in the order of ``output.responses``.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+
+import numpy as np
+from osgeo import gdal, osr
+
+gdal.UseExceptions()
+
+_GDAL_TYPES = {
+    np.dtype(np.uint8): gdal.GDT_Byte,
+    np.dtype(np.uint16): gdal.GDT_UInt16,
+    np.dtype(np.float32): gdal.GDT_Float32,
+}
+EXTENSIONS = {"image/tiff": "tif", "image/png": "png", "image/jpeg": "jpeg", "application/json": "json"}
+_lock = threading.Lock()
+
+
+def _read_vsimem(path: str) -> bytes:
+    f = gdal.VSIFOpenL(path, "rb")
+    try:
+        gdal.VSIFSeekL(f, 0, 2)
+        size = gdal.VSIFTellL(f)
+        gdal.VSIFSeekL(f, 0, 0)
+        return bytes(gdal.VSIFReadL(1, size, f))
+    finally:
+        gdal.VSIFCloseL(f)
+        gdal.Unlink(path)
+
+
+def _mem_dataset(data: np.ndarray, geotransform: Sequence[float] | None, srs_wkt: str | None) -> gdal.Dataset:
+    bands, height, width = data.shape
+    ds = gdal.GetDriverByName("MEM").Create("", width, height, bands, _GDAL_TYPES[data.dtype])
+    if geotransform is not None:
+        ds.SetGeoTransform(list(geotransform))
+    if srs_wkt:
+        ds.SetProjection(srs_wkt)
+    for i in range(bands):
+        ds.GetRasterBand(i + 1).WriteArray(data[i])
+    return ds
+
+
+def encode_image(
+    data: np.ndarray, mime: str, geotransform: Sequence[float] | None = None, srs_wkt: str | None = None
+) -> bytes:
+    """Encode ``data`` (bands, height, width; uint8/uint16/float32) as ``image/tiff``, ``image/png`` or ``image/jpeg``.
+
+    :raises ValueError: when the format cannot carry the sample type/band count (e.g. JPEG of UINT16).
+    """
+    if data.dtype not in _GDAL_TYPES:
+        raise ValueError(f"unsupported sample type {data.dtype}")
+    src = _mem_dataset(data, geotransform, srs_wkt)
+    path = f"/vsimem/s2p_{uuid.uuid4().hex}"
+    if mime == "image/tiff":
+        opts = ["COMPRESS=DEFLATE", "INTERLEAVE=PIXEL", "BLOCKYSIZE=8", "ENDIANNESS=BIG", "PREDICTOR=1"]
+        out = gdal.GetDriverByName("GTiff").CreateCopy(path, src, options=opts)
+    elif mime == "image/png":
+        if data.dtype == np.float32:
+            raise ValueError("PNG cannot hold FLOAT32 samples; use image/tiff")
+        if data.shape[0] not in (1, 2, 3, 4):
+            raise ValueError("PNG output needs 1 to 4 bands")
+        out = gdal.GetDriverByName("PNG").CreateCopy(path, src, options=["WORLDFILE=NO"])
+    elif mime == "image/jpeg":
+        if data.dtype != np.uint8:
+            raise ValueError("JPEG output needs sampleType UINT8 or AUTO")
+        if data.shape[0] not in (1, 3):
+            raise ValueError("JPEG output needs 1 or 3 bands")
+        out = gdal.GetDriverByName("JPEG").CreateCopy(path, src, options=["QUALITY=90", "WORLDFILE=NO"])
+    else:
+        raise ValueError(f"unsupported image format {mime}")
+    out.FlushCache()
+    out = None
+    src = None
+    for suffix in (".aux.xml",):
+        gdal.Unlink(path + suffix) if gdal.VSIStatL(path + suffix) else None
+    return _read_vsimem(path)
+
+
+def srs_wkt_for(epsg: int | None) -> str | None:
+    """WKT of an EPSG code with traditional GIS (x=east/lon, y=north/lat) axis order."""
+    if epsg is None:
+        return None
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(int(epsg))
+    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    return srs.ExportToWkt()
+
+
+def build_tar(members: Sequence[tuple[str, bytes]]) -> bytes:
+    """A POSIX ustar archive of ``(name, content)`` members, like the real multi-response answer."""
+    buf = io.BytesIO()
+    now = int(time.time())
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for name, content in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            info.mode = 0o644
+            info.mtime = now
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            tar.addfile(info, io.BytesIO(content))
+    return buf.getvalue()

@@ -1,0 +1,538 @@
+"""Process API (``POST /api/v1/process``) for ``sentinel-2-l2a``: parse/validate, select scenes, render, encode.
+
+Request handling follows the Process API reference (OpenAPI ``ProcessRequest``); everything else (HTTP, auth, faults)
+lives in :mod:`.server`. Pipeline:
+
+1. :func:`parse_request` validates the JSON body and returns a :class:`ProcessPlan` (grid in the request CRS,
+   time range, filters, processing options, responses) or raises :class:`~.errors.ServiceError` (400/404).
+2. :func:`execute` runs the evalscript's ``setup()``, lists the acquisitions of the scene source in the time range
+   (``maxCloudCoverage``, ``mosaickingOrder``), runs ``preProcessScenes``, renders the requested bands for every
+   acquisition at the pixel centres, applies ``harmonizeValues`` and units, runs ``evaluatePixel`` vectorised in V8,
+   converts to the output sample types, runs ``updateOutputMetadata`` and encodes the responses (one body, or a TAR
+   when several responses are requested).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import math
+import re
+from typing import Any, Optional
+
+import numpy as np
+from osgeo import gdal, ogr, osr
+
+from s2parity_plugin.sample_endpoints import baselines, encoding
+from s2parity_plugin.sample_endpoints.errors import ServiceError, bad_payload, not_found, renderer_error
+from s2parity_plugin.sample_endpoints.evalscript_engine import EvalscriptError, EvalscriptRun, to_sample_type
+from s2parity_plugin.sample_endpoints.scene_generator import (
+    ALL_BANDS,
+    CATEGORICAL_BANDS,
+    REFLECTANCE_BANDS,
+    Acquisition,
+    acquisition_metadata,
+    transformer,
+)
+
+#: Collection types served (``S2L2A`` is the legacy alias the real service still accepts).
+COLLECTION_TYPES = ("sentinel-2-l2a", "S2L2A")
+MAX_SIZE_PX = 2500
+RESAMPLING = ("NEAREST", "BILINEAR", "BICUBIC")
+MOSAICKING_ORDERS = ("mostRecent", "leastRecent", "leastCC")
+NORMALIZATION_FACTOR = 0.0001
+SIMPLE_MAX_SCENES = 8  # SIMPLE mosaicking renders at most this many acquisitions (in mosaicking order)
+_CRS_RE = re.compile(r"^https?://www\.opengis\.net/def/crs/(EPSG/0/(\d+)|OGC/1\.3/CRS84)$")
+
+
+@dataclasses.dataclass
+class ProcessPlan:
+    """A validated Process API request.
+
+    Grid: ``width`` x ``height`` px over ``bbox`` (minx, miny, maxx, maxy in the request CRS units: m for projected
+    CRSs, degrees lon/lat for CRS84/EPSG:4326); ``crs`` is ``"EPSG:nnnn"`` (CRS84 -> ``"OGC:CRS84"``).
+    """
+
+    crs: str
+    epsg: Optional[int]
+    bbox: tuple[float, float, float, float]
+    geometry: Optional[dict[str, Any]]
+    width: int
+    height: int
+    time_from: dt.datetime
+    time_to: dt.datetime
+    mosaicking_order: str
+    max_cloud_coverage: float
+    harmonize: bool
+    upsampling: str
+    downsampling: str
+    responses: list[tuple[str, str]]  # (identifier, mime type)
+    evalscript: str
+    data_type: str
+
+    @property
+    def geotransform(self) -> tuple[float, float, float, float, float, float]:
+        minx, miny, maxx, maxy = self.bbox
+        return (minx, (maxx - minx) / self.width, 0.0, maxy, 0.0, -(maxy - miny) / self.height)
+
+    def pixel_centres(self) -> tuple[np.ndarray, np.ndarray]:
+        """x, y of every pixel centre (row-major, flattened), in the request CRS."""
+        gt = self.geotransform
+        xs = gt[0] + (np.arange(self.width) + 0.5) * gt[1]
+        ys = gt[3] + (np.arange(self.height) + 0.5) * gt[5]
+        x, y = np.meshgrid(xs, ys)
+        return x.ravel(), y.ravel()
+
+
+def _parse_time(value: Any, field: str) -> dt.datetime:
+    if not isinstance(value, str):
+        raise bad_payload(f"Invalid timeRange.{field}: expected an ISO-8601 date-time string.")
+    text = value.strip().replace("Z", "+00:00")
+    try:
+        t = dt.datetime.fromisoformat(text) if "T" in text else dt.datetime.fromisoformat(text + "T00:00:00+00:00")
+    except ValueError as exc:
+        raise bad_payload(f"Invalid timeRange.{field} '{value}': expected ISO-8601 date-time.") from exc
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.timezone.utc)
+    return t.astimezone(dt.timezone.utc)
+
+
+def _int_size(value: Any, name: str) -> int:
+    """Validate ``output.width``/``height`` as the OpenAPI schema does: an integer 1–2500 (``501.0`` is an integer in
+    JSON Schema; ``501.2608`` is not)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise bad_payload(f"Invalid output.{name}: it must be an integer between 1 and {MAX_SIZE_PX}.")
+    if isinstance(value, float) and (not math.isfinite(value) or value != math.floor(value)):
+        raise bad_payload(
+            f"Invalid output.{name} {value}: it must be an integer between 1 and {MAX_SIZE_PX} "
+            "(fractional sizes are not accepted)."
+        )
+    v = int(value)
+    if v < 1 or v > MAX_SIZE_PX:
+        raise bad_payload(
+            f"Invalid output.{name} {v}: the requested image {name} must be between 1 and {MAX_SIZE_PX} pixels."
+        )
+    return v
+
+
+def _parse_crs(value: Any) -> tuple[str, Optional[int]]:
+    if value is None:
+        return "OGC:CRS84", 4326
+    m = _CRS_RE.match(str(value).strip()) if isinstance(value, str) else None
+    if not m:
+        raise bad_payload(
+            f"Invalid CRS '{value}': use an OGC URL such as http://www.opengis.net/def/crs/EPSG/0/32633 or "
+            "http://www.opengis.net/def/crs/OGC/1.3/CRS84."
+        )
+    if m.group(2) is None:
+        return "OGC:CRS84", 4326
+    epsg = int(m.group(2))
+    srs = osr.SpatialReference()
+    if srs.ImportFromEPSG(epsg) != 0:  # pragma: no cover - GDAL raises with UseExceptions
+        raise bad_payload(f"Unsupported CRS EPSG:{epsg}.")
+    return f"EPSG:{epsg}", epsg
+
+
+def _geometry_envelope(geom: Any) -> tuple[float, float, float, float]:
+    if not isinstance(geom, dict) or geom.get("type") not in ("Polygon", "MultiPolygon"):
+        raise bad_payload("Invalid input.bounds.geometry: a GeoJSON Polygon or MultiPolygon is required.")
+    try:
+        g = ogr.CreateGeometryFromJson(json.dumps({"type": geom["type"], "coordinates": geom["coordinates"]}))
+    except (KeyError, RuntimeError) as exc:
+        raise bad_payload(f"Invalid input.bounds.geometry: {exc}") from exc
+    if g is None or g.IsEmpty():
+        raise bad_payload("Invalid input.bounds.geometry: empty geometry.")
+    minx, maxx, miny, maxy = g.GetEnvelope()
+    return minx, miny, maxx, maxy
+
+
+def parse_request(body: Any) -> ProcessPlan:
+    """Validate a Process API request body (already JSON-decoded) and build a :class:`ProcessPlan`."""
+    if not isinstance(body, dict):
+        raise bad_payload("Could not parse the request: the body must be a JSON object.")
+    evalscript = body.get("evalscript")
+    if not isinstance(evalscript, str) or not evalscript.strip():
+        raise bad_payload("Invalid request: 'evalscript' is required.")
+    inp = body.get("input")
+    if not isinstance(inp, dict):
+        raise bad_payload("Invalid request: 'input' is required.")
+    bounds = inp.get("bounds")
+    if not isinstance(bounds, dict):
+        raise bad_payload("Invalid request: 'input.bounds' is required.")
+    crs, epsg = _parse_crs((bounds.get("properties") or {}).get("crs"))
+    geometry = bounds.get("geometry")
+    bbox_raw = bounds.get("bbox")
+    if bbox_raw is not None:
+        if (
+            not isinstance(bbox_raw, list)
+            or len(bbox_raw) != 4
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in bbox_raw)
+        ):
+            raise bad_payload("Invalid input.bounds.bbox: four numbers [minx, miny, maxx, maxy] are required.")
+        x1, y1, x2, y2 = (float(v) for v in bbox_raw)
+        bbox = (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
+        if geometry is not None:
+            _geometry_envelope(geometry)
+    elif geometry is not None:
+        bbox = _geometry_envelope(geometry)
+    else:
+        raise bad_payload("Invalid input.bounds: 'bbox' and/or 'geometry' must be specified.")
+    if bbox[2] <= bbox[0] or bbox[3] <= bbox[1]:
+        raise bad_payload("Invalid input.bounds: the bounding box has zero area.")
+
+    data = inp.get("data")
+    if not isinstance(data, list) or not data:
+        raise bad_payload("Invalid request: 'input.data' must be a non-empty array.")
+    if len(data) > 1:
+        raise bad_payload("This deployment serves a single sentinel-2-l2a data source per request (no data fusion).")
+    d0 = data[0]
+    if not isinstance(d0, dict) or not isinstance(d0.get("type"), str):
+        raise bad_payload("Invalid input.data[0]: 'type' is required.")
+    dtype = d0["type"]
+    if dtype not in COLLECTION_TYPES:
+        raise not_found(f"Collection '{dtype}' not found. This deployment serves only sentinel-2-l2a.")
+    dfilter = d0.get("dataFilter") or {}
+    if not isinstance(dfilter, dict):
+        raise bad_payload("Invalid input.data[0].dataFilter: an object is required.")
+    tr = dfilter.get("timeRange")
+    if tr is None:
+        raise bad_payload("Invalid input.data[0].dataFilter: 'timeRange' is required by this deployment.")
+    if not isinstance(tr, dict) or "from" not in tr or "to" not in tr:
+        raise bad_payload("Invalid timeRange: 'from' and 'to' are required.")
+    t_from, t_to = _parse_time(tr["from"], "from"), _parse_time(tr["to"], "to")
+    if t_to < t_from:
+        raise bad_payload("Invalid timeRange: 'from' is after 'to'.")
+    order = dfilter.get("mosaickingOrder", "mostRecent")
+    if order not in MOSAICKING_ORDERS:
+        raise bad_payload(f"Invalid mosaickingOrder '{order}': expected one of {', '.join(MOSAICKING_ORDERS)}.")
+    maxcc = dfilter.get("maxCloudCoverage", 100)
+    if isinstance(maxcc, bool) or not isinstance(maxcc, (int, float)) or not 0 <= maxcc <= 100:
+        raise bad_payload("Invalid maxCloudCoverage: a number between 0 and 100 is required.")
+    proc = d0.get("processing") or {}
+    if not isinstance(proc, dict):
+        raise bad_payload("Invalid input.data[0].processing: an object is required.")
+    harmonize = proc.get("harmonizeValues", True)
+    if not isinstance(harmonize, bool):
+        raise bad_payload("Invalid processing.harmonizeValues: a boolean is required.")
+    up = proc.get("upsampling", "NEAREST")
+    down = proc.get("downsampling", "NEAREST")
+    for name, val in (("upsampling", up), ("downsampling", down)):
+        if val not in RESAMPLING:
+            raise bad_payload(f"Invalid processing.{name} '{val}': expected one of {', '.join(RESAMPLING)}.")
+
+    out = body.get("output") or {}
+    if not isinstance(out, dict):
+        raise bad_payload("Invalid 'output': an object is required.")
+    has_wh = "width" in out or "height" in out
+    has_res = "resx" in out or "resy" in out
+    if has_wh and has_res:
+        raise bad_payload("Only one pair of parameters 'width'/'height' or 'resx'/'resy' must be set.")
+    if has_res:
+        resx, resy = out.get("resx"), out.get("resy")
+        for name, val in (("resx", resx), ("resy", resy)):
+            if isinstance(val, bool) or not isinstance(val, (int, float)) or not val > 0:
+                raise bad_payload(f"Invalid output.{name}: a positive number (CRS units) is required.")
+        width = max(1, round((bbox[2] - bbox[0]) / float(resx)))
+        height = max(1, round((bbox[3] - bbox[1]) / float(resy)))
+        for name, val in (("width", width), ("height", height)):
+            if val > MAX_SIZE_PX:
+                raise bad_payload(
+                    f"Invalid output.{name} {val}: the requested image {name} must be between 1 and {MAX_SIZE_PX} "
+                    "pixels (bbox extent / resolution is too large)."
+                )
+    else:
+        width = _int_size(out.get("width", 256), "width")
+        height = _int_size(out.get("height", 256), "height")
+
+    responses_raw = out.get("responses") or [{"identifier": "default", "format": {"type": "image/png"}}]
+    if not isinstance(responses_raw, list):
+        raise bad_payload("Invalid output.responses: an array is required.")
+    responses: list[tuple[str, str]] = []
+    for r in responses_raw:
+        if not isinstance(r, dict):
+            raise bad_payload("Invalid output.responses entry: an object is required.")
+        ident = r.get("identifier", "default")
+        fmt = (r.get("format") or {}).get("type", "image/png")
+        if fmt not in encoding.EXTENSIONS:
+            raise bad_payload(f"Invalid output format '{fmt}' for response '{ident}'.")
+        if fmt == "application/json" and ident != "userdata":
+            raise bad_payload(f"Response '{ident}': application/json is only available for 'userdata'.")
+        if ident == "userdata" and fmt != "application/json":
+            raise bad_payload("Response 'userdata' must have format application/json.")
+        if any(ident == x[0] for x in responses):
+            raise bad_payload(f"Duplicate response identifier '{ident}'.")
+        responses.append((str(ident), fmt))
+    return ProcessPlan(
+        crs=crs,
+        epsg=epsg,
+        bbox=bbox,
+        geometry=geometry,
+        width=width,
+        height=height,
+        time_from=t_from,
+        time_to=t_to,
+        mosaicking_order=order,
+        max_cloud_coverage=float(maxcc),
+        harmonize=harmonize,
+        upsampling=up,
+        downsampling=down,
+        responses=responses,
+        evalscript=evalscript,
+        data_type=dtype,
+    )
+
+
+def geometry_mask(plan: ProcessPlan) -> np.ndarray:
+    """1 where a pixel centre lies inside ``plan.geometry`` (all ones without geometry), shape (height*width,)."""
+    if plan.geometry is None:
+        return np.ones(plan.width * plan.height, dtype=bool)
+    ds = gdal.GetDriverByName("MEM").Create("", plan.width, plan.height, 1, gdal.GDT_Byte)
+    ds.SetGeoTransform(list(plan.geotransform))
+    drv = ogr.GetDriverByName("Memory")
+    src = drv.CreateDataSource("mask")
+    layer = src.CreateLayer("g", geom_type=ogr.wkbMultiPolygon)
+    feat = ogr.Feature(layer.GetLayerDefn())
+    feat.SetGeometry(ogr.CreateGeometryFromJson(json.dumps(plan.geometry)))
+    layer.CreateFeature(feat)
+    gdal.RasterizeLayer(ds, [1], layer, burn_values=[1])
+    arr = ds.GetRasterBand(1).ReadAsArray().astype(bool).ravel()
+    ds = None
+    return arr
+
+
+def _bbox_lonlat(plan: ProcessPlan) -> tuple[float, float, float, float]:
+    minx, miny, maxx, maxy = plan.bbox
+    xs = np.linspace(minx, maxx, 5)
+    ys = np.linspace(miny, maxy, 5)
+    gx, gy = np.meshgrid(xs, ys)
+    lon, lat = transformer(plan.crs, "EPSG:4326").transform(gx.ravel(), gy.ravel())
+    return float(np.min(lon)), float(np.min(lat)), float(np.max(lon)), float(np.max(lat))
+
+
+def order_acquisitions(acqs: list[Acquisition], order: str, cc: dict[Acquisition, float]) -> list[Acquisition]:
+    """Sort acquisitions by ``mosaickingOrder`` (mostRecent: newest first; leastRecent; leastCC: clearest first)."""
+    if order == "leastRecent":
+        return sorted(acqs, key=lambda a: a.sensing_time)
+    if order == "leastCC":
+        return sorted(acqs, key=lambda a: (cc[a], -a.sensing_time.timestamp()))
+    return sorted(acqs, key=lambda a: a.sensing_time, reverse=True)
+
+
+@dataclasses.dataclass
+class ProcessResult:
+    """Encoded answer: body bytes and its content type, plus what was used (for logs/tests)."""
+
+    body: bytes
+    content_type: str
+    acquisitions: list[str]  # product ids used, in evalscript order
+    userdata: Any = None
+
+
+def _scene_context(
+    acqs: list[Acquisition], deployment: str, source: Any, mosaicking: str, plan: ProcessPlan
+) -> dict[str, Any]:
+    tiles = [acquisition_metadata(a, deployment, source) for a in acqs]
+    if mosaicking == "ORBIT":
+        orbits = []
+        for a, t in zip(acqs, tiles):
+            day = dt.datetime(a.date.year, a.date.month, a.date.day, tzinfo=dt.timezone.utc)
+            orbits.append(
+                {
+                    "dateFrom": day.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "dateTo": (day + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "tiles": [t],
+                }
+            )
+        return {"orbits": orbits}
+    if mosaicking == "TILE":
+        return {"tiles": tiles}
+    return {"tiles": tiles}
+
+
+def execute(
+    plan: ProcessPlan,
+    deployment: str,
+    source: Any,
+    service_version: str,
+    timeout_ms: int = 30_000,
+) -> ProcessResult:
+    """Run a validated plan on one deployment against a scene ``source``; returns the encoded answer."""
+    try:
+        run = EvalscriptRun(plan.evalscript, timeout_ms=timeout_ms)
+    except EvalscriptError as exc:
+        raise renderer_error(str(exc)) from exc
+    with run:
+        setup = run.setup
+        unknown = [b for b in setup.bands if b not in ALL_BANDS]
+        if unknown:
+            raise bad_payload(
+                f"Invalid script! Unknown band(s) {', '.join(unknown)} for collection sentinel-2-l2a. Available: "
+                + ", ".join(ALL_BANDS)
+            )
+        ids = {o.id for o in setup.outputs}
+        for ident, _fmt in plan.responses:
+            if ident != "userdata" and ident not in ids:
+                raise bad_payload(f"Output {ident} requested but missing from function setup()")
+        acqs_all = source.acquisitions(_bbox_lonlat(plan), plan.time_from, plan.time_to)
+        cc = {a: source.cloud_cover(a, deployment) for a in acqs_all}
+        acqs = [a for a in acqs_all if cc[a] <= plan.max_cloud_coverage]
+        # one tile per date (the tile of the AOI centre first; a real service would mosaic tiles)
+        by_date: dict[dt.date, Acquisition] = {}
+        centre_lon, centre_lat = _centre_lonlat(plan)
+        for a in acqs:
+            cur = by_date.get(a.date)
+            if cur is None or _dist(a, centre_lon, centre_lat) < _dist(cur, centre_lon, centre_lat):
+                by_date[a.date] = a
+        acqs = order_acquisitions(list(by_date.values()), plan.mosaicking_order, cc)
+
+        input_metadata = {"serviceVersion": service_version, "normalizationFactor": NORMALIZATION_FACTOR}
+        if setup.mosaicking in ("ORBIT", "TILE"):
+            scenes_ctx = _scene_context(acqs, deployment, source, setup.mosaicking, plan)
+            collections = dict(scenes_ctx)
+            collections = {
+                "from": plan.time_from.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "to": plan.time_to.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "scenes": collections,
+            }
+            try:
+                pre = run.preprocess_scenes(collections)
+            except EvalscriptError as exc:
+                raise renderer_error(str(exc)) from exc
+            kept_ids = _kept_product_ids(pre.get("scenes", {}), setup.mosaicking)
+            acqs = [a for a in acqs if a.product_id(deployment) in kept_ids]
+            scenes_ctx = _scene_context(acqs, deployment, source, setup.mosaicking, plan)
+        else:
+            scenes_ctx = _scene_context(acqs, deployment, source, "TILE", plan)["tiles"]
+
+        n = plan.width * plan.height
+        x, y = plan.pixel_centres()
+        inside = geometry_mask(plan)
+        method = _method(plan, setup.bands)
+        render_bands = [b for b in setup.bands if b != "dataMask"]
+        per_scene: list[dict[str, np.ndarray]] = []
+        for a in acqs if (setup.mosaicking != "SIMPLE") else acqs[:SIMPLE_MAX_SCENES]:
+            vals = source.render(a, deployment, [*render_bands, "dataMask"], x, y, plan.crs, method)
+            per_scene.append(_apply_units(vals, setup.units, a.baseline(deployment), plan.harmonize, inside))
+        band_data: dict[str, list[np.ndarray]] = {}
+        if setup.mosaicking == "SIMPLE":
+            band_data = {b: [_simple_mosaic(per_scene, b, n)] for b in setup.bands}
+        else:
+            for b in setup.bands:
+                band_data[b] = [s[b] for s in per_scene]
+        context = {"scenes": scenes_ctx, "inputMetadata": input_metadata, "customData": {}}
+        try:
+            raw = run.evaluate(band_data, n, context)
+            userdata = (
+                run.update_output_metadata({"scenes": scenes_ctx, "inputMetadata": input_metadata})
+                if any(r[0] == "userdata" for r in plan.responses)
+                else None
+            )
+        except EvalscriptError as exc:
+            raise renderer_error(str(exc)) from exc
+
+    members: list[tuple[str, bytes]] = []
+    srs_wkt = encoding.srs_wkt_for(plan.epsg)
+    for ident, fmt in plan.responses:
+        if ident == "userdata":
+            members.append(("userdata.json", json.dumps(userdata).encode("utf-8")))
+            continue
+        spec = next(o for o in setup.outputs if o.id == ident)
+        values = raw[ident].reshape(spec.bands, plan.height, plan.width)
+        arr = to_sample_type(values, spec.sample_type)
+        try:
+            content = encoding.encode_image(arr, fmt, plan.geotransform, srs_wkt)
+        except ValueError as exc:
+            raise bad_payload(f"Response '{ident}': {exc}") from exc
+        members.append((f"{ident}.{encoding.EXTENSIONS[fmt]}", content))
+    used = [a.product_id(deployment) for a in acqs]
+    if len(members) == 1:
+        return ProcessResult(members[0][1], plan.responses[0][1], used, userdata)
+    return ProcessResult(encoding.build_tar(members), "application/x-tar", used, userdata)
+
+
+def _kept_product_ids(scenes: Any, mosaicking: str) -> set[str]:
+    kept: set[str] = set()
+    if not isinstance(scenes, dict):
+        return kept
+    if mosaicking == "ORBIT":
+        for o in scenes.get("orbits") or []:
+            for t in (o or {}).get("tiles") or []:
+                kept.add(str((t or {}).get("productId")))
+    else:
+        for t in scenes.get("tiles") or []:
+            kept.add(str((t or {}).get("productId")))
+    return kept
+
+
+def _centre_lonlat(plan: ProcessPlan) -> tuple[float, float]:
+    cx, cy = (plan.bbox[0] + plan.bbox[2]) / 2, (plan.bbox[1] + plan.bbox[3]) / 2
+    lon, lat = transformer(plan.crs, "EPSG:4326").transform(cx, cy)
+    return float(lon), float(lat)
+
+
+def _dist(a: Acquisition, lon: float, lat: float) -> float:
+    e, n = transformer("EPSG:4326", f"EPSG:{a.tile.epsg}").transform(lon, lat)
+    cx, cy = (a.tile.xmin + a.tile.xmax) / 2, (a.tile.ymin + a.tile.ymax) / 2
+    return math.hypot(e - cx, n - cy)
+
+
+def _method(plan: ProcessPlan, bands: list[str]) -> str:
+    """Resampling for continuous bands: upsampling when the request pixel is finer than 10 m, else downsampling."""
+    minx, miny, maxx, maxy = plan.bbox
+    if plan.epsg == 4326:
+        px_m = (maxx - minx) / plan.width * 111_320 * math.cos(math.radians((miny + maxy) / 2))
+    else:
+        px_m = (maxx - minx) / plan.width
+    finest = min((10 if b in REFLECTANCE_BANDS else 20) for b in bands) if bands else 10
+    return plan.upsampling if px_m < finest else plan.downsampling
+
+
+def _apply_units(
+    vals: dict[str, np.ndarray], units: dict[str, str], baseline: str, harmonize: bool, inside: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Product DN -> what the evalscript sees (float32), harmonizeValues and units applied, dataMask & geometry.
+
+    * reflectance bands: ``harmonizeValues=true`` removes the BOA offset of >= 04.00 products and clamps negatives
+      to 0 (``DN - 1000``, min 0); ``false`` keeps the product DN. ``REFLECTANCE`` (default) = DN / 10000.
+    * AOT/WVP: DN, or AOT/1000 resp. WVP/1000 (cm) for non-DN units; categorical and angle bands as stored.
+    * pixels outside the request geometry get dataMask 0 and all bands 0.
+    """
+    off = -baselines.boa_add_offset(baseline)
+    out: dict[str, np.ndarray] = {}
+    for b, v in vals.items():
+        if b in REFLECTANCE_BANDS:
+            dn = np.maximum(v - off, 0) if (harmonize and off) else v
+            u = units.get(b, "REFLECTANCE")
+            v2 = dn if u == "DN" else dn * NORMALIZATION_FACTOR
+        elif b in ("AOT", "WVP"):
+            v2 = v if units.get(b, "DN") == "DN" else v / 1000.0
+        else:
+            v2 = v
+        if b != "dataMask" and b not in CATEGORICAL_BANDS and not inside.all():
+            v2 = np.where(inside, v2, 0)
+        out[b] = np.asarray(v2, dtype=np.float32)
+    dm = vals.get("dataMask", np.ones(inside.shape)) * inside
+    out["dataMask"] = dm.astype(np.float32)
+    for b in CATEGORICAL_BANDS & set(out):
+        if b != "dataMask":
+            out[b] = np.where(inside, out[b], 0).astype(np.float32)
+    return out
+
+
+def _simple_mosaic(per_scene: list[dict[str, np.ndarray]], band: str, n: int) -> np.ndarray:
+    """SIMPLE mosaicking: per pixel, the first scene (in mosaicking order) with dataMask 1."""
+    result = np.zeros(n, dtype=np.float32)
+    filled = np.zeros(n, dtype=bool)
+    for s in per_scene:
+        take = (s["dataMask"] > 0) & ~filled
+        result[take] = s[band][take] if band != "dataMask" else 1
+        filled |= take
+    return result
+
+
+def service_error_from(exc: Exception) -> ServiceError:
+    """Map an unexpected exception to a 500 in the service's error shape."""
+    from s2parity_plugin.sample_endpoints.errors import internal_error
+
+    return internal_error(f"Internal error while processing the request: {type(exc).__name__}")

@@ -1,0 +1,522 @@
+"""Deterministic synthetic Sentinel-2 L2A scenes for any AOI and date, in two processing-baseline versions.
+
+The scene is a *procedural* function of ground coordinates: UTM easting/northing in metres of the tile's zone
+(EPSG:326zz north / 327zz south). Each requested pixel centre is transformed from the request CRS into that zone, and
+snapped to the band's native grid (10/20/60 m, pixel edges at multiples of the resolution, as the real S2 tiling
+has). The scene is then evaluated at the native pixel centres, so any CRS, bbox and resolution work and a
+geolocation offset is exact: the old-baseline ("sh") version of an acquisition before 2022-01-25 is the same field
+evaluated at ``(E - dx, N - dy)`` (see :func:`~.baselines.reprocessing_truth`).
+
+Content (reflectance in [0, ~0.6], BOA):
+
+* **water** (lakes/rivers where a 3 km value-noise field is high; NIR/SWIR near 0, noise makes some negative so the
+  BOA_ADD_OFFSET / harmonization clamp is exercised), **urban** (1.5 km noise), **forest**, and **crop parcels**
+  (~220 m x 160 m rotated grid, per-parcel phenology: green vegetation <-> bare soil by day of year);
+* fine **texture** (30 m noise, +-4 %) so images correlate well at sub-pixel level;
+* **clouds** (date-dependent 2.5 km fractal field; some dates are clear), **thin cirrus** and **cloud shadows**
+  (the cloud field projected ~1 km toward north-west, as a ~10:30 local-time sun casts it).
+
+SCL (20 m native) follows the same latent fields with the thresholds of :mod:`.baselines`
+(``SCL_THRESHOLDS_NEW`` for Collection-1 / operational >= 04.00, ``SCL_THRESHOLDS_OLD`` for the original
+baselines): 9 cloud high, 8 cloud medium, 10 thin cirrus, 3 cloud shadow, 6 water, 7 unclassified (low texture),
+4 vegetation (NDVI > 0.4), 5 not vegetated.
+
+DN semantics (``product_dn``): ``DN = round(reflectance * 10000) + 1000`` for baselines >= 04.00
+(BOA_ADD_OFFSET -1000), ``DN = round(gain * reflectance * 10000 + offset_dn)`` for the old baselines (gain/offset
+from the reprocessing truth), clipped to [0, 65535]. The Process API layer applies ``harmonizeValues``.
+
+Tiles and revisit (simplified MGRS, documented)
+-----------------------------------------------
+The tile of a point is its real MGRS 100 km square label (zone, latitude band, column/row letters, "AA" lettering
+scheme as Sentinel-2 uses), e.g. ``33TVF``; its footprint is the S2 tile extent
+``[E0, E0 + 109800] x [N0 + 40 - 109800, N0 + 100040]`` (E0, N0: the square's south-west corner). The scene itself
+is a continuous field of the zone, so pixels of an AOI that leaves the tile are still valid (a mosaic of tiles).
+Acquisitions: every 5 days, phase anchored on 2020-10-04 (the seed acquisition), S2B on anchor-phase days and S2A
+5 days later (alternating), sensing time ~10:30 local solar time, relative orbit a fixed function of the tile.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from pyproj import CRS, Transformer
+
+from s2parity_plugin.sample_endpoints import baselines
+
+# --------------------------------------------------------------------------------------------------------------------
+# Bands
+
+#: Reflectance bands in wavelength order and their native resolution (m).
+REFLECTANCE_BANDS: tuple[str, ...] = (
+    "B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B11", "B12",
+)  # fmt: skip
+NATIVE_RES_M: dict[str, int] = {
+    "B01": 60, "B02": 10, "B03": 10, "B04": 10, "B05": 20, "B06": 20, "B07": 20, "B08": 10, "B8A": 20,
+    "B09": 60, "B11": 20, "B12": 20, "SCL": 20, "CLD": 20, "SNW": 20, "AOT": 10, "WVP": 10, "CLP": 160,
+    "CLM": 160, "dataMask": 10, "sunZenithAngles": 5000, "sunAzimuthAngles": 5000, "viewZenithMean": 5000,
+    "viewAzimuthMean": 5000,
+}  # fmt: skip
+#: Bands that are categorical (always nearest-neighbour, whatever up/downsampling says).
+CATEGORICAL_BANDS = frozenset({"SCL", "CLM", "SNW", "dataMask"})
+ALL_BANDS = tuple(NATIVE_RES_M)
+
+# Class spectra (surface reflectance, REFLECTANCE_BANDS order).
+_SPECTRA = {
+    "water": (0.060, 0.052, 0.042, 0.026, 0.020, 0.012, 0.010, 0.008, 0.007, 0.005, 0.003, 0.002),
+    "veg": (0.030, 0.035, 0.070, 0.040, 0.100, 0.280, 0.340, 0.380, 0.400, 0.400, 0.220, 0.110),
+    "soil": (0.080, 0.100, 0.140, 0.180, 0.210, 0.230, 0.250, 0.270, 0.280, 0.290, 0.340, 0.280),
+    "forest": (0.020, 0.025, 0.045, 0.025, 0.070, 0.200, 0.250, 0.280, 0.290, 0.290, 0.140, 0.060),
+    "urban": (0.100, 0.110, 0.130, 0.150, 0.160, 0.170, 0.180, 0.190, 0.200, 0.200, 0.220, 0.200),
+    "cloud": (0.450, 0.480, 0.500, 0.520, 0.530, 0.540, 0.550, 0.560, 0.560, 0.450, 0.400, 0.300),
+}
+_SPECTRA_ARR = {k: np.asarray(v, dtype=np.float64)[:, None] for k, v in _SPECTRA.items()}
+
+SHADOW_VECTOR_M = (600.0, -800.0)  # shadow(E, N) = cloud(E + 600, N - 800): shadows fall north-west of clouds
+ANCHOR_DATE = dt.date(2020, 10, 4)
+REVISIT_DAYS = 5
+
+# --------------------------------------------------------------------------------------------------------------------
+# Noise
+
+
+def _hash01(ix: np.ndarray, iy: np.ndarray, seed: int) -> np.ndarray:
+    """Integer lattice hash -> float64 in [0, 1) (vectorised, deterministic, wraps in uint64)."""
+    with np.errstate(over="ignore"):
+        h = ix.astype(np.int64).astype(np.uint64) * np.uint64(0x9E3779B185EBCA87)
+        h ^= iy.astype(np.int64).astype(np.uint64) * np.uint64(0xC2B2AE3D27D4EB4F)
+        h ^= np.uint64(seed & 0xFFFFFFFFFFFF) * np.uint64(0x165667B19E3779F9)
+        h ^= h >> np.uint64(29)
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(32)
+    return (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def value_noise(e: np.ndarray, n: np.ndarray, scale_m: float, seed: int) -> np.ndarray:
+    """Smooth value noise in [0, 1) at feature size ``scale_m`` (m) evaluated at easting/northing ``e``/``n`` (m)."""
+    gx = e / scale_m
+    gy = n / scale_m
+    x0 = np.floor(gx)
+    y0 = np.floor(gy)
+    fx = gx - x0
+    fy = gy - y0
+    ux = fx * fx * (3.0 - 2.0 * fx)
+    uy = fy * fy * (3.0 - 2.0 * fy)
+    ix = x0.astype(np.int64)
+    iy = y0.astype(np.int64)
+    v00 = _hash01(ix, iy, seed)
+    v10 = _hash01(ix + 1, iy, seed)
+    v01 = _hash01(ix, iy + 1, seed)
+    v11 = _hash01(ix + 1, iy + 1, seed)
+    a = v00 + (v10 - v00) * ux
+    b = v01 + (v11 - v01) * ux
+    return a + (b - a) * uy
+
+
+def fbm(e: np.ndarray, n: np.ndarray, scale_m: float, seed: int, octaves: int = 3) -> np.ndarray:
+    """Fractal sum of ``octaves`` value noises (first at ``scale_m``), normalised to [0, 1)."""
+    total = np.zeros(np.shape(e), dtype=np.float64)
+    amp, norm, scale = 1.0, 0.0, scale_m
+    for k in range(octaves):
+        total += amp * value_noise(e, n, scale, seed + 7919 * k)
+        norm += amp
+        amp *= 0.5
+        scale *= 0.5
+    return total / norm
+
+
+def _smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    t = np.clip((x - lo) / (hi - lo), 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Tiles (simplified MGRS) and acquisitions
+
+_LAT_BANDS = "CDEFGHJKLMNPQRSTUVWX"
+_COL_SETS = ("ABCDEFGH", "JKLMNPQR", "STUVWXYZ")
+_ROW_LETTERS = "ABCDEFGHJKLMNPQRSTUV"
+
+
+@dataclasses.dataclass(frozen=True)
+class Tile:
+    """A Sentinel-2 (MGRS) tile: id like ``33TVF``, UTM EPSG code and extent (m, in that EPSG)."""
+
+    tile_id: str
+    epsg: int
+    xmin: float
+    ymin: float
+    xmax: float
+    ymax: float
+
+    @property
+    def zone(self) -> int:
+        return int(self.tile_id[:2])
+
+    @property
+    def utm_path(self) -> str:
+        """``33/T/VF`` as in ``s3://sentinel-s2-l2a/tiles/33/T/VF/…``."""
+        return f"{int(self.tile_id[:2])}/{self.tile_id[2]}/{self.tile_id[3:]}"
+
+
+def utm_epsg(lon: float, lat: float) -> int:
+    """EPSG code of the UTM zone (WGS 84) containing lon/lat (deg); no Norway/Svalbard exceptions."""
+    zone = min(60, max(1, math.floor((lon + 180.0) / 6.0) + 1))
+    return (32600 if lat >= 0 else 32700) + zone
+
+
+@lru_cache(maxsize=64)
+def transformer(src: str, dst: str) -> Transformer:
+    """Cached always-xy pyproj transformer between two CRS definitions (``"EPSG:3035"`` …)."""
+    return Transformer.from_crs(CRS.from_user_input(src), CRS.from_user_input(dst), always_xy=True)
+
+
+def tile_for_lonlat(lon: float, lat: float) -> Tile:
+    """The (simplified) MGRS tile containing lon/lat (degrees, WGS 84)."""
+    epsg = utm_epsg(lon, lat)
+    zone = epsg % 100
+    e, n = transformer("EPSG:4326", f"EPSG:{epsg}").transform(lon, lat)
+    band = _LAT_BANDS[min(19, max(0, int((lat + 80) // 8)))]
+    col_idx = math.floor(e / 100000)  # 1..8
+    col = _COL_SETS[(zone - 1) % 3][max(0, min(7, col_idx - 1))]
+    row_offset = 5 if zone % 2 == 0 else 0  # southern northings already carry the 10 000 km false northing
+    row = _ROW_LETTERS[(math.floor(n / 100000) + row_offset) % 20]
+    e0 = col_idx * 100000.0
+    n0 = math.floor(n / 100000.0) * 100000.0
+    return Tile(f"{zone:02d}{band}{col}{row}", epsg, e0, n0 + 100040.0 - 109800.0, e0 + 109800.0, n0 + 100040.0)
+
+
+def tiles_for_bbox_lonlat(bbox: tuple[float, float, float, float]) -> list[Tile]:
+    """All tiles whose 100 km square contains a point of a 9 x 9 sample grid of the lon/lat ``bbox``."""
+    minx, miny, maxx, maxy = bbox
+    found: dict[str, Tile] = {}
+    for lon in np.linspace(minx, maxx, 9):
+        for lat in np.linspace(miny, maxy, 9):
+            t = tile_for_lonlat(float(lon), float(lat))
+            found.setdefault(t.tile_id, t)
+    return [found[k] for k in sorted(found)]
+
+
+@dataclasses.dataclass(frozen=True)
+class Acquisition:
+    """One acquisition of one tile (a datatake over a tile), the same on both deployments except for the baseline."""
+
+    tile: Tile
+    sensing_time: dt.datetime  # UTC
+    satellite: str  # "S2A" / "S2B"
+    relative_orbit: int  # 1..143
+
+    @property
+    def date(self) -> dt.date:
+        return self.sensing_time.date()
+
+    def baseline(self, deployment: str) -> str:
+        return baselines.baseline_for(deployment, self.date)
+
+    def product_id(self, deployment: str) -> str:
+        """ESA product name, e.g. ``S2B_MSIL2A_20201004T095029_N0214_R079_T33TVF_20201004T124001``."""
+        base = self.baseline(deployment)
+        if base == baselines.COLLECTION1_BASELINE:  # reprocessing campaign date (2023)
+            disc = dt.datetime(2023, 3, 1) + dt.timedelta(
+                days=int(150 * baselines.stable_unit("s2rp", self.tile.tile_id, self.date)),
+                seconds=int(86000 * baselines.stable_unit("s2rp-s", self.tile.tile_id, self.date)),
+            )
+        else:
+            disc = self.sensing_time + dt.timedelta(
+                seconds=int(7200 + 3600 * baselines.stable_unit("disc", self.tile.tile_id, self.date))
+            )
+        return (
+            f"{self.satellite}_MSIL2A_{self.sensing_time:%Y%m%dT%H%M%S}_N{base.replace('.', '')}"
+            f"_R{self.relative_orbit:03d}_T{self.tile.tile_id}_{disc:%Y%m%dT%H%M%S}"
+        )
+
+    def data_path(self, deployment: str) -> str:
+        """Storage path the deployment reports (``s3://sentinel-s2-l2a/tiles/…`` vs ``s3://EODATA/…``)."""
+        if deployment == "sh":
+            d = self.date
+            return f"s3://sentinel-s2-l2a/tiles/{self.tile.utm_path}/{d.year}/{d.month}/{d.day}/0"
+        base = self.baseline(deployment)
+        folder = "L2A_N0500" if base == baselines.COLLECTION1_BASELINE else "L2A"
+        return f"s3://EODATA/Sentinel-2/MSI/{folder}/{self.date:%Y/%m/%d}/{self.product_id(deployment)}.SAFE"
+
+    def sh_id(self, deployment: str) -> int:
+        """Internal numeric scene id (``scenes.tiles[i].shId``)."""
+        return 1_000_000 + int(9_000_000 * baselines.stable_unit("shid", deployment, self.product_id(deployment)))
+
+    def catalog_id(self, deployment: str) -> str:
+        """Catalog item id: the product name on "sh", the product name + ``.SAFE`` on "cdse" (as the real ones)."""
+        pid = self.product_id(deployment)
+        return pid + ".SAFE" if deployment == "cdse" else pid
+
+
+def acquisitions_for_tile(tile: Tile, start: dt.datetime, end: dt.datetime) -> list[Acquisition]:
+    """All acquisitions of ``tile`` with sensing time in [start, end] (UTC, inclusive), oldest first."""
+    lon, _ = transformer(f"EPSG:{tile.epsg}", "EPSG:4326").transform(
+        (tile.xmin + tile.xmax) / 2, (tile.ymin + tile.ymax) / 2
+    )
+    utc_hours = 10.5 - lon / 15.0  # ~10:30 local solar time
+    seconds = int(utc_hours * 3600) + int(300 * baselines.stable_unit("t", tile.tile_id)) - 150
+    rel_orbit = 1 + int(143 * baselines.stable_unit("orbit", tile.tile_id))
+    out: list[Acquisition] = []
+    first = start.date() - dt.timedelta(days=1)
+    offset = (first - ANCHOR_DATE).days % REVISIT_DAYS
+    day = first + dt.timedelta(days=(REVISIT_DAYS - offset) % REVISIT_DAYS)
+    while day <= end.date() + dt.timedelta(days=1):
+        t = dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc) + dt.timedelta(seconds=seconds)
+        if start <= t <= end and day >= dt.date(2017, 3, 28):
+            k = (day - ANCHOR_DATE).days // REVISIT_DAYS
+            sat = "S2B" if k % 2 == 0 else "S2A"
+            out.append(Acquisition(tile, t, sat, rel_orbit))
+        day += dt.timedelta(days=REVISIT_DAYS)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Latent fields and rendering
+
+
+def _cloudiness(day: dt.date) -> float:
+    """Target cloud fraction of a date (0 for ~35 % of dates)."""
+    u = baselines.stable_unit("cloudiness", day)
+    return 0.0 if u < 0.35 else 0.08 + 0.6 * (u - 0.35) / 0.65
+
+
+def _surface(e: np.ndarray, n: np.ndarray, day: dt.date) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Surface reflectance (12, N), water mask, ndvi, texture in [0, 1) at ground coords e/n (m, UTM)."""
+    water = fbm(e, n, 3000.0, 11, 2) > 0.70
+    urban = (fbm(e, n, 1500.0, 23, 2) > 0.68) & ~water
+    forest = (fbm(e, n, 2200.0, 37, 2) > 0.64) & ~water & ~urban
+    ang = math.radians(17.0)
+    u = e * math.cos(ang) + n * math.sin(ang)
+    v = -e * math.sin(ang) + n * math.cos(ang)
+    pu = np.floor(u / 220.0).astype(np.int64)
+    pv = np.floor(v / 160.0).astype(np.int64)
+    phase = _hash01(pu, pv, 101)
+    doy = day.timetuple().tm_yday
+    green = np.clip(0.5 + 0.9 * np.sin(2 * math.pi * (doy / 365.0 + phase)), 0.0, 1.0)
+    texture = value_noise(e, n, 30.0, 59)
+    fine = value_noise(e, n, 12.0, 61) - 0.5
+    refl = green * _SPECTRA_ARR["veg"] + (1 - green) * _SPECTRA_ARR["soil"]
+    refl = np.where(forest, _SPECTRA_ARR["forest"], refl)
+    refl = np.where(urban, _SPECTRA_ARR["urban"] * (0.8 + 0.4 * _hash01(pu, pv, 7)), refl)
+    refl = refl * (0.96 + 0.08 * texture)
+    refl = np.where(water, _SPECTRA_ARR["water"] + 0.012 * fine - 0.002, refl + 0.004 * fine)
+    ndvi = (refl[7] - refl[3]) / np.maximum(refl[7] + refl[3], 1e-6)
+    return refl, water, ndvi, texture
+
+
+def _atmosphere(e: np.ndarray, n: np.ndarray, day: dt.date) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cloud probability, cirrus and shadow probability in [0, 1] at ground coords (m)."""
+    c = _cloudiness(day)
+    if c <= 0.0:
+        z = np.zeros(np.shape(e))
+        return z, z, z
+    seed = int(1e6 * baselines.stable_unit("cloud-seed", day))
+    thr = 0.64 - 0.30 * c
+    cloud_p = _smoothstep(fbm(e, n, 2500.0, seed, 4), thr - 0.06, thr + 0.10)
+    sx, sy = SHADOW_VECTOR_M
+    shadow_p = _smoothstep(fbm(e + sx, n + sy, 2500.0, seed, 4), thr - 0.06, thr + 0.10)
+    cirrus = _smoothstep(fbm(e, n, 4000.0, seed + 3, 2), 0.62, 0.75) * (c > 0.3)
+    return cloud_p, cirrus, shadow_p
+
+
+def scene_fields(
+    e: np.ndarray, n: np.ndarray, day: dt.date, old_thresholds: bool, gain: float = 1.0, offset_dn: float = 0.0
+) -> dict[str, np.ndarray]:
+    """Top-of-canopy L2A fields at ground coordinates (already shifted for an old baseline).
+
+    :return: ``refl`` (12, N) reflectance incl. clouds/shadows (before DN quantisation; ``gain``/``offset_dn``
+        applied in DN space, i.e. ``refl * gain + offset_dn / 10000``), ``scl`` uint8, ``cld`` cloud probability
+        0–100.
+    """
+    refl, water, ndvi, texture = _surface(e, n, day)
+    cloud_p, cirrus, shadow_p = _atmosphere(e, n, day)
+    thr = baselines.SCL_THRESHOLDS_OLD if old_thresholds else baselines.SCL_THRESHOLDS_NEW
+    shadow_only = shadow_p * (1 - cloud_p)
+    refl = refl * (1 - 0.55 * shadow_only) + 0.03 * cirrus
+    refl = refl + cloud_p * (_SPECTRA_ARR["cloud"] - refl)
+    refl = refl * gain + offset_dn / 10000.0
+    scl = np.where(ndvi > 0.4, 4, 5).astype(np.uint8)
+    scl[(texture < thr["unclassified"]) & ~water] = 7
+    scl[water] = 6
+    scl[shadow_only >= thr["shadow"]] = 3
+    scl[cirrus >= thr["cirrus"]] = 10
+    scl[cloud_p >= thr["cloud_medium"]] = 8
+    scl[cloud_p >= thr["cloud_high"]] = 9
+    return {"refl": refl, "scl": scl, "cld": np.round(100 * cloud_p)}
+
+
+def _fields_on_unique(
+    e: np.ndarray, n: np.ndarray, res: float, day: dt.date, old: bool, gain: float, off: float
+) -> dict[str, np.ndarray]:
+    """:func:`scene_fields` at native-grid centres ``e``/``n``, each distinct centre evaluated once."""
+    if e.size < 64:
+        return scene_fields(e, n, day, old, gain, off)
+    ix = np.round(e / res * 2).astype(np.int64)  # centres sit on odd half-multiples: exact keys
+    iy = np.round(n / res * 2).astype(np.int64)
+    key = (ix - ix.min()) * (int(iy.max() - iy.min()) + 1) + (iy - iy.min())
+    uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    if uniq.size > 0.8 * e.size:
+        return scene_fields(e, n, day, old, gain, off)
+    f = scene_fields(e[first], n[first], day, old, gain, off)
+    return {k: (v[:, inverse] if v.ndim == 2 else v[inverse]) for k, v in f.items()}
+
+
+def estimate_cloud_cover(acq: Acquisition, deployment: str, samples: int = 48) -> float:
+    """Tile cloud cover in percent (SCL 8, 9, 10 share on a ``samples`` x ``samples`` grid), 2 decimals."""
+    return _cloud_cover_cached(acq.tile, acq.date, baselines.baseline_for(deployment, acq.date), samples)
+
+
+@lru_cache(maxsize=4096)
+def _cloud_cover_cached(tile: Tile, day: dt.date, baseline: str, samples: int) -> float:
+    if _cloudiness(day) <= 0:
+        return 0.0
+    xs = np.linspace(tile.xmin + 500, tile.xmax - 500, samples)
+    ys = np.linspace(tile.ymin + 500, tile.ymax - 500, samples)
+    e, n = np.meshgrid(xs, ys)
+    cloud_p, cirrus, _ = _atmosphere(e.ravel(), n.ravel(), day)
+    old = float(baseline) < 4.0 and baseline != baselines.COLLECTION1_BASELINE
+    thr = baselines.SCL_THRESHOLDS_OLD if old else baselines.SCL_THRESHOLDS_NEW
+    cloudy = (cloud_p >= thr["cloud_medium"]) | (cirrus >= thr["cirrus"])
+    return round(100.0 * float(cloudy.mean()), 2)
+
+
+def _native_taps(x: np.ndarray, res: float, method: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Native-grid centre coordinates and weights along one axis for the resampling ``method``."""
+    if method == "NEAREST":
+        return [((np.floor(x / res) + 0.5) * res, np.ones_like(x))]
+    f = x / res - 0.5
+    i0 = np.floor(f)
+    t = f - i0
+    if method == "BILINEAR":
+        return [((i0 + 0.5) * res, 1 - t), ((i0 + 1.5) * res, t)]
+    # BICUBIC (Catmull-Rom, a = -0.5)
+    a = -0.5
+
+    def w(d: np.ndarray) -> np.ndarray:
+        d = np.abs(d)
+        return np.where(
+            d <= 1, (a + 2) * d**3 - (a + 3) * d**2 + 1, np.where(d < 2, a * d**3 - 5 * a * d**2 + 8 * a * d - 4 * a, 0)
+        )
+
+    return [((i0 + k + 0.5) * res, w(t - k)) for k in (-1, 0, 1, 2)]
+
+
+class SyntheticSceneSource:
+    """The procedural scene source (the product's default; see the module docstring).
+
+    Every method takes and returns plain numpy/pyproj values so the Process API layer does not know how scenes are
+    made (a raster-backed source implements the same three methods).
+    """
+
+    name = "synthetic"
+
+    def acquisitions(
+        self, bbox_lonlat: tuple[float, float, float, float], start: dt.datetime, end: dt.datetime
+    ) -> list[Acquisition]:
+        """Acquisitions of every tile touching ``bbox_lonlat`` (deg) in [start, end] (UTC), oldest first."""
+        out: list[Acquisition] = []
+        for tile in tiles_for_bbox_lonlat(bbox_lonlat):
+            out.extend(acquisitions_for_tile(tile, start, end))
+        return sorted(out, key=lambda a: (a.sensing_time, a.tile.tile_id))
+
+    def cloud_cover(self, acq: Acquisition, deployment: str) -> float:
+        """Tile cloud cover (%) the deployment reports for the acquisition."""
+        return estimate_cloud_cover(acq, deployment)
+
+    def render(
+        self,
+        acq: Acquisition,
+        deployment: str,
+        bands: list[str],
+        x: np.ndarray,
+        y: np.ndarray,
+        crs: str,
+        method: str = "NEAREST",
+    ) -> dict[str, np.ndarray]:
+        """Product values of ``bands`` at pixel centres ``x``/``y`` (request CRS ``crs``, e.g. ``"EPSG:3035"``).
+
+        :return: band -> float64 array: reflectance bands as **product DN** of the deployment's baseline (offset
+            +1000 for >= 04.00), SCL/CLD/SNW/CLM/CLP as stored, angles in degrees, AOT/WVP DN, dataMask 0/1.
+        """
+        e, n = transformer(crs, f"EPSG:{acq.tile.epsg}").transform(x, y)
+        e = np.asarray(e, dtype=np.float64)
+        n = np.asarray(n, dtype=np.float64)
+        truth = baselines.reprocessing_truth(acq.date, acq.tile.tile_id)
+        old = deployment == "sh" and truth["reprocessed"]
+        dx, dy = truth["shift_m"] if old else (0.0, 0.0)
+        gain, off = (truth["gain"], truth["offset_dn"]) if old else (1.0, 0.0)
+        base = acq.baseline(deployment)
+        add = -baselines.boa_add_offset(base)
+        out: dict[str, np.ndarray] = {}
+        cache: dict[tuple[int, str], dict[str, np.ndarray]] = {}
+
+        def fields_at(res: int, meth: str) -> list[tuple[dict[str, np.ndarray], np.ndarray]]:
+            key = (res, meth)
+            if key not in cache:
+                taps = []
+                for ex, wx in _native_taps(e, res, meth):
+                    for ny, wy in _native_taps(n, res, meth):
+                        taps.append((_fields_on_unique(ex - dx, ny - dy, res, acq.date, old, gain, off), wx * wy))
+                cache[key] = taps  # type: ignore[assignment]
+            return cache[key]  # type: ignore[return-value]
+
+        for band in bands:
+            res = NATIVE_RES_M[band]
+            if band == "dataMask":
+                out[band] = np.ones(e.shape)
+            elif band in REFLECTANCE_BANDS:
+                k = REFLECTANCE_BANDS.index(band)
+                acc = np.zeros(e.shape)
+                for f, w in fields_at(res, method):
+                    acc += w * f["refl"][k]
+                out[band] = np.clip(np.round(acc * 10000.0) + add, 0, 65535)
+            elif band == "SCL":
+                out[band] = fields_at(res, "NEAREST")[0][0]["scl"].astype(np.float64)
+            elif band in ("CLD", "CLP"):
+                cld = fields_at(20, "NEAREST")[0][0]["cld"]
+                out[band] = cld if band == "CLD" else np.round(cld * 2.55)
+            elif band == "CLM":
+                out[band] = (fields_at(20, "NEAREST")[0][0]["cld"] >= 40).astype(np.float64)
+            elif band == "SNW":
+                out[band] = np.zeros(e.shape)
+            elif band == "AOT":
+                out[band] = np.full(e.shape, 120.0 + 60 * baselines.stable_unit("aot", acq.date))
+            elif band == "WVP":
+                out[band] = np.full(e.shape, 1500.0 + 1000 * baselines.stable_unit("wvp", acq.date))
+            elif band == "sunZenithAngles":
+                out[band] = np.full(e.shape, _sun_zenith(acq))
+            elif band == "sunAzimuthAngles":
+                out[band] = np.full(e.shape, 155.0 + 10 * baselines.stable_unit("saz", acq.date))
+            elif band == "viewZenithMean":
+                out[band] = np.full(e.shape, 2.0 + 8 * baselines.stable_unit("vz", acq.tile.tile_id))
+            elif band == "viewAzimuthMean":
+                out[band] = np.full(e.shape, 100.0 + 10 * baselines.stable_unit("va", acq.tile.tile_id))
+            else:
+                raise KeyError(band)
+        return out
+
+
+def _sun_zenith(acq: Acquisition) -> float:
+    """Approximate solar zenith angle (deg) at ~10:30 local time for the tile centre latitude."""
+    _, lat = transformer(f"EPSG:{acq.tile.epsg}", "EPSG:4326").transform(
+        (acq.tile.xmin + acq.tile.xmax) / 2, (acq.tile.ymin + acq.tile.ymax) / 2
+    )
+    decl = 23.44 * math.sin(2 * math.pi * (acq.date.timetuple().tm_yday - 81) / 365.0)
+    return round(abs(lat - decl) + 8.0, 3)
+
+
+def acquisition_metadata(acq: Acquisition, deployment: str, source: Any) -> dict[str, Any]:
+    """The ``scenes.tiles[i]`` / ``orbits[i].tiles[j]`` object the evalscript sees for one acquisition."""
+    return {
+        "date": acq.sensing_time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "shId": acq.sh_id(deployment),
+        "cloudCoverage": source.cloud_cover(acq, deployment),
+        "dataPath": acq.data_path(deployment),
+        "productId": acq.product_id(deployment),
+        "tileId": acq.tile.tile_id,
+    }

@@ -1,0 +1,349 @@
+"""The thin HTTP layer: two deployments ("sh" and "cdse") on two loopback ports, in one process.
+
+Routes per deployment (paths as the real services):
+
+* ``POST /auth/realms/main/protocol/openid-connect/token`` ("sh") / ``/auth/realms/CDSE/…/token`` ("cdse")
+* ``POST /api/v1/process`` (also ``/process/v1``, the path of the current OpenAPI document)
+* ``POST /api/v1/catalog/1.0.0/search`` (also ``/catalog/v1/search``), ``GET /api/v1/catalog/1.0.0/``,
+  ``…/collections``, ``…/collections/sentinel-2-l2a``
+
+Order of checks on an API request: fault latency -> bearer token (401) -> fault 429/5xx -> the request itself ->
+fault truncation of the body.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Optional, Union
+
+from s2parity_plugin.sample_endpoints import catalog, process_api
+from s2parity_plugin.sample_endpoints.auth import DEMO_CLIENTS, REALMS, TOKEN_PATHS, TokenIssuer
+from s2parity_plugin.sample_endpoints.errors import ServiceError, bad_payload, internal_error, not_found, unauthorized
+from s2parity_plugin.sample_endpoints.faults import FaultConfig, FaultState
+from s2parity_plugin.sample_endpoints.scene_generator import SyntheticSceneSource
+
+LOGGER = logging.getLogger(__name__)
+DEPLOYMENTS = ("sh", "cdse")
+SERVICE_VERSIONS = {"sh": "1.0.0-sample-sh", "cdse": "1.0.0-sample-cdse"}
+PROCESS_PATHS = ("/api/v1/process", "/process/v1")
+CATALOG_ROOTS = ("/api/v1/catalog/1.0.0", "/catalog/v1")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+MAX_BODY_BYTES = 10 * 1024 * 1024
+
+
+@dataclasses.dataclass
+class Deployment:
+    """Runtime state of one deployment."""
+
+    name: str
+    source: Any
+    issuer: TokenIssuer
+    faults: FaultState
+    base_url: str = ""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "S2ParitySample/1.0"
+    deployment: Deployment  # set on the per-deployment subclass
+    owner: SampleEndpoints
+
+    def log_message(self, format: str, *args: Any) -> None:
+        LOGGER.debug("%s %s", self.deployment.name, format % args)
+
+    # -- plumbing --------
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            raise bad_payload("Request body too large.")
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str,
+        headers: Optional[dict[str, str]] = None,
+        truncate: bool = False,
+    ) -> None:
+        path = self.path.split("?", 1)[0]
+        self.owner._log(self.deployment.name, self.command, path, status)
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        if truncate:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body[: len(body) // 2] if truncate else body)
+        if truncate:
+            self.wfile.flush()
+
+    def _send_json(self, status: int, doc: Any, content_type: str = "application/json", **kw: Any) -> None:
+        self._send(status, json.dumps(doc).encode("utf-8"), content_type, **kw)
+
+    def _send_error(self, err: ServiceError) -> None:
+        self._send(err.status, err.body_bytes(), "application/json", headers=err.headers)
+
+    def _authorize(self) -> None:
+        d = self.deployment
+        if d.issuer.verify(self.headers.get("Authorization"), d.faults.config.expire_tokens_after) is None:
+            raise unauthorized()
+
+    def _api_fault(self) -> None:
+        fault = self.deployment.faults.draw_api_fault()
+        if fault == "429":
+            from s2parity_plugin.sample_endpoints.errors import rate_limited
+
+            raise rate_limited(self.deployment.faults.config.retry_after_ms)
+        if fault == "500":
+            raise internal_error("Injected fault: internal server error")
+        if fault == "503":
+            raise ServiceError(503, "Injected fault: service temporarily unavailable", "COMMON_EXCEPTION")
+
+    # -- verbs --------
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def _dispatch(self, method: str) -> None:
+        d = self.deployment
+        path = self.path.split("?", 1)[0]
+        try:
+            body = self._read_body() if method == "POST" else b""
+            d.faults.sleep_latency()
+            if method == "POST" and path == TOKEN_PATHS[d.name]:
+                status, doc = d.issuer.token_response(body, self.headers)
+                self._send_json(status, doc)
+                return
+            if method == "POST" and path in PROCESS_PATHS:
+                self._process(body)
+                return
+            root = next((r for r in CATALOG_ROOTS if path == r or path.startswith(r + "/")), None)
+            if root is not None:
+                self._catalog(method, path[len(root) :], body)
+                return
+            raise not_found(f"Unknown path {method} {path} on the '{d.name}' sample deployment.")
+        except ServiceError as err:
+            self._send_error(err)
+        except (BrokenPipeError, ConnectionResetError):  # client went away
+            self.close_connection = True
+        except Exception as exc:
+            LOGGER.exception("sample endpoint %s failed", d.name)
+            self._send_error(internal_error(f"Internal error: {type(exc).__name__}: {exc}"))
+
+    def _json_body(self, body: bytes) -> Any:
+        try:
+            doc = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise bad_payload(f"Could not parse the request body as JSON: {exc}") from exc
+        return doc
+
+    def _process(self, body: bytes) -> None:
+        d = self.deployment
+        self._authorize()
+        doc = self._json_body(body)
+        self.owner._record(d.name, self.path, doc)
+        self._api_fault()
+        plan = process_api.parse_request(doc)
+        result = process_api.execute(plan, d.name, d.source, SERVICE_VERSIONS[d.name])
+        accept = self.headers.get("Accept", "")
+        ctype = result.content_type
+        if ctype == "application/x-tar" and accept in ("application/tar",):
+            ctype = accept
+        n_bands = max(1, len(result.acquisitions))
+        pu = max(0.005, plan.width * plan.height / 262144.0) * max(1, n_bands)
+        headers = {"x-processingunits-spent": f"{pu:.4f}"}
+        self._send(200, result.body, ctype, headers=headers, truncate=d.faults.draw_truncate())
+
+    def _catalog(self, method: str, sub: str, body: bytes) -> None:
+        d = self.deployment
+        self._authorize()
+        if method == "POST" and sub == "/search":
+            doc = self._json_body(body)
+            self.owner._record(d.name, self.path, doc)
+            self._api_fault()
+            result = catalog.search(doc, d.name, d.source, d.base_url)
+            payload = json.dumps(result).encode("utf-8")
+            self._send(200, payload, "application/geo+json", truncate=d.faults.draw_truncate())
+            return
+        if method == "GET" and sub in ("", "/"):
+            self._send_json(200, catalog.landing_page(d.base_url, d.name))
+            return
+        if method == "GET" and sub == "/collections":
+            self._send_json(200, {"collections": [catalog.collection_doc(d.base_url)], "links": []})
+            return
+        if method == "GET" and sub == f"/collections/{catalog.COLLECTION_ID}":
+            self._send_json(200, catalog.collection_doc(d.base_url))
+            return
+        raise not_found(f"Unknown catalog path {sub}.")
+
+
+class SampleEndpoints:
+    """The local Sentinel Hub–compatible pair: deployment "sh" on ``port`` and "cdse" on ``port + 1``.
+
+    :param host: bind address; loopback only unless ``allow_non_loopback`` is set.
+    :param port: port of "sh" (0 = a free port for each deployment); "cdse" uses ``cdse_port`` or ``port + 1``.
+    :param token_ttl_s: lifetime of issued access tokens (s), sent as ``expires_in``.
+    :param scene_source: the scene source for both deployments, or ``{"sh": …, "cdse": …}``; default the synthetic
+        generator (:class:`~.scene_generator.SyntheticSceneSource`).
+    :param record_bodies: keep every JSON request body in :attr:`request_bodies` (for schema checks in tests).
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token_ttl_s: float = 3600.0,
+        scene_source: Union[Any, dict[str, Any], None] = None,
+        record_bodies: bool = False,
+        cdse_port: Optional[int] = None,
+        allow_non_loopback: bool = False,
+    ):
+        if host not in LOOPBACK_HOSTS and not allow_non_loopback:
+            raise ValueError(f"refusing to bind {host!r}: the sample endpoints bind loopback only")
+        self.host = host
+        self.port = int(port)
+        self.cdse_port = cdse_port
+        self.token_ttl_s = float(token_ttl_s)
+        self.record_bodies = record_bodies
+        if scene_source is None:
+            scene_source = SyntheticSceneSource()
+        sources = scene_source if isinstance(scene_source, dict) else dict.fromkeys(DEPLOYMENTS, scene_source)
+        self._sources = sources
+        self._lock = threading.Lock()
+        self.request_log: list[tuple[str, str, str, int]] = []
+        self.request_bodies: list[dict[str, Any]] = []
+        self.deployments: dict[str, Deployment] = {}
+        self._servers: dict[str, ThreadingHTTPServer] = {}
+        self._threads: list[threading.Thread] = []
+        self.info: dict[str, dict[str, Any]] = {}
+
+    # -- lifecycle --------
+    def start(self) -> SampleEndpoints:
+        """Bind both deployments and serve them in background threads; returns ``self``."""
+        if self._servers:
+            return self
+        ports = {
+            "sh": self.port,
+            "cdse": self.cdse_port if self.cdse_port is not None else (self.port + 1 if self.port else 0),
+        }
+        try:
+            for name in DEPLOYMENTS:
+                issuer = TokenIssuer(name, "", *DEMO_CLIENTS[name], ttl_s=self.token_ttl_s)
+                dep = Deployment(name, self._sources[name], issuer, FaultState())
+                handler = type(f"_Handler_{name}", (_Handler,), {"deployment": dep, "owner": self})
+                server = ThreadingHTTPServer((self.host, ports[name]), handler)
+                server.daemon_threads = True
+                host = server.server_address[0]
+                url_host = f"[{host}]" if ":" in host else host
+                dep.base_url = f"http://{url_host}:{server.server_address[1]}"
+                issuer.issuer_url = f"{dep.base_url}/auth/realms/{REALMS[name]}"
+                self.deployments[name] = dep
+                self._servers[name] = server
+        except OSError:
+            self.stop()
+            raise
+        for name, server in self._servers.items():
+            t = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+            t.name = f"s2parity-sample-{name}"
+            t.start()
+            self._threads.append(t)
+        self.info = {
+            name: {
+                "base_url": dep.base_url,
+                "token_url": dep.base_url + TOKEN_PATHS[name],
+                "client_id": dep.issuer.client_id,
+                "client_secret": dep.issuer.client_secret,
+            }
+            for name, dep in self.deployments.items()
+        }
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the sockets (idempotent)."""
+        for server in self._servers.values():
+            server.shutdown()
+            server.server_close()
+        for t in self._threads:
+            t.join(timeout=5)
+        self._servers = {}
+        self._threads = []
+
+    def __enter__(self) -> SampleEndpoints:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # -- faults --------
+    def set_faults(
+        self,
+        deployment: str,
+        latency_s: float = 0.0,
+        rate_limit_burst: int = 0,
+        error_rate: float = 0.0,
+        truncate_rate: float = 0.0,
+        expire_tokens_after: Optional[float] = None,
+        seed: int = 0,
+        retry_after_ms: int = 200,
+    ) -> None:
+        """Replace the faults of one deployment (see :class:`~.faults.FaultConfig` for the meaning and units)."""
+        if deployment not in self.deployments:
+            raise ValueError(f"unknown deployment {deployment!r} (started? expected one of {DEPLOYMENTS})")
+        self.deployments[deployment].faults.set(
+            FaultConfig(
+                latency_s=latency_s,
+                rate_limit_burst=rate_limit_burst,
+                retry_after_ms=retry_after_ms,
+                error_rate=error_rate,
+                truncate_rate=truncate_rate,
+                expire_tokens_after=expire_tokens_after,
+                seed=seed,
+            )
+        )
+
+    def clear_faults(self, deployment: Optional[str] = None) -> None:
+        """Turn every fault off (on one deployment, or on both)."""
+        for name, dep in self.deployments.items():
+            if deployment in (None, name):
+                dep.faults.clear()
+
+    # -- logs --------
+    def _log(self, deployment: str, method: str, path: str, status: int) -> None:
+        with self._lock:
+            self.request_log.append((deployment, method, path, status))
+
+    def _record(self, deployment: str, path: str, body: Any) -> None:
+        if self.record_bodies:
+            with self._lock:
+                self.request_bodies.append({"deployment": deployment, "path": path.split("?", 1)[0], "body": body})
+
+
+def pu_estimate(width: int, height: int, n_bands: int) -> float:
+    """Rough processing units of a request (512 x 512 x 3 bands = 1 PU, min 0.005)."""
+    return max(0.005, width * height / 262144.0 * math.ceil(max(1, n_bands) / 3))
+
+
+def wait_forever(eps: SampleEndpoints, stop_event: threading.Event) -> None:
+    """Block until ``stop_event`` is set, then stop ``eps``."""
+    try:
+        while not stop_event.wait(0.5):
+            pass
+    finally:
+        eps.stop()
+
+
+def now_s() -> float:
+    return time.time()

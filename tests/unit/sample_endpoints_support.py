@@ -1,0 +1,136 @@
+"""Helpers for the sample-endpoint tests: sentinelhub-py configs, the seed request, OpenAPI validation.
+
+OpenAPI validation: the reference ``sentinel-hub-openapi.yaml`` (shared/data, read-only, not vendored) is loaded with
+PyYAML and a JSON Schema 2020-12 validator is built for ``#/components/schemas/<Name>`` with every ``$ref`` resolved
+against the loaded document. Two documented patches of documentation-only constructs:
+
+* ``ProcessRequestOutputResponse.identifier`` is declared as ``enum: ["<identifier>", "userdata"]`` — a placeholder
+  (the description says the identifier must match a ``setup()`` output id or be ``userdata``): the enum is dropped;
+* ``BYOCDataset.type`` is an unconstrained string whose description says ``byoc-…``/``batch-…``/``zarr-…``, which
+  makes every dataset match both its own schema and BYOC's in the ``oneOf``: the described prefix becomes a
+  ``pattern``;
+* ``CatalogItemSearchFilterSearchBody.filter`` only lists the cql2-json form although ``filter-lang`` offers
+  ``cql2-text`` and sentinelhub-py's ``SentinelHubCatalog.search`` POSTs cql2-text strings: both forms are allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+from sentinelhub import DataCollection, SentinelHubDownloadClient, SHConfig
+
+REPO = Path(__file__).resolve().parents[2]
+SEED_REQUEST = REPO / "tests" / "data" / "seed_request.json"
+SEED_EVALSCRIPT = REPO / "tests" / "data" / "seed_evalscript_b04_scl_orbit.js"
+OPENAPI = REPO.parent / "shared" / "data" / "sentinelhub_api" / "sentinel-hub-openapi.yaml"
+SEED_BBOX_3035 = (4681903.305609, 1981958.981233, 4686951.734307, 1986431.434369)
+CATALOG_SEARCH_SCHEMAS = (
+    "CatalogItemSearchSearchBody",
+    "CatalogItemSearchFieldsSearchBody",
+    "CatalogItemSearchFilterSearchBody",
+    "CatalogItemSearchDistinctSearchBody",
+)
+
+
+def seed_request() -> dict[str, Any]:
+    """The seed Process API body (fractional width/height as shipped)."""
+    return json.loads(SEED_REQUEST.read_text())
+
+
+def seed_request_10m() -> dict[str, Any]:
+    """The seed body with ``resx``/``resy`` = 10 m instead of the fractional width/height."""
+    body = seed_request()
+    out = body["output"]
+    del out["width"], out["height"]
+    out["resx"] = out["resy"] = 10.0
+    return body
+
+
+def sh_config(info: dict[str, Any], deployment: str, **extra: Any) -> SHConfig:
+    """SHConfig for one sample deployment (fast retries for tests)."""
+    d = info[deployment]
+    cfg = SHConfig(
+        sh_client_id=d["client_id"],
+        sh_client_secret=d["client_secret"],
+        sh_base_url=d["base_url"],
+        sh_token_url=d["token_url"],
+    )
+    cfg.download_sleep_time = 0.05
+    cfg.max_download_attempts = 4
+    cfg.download_timeout_seconds = 60
+    for k, v in extra.items():
+        setattr(cfg, k, v)
+    return cfg
+
+
+def collection(info: dict[str, Any], deployment: str) -> DataCollection:
+    """``SENTINEL2_L2A`` pointed at the deployment (unique name per base URL)."""
+    url = info[deployment]["base_url"]
+    name = f"s2l2a_local_{deployment}_{url.rsplit(':', 1)[-1]}"
+    return DataCollection.SENTINEL2_L2A.define_from(name, service_url=url)
+
+
+def clear_sessions() -> None:
+    """Forget sentinelhub-py's process-wide cached sessions (tokens of stopped servers)."""
+    SentinelHubDownloadClient.clear_cache()
+
+
+@lru_cache(maxsize=1)
+def _openapi() -> dict[str, Any]:
+    doc = yaml.safe_load(OPENAPI.read_text())
+    doc = copy.deepcopy(doc)
+    ident = doc["components"]["schemas"]["ProcessRequestOutputResponse"]["properties"]["identifier"]
+    ident.pop("enum", None)
+    byoc_type = doc["components"]["schemas"]["BYOCDataset"]["allOf"][0]["properties"]["type"]
+    byoc_type["pattern"] = "^(byoc|batch|zarr)-"
+    flt = doc["components"]["schemas"]["CatalogItemSearchFilterSearchBody"]["properties"]
+    flt["filter"] = {
+        "anyOf": [
+            {"$ref": "#/components/schemas/CatalogItemSearchFilterFilterCql2Text"},
+            {"$ref": "#/components/schemas/CatalogItemSearchFilterFilterCql2Json"},
+        ]
+    }
+    return doc
+
+
+def openapi_available() -> bool:
+    return OPENAPI.is_file()
+
+
+def validator(schema_names: tuple[str, ...]) -> jsonschema.protocols.Validator:
+    """Validator for ``allOf`` the named component schemas, refs resolved in the OpenAPI document."""
+    doc = _openapi()
+    root = {
+        "allOf": [{"$ref": f"#/components/schemas/{n}"} for n in schema_names],
+        "components": doc["components"],
+    }
+    cls = jsonschema.Draft202012Validator
+    return cls(root, resolver=jsonschema.RefResolver.from_schema(root))
+
+
+def schema_errors(body: Any, schema_names: tuple[str, ...]) -> list[str]:
+    """Messages of every schema violation of ``body`` (empty = valid)."""
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator(schema_names).iter_errors(body)]
+
+
+def validate_recorded(bodies: list[dict[str, Any]]) -> int:
+    """Assert every recorded process/catalog request body is valid against the OpenAPI schemas; returns the count."""
+    n = 0
+    for rec in bodies:
+        path = rec["path"]
+        if path.endswith("/process") or path.endswith("/process/v1"):
+            names: tuple[str, ...] = ("ProcessRequest",)
+        elif path.endswith("/search"):
+            names = CATALOG_SEARCH_SCHEMAS
+        else:
+            continue
+        errors = schema_errors(rec["body"], names)
+        assert not errors, f"{rec['deployment']} {path}: request body violates the OpenAPI schema: {errors}"
+        n += 1
+    return n

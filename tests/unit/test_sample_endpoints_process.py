@@ -1,0 +1,288 @@
+"""The sample endpoint pair through the real sentinelhub client over real HTTP (no patching): seed request, catalog,
+documented fractional-size behaviour, error shapes, OpenAPI validity of every request sent."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+
+import numpy as np
+import pytest
+import requests
+import sample_endpoints_support as sup
+import tifffile
+from osgeo import gdal
+from pyproj import Transformer
+from sentinelhub import (
+    CRS,
+    BBox,
+    MimeType,
+    SentinelHubCatalog,
+    SentinelHubRequest,
+)
+
+from s2parity_plugin.sample_endpoints import SampleEndpoints, reprocessing_truth
+
+SEED_DAY = ("2020-10-04T00:00:00Z", "2020-10-04T23:59:59Z")
+
+
+@pytest.fixture(scope="module")
+def eps():
+    with SampleEndpoints(host="127.0.0.1", port=0, token_ttl_s=3600.0, record_bodies=True) as e:
+        yield e
+    sup.clear_sessions()
+
+
+@pytest.fixture(autouse=True)
+def _insecure_loopback(monkeypatch):
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    sup.clear_sessions()
+    yield
+    sup.clear_sessions()
+
+
+def seed_via_sentinelhub(eps: SampleEndpoints, deployment: str) -> dict:
+    """The seed request (B04 + SCL ORBIT, EPSG:3035 bbox, 10 m) built and decoded by sentinelhub-py."""
+    req = SentinelHubRequest(
+        evalscript=sup.SEED_EVALSCRIPT.read_text(),
+        input_data=[
+            SentinelHubRequest.input_data(
+                sup.collection(eps.info, deployment),
+                time_interval=SEED_DAY,
+                mosaicking_order="mostRecent",
+                other_args={"processing": {"harmonizeValues": True}},
+            )
+        ],
+        responses=[
+            SentinelHubRequest.output_response("default", MimeType.TIFF),
+            SentinelHubRequest.output_response("scl", MimeType.TIFF),
+            SentinelHubRequest.output_response("userdata", MimeType.JSON),
+        ],
+        bbox=BBox(sup.SEED_BBOX_3035, crs=CRS(3035)),
+        resolution=(10, 10),
+        config=sup.sh_config(eps.info, deployment),
+    )
+    return req.get_data()[0]
+
+
+def token(eps: SampleEndpoints, deployment: str) -> str:
+    d = eps.info[deployment]
+    r = requests.post(
+        d["token_url"],
+        data={"grant_type": "client_credentials", "client_id": d["client_id"], "client_secret": d["client_secret"]},
+        timeout=10,
+    )
+    r.raise_for_status()
+    return r.json()["access_token"]
+
+
+def post_process(eps: SampleEndpoints, deployment: str, body: dict) -> requests.Response:
+    return requests.post(
+        eps.info[deployment]["base_url"] + "/api/v1/process",
+        json=body,
+        headers={"Authorization": f"Bearer {token(eps, deployment)}"},
+        timeout=60,
+    )
+
+
+def _fourier_shift(img: np.ndarray, dcol: float, drow: float) -> np.ndarray:
+    h, w = img.shape
+    u = np.fft.fftfreq(w)[None, :]
+    v = np.fft.fftfreq(h)[:, None]
+    return np.fft.ifft2(np.fft.fft2(img) * np.exp(-2j * np.pi * (u * dcol + v * drow))).real
+
+
+def estimate_shift_px(moving: np.ndarray, ref: np.ndarray, iters: int = 5) -> tuple[float, float, float, float]:
+    """Iterative Lucas-Kanade fit ``moving ~ gain * ref(r - drow, c - dcol) + offset`` (test-only estimator).
+
+    :return: (dcol, drow, gain, offset); columns grow east, rows grow south.
+    """
+    s = np.zeros(2)
+    m = (slice(20, -20), slice(20, -20))
+    coef = np.zeros(4)
+    for _ in range(iters):
+        shifted = _fourier_shift(ref, s[0], s[1])
+        gy, gx = np.gradient(shifted)
+        design = np.stack([shifted[m].ravel(), np.ones(shifted[m].size), -gx[m].ravel(), -gy[m].ravel()], 1)
+        coef, *_ = np.linalg.lstsq(design, moving[m].ravel(), rcond=None)
+        s = s + coef[2:] / coef[0]
+    return float(s[0]), float(s[1]), float(coef[0]), float(coef[1])
+
+
+def test_info_shape(eps):
+    for dep, realm in (("sh", "main"), ("cdse", "CDSE")):
+        d = eps.info[dep]
+        assert set(d) >= {"base_url", "token_url", "client_id", "client_secret"}
+        assert d["base_url"].startswith("http://127.0.0.1:")
+        assert d["token_url"] == d["base_url"] + f"/auth/realms/{realm}/protocol/openid-connect/token"
+    assert eps.info["sh"]["base_url"] != eps.info["cdse"]["base_url"]
+
+
+def test_seed_request_through_sentinelhub_both_deployments(eps):
+    sh = seed_via_sentinelhub(eps, "sh")
+    cdse = seed_via_sentinelhub(eps, "cdse")
+    for d in (sh, cdse):
+        assert set(d) == {"default.tif", "scl.tif", "userdata.json"}
+        assert d["default.tif"].shape == (447, 505) and d["default.tif"].dtype == np.uint16
+        assert d["scl.tif"].shape == (447, 505) and d["scl.tif"].dtype == np.uint8
+    # baselines in the userdata product ids
+    pid_sh = sh["userdata.json"]["acquisitions"][0]["tiles"][0]["productId"]
+    pid_cdse = cdse["userdata.json"]["acquisitions"][0]["tiles"][0]["productId"]
+    assert "_N0214_" in pid_sh and pid_sh.startswith("S2B_MSIL2A_20201004T")
+    assert "_N0500_" in pid_cdse
+    assert pid_sh.split("_")[2] == pid_cdse.split("_")[2]  # same datatake sensing time
+    assert sh["userdata.json"]["normalizationFactor"] == pytest.approx(0.0001)
+    assert cdse["userdata.json"]["acquisitions"][0]["tiles"][0]["dataPath"].startswith(
+        "s3://EODATA/Sentinel-2/MSI/L2A_N0500/2020/10/04/"
+    )
+    assert sh["userdata.json"]["acquisitions"][0]["tiles"][0]["dataPath"] == (
+        "s3://sentinel-s2-l2a/tiles/33/T/VF/2020/10/4/0"
+    )
+
+    truth = reprocessing_truth("2020-10-04")
+    assert truth["reprocessed"] and truth["baseline_sh"] == "02.14" and truth["baseline_cdse"] == "05.00"
+    # geolocation: estimate the displacement of the sh B04 relative to cdse, compare with the truth (in EPSG:3035)
+    a = sh["default.tif"].astype(float)
+    b = cdse["default.tif"].astype(float)
+    dc, dr, gain, offset = estimate_shift_px(a, b)
+    px_x = (sup.SEED_BBOX_3035[2] - sup.SEED_BBOX_3035[0]) / 505
+    px_y = (sup.SEED_BBOX_3035[3] - sup.SEED_BBOX_3035[1]) / 447
+    est = np.array([dc * px_x, -dr * px_y])  # metres east/north in EPSG:3035
+    cx = (sup.SEED_BBOX_3035[0] + sup.SEED_BBOX_3035[2]) / 2
+    cy = (sup.SEED_BBOX_3035[1] + sup.SEED_BBOX_3035[3]) / 2
+    to_utm = Transformer.from_crs("EPSG:3035", "EPSG:32633", always_xy=True)
+    back = Transformer.from_crs("EPSG:32633", "EPSG:3035", always_xy=True)
+    e, n = to_utm.transform(cx, cy)
+    dx, dy = truth["shift_m"]
+    ex, ey = back.transform(e + dx, n + dy)
+    expected = np.array([ex - cx, ey - cy])
+    assert np.hypot(*truth["shift_m"]) > 2.9
+    assert np.hypot(*(est - expected)) < 1.0, (est, expected)
+    # radiometry: after undoing the shift, sh DN ~ gain * cdse DN + offset
+    assert gain == pytest.approx(truth["gain"], abs=0.004)
+    assert offset == pytest.approx(truth["offset_dn"], abs=5)
+    # SCL: differences exist and are of the kinds the truth lists (cloud/shadow rings, unclassified)
+    s_sh, s_cd = sh["scl.tif"], cdse["scl.tif"]
+    diff = s_sh != s_cd
+    assert 0.005 < diff.mean() < 0.25
+    assert np.isin(s_sh[diff], [3, 4, 5, 6, 7, 8, 9, 10]).all()
+    # old clouds are larger: more cloud-medium in sh than in cdse
+    assert (s_sh == 8).sum() > (s_cd == 8).sum()
+    assert (s_sh == 7).sum() > (s_cd == 7).sum()
+
+
+def test_seed_georeferencing_identical_on_both(eps):
+    body = sup.seed_request_10m()
+    grids = {}
+    for dep in ("sh", "cdse"):
+        r = post_process(eps, dep, body)
+        assert r.status_code == 200, r.text
+        assert r.headers["Content-Type"] == "application/x-tar"
+        with tarfile.open(fileobj=io.BytesIO(r.content)) as tar:
+            names = tar.getnames()
+            assert names == ["default.tif", "scl.tif", "userdata.json"]
+            tif = tar.extractfile("default.tif").read()
+        gdal.FileFromMemBuffer(f"/vsimem/{dep}.tif", tif)
+        ds = gdal.Open(f"/vsimem/{dep}.tif")
+        grids[dep] = (ds.RasterXSize, ds.RasterYSize, ds.GetGeoTransform(), ds.GetSpatialRef().GetAuthorityCode(None))
+        assert ds.GetRasterBand(1).DataType == gdal.GDT_UInt16
+        ds = None
+        gdal.Unlink(f"/vsimem/{dep}.tif")
+        with tifffile.TiffFile(io.BytesIO(tif)) as tf:
+            assert tf.byteorder == ">"  # big-endian like the real service's files
+    assert grids["sh"] == grids["cdse"]
+    w, h, gt, epsg = grids["sh"]
+    assert (w, h, epsg) == (505, 447, "3035")
+    assert gt[0] == pytest.approx(sup.SEED_BBOX_3035[0]) and gt[3] == pytest.approx(sup.SEED_BBOX_3035[3])
+    assert gt[1] == pytest.approx((sup.SEED_BBOX_3035[2] - sup.SEED_BBOX_3035[0]) / 505)
+    assert gt[5] == pytest.approx(-(sup.SEED_BBOX_3035[3] - sup.SEED_BBOX_3035[1]) / 447)
+
+
+def test_seed_body_as_is_fractional_size_is_rejected_like_the_schema(eps):
+    body = sup.seed_request()
+    assert body["output"]["width"] == 501.2608
+    for dep in ("sh", "cdse"):
+        r = post_process(eps, dep, body)
+        assert r.status_code == 400
+        err = r.json()["error"]
+        assert err["status"] == 400 and err["reason"] == "Bad Request" and err["code"] == "COMMON_BAD_PAYLOAD"
+        assert "width" in err["message"] and "501.2608" in err["message"]
+    if sup.openapi_available():  # the emulator's 400 agrees with the reference schema
+        assert any("501.2608 is not of type 'integer'" in e for e in sup.schema_errors(body, ("ProcessRequest",)))
+
+
+def test_integral_float_size_accepted_and_rounding_of_resx(eps):
+    body = sup.seed_request()
+    body["output"]["width"], body["output"]["height"] = 505.0, 447
+    r = post_process(eps, "cdse", body)
+    assert r.status_code == 200, r.text
+
+
+def test_catalog_via_sentinelhub(eps):
+    bbox = BBox(sup.SEED_BBOX_3035, crs=CRS(3035))
+    ids = {}
+    for dep in ("sh", "cdse"):
+        cat = SentinelHubCatalog(config=sup.sh_config(eps.info, dep))
+        it = cat.search(sup.collection(eps.info, dep), bbox=bbox, time=("2020-09-20", "2020-10-10"), limit=2)
+        items = list(it)
+        ids[dep] = [i["id"] for i in items]
+        assert len(items) == 4  # every 5 days, paged by 2
+        for i in items:
+            p = i["properties"]
+            assert p["proj:epsg"] == 32633 and len(p["proj:bbox"]) == 4 and "eo:cloud_cover" in p
+            assert p["proj:geometry"]["type"] == "MultiPolygon"
+    assert any(i.startswith("S2B_MSIL2A_20201004T") and "_N0214_R" in i for i in ids["sh"])
+    assert all("_N0214_" in i and "T33TVF" in i and not i.endswith(".SAFE") for i in ids["sh"])
+    assert all("_N0500_" in i and i.endswith(".SAFE") for i in ids["cdse"])
+    # the same acquisitions (sensing times) on both
+    assert [i.split("_")[2] for i in ids["sh"]] == [i.split("_")[2] for i in ids["cdse"]]
+
+
+def test_catalog_item_shape_and_assets(eps):
+    d = eps.info["cdse"]
+    body = {
+        "collections": ["sentinel-2-l2a"],
+        "datetime": "2020-10-04T00:00:00Z/2020-10-04T23:59:59Z",
+        "bbox": [14.27, 40.85, 14.31, 40.88],
+        "limit": 10,
+        "filter": "eo:cloud_cover < 100",
+        "filter-lang": "cql2-text",
+    }
+    for dep, prefix in (("sh", "s3://sentinel-s2-l2a/tiles/33/T/VF/2020/10/4/"), ("cdse", "s3://EODATA/")):
+        d = eps.info[dep]
+        r = requests.post(
+            d["base_url"] + "/api/v1/catalog/1.0.0/search",
+            json=body,
+            headers={"Authorization": f"Bearer {token(eps, dep)}"},
+            timeout=30,
+        )
+        assert r.status_code == 200
+        doc = r.json()
+        assert doc["type"] == "FeatureCollection" and doc["context"]["returned"] == 1
+        item = doc["features"][0]
+        assert item["assets"]["data"]["href"].startswith(prefix)
+        assert item["stac_version"] == "1.0.0" and item["collection"] == "sentinel-2-l2a"
+        assert item["properties"]["datetime"].startswith("2020-10-04T")
+
+
+def test_later_acquisitions_identical_on_both(eps):
+    body = sup.seed_request_10m()
+    body["input"]["data"][0]["dataFilter"]["timeRange"] = {"from": "2023-11-01T00:00:00Z", "to": "2023-11-10T00:00:00Z"}
+    body["output"]["responses"] = [{"identifier": "default", "format": {"type": "image/tiff"}}]
+    got = {}
+    for dep in ("sh", "cdse"):
+        r = post_process(eps, dep, body)
+        assert r.status_code == 200 and r.headers["Content-Type"] == "image/tiff"
+        got[dep] = tifffile.imread(io.BytesIO(r.content))
+    np.testing.assert_array_equal(got["sh"], got["cdse"])
+
+
+def test_recorded_requests_valid_against_openapi(eps):
+    if not sup.openapi_available():
+        pytest.skip("../shared/data is not beside this checkout")
+    ok = [
+        b
+        for b in eps.request_bodies
+        if not (isinstance(b["body"], dict) and isinstance(b["body"].get("output", {}).get("width"), float))
+    ]
+    assert sup.validate_recorded(ok) >= 4
