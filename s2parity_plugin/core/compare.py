@@ -79,14 +79,17 @@ OUTPUT_NAMES = {
 #: Target pixels per row strip (≈ 0.7 Mpx: 64 rows of a 10980 px wide tile); small strips keep memory low.
 STRIP_PIXELS = 64 * 10980
 #: GDAL block cache limit (MB) while comparing; the previous limit is restored afterwards.
-GDAL_CACHE_MB = 64
+GDAL_CACHE_MB = 32
 WORKERS = 2
-DIFF_CREATION = ["TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "BIGTIFF=IF_SAFER"]
-CLASS_CREATION = ["TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "COMPRESS=DEFLATE", "ZLEVEL=1", "BIGTIFF=IF_SAFER"]
+#: Outputs are stripped GeoTIFFs whose strips are exactly the processing strips (every write covers whole
+#: blocks: nothing is read back); the difference is uncompressed (fastest), class rasters DEFLATE level 1.
+DIFF_CREATION = ["BIGTIFF=IF_SAFER"]
+CLASS_CREATION = ["COMPRESS=DEFLATE", "ZLEVEL=1", "BIGTIFF=IF_SAFER"]
 #: Cloud/shadow edge zone (px) used by the diagnosis.
 EDGE_DISTANCE_PX = 3
 
 Progress = Callable[[float], bool]
+_NAN_OR_ZERO = np.array([np.nan, 0.0], dtype=np.float32)
 
 
 class CompareCancelled(S2ParityError):  # noqa: N818 - public name fixed by the compare issue
@@ -206,8 +209,9 @@ def _scl_codes(scl: np.ndarray, nodata: float | None) -> np.ndarray:
     return out
 
 
-def _create(path: Path, like: GridInfo, dtype: int, options: list[str]) -> gdal.Dataset:
+def _create(path: Path, like: GridInfo, dtype: int, options: list[str], rows_per_strip: int) -> gdal.Dataset:
     drv = gdal.GetDriverByName("GTiff")
+    options = [*options, f"BLOCKYSIZE={rows_per_strip}"]
     ds = drv.Create(str(path), like.width, like.height, 1, dtype, options=options)
     ds.SetGeoTransform(like.geotransform)
     if like.crs_wkt:
@@ -241,6 +245,17 @@ def _near_edges(cloudy: np.ndarray, out: np.ndarray | None = None) -> np.ndarray
     edge[1:, :] |= dy
     edge[:-1, :] |= dy
     return edge
+
+
+#: Rows read per GDAL request (a multiple of the strip height; whole input block rows when blocks are ≤ this).
+CHUNK_ROWS = 256
+
+
+def _chunk_rows(raster: _Raster, rows_per: int, height: int) -> int:
+    """Rows read at once: whole input block rows when they fit in :data:`CHUNK_ROWS`, a multiple of the strip."""
+    block_h = raster.band.GetBlockSize()[1]
+    rows = block_h if 1 < block_h <= CHUNK_ROWS else CHUNK_ROWS
+    return min(height, max(1, math.ceil(rows / rows_per)) * rows_per)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -298,6 +313,7 @@ class _Engine:
         self.valid_lut = np.ones(256, dtype=np.uint8)
         self.valid_lut[0] = 0
         self.valid_lut[list(invalid)] = 0
+        self.finite = not (a.is_float or b.is_float)  # integer inputs: no NaN/inf anywhere
         self.cloud_lut = np.zeros(256, dtype=np.uint8)
         self.cloud_lut[list(CLOUD_SHADOW_CLASSES)] = 1
 
@@ -374,9 +390,10 @@ class _Engine:
                 dtype=np.int64,
             )
         stats = self.new_stats()
-        stats.update(a, d, valid_stats)
+        stats.update(a, d, valid_stats, finite=self.finite)
         diff_mask = valid_stats if self.mask_invalid else valid
-        d = np.where(diff_mask, d, np.float32(np.nan))
+        # d + (0 where valid, NaN elsewhere): cheaper than np.where
+        d = np.add(d, np.take(_NAN_OR_ZERO, diff_mask.view(np.uint8), mode="clip"))
         corrected = stats_c = None
         if self.shift is not None and s.b_shift is not None:
             dx, dy = self.shift
@@ -527,20 +544,24 @@ def compare_rasters(
             progress(0.1)
             apply = (shift_est.dx_px, shift_est.dy_px) if shift_correct and shift_est.dx_px is not None else None
 
+            rows_per = max(16, min(grid.height, STRIP_PIXELS // max(1, grid.width)))
+
             def temp(key: str) -> Path:
                 p = out_dir / f".{final[key].stem}.{tag}.partial{final[key].suffix}"
                 temps[key] = p
                 return p
 
-            datasets["difference"] = _create(temp("difference"), grid, gdal.GDT_Float32, DIFF_CREATION)
+            datasets["difference"] = _create(temp("difference"), grid, gdal.GDT_Float32, DIFF_CREATION, rows_per)
             datasets["difference"].GetRasterBand(1).SetNoDataValue(float("nan"))
             datasets["difference"].GetRasterBand(1).SetDescription("B - A")
             has_scl = rsa is not None and rsb is not None
             if has_scl:
-                datasets["mismatch"] = _create(temp("mismatch"), grid, gdal.GDT_Byte, CLASS_CREATION)
+                datasets["mismatch"] = _create(temp("mismatch"), grid, gdal.GDT_Byte, CLASS_CREATION, rows_per)
                 _set_categories(datasets["mismatch"].GetRasterBand(1), MISMATCH_NAMES, MISMATCH_COLOURS, nodata=0)
                 if class_changed:
-                    datasets["class_changed"] = _create(temp("class_changed"), grid, gdal.GDT_Byte, CLASS_CREATION)
+                    datasets["class_changed"] = _create(
+                        temp("class_changed"), grid, gdal.GDT_Byte, CLASS_CREATION, rows_per
+                    )
                     _set_categories(
                         datasets["class_changed"].GetRasterBand(1),
                         ("Same class", "Class changed"),
@@ -548,32 +569,43 @@ def compare_rasters(
                         nodata=CLASS_CHANGED_NODATA,
                     )
             if apply is not None:
-                datasets["shift_corrected"] = _create(temp("shift_corrected"), grid, gdal.GDT_Float32, DIFF_CREATION)
+                datasets["shift_corrected"] = _create(
+                    temp("shift_corrected"), grid, gdal.GDT_Float32, DIFF_CREATION, rows_per
+                )
                 datasets["shift_corrected"].GetRasterBand(1).SetNoDataValue(float("nan"))
 
             engine = _Engine(ra, rb, invalid, float(tolerance), mask_invalid, apply, edge_distance_px, class_changed)
             confusion = np.zeros(144, dtype=np.int64)
             edge_counts = np.zeros(4, dtype=np.int64)
-            rows_per = max(16, min(grid.height, STRIP_PIXELS // max(1, grid.width)))
             halo = edge_distance_px + 1
             shalo = 0 if apply is None else math.ceil(max(abs(apply[0]), abs(apply[1]))) + 16
 
+            chunk_rows = _chunk_rows(ra, rows_per, grid.height)
+
             def strips() -> Iterator[_Strip]:
-                for r0 in range(0, grid.height, rows_per):
-                    rows = min(rows_per, grid.height - r0)
-                    h_top = min(halo, r0)
-                    h_bot = min(halo, grid.height - r0 - rows)
-                    sca = scb = None
+                # read chunks aligned to the inputs' block rows (each block read once), hand out row strips
+                for c0 in range(0, grid.height, chunk_rows):
+                    crows = min(chunk_rows, grid.height - c0)
+                    c_top, c_bot = min(halo, c0), min(halo, grid.height - c0 - crows)
+                    ca, cb = ra.read(c0, crows), rb.read(c0, crows)
+                    csa = csb = None
                     if rsa is not None:
-                        sca = _scl_codes(rsa.read(r0 - h_top, rows + h_top + h_bot), rsa.nodata)
+                        csa = _scl_codes(rsa.read(c0 - c_top, crows + c_top + c_bot), rsa.nodata)
                     if rsb is not None:
-                        scb = _scl_codes(rsb.read(r0 - h_top, rows + h_top + h_bot), rsb.nodata)
-                    bsh, btop = None, 0
-                    if apply is not None:
-                        btop = min(shalo, r0)
-                        bbot = min(shalo, grid.height - r0 - rows)
-                        bsh = rb.read(r0 - btop, rows + btop + bbot)
-                    yield _Strip(r0, rows, ra.read(r0, rows), rb.read(r0, rows), sca, scb, h_top, bsh, btop)
+                        csb = _scl_codes(rsb.read(c0 - c_top, crows + c_top + c_bot), rsb.nodata)
+                    for r0 in range(c0, c0 + crows, rows_per):
+                        rows = min(rows_per, c0 + crows - r0)
+                        h_top = min(halo, r0)
+                        h_bot = min(halo, grid.height - r0 - rows)
+                        i0 = r0 - c0  # strip offset in the chunk
+                        sca = None if csa is None else csa[c_top + i0 - h_top : c_top + i0 + rows + h_bot]
+                        scb = None if csb is None else csb[c_top + i0 - h_top : c_top + i0 + rows + h_bot]
+                        bsh, btop = None, 0
+                        if apply is not None:
+                            btop = min(shalo, r0)
+                            bbot = min(shalo, grid.height - r0 - rows)
+                            bsh = rb.read(r0 - btop, rows + btop + bbot)
+                        yield _Strip(r0, rows, ca[i0 : i0 + rows], cb[i0 : i0 + rows], sca, scb, h_top, bsh, btop)
 
             n_strips = math.ceil(grid.height / rows_per)
             done = 0
