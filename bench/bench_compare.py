@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -201,6 +202,8 @@ def run(work_dir: Path) -> dict:
     paths = generate_inputs(work_dir)
     gen_s = time.perf_counter() - t0
     out_dir = work_dir / "out"
+    if out_dir.exists():  # like gdal_calc's --outfile below, start without old outputs (no unlink cost inside)
+        shutil.rmtree(out_dir)
     py = sys.executable
     env_cwd = REPO
 

@@ -155,8 +155,8 @@ def refine_shift_lk(
     dy0: float,
     *,
     valid: np.ndarray | None = None,
-    iterations: int = 12,
-    tol_px: float = 1e-4,
+    iterations: int = 10,
+    tol_px: float = 1e-3,
 ) -> tuple[float, float, float, float] | None:
     """Gauss–Newton refinement of B(x + d) ≈ g·A(x) + c; returns (dx, dy, r2, stderr_px) or None (diverged).
 
