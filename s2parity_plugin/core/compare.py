@@ -1,8 +1,12 @@
 """Compare two rasters of the same quantity (A from endpoint A, B from endpoint B) on the same grid.
 
-Everything is block-wise (row strips of :data:`STRIP_PIXELS` pixels), so a full Sentinel-2 tile pair
-(10980 × 10980 px) runs in bounded memory. Strips are computed on a small thread pool while the main thread reads
-and writes with GDAL (GDAL datasets are only ever touched by the calling thread).
+Everything is block-wise, so a full Sentinel-2 tile pair (10980 × 10980 px) runs in bounded memory (≈ 380 MB peak
+RSS measured, see ``bench/bench_compare.py``): a reader thread reads chunks of :data:`CHUNK_ROWS` rows aligned to
+the inputs' blocks, two worker threads compute row strips of :data:`STRIP_PIXELS` pixels (numpy releases the GIL,
+per-thread scratch buffers avoid page-fault churn), and a writer thread writes the strips to stripped GeoTIFFs.
+Each GDAL dataset is only used by one thread. GDAL's (process-wide) block cache is capped at
+:data:`GDAL_CACHE_MB` during the run and restored afterwards. The sub-pixel shift is estimated first, from a few
+windows only (see :mod:`s2parity_plugin.core.shift`).
 
 Outputs in ``out_dir`` (written under temporary names and renamed when complete, so a cancelled or failed run
 leaves no partial file):
@@ -774,6 +778,11 @@ def compare_rasters(
                     aux.replace(final_aux)
                 elif final_aux.exists():
                     final_aux.unlink()
+            for key, path in final.items():  # outputs of an earlier run in out_dir that this run did not make
+                if key not in temps:
+                    for stale in (path, Path(f"{path}.aux.xml")):
+                        with contextlib.suppress(FileNotFoundError):
+                            stale.unlink()
             temps.clear()
     finally:
         datasets.clear()

@@ -405,3 +405,13 @@ def test_shift_corrected_difference_on_real_image(tmp_path, shared_data):
     assert np.isfinite(inner).all()
     p95 = np.percentile(np.abs(inner - 1000), 95)
     assert p95 < 0.3 * np.percentile(np.abs(read(res.difference)[5:-5, 5:-5] - 1000), 95)
+
+
+def test_rerun_in_same_folder_removes_stale_outputs(tmp_path):
+    paths, *_ = make_case(tmp_path, h=50)
+    out = tmp_path / "out"
+    compare_rasters(paths["a"], paths["b"], out, scl_a=paths["scl_a"], scl_b=paths["scl_b"], class_changed=True)
+    assert (out / "scl_mismatch.tif").exists() and (out / "scl_class_changed.tif").exists()
+    res = compare_rasters(paths["a"], paths["b"], out)  # no SCL this time
+    assert res.mismatch is None
+    assert sorted(p.name for p in out.iterdir()) == ["difference.tif", "report.json"]
