@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
 APT_PACKAGES=(qgis python3-qgis qgis-providers python3-gdal gdal-bin proj-data xvfb xauth
-              python3-venv python3-pip python3-yaml python3-jsonschema python3-matplotlib)
+              python3-venv python3-pip python3-yaml python3-jsonschema python3-matplotlib
+              python3-scipy python3-shapely python3-pil python3-tifffile python3-skimage)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -33,13 +34,17 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$VENV/bin/python"
 fi
 
 # Debian's interpreter, not whatever python3 comes first on PATH (PyQGIS is built for /usr/bin/python3).
-/usr/bin/python3 -m venv --system-site-packages "$VENV"
+# --clear: a stale venv may hold wheels that must not shadow Debian's packages (see constraints.txt).
+/usr/bin/python3 -m venv --clear --system-site-packages "$VENV"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -c constraints.txt -r requirements-dev.txt
 # Smoke test: numpy must stay on the ABI Debian's GDAL/QGIS were built with.
 QT_QPA_PLATFORM=offscreen "$VENV/bin/python" -c "
-import numpy, qgis.core, sentinelhub
+import numpy, qgis.core, sentinelhub, shapely, scipy
 from osgeo import gdal_array
 assert numpy.__version__.startswith('1.24'), numpy.__version__
+# Compiled packages must be Debian's (same GEOS/PROJ/numpy ABI as QGIS), never wheels in the venv.
+for mod in (numpy, shapely, scipy):
+    assert mod.__file__.startswith('/usr/lib/python3/'), mod.__file__
 print('bootstrap: numpy', numpy.__version__, '| QGIS', qgis.core.Qgis.QGIS_VERSION, '| sentinelhub', sentinelhub.__version__)
 "
 echo "$want" > "$stamp"

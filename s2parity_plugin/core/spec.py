@@ -37,11 +37,14 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timezone
 from typing import Any
 
-import shapely
+import numpy as np
 from pyproj import CRS, Transformer
 from shapely import wkt as shapely_wkt
 from shapely.geometry import MultiPolygon, Polygon, box, mapping, shape
+from shapely.geometry.base import BaseGeometry
 from shapely.ops import transform as shapely_transform
+from shapely.ops import unary_union
+from shapely.validation import explain_validity, make_valid
 
 from s2parity_plugin.core.evalscripts import (
     CUSTOM,
@@ -232,7 +235,7 @@ def tile_geometry(aoi: Polygon | MultiPolygon, tile: Grid) -> dict[str, Any] | N
     polys = [p for p in polys if not p.is_empty and p.area > 0]
     if not polys:
         return None
-    merged = polys[0] if len(polys) == 1 else shapely.union_all(polys)
+    merged = polys[0] if len(polys) == 1 else unary_union(polys)
     return geojson(merged)
 
 
@@ -253,12 +256,12 @@ def parse_geometry(aoi: Any) -> Polygon | MultiPolygon:
             geom = shape(json.loads(text)) if text.startswith("{") else shapely_wkt.loads(text)
         elif isinstance(aoi, dict):
             if aoi.get("type") == "FeatureCollection":
-                geom = shapely.union_all([shape(f["geometry"]) for f in aoi.get("features", []) if f.get("geometry")])
+                geom = unary_union([shape(f["geometry"]) for f in aoi.get("features", []) if f.get("geometry")])
             elif aoi.get("type") == "Feature":
                 geom = shape(aoi["geometry"])
             else:
                 geom = shape(aoi)
-        elif isinstance(aoi, shapely.Geometry):
+        elif isinstance(aoi, BaseGeometry):
             geom = aoi
         else:
             raise TypeError(type(aoi).__name__)
@@ -270,13 +273,13 @@ def parse_geometry(aoi: Any) -> Polygon | MultiPolygon:
         raise AoiError("The AOI is empty: select at least one polygon feature (or clear the selection).")
     if geom.geom_type == "GeometryCollection":
         polys = [g for g in geom.geoms if g.geom_type in ("Polygon", "MultiPolygon")]
-        geom = shapely.union_all(polys) if polys else geom
+        geom = unary_union(polys) if polys else geom
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
         raise AoiError(
             f"The AOI is a {geom.geom_type}, not a polygon: use a polygon layer (buffer points/lines first)."
         )
     if not geom.is_valid:
-        reason = shapely.is_valid_reason(geom)
+        reason = explain_validity(geom)
         raise AoiError(
             f"The AOI geometry is invalid ({reason}): repair it with Vector ‣ Geometry Tools ‣ Fix Geometries."
         )
@@ -317,12 +320,30 @@ def reproject(geom: Polygon | MultiPolygon, src_epsg: int | str, dst_epsg: int |
         return geom
     minx, miny, maxx, maxy = geom.bounds
     step = max(maxx - minx, maxy - miny) / 64.0
-    dense = shapely.segmentize(geom, step) if step > 0 else geom
+    dense = _densify(geom, step) if step > 0 else geom
     transformer = Transformer.from_crs(src, dst, always_xy=True)
     out = shapely_transform(transformer.transform, dense)
     if not out.is_valid:
-        out = shapely.make_valid(out)
+        out = make_valid(out)
     return out
+
+
+def _densify_ring(coords: Any, step: float) -> list[tuple[float, float]]:
+    points = np.asarray(coords, dtype=float)[:, :2]
+    out = [tuple(points[0])]
+    for start, end in zip(points[:-1], points[1:]):
+        n = max(1, math.ceil(float(np.hypot(*(end - start))) / step))
+        out += [tuple(start + (end - start) * k / n) for k in range(1, n + 1)]
+    return out
+
+
+def _densify(geom: Polygon | MultiPolygon, step: float) -> Polygon | MultiPolygon:
+    """Insert vertices so no edge is longer than ``step`` (CRS units). Works on Debian's shapely 1.8, which has
+    no ``segmentize`` (QGIS on Debian must use the system shapely: a shapely 2 wheel's own GEOS clashes with
+    the GEOS QGIS has loaded)."""
+    if isinstance(geom, MultiPolygon):
+        return MultiPolygon([_densify(p, step) for p in geom.geoms])
+    return Polygon(_densify_ring(geom.exterior.coords, step), [_densify_ring(r.coords, step) for r in geom.interiors])
 
 
 def request_epsg_for(geom: Polygon | MultiPolygon, src_epsg: int | str) -> int:
