@@ -245,6 +245,34 @@ def _set_categories(
     band.SetCategoryNames(list(names))
 
 
+def _runs(classes: Iterable[int]) -> list[tuple[int, int]]:
+    """Sorted classes as contiguous (first, last) runs: {3, 8, 9, 10} → [(3, 3), (8, 10)]."""
+    runs: list[tuple[int, int]] = []
+    for c in sorted(classes):
+        if runs and c == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], c)
+        else:
+            runs.append((c, c))
+    return runs
+
+
+def _class_mask(scl: np.ndarray, runs: list[tuple[int, int]], out: np.ndarray) -> np.ndarray:
+    """Boolean mask (written into the uint8/bool buffer ``out``) of SCL codes in ``runs`` — two uint8 operations
+    per run ((code − first) ≤ (last − first) with wrap-around), ~10× cheaper than a lookup table gather."""
+    mask = out.view(bool)
+    if not runs:
+        mask[...] = False
+        return mask
+    tmp = scratch.get("class_tmp", scl.shape, np.uint8)
+    for i, (first, last) in enumerate(runs):
+        np.subtract(scl, np.uint8(first), out=tmp)
+        if i == 0:
+            np.less_equal(tmp, np.uint8(last - first), out=mask)
+        else:
+            mask |= tmp <= np.uint8(last - first)
+    return mask
+
+
 def _near_edges(cloudy: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Boundary pixels of the mask/label array ``cloudy`` (pixels with a 4-neighbour of another value)."""
     edge = np.zeros(cloudy.shape, dtype=bool) if out is None else out
@@ -368,13 +396,9 @@ class _Engine:
         self.edge_px = edge_px
         self.class_changed = class_changed
         self.centres = centres
-        self.valid_lut = np.ones(256, dtype=np.uint8)
-        self.valid_lut[0] = 0
-        self.valid_lut[list(invalid)] = 0
+        self.valid_runs = _runs(set(range(1, 12)) - set(invalid))
         self.finite = not (a.is_float or b.is_float)  # integer inputs: no NaN/inf anywhere
-        self.cloud_lut = np.zeros(256, dtype=np.uint8)
-        self.cloud_lut[list(CLOUD_SHADOW_CLASSES)] = 1
-        self.cloud_lut2 = self.cloud_lut * np.uint8(2)
+        self.cloud_runs = _runs(CLOUD_SHADOW_CLASSES)
 
     def new_stats(self) -> DiffStats:
         return DiffStats(self.tolerance, *self.centres)
@@ -397,10 +421,10 @@ class _Engine:
         np.copyto(valid_stats, valid)
         va = vb = None
         if s.scl_a is not None:
-            va = np.take(self.valid_lut, s.scl_a[h0:h1], out=scratch.get("va", shape, np.uint8), mode="clip")
+            va = _class_mask(s.scl_a[h0:h1], self.valid_runs, scratch.get("va", shape, np.uint8)).view(np.uint8)
             valid_stats &= va.view(bool)
         if s.scl_b is not None:
-            vb = np.take(self.valid_lut, s.scl_b[h0:h1], out=scratch.get("vb", shape, np.uint8), mode="clip")
+            vb = _class_mask(s.scl_b[h0:h1], self.valid_runs, scratch.get("vb", shape, np.uint8)).view(np.uint8)
             valid_stats &= vb.view(bool)
         return valid_stats, va, vb
 
@@ -434,8 +458,10 @@ class _Engine:
             hshape = s.scl_a.shape
             # cloud/shadow code 0..3 (bit 0: A, bit 1: B): it changes between neighbours exactly where the
             # boundary of A's or B's cloud/shadow mask is
-            cloudy = np.take(self.cloud_lut, s.scl_a, out=scratch.get("cloudy", hshape, u8), mode="clip")
-            cloudy += np.take(self.cloud_lut2, s.scl_b, out=scratch.get("cloudy_b", hshape, u8), mode="clip")
+            cloudy = _class_mask(s.scl_a, self.cloud_runs, scratch.get("cloudy", hshape, u8)).view(u8)
+            cloudy_b = _class_mask(s.scl_b, self.cloud_runs, scratch.get("cloudy_b", hshape, u8)).view(u8)
+            cloudy += cloudy_b
+            cloudy += cloudy_b
             near = _dilate(_near_edges(cloudy, scratch.get("edge", hshape, bool)), self.edge_px)[h0:h1]
             mism = np.greater_equal(mismatch, 3, out=scratch.get("mism", shape, bool))
             tmp = scratch.get("tmp_bool", shape, bool)

@@ -38,10 +38,14 @@ class Scratch(threading.local):
     """Per-thread reusable work buffers (avoids re-faulting fresh pages for every block)."""
 
     def get(self, name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
-        buf = self.__dict__.get(name)
-        if buf is None or buf.shape != shape or buf.dtype != np.dtype(dtype):
+        """A buffer for (name, shape, dtype), reused by later calls on the same thread (contents undefined)."""
+        key = (name, tuple(shape), np.dtype(dtype).str)
+        buf = self.__dict__.get(key)
+        if buf is None:
+            if len(self.__dict__) > 64:  # e.g. many raster widths in one session: start over
+                self.__dict__.clear()
             buf = np.empty(shape, dtype=dtype)
-            self.__dict__[name] = buf
+            self.__dict__[key] = buf
         return buf
 
 
