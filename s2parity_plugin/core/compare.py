@@ -85,7 +85,7 @@ OUTPUT_NAMES = {
 #: Target pixels per row strip (≈ 0.7 Mpx: 64 rows of a 10980 px wide tile); small strips keep memory low.
 STRIP_PIXELS = 64 * 10980
 #: GDAL block cache limit (MB) while comparing; the previous limit is restored afterwards.
-GDAL_CACHE_MB = 32
+GDAL_CACHE_MB = 16
 WORKERS = 2
 #: Outputs are stripped GeoTIFFs whose strips are exactly the processing strips (every write covers whole
 #: blocks: nothing is read back); the difference is uncompressed (fastest), class rasters ZSTD level 1
