@@ -34,7 +34,7 @@ import numpy as np
 from scipy import ndimage
 
 MAX_WINDOWS = 16
-MAX_CANDIDATES = 64
+MAX_CANDIDATES = 36
 MIN_CONFIDENT_WINDOWS = 3
 METHOD = (
     "phase correlation (Hann taper, upsampled DFT, Guizar-Sicairos 2008) + Lucas-Kanade refinement with gain/offset"
