@@ -539,6 +539,20 @@ def _shift_reader(a: _Raster, b: _Raster, scl_a: _Raster | None, scl_b: _Raster 
     return read
 
 
+def _timed_shift(
+    value_a: str | Path,
+    value_b: str | Path,
+    scl_a: str | Path | None,
+    scl_b: str | Path | None,
+    invalid: frozenset[int],
+    timings: dict[str, float],
+) -> ShiftEstimate:
+    t0 = time.perf_counter()
+    est = estimate_shift_files(value_a, value_b, scl_a=scl_a, scl_b=scl_b, invalid_classes=invalid)
+    timings["shift_s"] = time.perf_counter() - t0
+    return est
+
+
 def estimate_shift_files(
     value_a: str | Path,
     value_b: str | Path,
@@ -616,16 +630,19 @@ def compare_rasters(
     final = {k: out_dir / v for k, v in OUTPUT_NAMES.items()}
     temps: dict[str, Path] = {}
     datasets: dict[str, gdal.Dataset] = {}
+    shift_pool: ThreadPoolExecutor | None = None
+    shift_future: Future[ShiftEstimate] | None = None
     try:
         with _bounded_gdal_cache(GDAL_CACHE_MB):
             progress(0.0)
-            t0 = time.perf_counter()
-            if estimate_shift:
-                read = _shift_reader(ra, rb, rsa, rsb, invalid)
-                shift_est = estimate_shift_windows(read, grid.height, grid.width, pixel_size_m=grid.pixel_size)
-            else:
+            shift_args = (value_a, value_b, scl_a, scl_b, invalid, timings)
+            if not estimate_shift:
                 shift_est = ShiftEstimate(None, None, None, None, None, None, 0.0, False, note="not estimated")
-            timings["shift_s"] = time.perf_counter() - t0
+            elif shift_correct:  # the correction needs the shift before the strips
+                shift_est = _timed_shift(*shift_args)
+            else:  # independent of the strips: estimate it meanwhile on its own thread and dataset handles
+                shift_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="s2parity-shift")
+                shift_future = shift_pool.submit(_timed_shift, *shift_args)
             progress(0.1)
             apply = (shift_est.dx_px, shift_est.dy_px) if shift_correct and shift_est.dx_px is not None else None
 
@@ -750,6 +767,8 @@ def compare_rasters(
                             f.result()
                     raise
             timings["blocks_s"] = time.perf_counter() - t0
+            if shift_future is not None:
+                shift_est = shift_future.result()
             t0 = time.perf_counter()
             for key in list(datasets):
                 datasets[key].FlushCache()
@@ -811,6 +830,10 @@ def compare_rasters(
                             stale.unlink()
             temps.clear()
     finally:
+        if shift_pool is not None:
+            if shift_future is not None and not shift_future.done():
+                shift_future.cancel()
+            shift_pool.shutdown(wait=True)
         datasets.clear()
         for tmp in temps.values():
             with contextlib.suppress(OSError):
