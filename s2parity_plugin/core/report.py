@@ -147,7 +147,8 @@ def _histogram_png(stats: dict[str, Any]) -> str | None:
     ax = fig.add_subplot(1, 1, 1)
     widths = [edges[i + 1] - edges[i] for i in range(len(counts))]
     ax.bar(edges[:-1], counts, width=widths, align="edge", color="#3b75af")
-    ax.axvline(0, color="black", linewidth=0.8)
+    if edges[0] <= 0 <= edges[-1]:  # the zero line only when zero is in range (else it squashes the bars)
+        ax.axvline(0, color="black", linewidth=0.8)
     if stats.get("bias") is not None:
         ax.axvline(stats["bias"], color="#d62728", linestyle="--", linewidth=1, label=f"bias {stats['bias']:.4g}")
         ax.legend(loc="upper right", fontsize=8)
