@@ -112,18 +112,17 @@ def generate_inputs(work_dir: Path, size: int = SIZE) -> dict[str, Path]:
 
 
 def _run_child(args: list[str], cwd: Path) -> tuple[float, float, str]:
-    """Run ``args``; return (wall s, peak RSS MB of the child, stdout)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Run ``args``; return (wall s, max RSS MB over waited-for children so far, stdout).
+
+    The children below also print their own peak RSS (``ru_maxrss`` of RUSAGE_SELF, or of RUSAGE_CHILDREN for
+    the gdal_calc wrapper), which is what is reported; the getrusage maximum here is only a fallback.
+    """
     t0 = time.perf_counter()
     proc = subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"{args[:3]} failed: {proc.stderr[-2000:]}")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss of RUSAGE_CHILDREN is the max over all waited-for children (KiB on Linux): read the child's own
-    # peak from /proc-equivalent output when it is printed, else fall back to the getrusage maximum.
-    peak_kib = max(after, before) if after > before else after
-    return wall, peak_kib / 1024.0, proc.stdout
+    return wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0, proc.stdout
 
 
 _COMPARE_CHILD = """
