@@ -107,8 +107,9 @@ def expected_stats(a, b, scl_a, scl_b, tolerance, invalid=DEFAULT_INVALID_CLASSE
 
 @pytest.mark.parametrize("strips", [False, True])
 def test_stats_equal_plain_numpy(tmp_path, monkeypatch, strips):
-    if strips:
+    if strips:  # many strips, computed concurrently and merged
         monkeypatch.setattr(compare_mod, "STRIP_PIXELS", 16 * 97)
+        monkeypatch.setattr(compare_mod, "WORKERS", 2)
     paths, a, b, scl_a, scl_b = make_case(tmp_path)
     res = compare_rasters(
         paths["a"],
