@@ -1,12 +1,12 @@
 """Compare two rasters of the same quantity (A from endpoint A, B from endpoint B) on the same grid.
 
-Everything is block-wise, so a full Sentinel-2 tile pair (10980 × 10980 px) runs in bounded memory (≈ 380 MB peak
-RSS measured, see ``bench/bench_compare.py``): a reader thread reads chunks of :data:`CHUNK_ROWS` rows aligned to
-the inputs' blocks, one or two worker threads (:data:`WORKERS`) compute row strips of :data:`STRIP_PIXELS` pixels (numpy releases the GIL,
-per-thread scratch buffers avoid page-fault churn), and a writer thread writes the strips to stripped GeoTIFFs.
-Each GDAL dataset is only used by one thread. GDAL's (process-wide) block cache is capped at
-:data:`GDAL_CACHE_MB` during the run and restored afterwards. The sub-pixel shift is estimated first, from a few
-windows only (see :mod:`s2parity_plugin.core.shift`).
+Everything is block-wise, so a full Sentinel-2 tile pair (10980 × 10980 px) runs in bounded memory (≈ 310 MB peak
+RSS measured with 1 worker, ≈ 360 MB with 2; see ``bench/bench_compare.py``): a reader thread reads chunks of
+:data:`CHUNK_ROWS` rows aligned to the inputs' blocks, one or two worker threads (:data:`WORKERS`) compute row
+strips of :data:`STRIP_PIXELS` pixels (numpy releases the GIL; per-thread scratch buffers avoid page-fault churn),
+and a writer thread writes the strips to stripped GeoTIFFs. Each GDAL dataset is only used by one thread. GDAL's
+(process-wide) block cache is capped at :data:`GDAL_CACHE_MB` during the run and restored afterwards. The
+sub-pixel shift is estimated first, from a few windows only (see :mod:`s2parity_plugin.core.shift`).
 
 Outputs in ``out_dir`` (written under temporary names and renamed when complete, so a cancelled or failed run
 leaves no partial file):
