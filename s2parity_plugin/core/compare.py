@@ -418,7 +418,9 @@ class _Engine:
         shape = a.shape
         valid = _value_valid(s.a, self.a.nodata, scratch.get("valid", shape, bool))
         valid &= _value_valid(s.b, self.b.nodata, scratch.get("valid_b", shape, bool))
-        return a, np.subtract(b, a, out=scratch.get("d", shape, np.float32)), valid
+        with np.errstate(over="ignore", invalid="ignore"):  # nodata pixels may overflow: they are masked
+            d = np.subtract(b, a, out=scratch.get("d", shape, np.float32))
+        return a, d, valid
 
     def stats_valid(self, s: _Strip, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         """(valid for stats, SCL-valid A, SCL-valid B): data on both sides and a valid SCL class on each side

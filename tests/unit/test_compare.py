@@ -416,3 +416,34 @@ def test_rerun_in_same_folder_removes_stale_outputs(tmp_path):
     res = compare_rasters(paths["a"], paths["b"], out)  # no SCL this time
     assert res.mismatch is None
     assert sorted(p.name for p in out.iterdir()) == ["difference.tif", "report.json"]
+
+
+def test_extreme_nodata_values_never_leak(tmp_path, small_strips):
+    """Nodata = float32 lowest on A with float32 max on B there (B − A overflows to inf), NaN and ±inf on B:
+    the statistics equal plain numpy on the valid pixels only."""
+    rng = np.random.default_rng(8)
+    h, w = 90, 97
+    a = rng.uniform(0.0, 0.5, (h, w)).astype(np.float32)
+    b = (a + rng.normal(0.02, 0.01, (h, w))).astype(np.float32)
+    lowest, highest = np.finfo(np.float32).min, np.finfo(np.float32).max
+    nod = rng.random((h, w)) < 0.1
+    a[nod] = lowest
+    b[nod] = highest
+    b[rng.random((h, w)) < 0.03] = np.nan
+    b[rng.random((h, w)) < 0.03] = np.inf
+    b[rng.random((h, w)) < 0.03] = -np.inf
+    res = compare_rasters(
+        write(tmp_path / "a.tif", a, nodata=float(lowest)), write(tmp_path / "b.tif", b), tmp_path / "o"
+    )
+    valid = (a != lowest) & np.isfinite(b)
+    d = b[valid].astype(np.float64) - a[valid]
+    st = res.report["stats"]
+    assert st["n"] == int(valid.sum()) < h * w
+    assert st["bias"] == pytest.approx(d.mean(), rel=1e-6)
+    assert st["rmse"] == pytest.approx(np.sqrt((d**2).mean()), rel=1e-6)
+    assert st["std"] == pytest.approx(d.std(), rel=1e-5)
+    assert st["pearson_r"] == pytest.approx(np.corrcoef(a[valid], b[valid])[0, 1], rel=1e-5)
+    assert max(abs(st["histogram"]["bin_edges"][0]), abs(st["histogram"]["bin_edges"][-1])) < 1.0
+    assert sum(st["histogram"]["counts"]) + st["histogram"]["below"] + st["histogram"]["above"] == st["n"]
+    diff = read(res.difference)
+    np.testing.assert_array_equal(np.isnan(diff), ~valid)
