@@ -22,6 +22,7 @@ _FAULT_KEYS = {
     "retry_after_ms": int,
     "error_rate": float,
     "truncate_rate": float,
+    "truncate_mode": str,
     "expire_tokens_after": float,
     "seed": int,
 }

@@ -20,8 +20,12 @@ class FaultConfig:
     :param rate_limit_burst: the next N API requests are answered ``429`` with ``Retry-After: retry_after_ms``.
     :param retry_after_ms: ``Retry-After`` value (ms, as Sentinel Hub sends it).
     :param error_rate: probability (0–1) that an API request is answered with a 500/503 error.
-    :param truncate_rate: probability (0–1) that a successful API body is cut in half (Content-Length is the full
-        size, so the client sees an incomplete read).
+    :param truncate_rate: probability (0–1) that a successful API body is cut in half and the connection closed.
+    :param truncate_mode: ``"content-length"`` (default): the full ``Content-Length`` is announced and half the body
+        sent — note that requests 2.28 / urllib3 1.26 do **not** detect this, the client receives a short body and
+        fails when decoding it (what a dropped connection does to sentinelhub-py 3.12 too); ``"chunked"``: the body is
+        sent with ``Transfer-Encoding: chunked`` and the terminating chunk never comes, which requests reports as
+        ``ChunkedEncodingError`` (a temporary error sentinelhub-py retries).
     :param expire_tokens_after: tokens are rejected (401) once older than this many seconds, whatever ``expires_in``
         said (token expiry mid-run); ``None`` = off.
     :param seed: seed of the random generator for error/truncation draws.
@@ -32,6 +36,7 @@ class FaultConfig:
     retry_after_ms: int = 200
     error_rate: float = 0.0
     truncate_rate: float = 0.0
+    truncate_mode: str = "content-length"
     expire_tokens_after: Optional[float] = None
     seed: int = 0
 

@@ -76,17 +76,28 @@ class _Handler(BaseHTTPRequestHandler):
         self.owner._log(self.deployment.name, self.command, path, status)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
+        chunked = truncate and self.deployment.faults.config.truncate_mode == "chunked"
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(len(body)))
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         if truncate:
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body[: len(body) // 2] if truncate else body)
-        if truncate:
-            self.wfile.flush()
+        if self.command == "HEAD":
+            return
+        if not truncate:
+            self.wfile.write(body)
+            return
+        half = body[: len(body) // 2]
+        if chunked:
+            self.wfile.write(f"{len(body):x}\r\n".encode() + half)  # announces the whole body, sends half
+        else:
+            self.wfile.write(half)
+        self.wfile.flush()
 
     def _send_json(self, status: int, doc: Any, content_type: str = "application/json", **kw: Any) -> None:
         self._send(status, json.dumps(doc).encode("utf-8"), content_type, **kw)
@@ -298,10 +309,13 @@ class SampleEndpoints:
         expire_tokens_after: Optional[float] = None,
         seed: int = 0,
         retry_after_ms: int = 200,
+        truncate_mode: str = "content-length",
     ) -> None:
         """Replace the faults of one deployment (see :class:`~.faults.FaultConfig` for the meaning and units)."""
         if deployment not in self.deployments:
             raise ValueError(f"unknown deployment {deployment!r} (started? expected one of {DEPLOYMENTS})")
+        if truncate_mode not in ("content-length", "chunked"):
+            raise ValueError("truncate_mode must be 'content-length' or 'chunked'")
         self.deployments[deployment].faults.set(
             FaultConfig(
                 latency_s=latency_s,
@@ -309,6 +323,7 @@ class SampleEndpoints:
                 retry_after_ms=retry_after_ms,
                 error_rate=error_rate,
                 truncate_rate=truncate_rate,
+                truncate_mode=truncate_mode,
                 expire_tokens_after=expire_tokens_after,
                 seed=seed,
             )

@@ -1,0 +1,246 @@
+"""Fault injection, auth and error shapes of the sample endpoints, seen by the real sentinelhub client over HTTP."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+import sample_endpoints_support as sup
+from sentinelhub import CRS, BBox, MimeType, SentinelHubRequest
+from sentinelhub.exceptions import DownloadFailedException
+
+from s2parity_plugin.sample_endpoints import SampleEndpoints
+
+SMALL_EVALSCRIPT = """//VERSION=3
+function setup() {
+  return {input: [{bands: ["B04", "dataMask"], units: "DN"}], output: {bands: 1, sampleType: "UINT16"}};
+}
+function evaluatePixel(s) { return [s.B04]; }
+"""
+BBOX_UTM = (450000.0, 4520000.0, 450640.0, 4520480.0)  # 64 x 48 px at 10 m, EPSG:32633 (tile 33TVF)
+
+
+@pytest.fixture()
+def eps(monkeypatch):
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    sup.clear_sessions()
+    with SampleEndpoints(host="127.0.0.1", port=0, token_ttl_s=3600.0, record_bodies=True) as e:
+        yield e
+    sup.clear_sessions()
+
+
+def small_request(eps: SampleEndpoints, deployment: str, **cfg) -> SentinelHubRequest:
+    return SentinelHubRequest(
+        evalscript=SMALL_EVALSCRIPT,
+        input_data=[SentinelHubRequest.input_data(sup.collection(eps.info, deployment), time_interval="2020-10-04")],
+        responses=[SentinelHubRequest.output_response("default", MimeType.TIFF)],
+        bbox=BBox(BBOX_UTM, crs=CRS(32633)),
+        resolution=(10, 10),
+        config=sup.sh_config(eps.info, deployment, **cfg),
+    )
+
+
+def api_statuses(eps: SampleEndpoints, deployment: str, suffix: str = "/api/v1/process") -> list[int]:
+    return [s for d, _, p, s in eps.request_log if d == deployment and p.endswith(suffix)]
+
+
+def bearer(eps: SampleEndpoints, deployment: str) -> dict[str, str]:
+    d = eps.info[deployment]
+    r = requests.post(
+        d["token_url"],
+        data={"grant_type": "client_credentials", "client_id": d["client_id"], "client_secret": d["client_secret"]},
+        timeout=10,
+    )
+    r.raise_for_status()
+    return {"Authorization": "Bearer " + r.json()["access_token"]}
+
+
+def test_429_burst_retried_by_sentinelhub_with_retry_after_ms(eps):
+    eps.set_faults("sh", rate_limit_burst=2, retry_after_ms=300)
+    t0 = time.monotonic()
+    with pytest.warns(Warning, match="rate limit"):
+        data = small_request(eps, "sh").get_data()[0]
+    assert data.shape == (48, 64)
+    assert api_statuses(eps, "sh") == [429, 429, 200]
+    assert time.monotonic() - t0 >= 0.55  # waited Retry-After (ms) twice
+    assert api_statuses(eps, "cdse") == []  # faults are per deployment
+
+
+def test_429_answer_shape(eps):
+    eps.set_faults("cdse", rate_limit_burst=1, retry_after_ms=1234)
+    r = requests.post(
+        eps.info["cdse"]["base_url"] + "/api/v1/process", json=sup.seed_request_10m(), headers=bearer(eps, "cdse")
+    )
+    assert r.status_code == 429 and r.headers["Retry-After"] == "1234"
+    assert r.json() == {
+        "error": {
+            "status": 429,
+            "reason": "Too Many Requests",
+            "message": "You have exceeded your rate limit",
+            "code": "RATE_LIMIT_EXCEEDED",
+        }
+    }
+
+
+def test_5xx_retried_by_sentinelhub(eps):
+    eps.set_faults("cdse", error_rate=0.5, seed=1)  # seed 1: first draw fails, next ones pass
+    data = small_request(eps, "cdse").get_data()[0]
+    assert data.shape == (48, 64)
+    statuses = api_statuses(eps, "cdse")
+    assert statuses[0] in (500, 503) and statuses[-1] == 200
+
+
+def test_5xx_persistent_gives_up(eps):
+    eps.set_faults("sh", error_rate=1.0)
+    with pytest.raises(DownloadFailedException):
+        small_request(eps, "sh", max_download_attempts=3).get_data()
+    assert len(api_statuses(eps, "sh")) == 3 and all(s >= 500 for s in api_statuses(eps, "sh"))
+
+
+def test_truncated_chunked_body_retried(eps):
+    eps.set_faults("sh", truncate_rate=0.5, truncate_mode="chunked", seed=1)  # first answer truncated
+    data = small_request(eps, "sh").get_data()[0]
+    assert data.shape == (48, 64)
+    assert len(api_statuses(eps, "sh")) >= 2
+
+
+def test_truncated_content_length_body_is_not_detected_by_this_requests_stack(eps):
+    """Documented: requests 2.28/urllib3 1.26 accept a short body; the client then fails decoding it."""
+    eps.set_faults("sh", truncate_rate=1.0)
+    r = requests.post(
+        eps.info["sh"]["base_url"] + "/api/v1/process",
+        json={**sup.seed_request_10m(), "output": {"resx": 10, "resy": 10}},
+        headers=bearer(eps, "sh"),
+        timeout=30,
+    )
+    assert r.status_code == 200 and len(r.content) < int(r.headers["Content-Length"])
+
+
+def test_token_expiry_mid_run_gives_401_then_new_session_works(eps):
+    small_request(eps, "sh").get_data()
+    eps.set_faults("sh", expire_tokens_after=0.3)
+    time.sleep(0.4)
+    with pytest.raises(DownloadFailedException) as info:
+        small_request(eps, "sh").get_data()  # cached session, token now rejected
+    assert "401" in str(info.value) and "COMMON_UNAUTHORIZED" in str(info.value)
+    sup.clear_sessions()  # a fresh session fetches a fresh token
+    assert small_request(eps, "sh").get_data()[0].shape == (48, 64)
+    assert api_statuses(eps, "sh") == [200, 401, 200]
+
+
+def test_short_lived_tokens_are_refreshed_by_the_client(monkeypatch):
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    sup.clear_sessions()
+    with SampleEndpoints(token_ttl_s=1.0) as eps:
+        small_request(eps, "cdse").get_data()
+        time.sleep(1.1)
+        small_request(eps, "cdse").get_data()  # the old token is expired: the client must fetch a new one
+        token_calls = [s for d, _, p, s in eps.request_log if d == "cdse" and p.endswith("/token")]
+        assert len(token_calls) >= 2 and api_statuses(eps, "cdse") == [200, 200]
+        # and an expired token is refused with the real 401 body
+        hdr = bearer(eps, "cdse")
+        time.sleep(1.1)
+        r = requests.post(eps.info["cdse"]["base_url"] + "/api/v1/process", json=sup.seed_request_10m(), headers=hdr)
+        assert r.status_code == 401 and r.json()["error"]["code"] == "COMMON_UNAUTHORIZED"
+    sup.clear_sessions()
+
+
+def test_auth_errors(eps):
+    sh, cdse = eps.info["sh"], eps.info["cdse"]
+    # wrong secret -> Keycloak-style 401
+    r = requests.post(
+        sh["token_url"],
+        data={"grant_type": "client_credentials", "client_id": sh["client_id"], "client_secret": "nope"},
+    )
+    assert r.status_code == 401 and r.json()["error"] == "invalid_client"
+    # the other deployment's realm path does not exist here
+    r = requests.post(sh["base_url"] + "/auth/realms/CDSE/protocol/openid-connect/token", data={})
+    assert r.status_code == 404
+    # no token / token of the other deployment -> 401 in the service's error shape
+    for headers in ({}, bearer(eps, "cdse"), {"Authorization": "Bearer a.b.c"}):
+        r = requests.post(sh["base_url"] + "/api/v1/process", json=sup.seed_request_10m(), headers=headers)
+        assert r.status_code == 401
+        err = r.json()["error"]
+        assert err["status"] == 401 and err["reason"] == "Unauthorized" and err["code"] == "COMMON_UNAUTHORIZED"
+    r = requests.post(cdse["base_url"] + "/api/v1/catalog/1.0.0/search", json={})
+    assert r.status_code == 401
+
+
+def _post(eps, body, deployment="sh"):
+    return requests.post(
+        eps.info[deployment]["base_url"] + "/api/v1/process", json=body, headers=bearer(eps, deployment), timeout=60
+    )
+
+
+def test_invalid_evalscript_error_shape(eps):
+    body = sup.seed_request_10m()
+    body["evalscript"] = '//VERSION=3\nfunction setup() { return {input: ["B04"], output: {bands: 1}}; }\n' + (
+        "function evaluatePixel(s) { return [s.B04 * undefinedThing]; }\n"
+    )
+    body["output"]["responses"] = [{"identifier": "default", "format": {"type": "image/tiff"}}]
+    r = _post(eps, body)
+    assert r.status_code == 400
+    err = r.json()["error"]
+    assert err["code"] == "RENDERER_EXCEPTION" and "undefinedThing" in err["message"]
+    body["evalscript"] = "//VERSION=3\nfunction setup( {"
+    r = _post(eps, body)
+    assert r.status_code == 400 and "SyntaxError" in r.json()["error"]["message"]
+    body["evalscript"] = SMALL_EVALSCRIPT.replace('"B04", "dataMask"', '"B99"')
+    r = _post(eps, body)
+    assert r.status_code == 400 and "B99" in r.json()["error"]["message"]
+
+
+def test_invalid_evalscript_through_sentinelhub(eps):
+    req = small_request(eps, "cdse")
+    req.payload["evalscript"] = (
+        "//VERSION=3\nfunction setup() { throw new Error('boom in setup'); }\nfunction evaluatePixel(s) { return [0]; }"
+    )
+    with pytest.raises(DownloadFailedException, match="boom in setup"):
+        req.get_data()
+
+
+def test_oversize_and_bad_payloads(eps):
+    body = sup.seed_request()
+    body["output"]["width"], body["output"]["height"] = 2501, 100
+    r = _post(eps, body)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "COMMON_BAD_PAYLOAD"
+    assert "2500" in r.json()["error"]["message"]
+    body = sup.seed_request_10m()
+    body["output"]["resx"] = body["output"]["resy"] = 1.0  # 5048 x 4472 px
+    r = _post(eps, body)
+    assert r.status_code == 400 and "2500" in r.json()["error"]["message"]
+    body = sup.seed_request_10m()
+    body["input"]["data"][0]["type"] = "sentinel-2-l3z"
+    r = _post(eps, body)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "COMMON_NOT_FOUND"
+    r = requests.post(
+        eps.info["sh"]["base_url"] + "/api/v1/process",
+        data=b"{not json",
+        headers={**bearer(eps, "sh"), "Content-Type": "application/json"},
+    )
+    assert r.status_code == 400 and r.json()["error"]["code"] == "COMMON_BAD_PAYLOAD"
+    body = sup.seed_request_10m()
+    body["input"]["bounds"]["properties"]["crs"] = "EPSG:3035"
+    r = _post(eps, body)
+    assert r.status_code == 400 and "opengis" in r.json()["error"]["message"]
+    r = requests.get(eps.info["sh"]["base_url"] + "/api/v1/nothing", headers=bearer(eps, "sh"))
+    assert r.status_code == 404 and r.json()["error"]["status"] == 404
+
+
+def test_latency_fault(eps):
+    eps.set_faults("cdse", latency_s=0.4)
+    t0 = time.monotonic()
+    _post(eps, {**sup.seed_request_10m(), "output": {"resx": 100, "resy": 100}}, "cdse")
+    assert time.monotonic() - t0 >= 0.8  # token + process both delayed
+    eps.clear_faults()
+    t0 = time.monotonic()
+    bearer(eps, "cdse")
+    assert time.monotonic() - t0 < 0.4
+
+
+def test_requests_sent_here_are_valid_openapi(eps):
+    if not sup.openapi_available():
+        pytest.skip("../shared/data is not beside this checkout")
+    small_request(eps, "sh").get_data()
+    assert sup.validate_recorded(eps.request_bodies) >= 1
