@@ -295,7 +295,9 @@ def _near_edges(cloudy: np.ndarray, out: np.ndarray | None = None) -> np.ndarray
 
 
 #: Rows read per GDAL request (a multiple of the strip height; whole input block rows when blocks are ≤ this).
-CHUNK_ROWS = 256
+#: 512 reads 512-row tiles once (−30 % reader CPU) but costs ≈ 60 MB more: only with a single worker, to stay
+#: under 400 MB (measured peak RSS: 339 MB with 1 worker and 512 rows, 385 MB with 2 workers and 512 rows).
+CHUNK_ROWS = 512 if WORKERS == 1 else 256
 
 
 def _chunk_rows(raster: _Raster, rows_per: int, height: int) -> int:
