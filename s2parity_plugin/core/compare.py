@@ -213,7 +213,9 @@ def _value_valid(arr: np.ndarray, nodata: float | None, out: np.ndarray | None =
     else:
         np.not_equal(arr, arr.dtype.type(nodata) if arr.dtype.kind == "f" else nodata, out=out)
     if arr.dtype.kind == "f":
-        out &= np.isfinite(arr)
+        fin = np.isfinite(arr, out=scratch.get("finite", arr.shape, bool))
+        if not fin.all():
+            out &= fin
     return out
 
 
@@ -442,6 +444,8 @@ class _Engine:
 
     def compute(self, s: _Strip) -> _StripResult:
         a, d, valid = self.values(s)
+        # clamping NaN/inf before masking is only needed when the strip has any (integer inputs never do)
+        finite = self.finite or bool(np.isfinite(d, out=scratch.get("finite_d", d.shape, bool)).all())
         mismatch = changed = confusion = edge_counts = None
         h0, h1 = s.halo_top, s.halo_top + s.rows
         shape = a.shape
@@ -487,7 +491,7 @@ class _Engine:
                 dtype=np.int64,
             )
         stats = self.new_stats()
-        stats.update(a, d, valid_stats, finite=self.finite)
+        stats.update(a, d, valid_stats, finite=finite)
         diff_mask = valid_stats if self.mask_invalid else valid
         # d + (0 where valid, NaN elsewhere): cheaper than np.where
         d = np.add(d, np.take(_NAN_OR_ZERO, diff_mask.view(np.uint8), mode="clip"))
