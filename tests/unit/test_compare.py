@@ -449,3 +449,9 @@ def test_extreme_nodata_values_never_leak(tmp_path, small_strips):
     assert sum(st["histogram"]["counts"]) + st["histogram"]["below"] + st["histogram"]["above"] == st["n"]
     diff = read(res.difference)
     np.testing.assert_array_equal(np.isnan(diff), ~valid)
+
+
+@pytest.mark.parametrize("shape", [(7, 9), (8, 10), (1, 1)])
+def test_count_codes_pairs_and_fallback(shape):
+    code = np.random.default_rng(3).integers(0, 144, shape).astype(np.uint8)
+    np.testing.assert_array_equal(compare_mod._count_codes(code), np.bincount(code.ravel(), minlength=144))
