@@ -412,7 +412,10 @@ def execute(
         render_bands = [b for b in setup.bands if b != "dataMask"]
         per_scene: list[dict[str, np.ndarray]] = []
         for a in acqs if (setup.mosaicking != "SIMPLE") else acqs[:SIMPLE_MAX_SCENES]:
-            vals = source.render(a, deployment, [*render_bands, "dataMask"], x, y, plan.crs, method)
+            try:
+                vals = source.render(a, deployment, [*render_bands, "dataMask"], x, y, plan.crs, method)
+            except KeyError as exc:
+                raise bad_payload(f"Band {exc.args[0]} is not available for {a.product_id(deployment)}.") from None
             per_scene.append(_apply_units(vals, setup.units, a.baseline(deployment), plan.harmonize, inside))
         band_data: dict[str, list[np.ndarray]] = {}
         if setup.mosaicking == "SIMPLE":
