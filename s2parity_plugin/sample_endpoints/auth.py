@@ -80,22 +80,20 @@ class TokenIssuer:
         """A new signed token valid for ``ttl_s`` seconds."""
         now = time.time() if now is None else now
         header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT", "kid": self.deployment}).encode())
-        # sentinelhub-py decodes the payload with plain b64decode and a simple padding rule: keep it free of
-        # '-'/'_' and of length 0 or 2 mod 4 so that works (a nonce is re-drawn until it does).
-        while True:
+        # sentinelhub-py's SentinelHubSession.info() decodes the payload with plain (non-url-safe) b64decode, which
+        # silently drops '-'/'_': a short nonce is re-drawn (bounded) until the base64url payload contains neither.
+        payload = ""
+        for attempt in range(20000):
             payload_doc = {
-                "exp": now + self.ttl_s,
-                "iat": now,
-                "jti": secrets.token_hex(8),
+                "exp": round(now + self.ttl_s, 3),  # NumericDate may be non-integer (RFC 7519)
+                "iat": round(now, 3),
+                "jti": f"{attempt:x}{secrets.token_hex(3)}",
                 "iss": self.issuer_url,
-                "sub": self.client_id,
-                "typ": "Bearer",
                 "azp": self.client_id,
-                "clientId": self.client_id,
-                "scope": "email profile",
+                "typ": "Bearer",
             }
             payload = _b64url(json.dumps(payload_doc, separators=(",", ":")).encode())
-            if "-" not in payload and "_" not in payload and len(payload) % 4 in (0, 2):
+            if "-" not in payload and "_" not in payload:
                 break
         signing_input = f"{header}.{payload}".encode()
         sig = _b64url(hmac.new(self._key, signing_input, hashlib.sha256).digest())

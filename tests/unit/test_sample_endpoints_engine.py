@@ -1,0 +1,279 @@
+"""Evalscript V3 semantics (real V8), Process API options and the scene generator's documented behaviour."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import time
+
+import numpy as np
+import pytest
+import requests
+import sample_endpoints_support as sup
+import tifffile
+from PIL import Image
+
+from s2parity_plugin.sample_endpoints import SampleEndpoints, baseline_for, baselines, reprocessing_truth
+from s2parity_plugin.sample_endpoints import scene_generator as sg
+from s2parity_plugin.sample_endpoints.evalscript_engine import EvalscriptError, EvalscriptRun, to_sample_type
+
+UTM_BBOX = [450000.0, 4520000.0, 450640.0, 4520480.0]  # 64 x 48 px at 10 m in EPSG:32633 (tile 33TVF)
+
+
+@pytest.fixture(scope="module")
+def eps():
+    with SampleEndpoints(record_bodies=True) as e:
+        yield e
+
+
+def body(evalscript: str, responses=None, **over) -> dict:
+    b = {
+        "input": {
+            "bounds": {"bbox": UTM_BBOX, "properties": {"crs": "http://www.opengis.net/def/crs/EPSG/0/32633"}},
+            "data": [
+                {
+                    "type": "sentinel-2-l2a",
+                    "dataFilter": {"timeRange": {"from": "2020-09-20T00:00:00Z", "to": "2020-10-10T23:59:59Z"}},
+                }
+            ],
+        },
+        "output": {
+            "width": 64,
+            "height": 48,
+            "responses": responses or [{"identifier": "default", "format": {"type": "image/tiff"}}],
+        },
+        "evalscript": evalscript,
+    }
+    for k, v in over.items():
+        if k == "data":
+            b["input"]["data"][0].update(v)
+        elif k == "output":
+            b["output"].update(v)
+        elif k == "bounds":
+            b["input"]["bounds"] = v
+    return b
+
+
+def post(eps, b, deployment="cdse") -> requests.Response:
+    d = eps.info[deployment]
+    tok = requests.post(
+        d["token_url"],
+        data={"grant_type": "client_credentials", "client_id": d["client_id"], "client_secret": d["client_secret"]},
+        timeout=10,
+    ).json()["access_token"]
+    return requests.post(d["base_url"] + "/api/v1/process", json=b, headers={"Authorization": f"Bearer {tok}"})
+
+
+def tar_members(content: bytes) -> dict[str, bytes]:
+    with tarfile.open(fileobj=io.BytesIO(content)) as tar:
+        return {m.name: tar.extractfile(m).read() for m in tar.getmembers()}
+
+
+def test_sample_type_semantics():
+    v = np.array([[-0.4, 0.0, 0.5, 0.9999, 1.2, np.nan, 300.5, 70000.0]], dtype=np.float32)
+    np.testing.assert_array_equal(to_sample_type(v, "AUTO")[0], [0, 0, 128, 255, 255, 0, 255, 255])
+    np.testing.assert_array_equal(to_sample_type(v, "UINT8")[0], [0, 0, 1, 1, 1, 0, 255, 255])
+    np.testing.assert_array_equal(to_sample_type(v, "UINT16")[0], [0, 0, 1, 1, 1, 0, 301, 65535])
+    assert to_sample_type(v, "FLOAT32").dtype == np.float32
+
+
+def test_engine_errors_and_setup_forms():
+    with pytest.raises(EvalscriptError, match="VERSION=3"):
+        EvalscriptRun("function setup() {}")
+    with pytest.raises(EvalscriptError, match="SyntaxError"):
+        EvalscriptRun("//VERSION=3\nfunction setup( {")
+    with pytest.raises(EvalscriptError, match="sampleType"):
+        EvalscriptRun('//VERSION=3\nfunction setup(){return {input:["B04"], output:{bands:1, sampleType:"INT99"}}}\n'
+                      "function evaluatePixel(s){return [1];}")  # fmt: skip
+    script = """//VERSION=3
+function setup() { return {input: ["B04", "B08"], output: {bands: 1, sampleType: SampleType.FLOAT32},
+                           mosaicking: Mosaicking.TILE}; }
+function evaluatePixel(samples) { return [samples.length ? index(samples[0].B08, samples[0].B04) : -1]; }
+"""
+    with EvalscriptRun(script) as run:
+        assert run.setup.bands == ["B04", "B08"] and run.setup.units == {}
+        assert run.setup.mosaicking == "TILE" and run.setup.outputs[0].sample_type == "FLOAT32"
+        out = run.evaluate({"B04": [np.full(3, 0.1, np.float32)], "B08": [np.full(3, 0.3, np.float32)]}, 3, {})
+        np.testing.assert_allclose(out["default"][0], 0.5, rtol=1e-6)
+    bad = script.replace("return [samples.length", "return [samples.length, 2")
+    with EvalscriptRun(bad) as run, pytest.raises(EvalscriptError, match="1 bands in setup"):
+        run.evaluate({"B04": [np.zeros(2, np.float32)], "B08": [np.zeros(2, np.float32)]}, 2, {})
+
+
+def test_vectorised_seed_orbit_evalscript_is_fast():
+    n = 505 * 447
+    rng = np.random.default_rng(0)
+    bands = {
+        "B04": [rng.integers(0, 4000, n).astype(np.float32)],
+        "SCL": [rng.integers(0, 12, n).astype(np.float32)],
+        "dataMask": [np.ones(n, np.float32)],
+    }
+    ctx = {"scenes": {"orbits": []}, "inputMetadata": {"normalizationFactor": 0.0001}, "customData": {}}
+    with EvalscriptRun(sup.SEED_EVALSCRIPT.read_text()) as run:
+        t0 = time.perf_counter()
+        out = run.evaluate(bands, n, ctx)
+        elapsed = time.perf_counter() - t0
+    valid = ~np.isin(bands["SCL"][0], [1, 2, 3, 7, 8, 9, 10, 11])
+    np.testing.assert_array_equal(out["default"][0][valid], bands["B04"][0][valid])
+    np.testing.assert_array_equal(out["scl"][0], bands["SCL"][0])
+    assert elapsed < 1.0  # generous bound for slow CI; measured ~50 ms (see bench_endpoints)
+
+
+def test_orbit_tile_simple_and_preprocess_scenes(eps):
+    script = """//VERSION=3
+function setup() { return {input: [{bands: ["B04", "dataMask"], units: "DN"}],
+                           output: {bands: 1, sampleType: "UINT16"}, mosaicking: "%s"}; }
+function preProcessScenes(collections) {
+  %s
+  return collections;
+}
+function evaluatePixel(samples) { return [samples.length]; }
+function updateOutputMetadata(scenes, inputMetadata, outputMetadata) {
+  outputMetadata.userData = {scenes: scenes, im: inputMetadata};
+}
+"""
+    responses = [
+        {"identifier": "default", "format": {"type": "image/tiff"}},
+        {"identifier": "userdata", "format": {"type": "application/json"}},
+    ]
+    keep_two = "collections.scenes.orbits = collections.scenes.orbits.slice(0, 2);"
+    r = post(eps, body(script % ("ORBIT", keep_two), responses))
+    assert r.status_code == 200, r.text
+    m = tar_members(r.content)
+    assert list(m) == ["default.tif", "userdata.json"]
+    ud = json.loads(m["userdata.json"])
+    orbits = ud["scenes"]["orbits"]
+    assert len(orbits) == 2 and orbits[0]["dateFrom"] > orbits[1]["dateFrom"]  # mostRecent first
+    assert orbits[0]["dateFrom"] == "2020-10-09T00:00:00Z" and orbits[0]["dateTo"] == "2020-10-10T00:00:00Z"
+    t = orbits[0]["tiles"][0]
+    assert set(t) >= {"date", "shId", "cloudCoverage", "dataPath", "productId"} and "_N0500_" in t["productId"]
+    assert ud["im"]["serviceVersion"] and ud["im"]["normalizationFactor"] == pytest.approx(1e-4)
+    assert (tifffile.imread(io.BytesIO(m["default.tif"])) == 2).all()
+
+    r = post(eps, body(script % ("TILE", "collections.scenes.tiles = collections.scenes.tiles.slice(1);"), responses))
+    ud = json.loads(tar_members(r.content)["userdata.json"])
+    assert len(ud["scenes"]["tiles"]) == 4 - 1
+    simple = """//VERSION=3
+function setup() { return {input: [{bands: ["B04", "dataMask"], units: "DN"}],
+                           output: {bands: 2, sampleType: "UINT16"}}; }
+function evaluatePixel(sample) { return [sample.B04, sample.dataMask]; }
+"""
+    r1 = post(eps, body(simple, data={"dataFilter": {"timeRange": {"from": "2020-09-20T00:00:00Z",
+                                                                     "to": "2020-10-10T00:00:00Z"},
+                                                       "mosaickingOrder": "leastRecent"}}))  # fmt: skip
+    r2 = post(eps, body(simple, data={"dataFilter": {"timeRange": {"from": "2020-09-24T00:00:00Z",
+                                                                     "to": "2020-09-24T23:00:00Z"}}}))  # fmt: skip
+    a1, a2 = tifffile.imread(io.BytesIO(r1.content)), tifffile.imread(io.BytesIO(r2.content))
+    np.testing.assert_array_equal(a1, a2)  # leastRecent SIMPLE = the oldest acquisition (2020-09-24)
+
+
+def test_max_cloud_coverage_and_least_cc(eps):
+    script = """//VERSION=3
+function setup() { return {input: ["B04"], output: {bands: 1, sampleType: "UINT8"}, mosaicking: "ORBIT"}; }
+function evaluatePixel(samples) { return [samples.length]; }
+function updateOutputMetadata(scenes, im, om) { om.userData = scenes.orbits.map(o => o.tiles[0].cloudCoverage); }
+"""
+    responses = [
+        {"identifier": "default", "format": {"type": "image/tiff"}},
+        {"identifier": "userdata", "format": {"type": "application/json"}},
+    ]
+    ccs = json.loads(tar_members(post(eps, body(script, responses)).content)["userdata.json"])
+    assert len(ccs) == 4
+    limit = sorted(ccs)[1]
+    time_range = {"from": "2020-09-20T00:00:00Z", "to": "2020-10-10T23:59:59Z"}
+    data_filter = {"timeRange": time_range, "maxCloudCoverage": limit, "mosaickingOrder": "leastCC"}
+    b = body(script, responses, data={"dataFilter": data_filter})
+    got = json.loads(tar_members(post(eps, b).content)["userdata.json"])
+    assert got == sorted(c for c in ccs if c <= limit)
+
+
+def test_geometry_crs84_alias_formats(eps):
+    script = """//VERSION=3
+function setup() { return {input: ["B02", "B03", "B04", "dataMask"], output: {bands: 4}}; }
+function evaluatePixel(s) { return [2.5 * s.B04, 2.5 * s.B03, 2.5 * s.B02, s.dataMask]; }
+"""
+    lon0, lat0, lon1, lat1 = 14.40, 40.83, 14.44, 40.86
+    tri = {"type": "Polygon", "coordinates": [[[lon0, lat0], [lon1, lat0], [lon0, lat1], [lon0, lat0]]]}
+    b = body(
+        script,
+        [{"identifier": "default", "format": {"type": "image/png"}}],
+        bounds={"geometry": tri, "properties": {"crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}},
+        data={"type": "S2L2A"},
+    )
+    r = post(eps, b, "sh")
+    assert r.status_code == 200 and r.headers["Content-Type"] == "image/png"
+    img = np.asarray(Image.open(io.BytesIO(r.content)))
+    assert img.shape == (48, 64, 4) and img.dtype == np.uint8
+    alpha = img[..., 3]
+    assert alpha[-1, 0] == 255 and alpha[0, -1] == 0  # lower-left triangle inside, upper-right corner outside
+    assert 0.35 < (alpha == 255).mean() < 0.65
+    assert (img[..., :3][alpha == 0] == 0).all()
+    b["output"]["responses"] = [{"identifier": "default", "format": {"type": "image/jpeg"}}]
+    b["evalscript"] = script.replace("s.dataMask]", "]").replace("bands: 4", "bands: 3")
+    r = post(eps, b, "sh")
+    assert r.status_code == 200 and r.content[:2] == b"\xff\xd8"
+    b["output"]["responses"] = [{"identifier": "nope", "format": {"type": "image/tiff"}}]
+    r = post(eps, b, "sh")
+    assert r.status_code == 400 and "nope" in r.json()["error"]["message"]
+
+
+def test_harmonize_false_keeps_offset_on_new_baselines(eps):
+    script = """//VERSION=3
+function setup() { return {input: [{bands: ["B04", "B08"], units: "DN"}], output: {bands: 2, sampleType: "UINT16"}}; }
+function evaluatePixel(s) { return [s.B04, s.B08]; }
+"""
+    later = {"dataFilter": {"timeRange": {"from": "2023-11-03T00:00:00Z", "to": "2023-11-03T23:59:59Z"}}}
+    on = tifffile.imread(io.BytesIO(post(eps, body(script, data=later)).content)).astype(int)
+    off = tifffile.imread(
+        io.BytesIO(post(eps, body(script, data={**later, "processing": {"harmonizeValues": False}})).content)
+    ).astype(int)
+    assert baseline_for("cdse", "2023-11-03") == "05.09"
+    np.testing.assert_array_equal(on, np.maximum(off - 1000, 0))
+    assert (off >= 1000).mean() > 0.99
+
+
+def test_baseline_table_and_truth():
+    assert baseline_for("sh", "2020-10-04") == "02.14" and baseline_for("cdse", "2020-10-04") == "05.00"
+    assert baseline_for("sh", "2019-03-01") == "02.12" and baseline_for("cdse", "2019-03-01") == "05.00"
+    assert baseline_for("sh", "2022-01-25") == baseline_for("cdse", "2022-01-25") == "04.00"
+    assert baseline_for("sh", "2023-12-20") == "05.10" and baseline_for("sh", "2024-08-01") == "05.11"
+    assert baselines.boa_add_offset("02.14") == 0 and baselines.boa_add_offset("05.00") == -1000
+    t = reprocessing_truth("2020-10-04")
+    assert 3.0 <= np.hypot(*t["shift_m"]) <= 8.0 and 0.985 <= t["gain"] <= 1.015 and abs(t["offset_dn"]) <= 6
+    assert reprocessing_truth("2023-01-01")["shift_m"] == (0.0, 0.0)
+    assert t == reprocessing_truth("2020-10-04")  # deterministic
+
+
+def test_generator_tile_ids_and_schedule():
+    assert sg.tile_for_lonlat(14.29, 40.86).tile_id == "33TVF"
+    assert sg.tile_for_lonlat(120.7, 14.9).tile_id == "51PTS"  # the real catalog item's tile (Manila)
+    assert sg.tile_for_lonlat(-8.2, 52.8).tile_id == "29UNU"  # west Ireland (shared/data 1a)
+    import datetime as dt
+
+    utc = dt.timezone.utc
+    acqs = sg.acquisitions_for_tile(
+        sg.tile_for_lonlat(14.29, 40.86), dt.datetime(2020, 10, 1, tzinfo=utc), dt.datetime(2020, 10, 31, tzinfo=utc)
+    )
+    assert [a.date.day for a in acqs] == [4, 9, 14, 19, 24, 29]
+    assert [a.satellite for a in acqs] == ["S2B", "S2A"] * 3
+    pid = acqs[0].product_id("sh")
+    assert pid.startswith("S2B_MSIL2A_20201004T") and "_N0214_R" in pid and pid.split("_")[5] == "T33TVF"
+
+
+def test_generator_old_version_is_the_shifted_field():
+    """sh(E, N) == cdse(E - dx, N - dy) exactly on the native grid (truth convention)."""
+    import datetime as dt
+
+    tile = sg.tile_for_lonlat(14.29, 40.86)
+    acq = sg.acquisitions_for_tile(
+        tile, dt.datetime(2020, 10, 4, tzinfo=dt.timezone.utc), dt.datetime(2020, 10, 5, tzinfo=dt.timezone.utc)
+    )[0]
+    src = sg.SyntheticSceneSource()
+    e = 450005.0 + 10 * np.arange(200)  # native 10 m pixel centres
+    n = np.full(200, 4520005.0)
+    truth = reprocessing_truth(acq.date)
+    dx, dy = truth["shift_m"]
+    old = src.render(acq, "sh", ["B04"], e, n, "EPSG:32633")["B04"]
+    f = sg.scene_fields(e - dx, n - dy, acq.date, True, truth["gain"], truth["offset_dn"])
+    np.testing.assert_array_equal(old, np.clip(np.round(f["refl"][3] * 10000), 0, 65535))
