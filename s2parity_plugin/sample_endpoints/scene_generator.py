@@ -41,7 +41,7 @@ import dataclasses
 import datetime as dt
 import math
 from functools import lru_cache
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 from pyproj import CRS, Transformer
@@ -84,34 +84,63 @@ REVISIT_DAYS = 5
 # Noise
 
 
+_M1 = np.uint32(0x9E3779B1)
+_M2 = np.uint32(0x85EBCA77)
+_A = np.uint32(0x7FEB352D)
+_B = np.uint32(0x846CA68B)
+_S15 = np.uint32(15)
+_S16 = np.uint32(16)
+_INV32 = np.float32(1.0 / 4294967296.0)
+
+
+def _mix32(h: np.ndarray) -> np.ndarray:
+    """lowbias32 integer finaliser on uint32 arrays (in place, wraps)."""
+    h ^= h >> _S16
+    h *= _A
+    h ^= h >> _S15
+    h *= _B
+    h ^= h >> _S16
+    return h
+
+
+def _seed32(seed: int) -> np.uint32:
+    return np.uint32((seed * 0x27D4EB2F + 0x165667B1) & 0xFFFFFFFF)
+
+
 def _hash01(ix: np.ndarray, iy: np.ndarray, seed: int) -> np.ndarray:
-    """Integer lattice hash -> float64 in [0, 1) (vectorised, deterministic, wraps in uint64)."""
+    """Integer lattice hash -> float32 in [0, 1) (vectorised, deterministic, uint32 wrap-around)."""
     with np.errstate(over="ignore"):
-        h = ix.astype(np.int64).astype(np.uint64) * np.uint64(0x9E3779B185EBCA87)
-        h ^= iy.astype(np.int64).astype(np.uint64) * np.uint64(0xC2B2AE3D27D4EB4F)
-        h ^= np.uint64(seed & 0xFFFFFFFFFFFF) * np.uint64(0x165667B19E3779F9)
-        h ^= h >> np.uint64(29)
-        h *= np.uint64(0xBF58476D1CE4E5B9)
-        h ^= h >> np.uint64(32)
-    return (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+        hx = ix.astype(np.int64).astype(np.uint32) * _M1
+        hy = (iy.astype(np.int64).astype(np.uint32) * _M2) ^ _seed32(seed)
+        return _mix32(hx ^ hy).astype(np.float32) * _INV32
 
 
 def value_noise(e: np.ndarray, n: np.ndarray, scale_m: float, seed: int) -> np.ndarray:
-    """Smooth value noise in [0, 1) at feature size ``scale_m`` (m) evaluated at easting/northing ``e``/``n`` (m)."""
-    gx = e / scale_m
-    gy = n / scale_m
+    """Smooth value noise in [0, 1) at feature size ``scale_m`` (m) evaluated at easting/northing ``e``/``n`` (m).
+
+    Lattice coordinates are computed in float64 (exact cell index even at 10 000 km northings), the interpolation in
+    float32.
+    """
+    gx = e * (1.0 / scale_m)
+    gy = n * (1.0 / scale_m)
     x0 = np.floor(gx)
     y0 = np.floor(gy)
-    fx = gx - x0
-    fy = gy - y0
-    ux = fx * fx * (3.0 - 2.0 * fx)
-    uy = fy * fy * (3.0 - 2.0 * fy)
-    ix = x0.astype(np.int64)
-    iy = y0.astype(np.int64)
-    v00 = _hash01(ix, iy, seed)
-    v10 = _hash01(ix + 1, iy, seed)
-    v01 = _hash01(ix, iy + 1, seed)
-    v11 = _hash01(ix + 1, iy + 1, seed)
+    fx = (gx - x0).astype(np.float32)
+    fy = (gy - y0).astype(np.float32)
+    ux = fx * fx * (np.float32(3.0) - np.float32(2.0) * fx)
+    uy = fy * fy * (np.float32(3.0) - np.float32(2.0) * fy)
+    with np.errstate(over="ignore"):
+        ix = x0.astype(np.int64).astype(np.uint32)
+        iy = y0.astype(np.int64).astype(np.uint32)
+        hx0 = ix * _M1
+        hx1 = hx0 + _M1
+        sd = _seed32(seed)
+        hy0 = (iy * _M2) ^ sd
+        hy1 = ((iy + np.uint32(1)) * _M2) ^ sd
+        v00 = _mix32(hx0 ^ hy0).astype(np.float32) * _INV32
+        v10 = _mix32(hx1 ^ hy0).astype(np.float32) * _INV32
+        v01 = _mix32(hx0 ^ hy1).astype(np.float32) * _INV32
+        v11 = _mix32(hx1 ^ hy1).astype(np.float32) * _INV32
     a = v00 + (v10 - v00) * ux
     b = v01 + (v11 - v01) * ux
     return a + (b - a) * uy
@@ -119,7 +148,7 @@ def value_noise(e: np.ndarray, n: np.ndarray, scale_m: float, seed: int) -> np.n
 
 def fbm(e: np.ndarray, n: np.ndarray, scale_m: float, seed: int, octaves: int = 3) -> np.ndarray:
     """Fractal sum of ``octaves`` value noises (first at ``scale_m``), normalised to [0, 1)."""
-    total = np.zeros(np.shape(e), dtype=np.float64)
+    total = np.zeros(np.shape(e), dtype=np.float32)
     amp, norm, scale = 1.0, 0.0, scale_m
     for k in range(octaves):
         total += amp * value_noise(e, n, scale, seed + 7919 * k)
@@ -177,27 +206,38 @@ def transformer(src: str, dst: str) -> Transformer:
 
 def tile_for_lonlat(lon: float, lat: float) -> Tile:
     """The (simplified) MGRS tile containing lon/lat (degrees, WGS 84)."""
-    epsg = utm_epsg(lon, lat)
-    zone = epsg % 100
-    e, n = transformer("EPSG:4326", f"EPSG:{epsg}").transform(lon, lat)
-    band = _LAT_BANDS[min(19, max(0, int((lat + 80) // 8)))]
-    col_idx = math.floor(e / 100000)  # 1..8
-    col = _COL_SETS[(zone - 1) % 3][max(0, min(7, col_idx - 1))]
-    row_offset = 5 if zone % 2 == 0 else 0  # southern northings already carry the 10 000 km false northing
-    row = _ROW_LETTERS[(math.floor(n / 100000) + row_offset) % 20]
-    e0 = col_idx * 100000.0
-    n0 = math.floor(n / 100000.0) * 100000.0
-    return Tile(f"{zone:02d}{band}{col}{row}", epsg, e0, n0 + 100040.0 - 109800.0, e0 + 109800.0, n0 + 100040.0)
+    return _tiles_for_points(np.array([lon]), np.array([lat]))[0]
+
+
+def _tiles_for_points(lons: np.ndarray, lats: np.ndarray) -> list[Tile]:
+    """Vectorised :func:`tile_for_lonlat` (one pyproj call per UTM zone)."""
+    out: list[Optional[Tile]] = [None] * len(lons)
+    epsgs = np.array([utm_epsg(float(lo), float(la)) for lo, la in zip(lons, lats)])
+    for epsg in np.unique(epsgs):
+        sel = np.nonzero(epsgs == epsg)[0]
+        es, ns = transformer("EPSG:4326", f"EPSG:{int(epsg)}").transform(lons[sel], lats[sel])
+        zone = int(epsg) % 100
+        for k, e, n in zip(sel, np.atleast_1d(es), np.atleast_1d(ns)):
+            lat = float(lats[k])
+            band = _LAT_BANDS[min(19, max(0, int((lat + 80) // 8)))]
+            col_idx = math.floor(e / 100000)  # 1..8
+            col = _COL_SETS[(zone - 1) % 3][max(0, min(7, col_idx - 1))]
+            row_offset = 5 if zone % 2 == 0 else 0  # southern northings already carry the 10 000 km false northing
+            row = _ROW_LETTERS[(math.floor(n / 100000) + row_offset) % 20]
+            e0 = col_idx * 100000.0
+            n0 = math.floor(n / 100000.0) * 100000.0
+            ymax = n0 + 100040.0
+            out[k] = Tile(f"{zone:02d}{band}{col}{row}", int(epsg), e0, ymax - 109800.0, e0 + 109800.0, ymax)
+    return [t for t in out if t is not None]
 
 
 def tiles_for_bbox_lonlat(bbox: tuple[float, float, float, float]) -> list[Tile]:
     """All tiles whose 100 km square contains a point of a 9 x 9 sample grid of the lon/lat ``bbox``."""
     minx, miny, maxx, maxy = bbox
+    gx, gy = np.meshgrid(np.linspace(minx, maxx, 9), np.linspace(miny, maxy, 9))
     found: dict[str, Tile] = {}
-    for lon in np.linspace(minx, maxx, 9):
-        for lat in np.linspace(miny, maxy, 9):
-            t = tile_for_lonlat(float(lon), float(lat))
-            found.setdefault(t.tile_id, t)
+    for t in _tiles_for_points(gx.ravel(), gy.ravel()):
+        found.setdefault(t.tile_id, t)
     return [found[k] for k in sorted(found)]
 
 
@@ -285,8 +325,13 @@ def _cloudiness(day: dt.date) -> float:
     return 0.0 if u < 0.35 else 0.08 + 0.6 * (u - 0.35) / 0.65
 
 
-def _surface(e: np.ndarray, n: np.ndarray, day: dt.date) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Surface reflectance (12, N), water mask, ndvi, texture in [0, 1) at ground coords e/n (m, UTM)."""
+def _surface(
+    e: np.ndarray, n: np.ndarray, day: dt.date, idx: tuple[int, ...]
+) -> tuple[dict[int, np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+    """Surface reflectance of bands ``idx`` (REFLECTANCE_BANDS indices; B04/B08 always), water mask, ndvi, texture.
+
+    Ground coordinates ``e``/``n`` in metres (UTM of the tile's zone).
+    """
     water = fbm(e, n, 3000.0, 11, 2) > 0.70
     urban = (fbm(e, n, 1500.0, 23, 2) > 0.68) & ~water
     forest = (fbm(e, n, 2200.0, 37, 2) > 0.64) & ~water & ~urban
@@ -297,15 +342,22 @@ def _surface(e: np.ndarray, n: np.ndarray, day: dt.date) -> tuple[np.ndarray, np
     pv = np.floor(v / 160.0).astype(np.int64)
     phase = _hash01(pu, pv, 101)
     doy = day.timetuple().tm_yday
-    green = np.clip(0.5 + 0.9 * np.sin(2 * math.pi * (doy / 365.0 + phase)), 0.0, 1.0)
+    green = np.clip(0.5 + 0.9 * np.sin(2 * math.pi * (doy / 365.0 + phase)), 0.0, 1.0).astype(np.float32)
     texture = value_noise(e, n, 30.0, 59)
-    fine = value_noise(e, n, 12.0, 61) - 0.5
-    refl = green * _SPECTRA_ARR["veg"] + (1 - green) * _SPECTRA_ARR["soil"]
-    refl = np.where(forest, _SPECTRA_ARR["forest"], refl)
-    refl = np.where(urban, _SPECTRA_ARR["urban"] * (0.8 + 0.4 * _hash01(pu, pv, 7)), refl)
-    refl = refl * (0.96 + 0.08 * texture)
-    refl = np.where(water, _SPECTRA_ARR["water"] + 0.012 * fine - 0.002, refl + 0.004 * fine)
-    ndvi = (refl[7] - refl[3]) / np.maximum(refl[7] + refl[3], 1e-6)
+    fine = value_noise(e, n, 12.0, 61) - np.float32(0.5)
+    urban_gain = np.float32(0.8) + np.float32(0.4) * _hash01(pu, pv, 7)
+    tex_gain = np.float32(0.96) + np.float32(0.08) * texture
+    refl: dict[int, np.ndarray] = {}
+    for k in sorted(set(idx) | {3, 7}):
+        sp = {name: np.float32(_SPECTRA[name][k]) for name in _SPECTRA}
+        r = green * sp["veg"] + (1 - green) * sp["soil"]
+        r = np.where(forest, sp["forest"], r)
+        r = np.where(urban, sp["urban"] * urban_gain, r)
+        r = r * tex_gain
+        refl[k] = np.where(
+            water, sp["water"] + np.float32(0.012) * fine - np.float32(0.002), r + np.float32(0.004) * fine
+        )
+    ndvi = (refl[7] - refl[3]) / np.maximum(refl[7] + refl[3], np.float32(1e-6))
     return refl, water, ndvi, texture
 
 
@@ -313,33 +365,43 @@ def _atmosphere(e: np.ndarray, n: np.ndarray, day: dt.date) -> tuple[np.ndarray,
     """Cloud probability, cirrus and shadow probability in [0, 1] at ground coords (m)."""
     c = _cloudiness(day)
     if c <= 0.0:
-        z = np.zeros(np.shape(e))
+        z = np.zeros(np.shape(e), dtype=np.float32)
         return z, z, z
     seed = int(1e6 * baselines.stable_unit("cloud-seed", day))
     thr = 0.64 - 0.30 * c
     cloud_p = _smoothstep(fbm(e, n, 2500.0, seed, 4), thr - 0.06, thr + 0.10)
     sx, sy = SHADOW_VECTOR_M
     shadow_p = _smoothstep(fbm(e + sx, n + sy, 2500.0, seed, 4), thr - 0.06, thr + 0.10)
-    cirrus = _smoothstep(fbm(e, n, 4000.0, seed + 3, 2), 0.62, 0.75) * (c > 0.3)
+    cirrus = _smoothstep(fbm(e, n, 4000.0, seed + 3, 2), 0.62, 0.75) * np.float32(c > 0.3)
     return cloud_p, cirrus, shadow_p
 
 
 def scene_fields(
-    e: np.ndarray, n: np.ndarray, day: dt.date, old_thresholds: bool, gain: float = 1.0, offset_dn: float = 0.0
-) -> dict[str, np.ndarray]:
-    """Top-of-canopy L2A fields at ground coordinates (already shifted for an old baseline).
+    e: np.ndarray,
+    n: np.ndarray,
+    day: dt.date,
+    old_thresholds: bool,
+    gain: float = 1.0,
+    offset_dn: float = 0.0,
+    idx: tuple[int, ...] = tuple(range(len(REFLECTANCE_BANDS))),
+) -> dict[str, Any]:
+    """L2A fields at ground coordinates ``e``/``n`` (m, UTM; already shifted for an old baseline).
 
-    :return: ``refl`` (12, N) reflectance incl. clouds/shadows (before DN quantisation; ``gain``/``offset_dn``
-        applied in DN space, i.e. ``refl * gain + offset_dn / 10000``), ``scl`` uint8, ``cld`` cloud probability
-        0–100.
+    :param idx: REFLECTANCE_BANDS indices to compute (B04 and B08 are always computed, for NDVI/SCL).
+    :return: ``refl``: {band index: reflectance incl. clouds/shadows, before DN quantisation, ``gain``/``offset_dn``
+        applied in DN space, i.e. ``refl * gain + offset_dn / 10000``}, ``scl`` uint8, ``cld`` cloud probability 0–100.
     """
-    refl, water, ndvi, texture = _surface(e, n, day)
+    refl, water, ndvi, texture = _surface(e, n, day, idx)
     cloud_p, cirrus, shadow_p = _atmosphere(e, n, day)
     thr = baselines.SCL_THRESHOLDS_OLD if old_thresholds else baselines.SCL_THRESHOLDS_NEW
     shadow_only = shadow_p * (1 - cloud_p)
-    refl = refl * (1 - 0.55 * shadow_only) + 0.03 * cirrus
-    refl = refl + cloud_p * (_SPECTRA_ARR["cloud"] - refl)
-    refl = refl * gain + offset_dn / 10000.0
+    dim = 1 - np.float32(0.55) * shadow_only
+    cirrus_add = np.float32(0.03) * cirrus
+    out_refl: dict[int, np.ndarray] = {}
+    for k, r in refl.items():
+        r = r * dim + cirrus_add
+        r = r + cloud_p * (np.float32(_SPECTRA["cloud"][k]) - r)
+        out_refl[k] = r.astype(np.float64) * gain + offset_dn / 10000.0
     scl = np.where(ndvi > 0.4, 4, 5).astype(np.uint8)
     scl[(texture < thr["unclassified"]) & ~water] = 7
     scl[water] = 6
@@ -347,23 +409,34 @@ def scene_fields(
     scl[cirrus >= thr["cirrus"]] = 10
     scl[cloud_p >= thr["cloud_medium"]] = 8
     scl[cloud_p >= thr["cloud_high"]] = 9
-    return {"refl": refl, "scl": scl, "cld": np.round(100 * cloud_p)}
+    return {"refl": out_refl, "scl": scl, "cld": np.round(100 * cloud_p.astype(np.float64))}
 
 
 def _fields_on_unique(
-    e: np.ndarray, n: np.ndarray, res: float, day: dt.date, old: bool, gain: float, off: float
-) -> dict[str, np.ndarray]:
+    e: np.ndarray,
+    n: np.ndarray,
+    res: float,
+    day: dt.date,
+    old: bool,
+    gain: float,
+    off: float,
+    idx: tuple[int, ...],
+) -> dict[str, Any]:
     """:func:`scene_fields` at native-grid centres ``e``/``n``, each distinct centre evaluated once."""
     if e.size < 64:
-        return scene_fields(e, n, day, old, gain, off)
+        return scene_fields(e, n, day, old, gain, off, idx)
     ix = np.round(e / res * 2).astype(np.int64)  # centres sit on odd half-multiples: exact keys
     iy = np.round(n / res * 2).astype(np.int64)
     key = (ix - ix.min()) * (int(iy.max() - iy.min()) + 1) + (iy - iy.min())
     uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     if uniq.size > 0.8 * e.size:
-        return scene_fields(e, n, day, old, gain, off)
-    f = scene_fields(e[first], n[first], day, old, gain, off)
-    return {k: (v[:, inverse] if v.ndim == 2 else v[inverse]) for k, v in f.items()}
+        return scene_fields(e, n, day, old, gain, off, idx)
+    f = scene_fields(e[first], n[first], day, old, gain, off, idx)
+    return {
+        "refl": {k: v[inverse] for k, v in f["refl"].items()},
+        "scl": f["scl"][inverse],
+        "cld": f["cld"][inverse],
+    }
 
 
 def estimate_cloud_cover(acq: Acquisition, deployment: str, samples: int = 48) -> float:
@@ -453,15 +526,19 @@ class SyntheticSceneSource:
         base = acq.baseline(deployment)
         add = -baselines.boa_add_offset(base)
         out: dict[str, np.ndarray] = {}
-        cache: dict[tuple[int, str], dict[str, np.ndarray]] = {}
+        cache: dict[tuple[int, str], Any] = {}
 
-        def fields_at(res: int, meth: str) -> list[tuple[dict[str, np.ndarray], np.ndarray]]:
+        def fields_at(res: int, meth: str) -> list[tuple[dict[str, Any], np.ndarray]]:
             key = (res, meth)
             if key not in cache:
+                idx = tuple(
+                    REFLECTANCE_BANDS.index(b) for b in bands if b in REFLECTANCE_BANDS and NATIVE_RES_M[b] == res
+                )
                 taps = []
                 for ex, wx in _native_taps(e, res, meth):
                     for ny, wy in _native_taps(n, res, meth):
-                        taps.append((_fields_on_unique(ex - dx, ny - dy, res, acq.date, old, gain, off), wx * wy))
+                        fields = _fields_on_unique(ex - dx, ny - dy, res, acq.date, old, gain, off, idx)
+                        taps.append((fields, wx * wy))
                 cache[key] = taps  # type: ignore[assignment]
             return cache[key]  # type: ignore[return-value]
 
