@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from qgis.PyQt.QtCore import QPointF, QRectF, Qt
 from qgis.PyQt.QtGui import QColor, QFont, QPainter, QPen, QPixmap
 
-MARGIN_L, MARGIN_R, MARGIN_T, MARGIN_B = 46, 10, 18, 30
+MARGIN_L, MARGIN_R, MARGIN_T, MARGIN_B = 60, 10, 18, 30
 
 
 def _frame(width: int, height: int, title: str) -> tuple[QPixmap, QPainter, QRectF]:

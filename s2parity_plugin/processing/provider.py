@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from qgis.core import QgsProcessingProvider
+import importlib
+
+from qgis.core import Qgis, QgsMessageLog, QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
+from s2parity_plugin.dependencies import missing_dependencies_message
 from s2parity_plugin.paths import icon_path
 
 PROVIDER_ID = "s2parity"
@@ -33,16 +36,28 @@ class S2ParityProvider(QgsProcessingProvider):
             self.addAlgorithm(alg)
 
 
-def algorithms() -> list:
-    """New instances of every S2 Parity algorithm."""
-    from s2parity_plugin.processing.compare_endpoints import CompareEndpointsAlgorithm
-    from s2parity_plugin.processing.compare_rasters import CompareRastersAlgorithm
-    from s2parity_plugin.processing.export_comparison import ExportComparisonAlgorithm
-    from s2parity_plugin.processing.fetch_pair import FetchPairAlgorithm
+#: (module, class) of every algorithm; imported lazily so one missing runtime package (e.g. sentinelhub) only
+#: hides the algorithms that need it instead of breaking the provider (and QGIS start-up with it).
+ALGORITHMS = (
+    ("s2parity_plugin.processing.compare_endpoints", "CompareEndpointsAlgorithm"),
+    ("s2parity_plugin.processing.compare_rasters", "CompareRastersAlgorithm"),
+    ("s2parity_plugin.processing.export_comparison", "ExportComparisonAlgorithm"),
+    ("s2parity_plugin.processing.fetch_pair", "FetchPairAlgorithm"),
+)
 
-    return [
-        CompareEndpointsAlgorithm(),
-        CompareRastersAlgorithm(),
-        ExportComparisonAlgorithm(),
-        FetchPairAlgorithm(),
-    ]
+
+def algorithms() -> list:
+    """New instances of every S2 Parity algorithm whose runtime packages are installed."""
+    found = []
+    for module_name, class_name in ALGORITHMS:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            QgsMessageLog.logMessage(
+                f"{module_name.rsplit('.', 1)[-1]} is unavailable: {exc}. {missing_dependencies_message() or ''}",
+                "S2 Parity",
+                Qgis.Warning,
+            )
+            continue
+        found.append(getattr(module, class_name)())
+    return found

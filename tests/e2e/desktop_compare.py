@@ -24,6 +24,9 @@ STATE: dict = {"result": {}, "dock": None, "started": 0.0}
 def _finish() -> None:
     with open(RESULT, "w", encoding="utf-8") as fh:
         json.dump(STATE["result"], fh)
+    # Quit without QGIS's "save the project?" question.
+    iface.newProject(False)
+    QgsProject.instance().setDirty(False)
     QTimer.singleShot(0, iface.actionExit().trigger)
 
 

@@ -40,7 +40,9 @@ def _check() -> None:
         dock = window.findChild(QDockWidget, "S2ParityDock")
         result["dock_visible"] = bool(dock is not None and dock.isVisible())
         result["message_bar"] = [f"{item.title()}: {item.text()}" for item in iface.messageBar().items()]
-        result["provider"] = QgsApplication.processingRegistry().providerById("s2parity") is not None
+        provider = QgsApplication.processingRegistry().providerById("s2parity")
+        result["provider"] = provider is not None
+        result["algorithms"] = sorted(alg.id() for alg in provider.algorithms()) if provider else []
         if SCREENSHOT:
             result["screenshot_saved"] = window.grab().save(SCREENSHOT)
     except Exception:
