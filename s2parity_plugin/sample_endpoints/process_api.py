@@ -25,7 +25,7 @@ import numpy as np
 from osgeo import gdal, ogr, osr
 
 from s2parity_plugin.sample_endpoints import baselines, encoding
-from s2parity_plugin.sample_endpoints.errors import ServiceError, bad_payload, not_found, renderer_error
+from s2parity_plugin.sample_endpoints.errors import ServiceError, bad_payload, forbidden, not_found, renderer_error
 from s2parity_plugin.sample_endpoints.evalscript_engine import EvalscriptError, EvalscriptRun, to_sample_type
 from s2parity_plugin.sample_endpoints.scene_generator import (
     ALL_BANDS,
@@ -191,6 +191,8 @@ def parse_request(body: Any) -> ProcessPlan:
         raise bad_payload("Invalid input.data[0]: 'type' is required.")
     dtype = d0["type"]
     if dtype not in COLLECTION_TYPES:
+        if re.match(r"^(byoc|batch|zarr)-", dtype):
+            raise forbidden(f"You do not have access to collection '{dtype}' on this deployment.")
         raise not_found(f"Collection '{dtype}' not found. This deployment serves only sentinel-2-l2a.")
     dfilter = d0.get("dataFilter") or {}
     if not isinstance(dfilter, dict):

@@ -13,12 +13,17 @@ import requests
 import sample_endpoints_support as sup
 import tifffile
 from PIL import Image
+from sentinelhub import CRS, Geometry, SentinelHubCatalog
 
 from s2parity_plugin.sample_endpoints import SampleEndpoints, baseline_for, baselines, reprocessing_truth
 from s2parity_plugin.sample_endpoints import scene_generator as sg
 from s2parity_plugin.sample_endpoints.evalscript_engine import EvalscriptError, EvalscriptRun, to_sample_type
 
 UTM_BBOX = [450000.0, 4520000.0, 450640.0, 4520480.0]  # 64 x 48 px at 10 m in EPSG:32633 (tile 33TVF)
+SIMPLE_DN = """//VERSION=3
+function setup() { return {input: [{bands: ["B04"], units: "DN"}], output: {bands: 1, sampleType: "UINT16"}}; }
+function evaluatePixel(s) { return [s.B04]; }
+"""
 
 
 @pytest.fixture(scope="module")
@@ -277,3 +282,51 @@ def test_generator_old_version_is_the_shifted_field():
     old = src.render(acq, "sh", ["B04"], e, n, "EPSG:32633")["B04"]
     f = sg.scene_fields(e - dx, n - dy, acq.date, True, truth["gain"], truth["offset_dn"])
     np.testing.assert_array_equal(old, np.clip(np.round(f["refl"][3] * 10000), 0, 65535))
+
+
+def test_upsampling_bilinear_is_smoother_than_nearest(eps):
+    script = """//VERSION=3
+function setup() { return {input: [{bands: ["B04"], units: "DN"}], output: {bands: 1, sampleType: "UINT16"}}; }
+function evaluatePixel(s) { return [s.B04]; }
+"""
+    fine = {"width": 128, "height": 96}  # 5 m pixels over the 10 m grid
+    one_day = {"timeRange": {"from": "2020-10-04T00:00:00Z", "to": "2020-10-04T23:59:59Z"}}
+    near = body(script, output=fine, data={"dataFilter": one_day})
+    bil = body(script, output=fine, data={"dataFilter": one_day, "processing": {"upsampling": "BILINEAR"}})
+    a = tifffile.imread(io.BytesIO(post(eps, near).content)).astype(float)
+    b = tifffile.imread(io.BytesIO(post(eps, bil).content)).astype(float)
+    # nearest repeats each 10 m value in 2 x 2 blocks; bilinear interpolates between them
+    assert (a[0::2, 0::2] == a[1::2, 1::2]).mean() > 0.95
+    assert (b[0::2, 0::2] == b[1::2, 1::2]).mean() < 0.5
+    assert np.abs(np.diff(b, axis=1)).mean() < np.abs(np.diff(a, axis=1)).mean()
+    bad = body(script, data={"dataFilter": one_day, "processing": {"upsampling": "LANCZOS"}})
+    assert post(eps, bad).status_code == 400
+
+
+def test_forbidden_and_catalog_intersects(eps, monkeypatch):
+    r = post(eps, body(SIMPLE_DN, data={"type": "byoc-017aa0ae-33a6-45d3-8548-0f7d1041b40c"}))
+    assert r.status_code == 403 and r.json()["error"]["code"] == "COMMON_INSUFFICIENT_PERMISSIONS"
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    ring = [[14.40, 40.83], [14.44, 40.83], [14.40, 40.86], [14.40, 40.83]]
+    geom = Geometry({"type": "Polygon", "coordinates": [ring]}, CRS.WGS84)
+    sup.clear_sessions()
+    try:
+        cat = SentinelHubCatalog(config=sup.sh_config(eps.info, "sh"))
+        found = cat.search(sup.collection(eps.info, "sh"), geometry=geom, time=("2020-10-01", "2020-10-10"))
+        ids = list(found.get_ids())
+    finally:
+        sup.clear_sessions()
+    assert [i.split("_")[2][:8] for i in ids] == ["20201004", "20201009"]
+
+
+def test_recorded_engine_requests_valid_openapi(eps):
+    if not sup.openapi_available():
+        pytest.skip("../shared/data is not beside this checkout")
+    recorded = [
+        r
+        for r in eps.request_bodies
+        if r["path"].endswith("/search")
+        # the S2L2A alias, byoc- and LANCZOS requests are deliberate off-schema cases
+        or (r["body"]["input"]["data"][0]["type"] == "sentinel-2-l2a" and "LANCZOS" not in json.dumps(r["body"]))
+    ]
+    assert sup.validate_recorded(recorded) >= 8
