@@ -23,13 +23,41 @@ never rounded) that makes two fetches disagree by one pixel. Integral floats (``
 allows. Clients should send integers, or ``resx``/``resy`` (then ``width = round((maxx - minx) / resx)``, likewise
 height, as the real service computes it — 505 x 447 for the seed bbox at 10 m).
 
-Other documented choices: ``harmonizeValues=true`` (default) removes the BOA offset of >= 04.00 products and clamps
-negatives to 0, ``false`` returns product DNs (``REFLECTANCE = DN / 10000`` either way); sample types AUTO
-(``x*255``, rounded, clamped to UINT8), UINT8/UINT16 (rounded half-up, clamped), FLOAT32 unchanged; categorical
-bands (SCL, CLM, SNW, dataMask) always nearest-neighbour; one tile per date (the tile nearest the AOI centre).
-Modules: :mod:`.server` (HTTP), :mod:`.auth`, :mod:`.process_api`, :mod:`.evalscript_engine`, :mod:`.scene_generator`,
-:mod:`.baselines` (timeline + :func:`reprocessing_truth`), :mod:`.catalog`, :mod:`.faults`, :mod:`.errors`,
-:mod:`.encoding`, :mod:`.raster_source` (real rasters, for tests).
+Other documented choices
+------------------------
+* ``harmonizeValues=true`` (default) removes the BOA offset of >= 04.00 products and clamps negatives to 0;
+  ``false`` returns product DNs; ``REFLECTANCE = DN / 10000`` either way (old baselines have no offset).
+* Sample types: AUTO (``x * 255``, rounded half-up, clamped to UINT8), UINT8/UINT16 (rounded half-up, clamped),
+  FLOAT32 unchanged; NaN -> 0 for integer types.
+* Categorical bands (SCL, CLM, SNW, dataMask) are always nearest-neighbour; reflectance bands use ``upsampling``
+  when the request pixel is finer than 10 m, else ``downsampling`` (NEAREST / BILINEAR / BICUBIC on the band's
+  native 10/20/60 m grid).
+* One tile per acquisition date (the tile nearest the AOI centre), scenes ordered by ``mosaickingOrder``
+  (mostRecent / leastRecent / leastCC), filtered by ``maxCloudCoverage`` (per-deployment cloud cover: the old
+  Sen2Cor flags slightly more cloud).
+* Errors use the real JSON shape ``{"error": {"status", "reason", "message", "code"}}``: 400 COMMON_BAD_PAYLOAD
+  (payload, sizes, CRS, bands), 400 RENDERER_EXCEPTION (evalscript failed in V8; message carries the JS error),
+  401 COMMON_UNAUTHORIZED (missing/invalid/expired token, or a token of the other deployment), 403
+  COMMON_INSUFFICIENT_PERMISSIONS (``byoc-``/``batch-``/``zarr-`` collections), 404 COMMON_NOT_FOUND (other unknown
+  collections, unknown paths), 429 RATE_LIMIT_EXCEEDED with ``Retry-After`` in milliseconds, 500/503.
+* Fault injection per deployment (:meth:`SampleEndpoints.set_faults`, CLI ``--faults-sh``/``--faults-cdse``):
+  latency, 429 bursts, random 5xx, truncated bodies (``truncate_mode`` "content-length" — undetected by
+  requests 2.28/urllib3 1.26, the client fails decoding — or "chunked" — a ``ChunkedEncodingError`` sentinelhub-py
+  retries), token expiry mid-run (``expire_tokens_after`` seconds).
+* Paths: ``/api/v1/process`` and ``/api/v1/catalog/1.0.0/…`` (what sentinelhub-py calls) plus the current OpenAPI
+  document's ``/process/v1`` and ``/catalog/v1/…``.
+
+Data
+----
+Scenes come from :class:`~.scene_generator.SyntheticSceneSource` (procedural, any AOI/date; the "sh" version of an
+acquisition before 2022-01-25 is the 05.00 scene moved by :func:`reprocessing_truth`'s ``shift_m`` with its
+radiometric gain/offset and SCL rules) or from any object with the same three methods
+(``acquisitions``/``cloud_cover``/``render``), e.g. :class:`~.raster_source.RasterSceneSource` over real files:
+``SampleEndpoints(scene_source=...)`` (one source for both deployments, or ``{"sh": …, "cdse": …}``).
+
+Modules: :mod:`.server` (HTTP, thin), :mod:`.auth`, :mod:`.process_api`, :mod:`.evalscript_engine` (V8 via
+mini-racer, vectorised), :mod:`.scene_generator`, :mod:`.baselines` (timeline + :func:`reprocessing_truth`),
+:mod:`.catalog`, :mod:`.faults`, :mod:`.errors`, :mod:`.encoding`, :mod:`.raster_source`. No QGIS/Qt import.
 """
 
 from __future__ import annotations

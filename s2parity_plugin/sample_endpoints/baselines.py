@@ -16,7 +16,8 @@ from (incl.)   baseline   note
 2019-01-28     02.12      "early 2019" products are N0212
 2019-07-08     02.13
 2020-01-28     02.14      e.g. the seed acquisition 2020-10-04 (S2B, N0214)
-2021-06-30     03.00
+2021-03-30     03.00      geometric refinement against the GRI activated
+2021-06-30     03.01
 2022-01-25     04.00      BOA_ADD_OFFSET -1000 introduced
 2022-12-06     05.09
 2023-12-13     05.10
@@ -35,11 +36,13 @@ Collection-1 reprocessing does. :func:`reprocessing_truth` returns the exact mod
 * ``shift_m = (dx, dy)``: geolocation displacement **of the old-baseline image relative to the 05.00 image**, in
   metres, ``dx`` positive **east**, ``dy`` positive **north** (UTM easting/northing of the tile's zone). A ground
   feature at (E, N) in the cdse image appears at (E + dx, N + dy) in the sh image, i.e.
-  ``sh(E, N) == cdse(E - dx, N - dy)`` before resampling. Magnitude 3–8 m, direction pseudo-random per acquisition.
-  Source: ESA's Collection-1 notes — the reprocessed products are geometrically refined against the Global Reference
-  Image (GRI), bringing absolute geolocation to < 5 m (CE95 ~ 5–6 m), while operational products before the GRI
-  refinement was activated (PB 03.00, mid-2021) had ~ 8–12 m CE95 absolute geolocation; a few metres of
-  inter-baseline displacement is therefore the expected order (sub-pixel at 10 m).
+  ``sh(E, N) == cdse(E - dx, N - dy)`` before resampling. Magnitude 3–8 m for acquisitions before 2021-03-30,
+  0.5–1.5 m for 2021-03-30 … 2022-01-24 (those operational products were already GRI-refined); direction
+  pseudo-random per acquisition. Source: ESA's Collection-1 / PB 05.00 notes — the reprocessed products are
+  geometrically refined against the Sentinel-2 Global Reference Image (GRI), bringing absolute geolocation to
+  ~ 5 m CE95 and multi-temporal co-registration to ~ 3 m, while operational products before the GRI refinement was
+  activated (PB 03.00, 30 March 2021) met only the ~ 11 m (2 sigma) specification; a few metres of inter-baseline
+  displacement is therefore the expected order (sub-pixel at 10 m).
 * ``gain``/``offset_dn``: radiometric change of reflectance bands (newer Sen2Cor, ~2.8 -> 2.11):
   ``DN_old = round(gain * DN_new_harmonized + offset_dn)``, clipped to [0, 65535]; gain in [0.985, 1.015], offset in
   [-6, +6] DN (harmonized DN, i.e. reflectance * 10000).
@@ -60,6 +63,9 @@ from typing import Any
 #: First sensing date served by the operational 04.00+ chain (both deployments identical from here on).
 COLLECTION1_END = dt.date(2022, 1, 25)
 
+#: Operational geometric refinement against the GRI (PB 03.00) from this sensing date on.
+GRI_REFINEMENT_START = dt.date(2021, 3, 30)
+
 #: Collection-1 (reprocessed) baseline served by "cdse" for acquisitions before :data:`COLLECTION1_END`.
 COLLECTION1_BASELINE = "05.00"
 
@@ -72,7 +78,8 @@ OPERATIONAL_TIMELINE: tuple[tuple[dt.date, str], ...] = (
     (dt.date(2019, 1, 28), "02.12"),
     (dt.date(2019, 7, 8), "02.13"),
     (dt.date(2020, 1, 28), "02.14"),
-    (dt.date(2021, 6, 30), "03.00"),
+    (dt.date(2021, 3, 30), "03.00"),
+    (dt.date(2021, 6, 30), "03.01"),
     (dt.date(2022, 1, 25), "04.00"),
     (dt.date(2022, 12, 6), "05.09"),
     (dt.date(2023, 12, 13), "05.10"),
@@ -91,6 +98,7 @@ SEN2COR_VERSION = {
     "02.13": "2.8",
     "02.14": "2.8",
     "03.00": "2.9",
+    "03.01": "2.9",
     "04.00": "2.10",
     "05.00": "2.10",
     "05.09": "2.11",
@@ -167,7 +175,10 @@ def reprocessing_truth(date: dt.date | dt.datetime | str, tile_id: str | None = 
     if not is_reprocessed(day):
         out.update(reprocessed=False, shift_m=(0.0, 0.0), gain=1.0, offset_dn=0.0, scl_rules={})
         return out
-    magnitude = 3.0 + 5.0 * stable_unit("shift-mag", day)
+    if day >= GRI_REFINEMENT_START:
+        magnitude = 0.5 + 1.0 * stable_unit("shift-mag", day)
+    else:
+        magnitude = 3.0 + 5.0 * stable_unit("shift-mag", day)
     angle = 2.0 * math.pi * stable_unit("shift-dir", day)
     dx = round(magnitude * math.cos(angle), 2)
     dy = round(magnitude * math.sin(angle), 2)
