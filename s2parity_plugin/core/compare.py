@@ -49,31 +49,19 @@ from s2parity_plugin.core import report as report_mod
 from s2parity_plugin.core import run_folder
 from s2parity_plugin.core.errors import InputError, S2ParityError
 from s2parity_plugin.core.grid import GridInfo, check_same_grid, grid_of, open_raster
+from s2parity_plugin.core.scl import DEFAULT_INVALID_CLASSES, MISMATCH_CLASSES, SCL_CLASSES, hex_to_rgb
 from s2parity_plugin.core.shift import ShiftEstimate, estimate_shift_windows
 from s2parity_plugin.core.stats import DiffStats, scratch
 
 gdal.UseExceptions()  # the compare engine always uses GDAL with exceptions (same setting as core.grid)
 
-DEFAULT_INVALID_CLASSES: frozenset[int] = frozenset({1, 2, 3, 7, 8, 9, 10, 11})
 #: SCL classes whose boundaries the diagnosis looks at (cloud shadow, cloud medium/high, thin cirrus).
 CLOUD_SHADOW_CLASSES: frozenset[int] = frozenset({3, 8, 9, 10})
-SCL_NAMES = (
-    "no data",
-    "saturated or defective",
-    "dark area / topographic shadow",
-    "cloud shadow",
-    "vegetation",
-    "not vegetated",
-    "water",
-    "unclassified",
-    "cloud medium probability",
-    "cloud high probability",
-    "thin cirrus",
-    "snow or ice",
-)
+#: SCL class names, index = class value (one palette for the engine, the styles and the reports).
+SCL_NAMES = tuple(SCL_CLASSES[value][0] for value in range(12))
 MISMATCH_KEYS = ("nodata", "both_valid", "both_invalid", "valid_only_a", "valid_only_b")
-MISMATCH_NAMES = ("No data", "Valid in both", "Invalid in both", "Valid only in A", "Valid only in B")
-MISMATCH_COLOURS = ((0, 0, 0, 0), (190, 190, 190, 255), (90, 90, 90, 255), (230, 120, 20, 255), (30, 110, 230, 255))
+MISMATCH_NAMES = ("No data", *(MISMATCH_CLASSES[v][0] for v in sorted(MISMATCH_CLASSES)))
+MISMATCH_COLOURS = ((0, 0, 0, 0), *((*hex_to_rgb(MISMATCH_CLASSES[v][1]), 255) for v in sorted(MISMATCH_CLASSES)))
 CLASS_CHANGED_NODATA = 255
 DEFAULT_TOLERANCE = {"REFLECTANCE": 0.01, "DN": 100.0}
 OUTPUT_NAMES = {
