@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -74,3 +75,79 @@ def test_desktop_comparison_against_sample_endpoints(tmp_path, artifacts_dir, mo
     assert "02.14" in result["diagnosis"] and "05.00" in result["diagnosis"]
     assert result["main_png"] is True and result["dock_png"] is True
     assert (artifacts_dir / "desktop_compare_main.png").stat().st_size > 50_000
+
+
+def _qgis_process_run(env: dict, algorithm: str, **params: str) -> dict:
+    cmd = ["qgis_process.bin", "--json", "run", algorithm, "--", *(f"{k}={v}" for k, v in params.items())]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, f"{algorithm} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
+    return json.loads(out.stdout[out.stdout.index("{") :])["results"]
+
+
+def test_qgis_process_runs_the_whole_workflow_on_the_seed(tmp_path):
+    """compareendpoints (fetch + compare) on the seed AOI against the sample pair, comparerasters on its run
+    folder, and exportcomparison — all through qgis_process.bin with the installed plugin."""
+    from s2parity_plugin.core.seed import write_seed_aoi_geojson
+
+    root = tmp_path / "profiles"
+    prepare_profiles_root(built_zip(), root)
+    env = clean_env(QGIS_CUSTOM_CONFIG_PATH=str(root), QT_QPA_PLATFORM="offscreen")
+    aoi = write_seed_aoi_geojson(tmp_path / "seed_aoi.geojson")
+    results = _qgis_process_run(
+        env,
+        "s2parity:compareendpoints",
+        AOI=str(aoi),
+        DATE_FROM="2020-10-04",
+        DATE_TO="2020-10-04",
+        PRESET="B04",
+        UNITS="DN",
+        ENDPOINT_A="sample-sh",
+        ENDPOINT_B="sample-cdse",
+        RESOLUTION="10",
+        CRS="EPSG:3035",
+        OUTPUT_FOLDER=str(tmp_path / "runs"),
+    )
+    assert "02.14" in results["DIAGNOSIS"] and "05.00" in results["DIAGNOSIS"]
+    report = json.loads(Path(results["OUTPUT_REPORT"]).read_text())
+    assert report["grid"]["width"] == 506 and report["grid"]["height"] == 449
+
+    again = _qgis_process_run(
+        env,
+        "s2parity:comparerasters",
+        RASTER_A=results["VALUE_A"],
+        RASTER_B=results["VALUE_B"],
+        SCL_A=results["SCL_A"],
+        SCL_B=results["SCL_B"],
+        OUTPUT_DIFFERENCE=str(tmp_path / "again" / "difference.tif"),
+        OUTPUT_MISMATCH=str(tmp_path / "again" / "scl_mismatch.tif"),
+        OUTPUT_REPORT=str(tmp_path / "again" / "report.json"),
+    )
+    report_again = json.loads(Path(again["OUTPUT_REPORT"]).read_text())
+    assert report_again["stats"]["n"] == report["stats"]["n"]
+    assert report_again["stats"]["bias"] == pytest.approx(report["stats"]["bias"])
+    assert report_again["scl"]["counts"] == report["scl"]["counts"]
+
+    exported = _qgis_process_run(
+        env,
+        "s2parity:exportcomparison",
+        COMPARISON=results["COMPARE_FOLDER"],
+        OUTPUT_FOLDER=str(tmp_path / "export"),
+    )
+    names = sorted(Path(p).name for p in exported["FILES"])
+    assert "s2parity_difference.tif" in names and "s2parity_report.html" in names
+    refused = subprocess.run(
+        [
+            "qgis_process.bin",
+            "run",
+            "s2parity:exportcomparison",
+            "--",
+            f"COMPARISON={results['COMPARE_FOLDER']}",
+            f"OUTPUT_FOLDER={tmp_path / 'export'}",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert refused.returncode != 0
+    assert "already holds" in refused.stdout + refused.stderr
