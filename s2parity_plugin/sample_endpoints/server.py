@@ -74,6 +74,10 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> None:
         path = self.path.split("?", 1)[0]
         self.owner._log(self.deployment.name, self.command, path, status)
+        record = getattr(self, "_record_entry", None)
+        if record is not None:
+            record["status"] = status
+            self._record_entry = None
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         chunked = truncate and self.deployment.faults.config.truncate_mode == "chunked"
@@ -165,7 +169,7 @@ class _Handler(BaseHTTPRequestHandler):
         d = self.deployment
         self._authorize()
         doc = self._json_body(body)
-        self.owner._record(d.name, self.path, doc)
+        self._record_entry = self.owner._record(d.name, self.path, doc)
         self._api_fault()
         plan = process_api.parse_request(doc)
         result = process_api.execute(plan, d.name, d.source, SERVICE_VERSIONS[d.name])
@@ -183,7 +187,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._authorize()
         if method == "POST" and sub == "/search":
             doc = self._json_body(body)
-            self.owner._record(d.name, self.path, doc)
+            self._record_entry = self.owner._record(d.name, self.path, doc)
             self._api_fault()
             result = catalog.search(doc, d.name, d.source, d.base_url)
             payload = json.dumps(result).encode("utf-8")
@@ -209,7 +213,8 @@ class SampleEndpoints:
     :param token_ttl_s: lifetime of issued access tokens (s), sent as ``expires_in``.
     :param scene_source: the scene source for both deployments, or ``{"sh": …, "cdse": …}``; default the synthetic
         generator (:class:`~.scene_generator.SyntheticSceneSource`).
-    :param record_bodies: keep every JSON request body in :attr:`request_bodies` (for schema checks in tests).
+    :param record_bodies: keep every JSON request body of the process/catalog endpoints in :attr:`request_bodies`
+        (``{"deployment", "path", "body", "status"}``, for schema checks in tests).
     """
 
     def __init__(
@@ -340,10 +345,14 @@ class SampleEndpoints:
         with self._lock:
             self.request_log.append((deployment, method, path, status))
 
-    def _record(self, deployment: str, path: str, body: Any) -> None:
-        if self.record_bodies:
-            with self._lock:
-                self.request_bodies.append({"deployment": deployment, "path": path.split("?", 1)[0], "body": body})
+    def _record(self, deployment: str, path: str, body: Any) -> Optional[dict[str, Any]]:
+        """Keep a JSON request body (when ``record_bodies``); ``status`` is filled in when the answer is sent."""
+        if not self.record_bodies:
+            return None
+        entry = {"deployment": deployment, "path": path.split("?", 1)[0], "body": body, "status": None}
+        with self._lock:
+            self.request_bodies.append(entry)
+        return entry
 
 
 def pu_estimate(width: int, height: int, n_bands: int) -> float:

@@ -322,11 +322,6 @@ def test_forbidden_and_catalog_intersects(eps, monkeypatch):
 def test_recorded_engine_requests_valid_openapi(eps):
     if not sup.openapi_available():
         pytest.skip("../shared/data is not beside this checkout")
-    recorded = [
-        r
-        for r in eps.request_bodies
-        if r["path"].endswith("/search")
-        # the S2L2A alias, byoc- and LANCZOS requests are deliberate off-schema cases
-        or (r["body"]["input"]["data"][0]["type"] == "sentinel-2-l2a" and "LANCZOS" not in json.dumps(r["body"]))
-    ]
-    assert sup.validate_recorded(recorded) >= 8
+    # the legacy "S2L2A" type alias is accepted by the real service but not listed in the OpenAPI enum
+    recorded = [r for r in eps.request_bodies if "S2L2A" not in json.dumps(r["body"])]
+    assert sup.validate_recorded(recorded, rejected_may_be_invalid=True) >= 8

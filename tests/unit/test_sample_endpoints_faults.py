@@ -28,6 +28,8 @@ def eps(monkeypatch):
     with SampleEndpoints(host="127.0.0.1", port=0, token_ttl_s=3600.0, record_bodies=True) as e:
         yield e
     sup.clear_sessions()
+    if sup.openapi_available():  # every body these tests sent: valid, or rejected by the emulator (negative cases)
+        sup.validate_recorded(e.request_bodies, rejected_may_be_invalid=True)
 
 
 def small_request(eps: SampleEndpoints, deployment: str, **cfg) -> SentinelHubRequest:

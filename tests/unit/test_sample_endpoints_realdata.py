@@ -179,5 +179,5 @@ def test_real_product_names_in_catalog_and_userdata(real_eps):
 def test_real_data_requests_valid_openapi(real_eps):
     if not sup.openapi_available():
         pytest.skip("../shared/data is not beside this checkout")
-    assert sup.validate_recorded(real_eps.request_bodies) >= 1
+    assert sup.validate_recorded(real_eps.request_bodies, rejected_may_be_invalid=True) >= 1
     assert dt.date(2023, 11, 3).isoformat() in MANILA_ID.replace("20231103", "2023-11-03")
