@@ -595,5 +595,4 @@ def acquisition_metadata(acq: Acquisition, deployment: str, source: Any) -> dict
         "cloudCoverage": source.cloud_cover(acq, deployment),
         "dataPath": acq.data_path(deployment),
         "productId": acq.product_id(deployment),
-        "tileId": acq.tile.tile_id,
     }

@@ -172,7 +172,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._record_entry = self.owner._record(d.name, self.path, doc)
         self._api_fault()
         plan = process_api.parse_request(doc)
-        result = process_api.execute(plan, d.name, d.source, SERVICE_VERSIONS[d.name])
+        result = process_api.execute(
+            plan, d.name, d.source, SERVICE_VERSIONS[d.name], timeout_ms=self.owner.evalscript_timeout_ms
+        )
         accept = self.headers.get("Accept", "")
         ctype = result.content_type
         if ctype == "application/x-tar" and accept in ("application/tar",):
@@ -213,6 +215,7 @@ class SampleEndpoints:
     :param token_ttl_s: lifetime of issued access tokens (s), sent as ``expires_in``.
     :param scene_source: the scene source for both deployments, or ``{"sh": …, "cdse": …}``; default the synthetic
         generator (:class:`~.scene_generator.SyntheticSceneSource`).
+    :param evalscript_timeout_ms: V8 time limit per evalscript step (ms); exceeding it is a 400 RENDERER_EXCEPTION.
     :param record_bodies: keep every JSON request body of the process/catalog endpoints in :attr:`request_bodies`
         (``{"deployment", "path", "body", "status"}``, for schema checks in tests).
     """
@@ -226,6 +229,7 @@ class SampleEndpoints:
         record_bodies: bool = False,
         cdse_port: Optional[int] = None,
         allow_non_loopback: bool = False,
+        evalscript_timeout_ms: int = 30_000,
     ):
         if host not in LOOPBACK_HOSTS and not allow_non_loopback:
             raise ValueError(f"refusing to bind {host!r}: the sample endpoints bind loopback only")
@@ -234,6 +238,7 @@ class SampleEndpoints:
         self.cdse_port = cdse_port
         self.token_ttl_s = float(token_ttl_s)
         self.record_bodies = record_bodies
+        self.evalscript_timeout_ms = int(evalscript_timeout_ms)
         if scene_source is None:
             scene_source = SyntheticSceneSource()
         sources = scene_source if isinstance(scene_source, dict) else dict.fromkeys(DEPLOYMENTS, scene_source)

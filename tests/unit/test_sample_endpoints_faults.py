@@ -246,3 +246,17 @@ def test_requests_sent_here_are_valid_openapi(eps):
         pytest.skip("../shared/data is not beside this checkout")
     small_request(eps, "sh").get_data()
     assert sup.validate_recorded(eps.request_bodies) >= 1
+
+
+def test_runaway_evalscript_times_out(monkeypatch):
+    with SampleEndpoints(evalscript_timeout_ms=300) as eps:
+        body = sup.seed_request_10m()
+        body["output"] = {"resx": 100, "resy": 100}
+        body["evalscript"] = SMALL_EVALSCRIPT.replace("return [s.B04];", "while (true) {} return [s.B04];")
+        t0 = time.monotonic()
+        r = requests.post(eps.info["sh"]["base_url"] + "/api/v1/process", json=body, headers=bearer(eps, "sh"))
+        assert r.status_code == 400 and r.json()["error"]["code"] == "RENDERER_EXCEPTION"
+        assert "timed out" in r.json()["error"]["message"] and time.monotonic() - t0 < 10
+        body["evalscript"] = SMALL_EVALSCRIPT  # the server is still healthy
+        r = requests.post(eps.info["sh"]["base_url"] + "/api/v1/process", json=body, headers=bearer(eps, "sh"))
+        assert r.status_code == 200
