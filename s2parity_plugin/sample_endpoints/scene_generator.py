@@ -40,6 +40,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import threading
 from functools import lru_cache
 from typing import Any, Optional
 
@@ -198,10 +199,25 @@ def utm_epsg(lon: float, lat: float) -> int:
     return (32600 if lat >= 0 else 32700) + zone
 
 
-@lru_cache(maxsize=64)
+_TLS = threading.local()
+
+
 def transformer(src: str, dst: str) -> Transformer:
-    """Cached always-xy pyproj transformer between two CRS definitions (``"EPSG:3035"`` …)."""
-    return Transformer.from_crs(CRS.from_user_input(src), CRS.from_user_input(dst), always_xy=True)
+    """Cached always-xy pyproj transformer between two CRS definitions (``"EPSG:3035"`` …).
+
+    The cache is per thread: pyproj ``Transformer`` objects must not be shared between threads (the server answers
+    "sh" and "cdse" requests concurrently).
+    """
+    cache = getattr(_TLS, "transformers", None)
+    if cache is None:
+        cache = _TLS.transformers = {}
+    key = (src, dst)
+    tr = cache.get(key)
+    if tr is None:
+        if len(cache) > 64:
+            cache.clear()
+        tr = cache[key] = Transformer.from_crs(CRS.from_user_input(src), CRS.from_user_input(dst), always_xy=True)
+    return tr
 
 
 def tile_for_lonlat(lon: float, lat: float) -> Tile:
