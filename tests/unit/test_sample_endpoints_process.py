@@ -283,3 +283,19 @@ def test_recorded_requests_valid_against_openapi(eps):
     assert sup.validate_recorded(eps.request_bodies, rejected_may_be_invalid=True) >= 4
     fractional = [b for b in eps.request_bodies if b["body"].get("output", {}).get("width") == 501.2608]
     assert fractional and all(b["status"] == 400 for b in fractional)
+
+
+def test_concurrent_requests_to_both_deployments_match_sequential(eps):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from s2parity_plugin.sample_endpoints import process_api
+
+    process_api.clear_render_cache()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = [pool.submit(seed_via_sentinelhub, eps, dep) for dep in ("sh", "cdse", "sh", "cdse")]
+        results = [f.result(timeout=120) for f in futures]
+    process_api.clear_render_cache()
+    sequential = {dep: seed_via_sentinelhub(eps, dep) for dep in ("sh", "cdse")}
+    for dep, got in zip(("sh", "cdse", "sh", "cdse"), results):
+        np.testing.assert_array_equal(got["default.tif"], sequential[dep]["default.tif"])
+        np.testing.assert_array_equal(got["scl.tif"], sequential[dep]["scl.tif"])
