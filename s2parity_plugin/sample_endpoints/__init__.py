@@ -63,6 +63,7 @@ mini-racer, vectorised), :mod:`.scene_generator`, :mod:`.baselines` (timeline + 
 from __future__ import annotations
 
 from s2parity_plugin.sample_endpoints.baselines import baseline_for, reprocessing_truth
+from s2parity_plugin.sample_endpoints.scene_generator import reprocessing_shift_in_crs
 from s2parity_plugin.sample_endpoints.server import SampleEndpoints
 
-__all__ = ["SampleEndpoints", "baseline_for", "reprocessing_truth"]
+__all__ = ["SampleEndpoints", "baseline_for", "reprocessing_shift_in_crs", "reprocessing_truth"]

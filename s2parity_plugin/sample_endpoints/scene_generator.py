@@ -612,3 +612,21 @@ def acquisition_metadata(acq: Acquisition, deployment: str, source: Any) -> dict
         "dataPath": acq.data_path(deployment),
         "productId": acq.product_id(deployment),
     }
+
+
+def reprocessing_shift_in_crs(date: Any, crs: str, x: float, y: float) -> tuple[float, float]:
+    """The truth ``shift_m`` of :func:`~.baselines.reprocessing_truth` expressed in another CRS at a point.
+
+    :param date: sensing date of the acquisition.
+    :param crs: e.g. ``"EPSG:3035"`` (the request/compare grid's CRS).
+    :param x: easting of the point in ``crs`` (the AOI centre, say).
+    :param y: northing of the point in ``crs``.
+    :return: ``(dx, dy)`` in ``crs`` units (x east+, y north+ for the usual projected CRSs): where a cdse feature at
+        (x, y) appears in the sh image, minus (x, y). The generator applies the shift in the tile's UTM zone.
+    """
+    lon, lat = transformer(crs, "EPSG:4326").transform(x, y)
+    tile = tile_for_lonlat(float(lon), float(lat))
+    dx, dy = baselines.reprocessing_truth(date, tile.tile_id)["shift_m"]
+    e, n = transformer(crs, f"EPSG:{tile.epsg}").transform(x, y)
+    x2, y2 = transformer(f"EPSG:{tile.epsg}", crs).transform(e + dx, n + dy)
+    return float(x2 - x), float(y2 - y)
