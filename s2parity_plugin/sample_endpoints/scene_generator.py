@@ -39,8 +39,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import math
 import threading
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Any, Optional
 
@@ -341,13 +343,22 @@ def _cloudiness(day: dt.date) -> float:
     return 0.0 if u < 0.35 else 0.08 + 0.6 * (u - 0.35) / 0.65
 
 
-def _surface(
-    e: np.ndarray, n: np.ndarray, day: dt.date, idx: tuple[int, ...]
-) -> tuple[dict[int, np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
-    """Surface reflectance of bands ``idx`` (REFLECTANCE_BANDS indices; B04/B08 always), water mask, ndvi, texture.
+_LANDCOVER_CACHE: OrderedDict[bytes, dict[str, np.ndarray]] = OrderedDict()
+_LANDCOVER_LOCK = threading.Lock()
 
-    Ground coordinates ``e``/``n`` in metres (UTM of the tile's zone).
+
+def _landcover(e: np.ndarray, n: np.ndarray) -> dict[str, np.ndarray]:
+    """Date-independent latent fields at ground coords (water/urban/forest masks, parcel ids, textures).
+
+    Memoised on the exact coordinate bytes (a multi-date request evaluates the same native-grid centres for every
+    acquisition of a deployment without geolocation shift).
     """
+    key = hashlib.blake2b(e.tobytes() + n.tobytes(), digest_size=16).digest()
+    with _LANDCOVER_LOCK:
+        hit = _LANDCOVER_CACHE.get(key)
+        if hit is not None:
+            _LANDCOVER_CACHE.move_to_end(key)
+            return hit
     water = fbm(e, n, 3000.0, 11, 2) > 0.70
     urban = (fbm(e, n, 1500.0, 23, 2) > 0.68) & ~water
     forest = (fbm(e, n, 2200.0, 37, 2) > 0.64) & ~water & ~urban
@@ -356,25 +367,46 @@ def _surface(
     v = -e * math.sin(ang) + n * math.cos(ang)
     pu = np.floor(u / 220.0).astype(np.int64)
     pv = np.floor(v / 160.0).astype(np.int64)
-    phase = _hash01(pu, pv, 101)
-    doy = day.timetuple().tm_yday
-    green = np.clip(0.5 + 0.9 * np.sin(2 * math.pi * (doy / 365.0 + phase)), 0.0, 1.0).astype(np.float32)
     texture = value_noise(e, n, 30.0, 59)
-    fine = value_noise(e, n, 12.0, 61) - np.float32(0.5)
-    urban_gain = np.float32(0.8) + np.float32(0.4) * _hash01(pu, pv, 7)
-    tex_gain = np.float32(0.96) + np.float32(0.08) * texture
+    out = {
+        "water": water,
+        "urban": urban,
+        "forest": forest,
+        "phase": _hash01(pu, pv, 101),
+        "texture": texture,
+        "fine": value_noise(e, n, 12.0, 61) - np.float32(0.5),
+        "urban_gain": np.float32(0.8) + np.float32(0.4) * _hash01(pu, pv, 7),
+        "tex_gain": np.float32(0.96) + np.float32(0.08) * texture,
+    }
+    with _LANDCOVER_LOCK:
+        _LANDCOVER_CACHE[key] = out
+        while len(_LANDCOVER_CACHE) > 4:
+            _LANDCOVER_CACHE.popitem(last=False)
+    return out
+
+
+def _surface(
+    e: np.ndarray, n: np.ndarray, day: dt.date, idx: tuple[int, ...]
+) -> tuple[dict[int, np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+    """Surface reflectance of bands ``idx`` (REFLECTANCE_BANDS indices; B04/B08 always), water mask, ndvi, texture.
+
+    Ground coordinates ``e``/``n`` in metres (UTM of the tile's zone).
+    """
+    lc = _landcover(e, n)
+    water, urban, forest, fine = lc["water"], lc["urban"], lc["forest"], lc["fine"]
+    doy = day.timetuple().tm_yday
+    green = np.clip(0.5 + 0.9 * np.sin(2 * math.pi * (doy / 365.0 + lc["phase"])), 0.0, 1.0).astype(np.float32)
     refl: dict[int, np.ndarray] = {}
     for k in sorted(set(idx) | {3, 7}):
         sp = {name: np.float32(_SPECTRA[name][k]) for name in _SPECTRA}
         r = green * sp["veg"] + (1 - green) * sp["soil"]
         r = np.where(forest, sp["forest"], r)
-        r = np.where(urban, sp["urban"] * urban_gain, r)
-        r = r * tex_gain
-        refl[k] = np.where(
-            water, sp["water"] + np.float32(0.012) * fine - np.float32(0.002), r + np.float32(0.004) * fine
-        )
+        r = np.where(urban, sp["urban"] * lc["urban_gain"], r)
+        r = r * lc["tex_gain"]
+        water_r = sp["water"] + np.float32(0.012) * fine - np.float32(0.002)
+        refl[k] = np.where(water, water_r, r + np.float32(0.004) * fine)
     ndvi = (refl[7] - refl[3]) / np.maximum(refl[7] + refl[3], np.float32(1e-6))
-    return refl, water, ndvi, texture
+    return refl, water, ndvi, lc["texture"]
 
 
 def _atmosphere(e: np.ndarray, n: np.ndarray, day: dt.date) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -532,9 +564,7 @@ class SyntheticSceneSource:
         :return: band -> float64 array: reflectance bands as **product DN** of the deployment's baseline (offset
             +1000 for >= 04.00), SCL/CLD/SNW/CLM/CLP as stored, angles in degrees, AOT/WVP DN, dataMask 0/1.
         """
-        e, n = transformer(crs, f"EPSG:{acq.tile.epsg}").transform(x, y)
-        e = np.asarray(e, dtype=np.float64)
-        n = np.asarray(n, dtype=np.float64)
+        e, n = _to_utm(x, y, crs, acq.tile.epsg)
         truth = baselines.reprocessing_truth(acq.date, acq.tile.tile_id)
         old = deployment == "sh" and truth["reprocessed"]
         dx, dy = truth["shift_m"] if old else (0.0, 0.0)
@@ -592,6 +622,27 @@ class SyntheticSceneSource:
             else:
                 raise KeyError(band)
         return out
+
+
+_UTM_CACHE: OrderedDict[bytes, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+
+
+def _to_utm(x: np.ndarray, y: np.ndarray, crs: str, epsg: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel centres from the request CRS to the tile's UTM zone (m), memoised for multi-acquisition requests."""
+    key = hashlib.blake2b(f"{crs}>{epsg}".encode() + x.tobytes() + y.tobytes(), digest_size=16).digest()
+    with _LANDCOVER_LOCK:
+        hit = _UTM_CACHE.get(key)
+    if hit is not None:
+        return hit
+    e, n = transformer(crs, f"EPSG:{epsg}").transform(x, y)
+    out = (np.asarray(e, dtype=np.float64), np.asarray(n, dtype=np.float64))
+    for a in out:
+        a.flags.writeable = False
+    with _LANDCOVER_LOCK:
+        _UTM_CACHE[key] = out
+        while len(_UTM_CACHE) > 4:
+            _UTM_CACHE.popitem(last=False)
+    return out
 
 
 def _sun_zenith(acq: Acquisition) -> float:
