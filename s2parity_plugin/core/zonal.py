@@ -2,7 +2,8 @@
 
 Features are burnt into the comparison grid with GDAL (a pixel belongs to a feature when its centre is inside;
 GDAL's default rasterisation rule). Means are over pixels where the difference is valid (both sides valid), in
-the units of the inputs (DN, reflectance or NDVI). Later features win where features overlap.
+the units of the inputs (DN, reflectance or NDVI) — with an SCL-mismatch raster, only over pixels whose SCL is valid
+in both (mismatch class 1), the same pixels as the report's statistics. Later features win where features overlap.
 """
 
 from __future__ import annotations
@@ -64,14 +65,16 @@ def feature_stats(
     diff, valid = _read(difference)
     n = len(features) + 1
     valid = valid.ravel()
+    if mismatch is not None:
+        m, _ = _read(mismatch)
+        m = m.ravel()
+        valid &= m == 1
     zone_valid = np.where(valid, zones, 0)
     counts = np.bincount(zone_valid, minlength=n)
     sum_a = np.bincount(zone_valid, weights=np.where(valid, a.ravel(), 0.0), minlength=n)
     sum_b = np.bincount(zone_valid, weights=np.where(valid, b.ravel(), 0.0), minlength=n)
     sum_d = np.bincount(zone_valid, weights=np.where(valid, diff.ravel(), 0.0), minlength=n)
     if mismatch is not None:
-        m, _ = _read(mismatch)
-        m = m.ravel()
         classified = np.bincount(zones, weights=(m > 0).astype(float), minlength=n)
         one_sided = np.bincount(zones, weights=np.isin(m, (3, 4)).astype(float), minlength=n)
     prefix = "mean_ndvi_" if quantity.upper() == "NDVI" else "mean_"

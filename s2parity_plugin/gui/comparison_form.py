@@ -350,7 +350,8 @@ class ComparisonForm(QWidget):
             "DATE_FROM": date_from,
             "DATE_TO": date_to,
             "PRESET": self.preset.currentData(),
-            "UNITS": self.units.currentData(),
+            # NDVI and custom evalscripts define their own units (the preset's default).
+            "UNITS": self.units.currentData() if self.units.isEnabled() else "DEFAULT",
             "EVALSCRIPT": self.evalscript.text() if self.preset.currentData() == "CUSTOM" else "",
             "RESOLUTION": self.resolution.value(),
             "CRS": QgsCoordinateReferenceSystem(crs) if crs else QgsCoordinateReferenceSystem(),

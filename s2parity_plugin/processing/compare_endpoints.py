@@ -31,6 +31,7 @@ from qgis.core import (
     QgsProcessingParameterString,
     QgsProject,
 )
+from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
 
 from s2parity_plugin.core.errors import S2ParityError
@@ -151,9 +152,14 @@ class CompareEndpointsAlgorithm(QgsProcessingAlgorithm):
         fetch_params["OUTPUT_FOLDER"] = self.parameterAsString(parameters, "OUTPUT_FOLDER", context)
         steps.setCurrentStep(0)
         steps.pushInfo("Fetching the same request from endpoint A and endpoint B…")
-        fetched = processing.run(
-            "s2parity:fetchpair", fetch_params, context=context, feedback=steps, is_child_algorithm=True
-        )
+        child_feedback = ErrorRecordingFeedback(steps)
+        try:
+            fetched = processing.run(
+                "s2parity:fetchpair", fetch_params, context=context, feedback=child_feedback, is_child_algorithm=True
+            )
+        except QgsProcessingException as exc:
+            # processing.run only says "There were errors executing the algorithm."; pass the real reason on.
+            raise QgsProcessingException(child_feedback.errors[-1] if child_feedback.errors else str(exc)) from exc
         if feedback.isCanceled():
             return {}
         run_dir = Path(fetched["RUN_FOLDER"])
@@ -217,6 +223,33 @@ class CompareEndpointsAlgorithm(QgsProcessingAlgorithm):
         if value is None or value == "":
             return None
         return self.parameterAsDouble(parameters, name, context)
+
+
+class ErrorRecordingFeedback(QgsProcessingFeedback):
+    """Feedback for a child algorithm: forwards everything to ``parent`` and keeps the errors it reported."""
+
+    def __init__(self, parent: QgsProcessingFeedback) -> None:
+        super().__init__()
+        self.parent = parent
+        self.errors: list[str] = []
+        # Direct connections: these objects live in the task's thread, which runs no event loop.
+        self.progressChanged.connect(parent.setProgress, Qt.DirectConnection)
+        parent.canceled.connect(self.cancel, Qt.DirectConnection)
+        if parent.isCanceled():
+            self.cancel()
+
+    def reportError(self, error: str, fatalError: bool = False) -> None:  # noqa: N802,N803 (QGIS API)
+        self.errors.append(error)
+        self.parent.reportError(error, fatalError)
+
+    def pushInfo(self, info: str) -> None:  # noqa: N802 (QGIS API)
+        self.parent.pushInfo(info)
+
+    def pushWarning(self, warning: str) -> None:  # noqa: N802 (QGIS API)
+        self.parent.pushWarning(warning)
+
+    def setProgressText(self, text: str) -> None:  # noqa: N802 (QGIS API)
+        self.parent.setProgressText(text)
 
 
 def _write_json_atomically(path: Path, document: dict) -> None:

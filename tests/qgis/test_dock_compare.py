@@ -159,3 +159,128 @@ def test_export_writes_cogs_styles_and_report_and_asks_before_overwrite(dock, tm
     assert asked and "s2parity_report.json" in asked[0]
     assert dock.status.text() == "Export cancelled: nothing was overwritten."
     assert (out / "s2parity_report.json").stat().st_mtime_ns == before
+
+
+@pytest.fixture
+def external_sample_pair():
+    """The sample pair in its own process (``python -m s2parity_plugin.sample_endpoints serve``) with 300 ms
+    latency per request: like a real remote service, it takes no CPU or GIL time from the QGIS process. (The
+    in-process pair triggers ~50 ms cyclic-GC pauses in its request threads, which would be measured too.)"""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "s2parity_plugin.sample_endpoints",
+            "serve",
+            "--faults-sh",
+            "latency_s=0.3",
+            "--faults-cdse",
+            "latency_s=0.3",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield json.loads(proc.stdout.readline())
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        proc.stdout.close()
+
+
+def _basic_auth_config(name: str, client_id: str, secret: str) -> str:
+    from qgis.core import QgsAuthMethodConfig
+
+    manager = QgsApplication.authManager()
+    if not manager.masterPasswordIsSet():
+        assert manager.setMasterPassword("s2parity-test-master", True)
+    config = QgsAuthMethodConfig("Basic")
+    config.setName(name)
+    config.setConfig("username", client_id)
+    config.setConfig("password", secret)
+    assert manager.storeAuthenticationConfig(config)
+    return config.id()
+
+
+def test_gui_thread_never_stalls_during_a_run(dock, external_sample_pair):
+    """A 10 ms QTimer heartbeat on the main thread keeps ticking (no gap > 50 ms) while the comparison runs
+    against the sample endpoints (custom profile + QGIS auth configs) with 300 ms injected latency per request."""
+    from qgis.PyQt.QtCore import QTimer
+
+    for picker, deployment in ((dock.form.endpoint_a, "sh"), (dock.form.endpoint_b, "cdse")):
+        info = external_sample_pair[deployment]
+        picker.set_profile("custom")
+        picker.base_url.setText(info["base_url"])
+        picker.token_url.setText(info["token_url"])
+        picker.auth.setConfigId(_basic_auth_config(deployment, info["client_id"], info["client_secret"]))
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.start()
+    dock.compare_button.click()  # validation and task creation happen before the run
+    assert dock.run is not None, dock.status.text()
+    ticks.clear()
+    during: list[float] = []
+
+    def running() -> bool:
+        if dock.run is not None:
+            during.extend(ticks)
+            ticks.clear()
+            return False
+        return True
+
+    wait_for(running)
+    timer.stop()
+    assert dock.status.text().startswith("Done"), dock.status.text()
+    gaps = np.diff(np.array(during))
+    assert len(during) > 50  # the run lasted well over half a second of heartbeats
+    assert gaps.max() < 0.050, f"main thread stalled {gaps.max() * 1000:.0f} ms"
+
+
+def test_multi_feature_ndvi_fills_the_per_feature_table(dock, tmp_path):
+    from qgis.core import QgsFeature, QgsGeometry
+
+    from s2parity_plugin.core.seed import SEED_BBOX_3035
+
+    x0, y0, x1, y1 = SEED_BBOX_3035
+    xm = (x0 + x1) / 2
+    layer = QgsVectorLayer("Polygon?crs=EPSG:3035&field=name:string", "fields", "memory")
+    features = []
+    for name, (a, b) in (("west", (x0, xm)), ("east", (xm, x1))):
+        feature = QgsFeature(layer.fields())
+        feature.setAttributes([name])
+        feature.setGeometry(QgsGeometry.fromWkt(f"POLYGON(({a} {y0},{b} {y0},{b} {y1},{a} {y1},{a} {y0}))"))
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    QgsProject.instance().addMapLayer(layer)
+    dock.form.aoi_layer.setLayer(layer)
+    dock.form.preset.setCurrentIndex(dock.form.preset.findData("NDVI"))
+    dock.compare_button.click()
+    wait_for(lambda: dock.run is None)
+    assert dock.status.text().startswith("Done"), dock.status.text()
+    report = json.loads(Path(dock.last_results["OUTPUT_REPORT"]).read_text())
+    rows = report["features"]
+    assert len(rows) == 2 and all(r["pixels"] > 1000 for r in rows)
+    assert all(-1.0 <= r["mean_ndvi_a"] <= 1.0 and -1.0 <= r["mean_ndvi_b"] <= 1.0 for r in rows)
+    # Same pixels as the report's statistics (SCL valid in both); the halves share no pixel.
+    assert sum(r["pixels"] for r in rows) <= report["stats"]["n"]
+    table = dock.results.features
+    assert not dock.results.features_box.isHidden() and table.rowCount() == 2
+    headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    assert headers[:4] == ["feature_id", "pixels", "mean_ndvi_a", "mean_ndvi_b"]
+    assert QgsProject.instance().layerTreeRoot().findGroup("S2 Parity · 2020-10-04 · NDVI") is not None
+
+
+def test_endpoint_failure_reaches_the_user_with_its_reason(dock):
+    sample_endpoints().set_faults("cdse", error_rate=1.0)
+    dock.compare_button.click()
+    wait_for(lambda: dock.run is None)
+    status = dock.status.text()
+    assert "There were errors" not in status
+    assert status.startswith("endpoint 'sample-cdse'") and "HTTP 503 on every retry" in status, status
+    assert "retry later" in status
+    assert QgsProject.instance().layerTreeRoot().findGroup(GROUP) is None

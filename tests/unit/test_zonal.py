@@ -53,7 +53,7 @@ def test_feature_stats_match_direct_numpy(tmp_path):
     rows = feature_stats(paths["a"], paths["b"], paths["d"], features, paths["m"], quantity="NDVI")
     for index, row in enumerate(rows, start=1):
         inside = zones == index
-        ok = inside & (diff != -9999.0)
+        ok = inside & (diff != -9999.0) & (mismatch == 1)  # SCL valid in both, like the report's stats
         assert row["feature_id"] == features[index - 1][0]
         assert row["pixels"] == ok.sum()
         assert row["mean_ndvi_a"] == pytest.approx(a[ok].astype(float).mean(), rel=1e-9)
