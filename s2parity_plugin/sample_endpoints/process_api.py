@@ -26,7 +26,7 @@ from typing import Any, Optional
 import numpy as np
 from osgeo import gdal, ogr, osr
 
-from s2parity_plugin.sample_endpoints import baselines, encoding
+from s2parity_plugin.sample_endpoints import baselines, encoding, scene_generator
 from s2parity_plugin.sample_endpoints.errors import ServiceError, bad_payload, forbidden, not_found, renderer_error
 from s2parity_plugin.sample_endpoints.evalscript_engine import EvalscriptError, EvalscriptRun, to_sample_type
 from s2parity_plugin.sample_endpoints.scene_generator import (
@@ -564,9 +564,10 @@ def _cached_render(
 
 
 def clear_render_cache() -> None:
-    """Forget memoised renders (benchmarks measure cold requests with it)."""
+    """Forget memoised renders and the scene generator's memoised fields (benchmarks measure cold requests)."""
     with _RENDER_CACHE_LOCK:
         _RENDER_CACHE.clear()
+    scene_generator.clear_caches()
 
 
 def _simple_mosaic(per_scene: list[dict[str, np.ndarray]], band: str, n: int) -> np.ndarray:

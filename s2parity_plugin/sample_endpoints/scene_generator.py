@@ -681,3 +681,10 @@ def reprocessing_shift_in_crs(date: Any, crs: str, x: float, y: float) -> tuple[
     e, n = transformer(crs, f"EPSG:{tile.epsg}").transform(x, y)
     x2, y2 = transformer(f"EPSG:{tile.epsg}", crs).transform(e + dx, n + dy)
     return float(x2 - x), float(y2 - y)
+
+
+def clear_caches() -> None:
+    """Forget memoised land cover / coordinate transforms (benchmarks measure cold renders with it)."""
+    with _LANDCOVER_LOCK:
+        _LANDCOVER_CACHE.clear()
+        _UTM_CACHE.clear()
