@@ -27,7 +27,7 @@ import numpy as np
 from osgeo import gdal, ogr, osr
 
 from s2parity_plugin.sample_endpoints import baselines, encoding, scene_generator
-from s2parity_plugin.sample_endpoints.errors import ServiceError, bad_payload, forbidden, not_found, renderer_error
+from s2parity_plugin.sample_endpoints.errors import bad_payload, forbidden, not_found, renderer_error
 from s2parity_plugin.sample_endpoints.evalscript_engine import EvalscriptError, EvalscriptRun, to_sample_type
 from s2parity_plugin.sample_endpoints.scene_generator import (
     ALL_BANDS,
@@ -579,10 +579,3 @@ def _simple_mosaic(per_scene: list[dict[str, np.ndarray]], band: str, n: int) ->
         result[take] = s[band][take] if band != "dataMask" else 1
         filled |= take
     return result
-
-
-def service_error_from(exc: Exception) -> ServiceError:
-    """Map an unexpected exception to a 500 in the service's error shape."""
-    from s2parity_plugin.sample_endpoints.errors import internal_error
-
-    return internal_error(f"Internal error while processing the request: {type(exc).__name__}")

@@ -16,9 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import math
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional, Union
 
@@ -179,8 +177,9 @@ class _Handler(BaseHTTPRequestHandler):
         ctype = result.content_type
         if ctype == "application/x-tar" and accept in ("application/tar",):
             ctype = accept
-        n_bands = max(1, len(result.acquisitions))
-        pu = max(0.005, plan.width * plan.height / 262144.0) * max(1, n_bands)
+        # processing units as the service reports them (512 x 512 px per scene = 1 PU, minimum 0.005)
+        n_scenes = max(1, len(result.acquisitions))
+        pu = max(0.005, plan.width * plan.height / 262144.0 * n_scenes)
         headers = {"x-processingunits-spent": f"{pu:.4f}"}
         self._send(200, result.body, ctype, headers=headers, truncate=d.faults.draw_truncate())
 
@@ -358,21 +357,3 @@ class SampleEndpoints:
         with self._lock:
             self.request_bodies.append(entry)
         return entry
-
-
-def pu_estimate(width: int, height: int, n_bands: int) -> float:
-    """Rough processing units of a request (512 x 512 x 3 bands = 1 PU, min 0.005)."""
-    return max(0.005, width * height / 262144.0 * math.ceil(max(1, n_bands) / 3))
-
-
-def wait_forever(eps: SampleEndpoints, stop_event: threading.Event) -> None:
-    """Block until ``stop_event`` is set, then stop ``eps``."""
-    try:
-        while not stop_event.wait(0.5):
-            pass
-    finally:
-        eps.stop()
-
-
-def now_s() -> float:
-    return time.time()
