@@ -3,8 +3,8 @@
 GeoTIFFs mimic the real service's files (compare ``process_api_tar_response_S2L1C_20171215_madagascar.tar``):
 big-endian ("MM"), DEFLATE, pixel interleaved, 8-row strips, north-up geotransform from the request bbox and
 size, CRS from the request (CRS84 is written as EPSG:4326 with lon/lat axis order, as GDAL's traditional GIS order).
-The TAR is POSIX ustar, members mode 0644, uid/gid 0, names ``<identifier>.<ext>`` (``default.tif``,
-``userdata.json``), in the order of ``output.responses``.
+The TAR is POSIX ustar, members mode 0100644 (as written by the real service), uid/gid 0, names
+``<identifier>.<ext>`` (``default.tif``, ``userdata.json``), in the order of ``output.responses``.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def build_tar(members: Sequence[tuple[str, bytes]]) -> bytes:
         for name, content in members:
             info = tarfile.TarInfo(name)
             info.size = len(content)
-            info.mode = 0o644
+            info.mode = 0o100644  # "0100644" as in the real service's archives (regular file, rw-r--r--)
             info.mtime = now
             info.uid = info.gid = 0
             info.uname = info.gname = ""

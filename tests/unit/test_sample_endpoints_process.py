@@ -295,3 +295,29 @@ def test_concurrent_requests_to_both_deployments_match_sequential(eps):
     for dep, got in zip(("sh", "cdse", "sh", "cdse"), results):
         np.testing.assert_array_equal(got["default.tif"], sequential[dep]["default.tif"])
         np.testing.assert_array_equal(got["scl.tif"], sequential[dep]["scl.tif"])
+
+
+def test_tar_and_tiff_layout_like_the_real_service(eps, shared_data):
+    """Member headers (ustar, 0644, uid/gid 0) and GeoTIFF structure (big-endian, DEFLATE, pixel-interleaved strips)
+    compared with the real Process API TAR in shared/data."""
+    real_path = shared_data / "sentinelhub_api" / "process_api_tar_response_S2L1C_20171215_madagascar.tar"
+    real_bytes = real_path.read_bytes()
+    r = post_process(eps, "cdse", sup.seed_request_10m())
+    assert r.status_code == 200
+    ours_bytes = r.content
+    assert ours_bytes[257:265] == real_bytes[257:265] == b"ustar\x0000"  # POSIX ustar magic + version
+    with tarfile.open(fileobj=io.BytesIO(real_bytes)) as real, tarfile.open(fileobj=io.BytesIO(ours_bytes)) as ours:
+        rm, om = real.getmembers(), ours.getmembers()
+        assert [m.name for m in rm] == ["default.tif", "userdata.json"]
+        assert om[0].name == "default.tif" and om[-1].name == "userdata.json"
+        for a, b in zip(rm, om):
+            assert (a.mode, a.uid, a.gid, a.type) == (b.mode, b.uid, b.gid, b.type)
+        real_tif = real.extractfile("default.tif").read()
+        our_tif = ours.extractfile("default.tif").read()
+    with tifffile.TiffFile(io.BytesIO(real_tif)) as a, tifffile.TiffFile(io.BytesIO(our_tif)) as b:
+        assert a.byteorder == b.byteorder == ">"
+        pa, pb = a.pages[0], b.pages[0]
+        assert pa.compression == pb.compression  # DEFLATE
+        assert pa.rowsperstrip == pb.rowsperstrip == 8
+        assert pa.planarconfig == pb.planarconfig  # contiguous (pixel interleaved)
+        assert "ModelTiepointTag" in pb.tags and "ModelPixelScaleTag" in pb.tags and "GeoKeyDirectoryTag" in pb.tags
