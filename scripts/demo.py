@@ -51,30 +51,19 @@ def render_map_png(layers: dict, out_png: Path, width: int = 700, height: int = 
     return out_png
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, default=REPO / "demo-output", help="output folder (replaced)")
-    args = parser.parse_args()
+def run_demo(out: Path) -> int:
+    """The demo proper (QGIS initialised). Every QGIS object it makes is released when it returns, before
+    ``exitQgis()`` — a layer outliving the application crashes at exit."""
+    import processing
+    from qgis.core import QgsVectorLayer
 
-    from qgis.core import QgsApplication, QgsVectorLayer
+    import s2parity_plugin
+    from s2parity_plugin.core.seed import SEED_DATE, SEED_PRESET, SEED_RESOLUTION_M, write_seed_aoi_geojson
+    from s2parity_plugin.qgis_side.layers import build_layers, comparison_files
 
-    app = QgsApplication([], False)
-    app.initQgis()
+    plugin = s2parity_plugin.classFactory(None)
+    plugin.initProcessing()
     try:
-        sys.path.append(str(Path(QgsApplication.pkgDataPath()) / "python" / "plugins"))
-        from processing.core.Processing import Processing
-
-        Processing.initialize()
-        import processing
-
-        import s2parity_plugin
-        from s2parity_plugin.core.seed import SEED_DATE, SEED_PRESET, SEED_RESOLUTION_M, write_seed_aoi_geojson
-        from s2parity_plugin.qgis_side.layers import build_layers, comparison_files
-
-        plugin = s2parity_plugin.classFactory(None)
-        plugin.initProcessing()
-
-        out = args.out.resolve()
         if out.exists():
             shutil.rmtree(out)
         out.mkdir(parents=True)
@@ -99,8 +88,7 @@ def main() -> int:
             "OUTPUT_FOLDER": str(out / "runs"),
         }
         results = processing.run("s2parity:compareendpoints", params)
-        layers = build_layers(comparison_files(results))
-        png = render_map_png(layers, out / "s2parity_demo_map.png")
+        png = render_map_png(build_layers(comparison_files(results)), out / "s2parity_demo_map.png")
         report = json.loads(Path(results["OUTPUT_REPORT"]).read_text(encoding="utf-8"))
         print(f"run folder:  {results['RUN_FOLDER']}")
         print(f"difference:  {results['OUTPUT_DIFFERENCE']}")
@@ -109,12 +97,27 @@ def main() -> int:
         print(f"map:         {png}")
         print()
         print("Diagnosis: " + report["diagnosis"]["explanation"])
-        plugin.unload()
         return 0
     finally:
-        from s2parity_plugin.core.sample_service import stop_sample_endpoints
+        plugin.unload()  # also stops the in-process sample endpoints
 
-        stop_sample_endpoints()
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=REPO / "demo-output", help="output folder (replaced)")
+    args = parser.parse_args()
+
+    from qgis.core import QgsApplication
+
+    app = QgsApplication([], False)
+    app.initQgis()
+    try:
+        sys.path.append(str(Path(QgsApplication.pkgDataPath()) / "python" / "plugins"))
+        from processing.core.Processing import Processing
+
+        Processing.initialize()
+        return run_demo(args.out.resolve())
+    finally:
         app.exitQgis()
 
 

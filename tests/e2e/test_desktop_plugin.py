@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.desktop import built_zip, clean_env, prepare_profiles_root, run_desktop
+from tests.e2e.desktop import REPO, built_zip, clean_env, prepare_profiles_root, run_desktop
 
 HERE = Path(__file__).resolve().parent
 
@@ -151,3 +152,24 @@ def test_qgis_process_runs_the_whole_workflow_on_the_seed(tmp_path):
     )
     assert refused.returncode != 0
     assert "already holds" in refused.stdout + refused.stderr
+
+
+def test_offline_demo_script(tmp_path):
+    """`make demo`'s script: the seed case headless against the sample pair, outputs and diagnosis printed."""
+    import sys
+
+    out = tmp_path / "demo-output"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "demo.py"), "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "Diagnosis: Endpoint A served baseline 02.14, B served baseline 05.00" in proc.stdout
+    png = out / "s2parity_demo_map.png"
+    assert png.stat().st_size > 50_000
+    [report] = out.glob("runs/*/compare/report.json")
+    assert json.loads(report.read_text())["grid"]["crs"].endswith("3035")
