@@ -6,7 +6,7 @@ from pathlib import Path
 
 from qgis.core import QgsProject, QgsVectorLayer
 from qgis.PyQt.QtCore import QTimer
-from qgis.PyQt.QtWidgets import QToolBar
+from qgis.PyQt.QtWidgets import QDockWidget, QToolBar
 from qgis.utils import iface
 
 from s2parity_plugin.core.seed import write_seed_aoi_geojson
@@ -23,6 +23,9 @@ def _setup() -> None:
         for action in toolbar.actions():
             if action.objectName() == "s2parity_toggle_dock" and not action.isChecked():
                 action.trigger()
+    dock = iface.mainWindow().findChild(QDockWidget, "S2ParityDock")
+    if dock is not None and dock.form is not None:  # the seed request's CRS
+        dock.form.crs.setCurrentIndex(dock.form.crs.findData("EPSG:3035"))
 
 
 QTimer.singleShot(500, _setup)

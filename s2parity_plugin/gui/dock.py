@@ -77,6 +77,7 @@ class S2ParityDock(QgsDockWidget):
     def __init__(self, iface, parent=None) -> None:
         super().__init__("S2 Parity", parent or iface.mainWindow())
         self.setObjectName("S2ParityDock")
+        self.setMinimumWidth(440)
         self.iface = iface
         self.run: ProcessingRun | None = None
         self.export_run: ProcessingRun | None = None
