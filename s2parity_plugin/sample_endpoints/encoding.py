@@ -1,10 +1,12 @@
 """Response encoding: GeoTIFF / PNG / JPEG via GDAL (in ``/vsimem/``), JSON, and the multi-part TAR.
 
 GeoTIFFs mimic the real service's files (compare ``process_api_tar_response_S2L1C_20171215_madagascar.tar``):
-big-endian ("MM"), DEFLATE, pixel interleaved, 8-row strips, north-up geotransform from the request bbox and
-size, CRS from the request (CRS84 is written as EPSG:4326 with lon/lat axis order, as GDAL's traditional GIS order).
-The TAR is POSIX ustar, members mode 0100644 (as written by the real service), uid/gid 0, names
-``<identifier>.<ext>`` (``default.tif``, ``userdata.json``), in the order of ``output.responses``.
+big-endian ("MM"), DEFLATE (GDAL writes TIFF compression code 8 where the real files carry the legacy code
+32946; both are zlib and every reader treats them alike), pixel interleaved, 8-row strips, north-up geotransform
+from the request bbox and size, CRS from the request (CRS84 is written as EPSG:4326 with lon/lat axis order, GDAL's
+traditional GIS order). The TAR is POSIX ustar, members mode 0100644 and uid/gid 0 (header fields as the real
+service writes them), names ``<identifier>.<ext>`` (``default.tif``, ``userdata.json``), in the order of
+``output.responses``.
 """
 
 from __future__ import annotations
@@ -101,16 +103,28 @@ def srs_wkt_for(epsg: int | None) -> str | None:
 
 
 def build_tar(members: Sequence[tuple[str, bytes]]) -> bytes:
-    """A POSIX ustar archive of ``(name, content)`` members, like the real multi-response answer."""
+    """A POSIX ustar archive of ``(name, content)`` members, like the real multi-response answer.
+
+    Python's tarfile masks the mode to its permission bits; the real archives carry ``0100644`` (regular-file type
+    bits included), so the mode field and header checksum are patched after writing.
+    """
     buf = io.BytesIO()
     now = int(time.time())
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
         for name, content in members:
             info = tarfile.TarInfo(name)
             info.size = len(content)
-            info.mode = 0o100644  # "0100644" as in the real service's archives (regular file, rw-r--r--)
+            info.mode = 0o644
             info.mtime = now
             info.uid = info.gid = 0
             info.uname = info.gname = ""
             tar.addfile(info, io.BytesIO(content))
-    return buf.getvalue()
+    data = bytearray(buf.getvalue())
+    with tarfile.open(fileobj=io.BytesIO(bytes(data))) as tar:
+        offsets = [m.offset for m in tar.getmembers()]
+    for off in offsets:
+        data[off + 100 : off + 124] = b"0100644 0000000 0000000 "  # mode, uid, gid as the real headers
+        data[off + 148 : off + 156] = b" " * 8
+        checksum = sum(data[off : off + 512])
+        data[off + 148 : off + 156] = b"%06o\x00 " % checksum
+    return bytes(data)
