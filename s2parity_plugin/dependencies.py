@@ -11,7 +11,10 @@ import importlib.util
 import sys
 
 #: import name -> pip requirement
-RUNTIME_PACKAGES: dict[str, str] = {"sentinelhub": "sentinelhub", "numpy": "numpy"}
+RUNTIME_PACKAGES: dict[str, str] = {"sentinelhub": "sentinelhub", "numpy": "numpy", "scipy": "scipy"}
+#: On Debian/Ubuntu these come from apt, built against the GEOS/numpy QGIS uses (a shapely wheel's own GEOS
+#: crashes the QGIS desktop); pip then finds them and installs only pure-Python packages.
+DEBIAN_PACKAGES = "python3-scipy python3-shapely python3-pil"
 
 
 def missing_packages() -> list[str]:
@@ -35,7 +38,8 @@ def install_command(requirements: list[str], platform: str | None = None) -> str
         return f"OSGeo4W Shell: python -m pip install {args}"
     if platform == "darwin":
         return f"/Applications/QGIS.app/Contents/MacOS/bin/python3 -m pip install {args}"
-    return f"python3 -m pip install --user {args}"
+    pip_args = " ".join(a for a in args.split() if a not in ("scipy",))
+    return f"sudo apt install {DEBIAN_PACKAGES} && python3 -m pip install --user {pip_args}"
 
 
 def missing_dependencies_message(platform: str | None = None) -> str | None:

@@ -19,7 +19,10 @@ def test_missing_package_named_with_platform_command(monkeypatch):
     monkeypatch.setitem(dependencies.RUNTIME_PACKAGES, "s2parity_no_such_module", "no-such-pkg")
     msg = dependencies.missing_dependencies_message(platform="linux")
     assert "no-such-pkg" in msg
-    assert f'python3 -m pip install --user no-such-pkg "numpy=={numpy.__version__}"' in msg
+    assert (
+        "sudo apt install python3-scipy python3-shapely python3-pil && "
+        f'python3 -m pip install --user no-such-pkg "numpy=={numpy.__version__}"'
+    ) in msg
     win = dependencies.missing_dependencies_message(platform="win32")
     assert "OSGeo4W Shell: python -m pip install no-such-pkg" in win
     mac = dependencies.missing_dependencies_message(platform="darwin")
