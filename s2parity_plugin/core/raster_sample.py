@@ -1,4 +1,5 @@
-"""Quick statistics on a decimated read of a raster, for display stretches (not for the report).
+"""Reading a band with its validity mask, and quick statistics on a decimated read for display stretches (not for
+the report).
 
 Reads at most ``max_side`` × ``max_side`` pixels through GDAL's overview/decimation path, so a 10980² tile costs
 about a megapixel of memory. Values are in the raster's own units (DN or reflectance).
@@ -12,27 +13,30 @@ import numpy as np
 from osgeo import gdal
 
 
-def sample_valid(path: str | Path, band: int = 1, max_side: int = 1024) -> np.ndarray:
-    """1-D float64 array of the valid (non-nodata, finite) values of ``band``, read decimated."""
+def read_band(path: str | Path, band: int = 1, max_side: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(values as float64, valid mask) of ``band``; valid = finite and not the band's nodata. With ``max_side``,
+    read decimated (nearest neighbour) to at most ``max_side`` pixels along the longer side."""
     ds = gdal.Open(str(path))
     if ds is None:
         raise FileNotFoundError(f"GDAL cannot open {path}")
     rb = ds.GetRasterBand(band)
-    scale = max(ds.RasterXSize, ds.RasterYSize) / max_side
-    bx, by = (
-        (ds.RasterXSize, ds.RasterYSize)
-        if scale <= 1
-        else (
-            max(1, round(ds.RasterXSize / scale)),
-            max(1, round(ds.RasterYSize / scale)),
-        )
-    )
-    data = rb.ReadAsArray(buf_xsize=bx, buf_ysize=by, resample_alg=gdal.GRIORA_NearestNeighbour).astype(np.float64)
+    width, height = ds.RasterXSize, ds.RasterYSize
+    scale = max(width, height) / max_side if max_side else 1.0
+    if scale > 1:
+        width, height = max(1, round(width / scale)), max(1, round(height / scale))
+    data = rb.ReadAsArray(buf_xsize=width, buf_ysize=height, resample_alg=gdal.GRIORA_NearestNeighbour)
+    data = data.astype(np.float64)
     valid = np.isfinite(data)
     nodata = rb.GetNoDataValue()
-    if nodata is not None:
+    if nodata is not None and not np.isnan(nodata):
         valid &= data != nodata
     del rb, ds
+    return data, valid
+
+
+def sample_valid(path: str | Path, band: int = 1, max_side: int = 1024) -> np.ndarray:
+    """1-D float64 array of the valid (non-nodata, finite) values of ``band``, read decimated."""
+    data, valid = read_band(path, band, max_side)
     return data[valid]
 
 

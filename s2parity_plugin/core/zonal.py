@@ -13,17 +13,7 @@ from pathlib import Path
 import numpy as np
 from osgeo import gdal, ogr, osr
 
-
-def _read(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    ds = gdal.Open(str(path))
-    band = ds.GetRasterBand(1)
-    data = band.ReadAsArray().astype(np.float64)
-    valid = np.isfinite(data)
-    nodata = band.GetNoDataValue()
-    if nodata is not None:
-        valid &= data != nodata
-    del band, ds
-    return data, valid
+from s2parity_plugin.core.raster_sample import read_band
 
 
 def burn_features(grid_like: Path, features: list[tuple[int | str, str]]) -> np.ndarray:
@@ -60,13 +50,13 @@ def feature_stats(
     (share of the feature's SCL-classified pixels valid on one side only). For NDVI the means are named
     ``mean_ndvi_a``/``mean_ndvi_b``."""
     zones = burn_features(difference, features).ravel()
-    a, _ = _read(value_a)
-    b, _ = _read(value_b)
-    diff, valid = _read(difference)
+    a, _ = read_band(value_a)
+    b, _ = read_band(value_b)
+    diff, valid = read_band(difference)
     n = len(features) + 1
     valid = valid.ravel()
     if mismatch is not None:
-        m, _ = _read(mismatch)
+        m, _ = read_band(mismatch)
         m = m.ravel()
         valid &= m == 1
     zone_valid = np.where(valid, zones, 0)
