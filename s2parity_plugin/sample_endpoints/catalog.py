@@ -260,6 +260,39 @@ def search(body: Any, deployment: str, source: Any, base_url: str) -> dict[str, 
     return {"type": "FeatureCollection", "features": page, "links": links, "context": context}
 
 
+def tile_centre_lonlat(tile_id: str) -> tuple[float, float]:
+    """Approximate lon/lat (deg) of the centre of the MGRS 100 km square ``tile_id`` (e.g. ``33TVF``)."""
+    from s2parity_plugin.sample_endpoints.scene_generator import _COL_SETS, _LAT_BANDS, _ROW_LETTERS
+
+    zone, band, col, row = int(tile_id[:2]), tile_id[2], tile_id[3], tile_id[4]
+    e0 = (_COL_SETS[(zone - 1) % 3].index(col) + 1) * 100000.0
+    lat_c = -80 + 8 * _LAT_BANDS.index(band) + 4
+    south = lat_c < 0
+    epsg = (32700 if south else 32600) + zone
+    _, n_c = transformer("EPSG:4326", f"EPSG:{epsg}").transform(-183 + 6 * zone, lat_c)
+    n_mod = ((_ROW_LETTERS.index(row) - (5 if zone % 2 == 0 else 0)) % 20) * 100000.0
+    k = round((n_c - 50000.0 - n_mod) / 2_000_000.0)
+    n0 = n_mod + k * 2_000_000.0
+    lon, lat = transformer(f"EPSG:{epsg}", "EPSG:4326").transform(e0 + 50000.0, n0 + 50000.0)
+    return float(lon), float(lat)
+
+
+def get_item(item_id: str, deployment: str, source: Any, base_url: str) -> dict[str, Any]:
+    """``GET …/collections/sentinel-2-l2a/items/{id}``: the item of one product name (404 when unknown)."""
+    parts = item_id.removesuffix(".SAFE").split("_")
+    try:
+        sensing = dt.datetime.strptime(parts[2], "%Y%m%dT%H%M%S").replace(tzinfo=dt.timezone.utc)
+        lon, lat = tile_centre_lonlat(parts[5][1:])
+    except (IndexError, ValueError):
+        raise not_found(f"Item '{item_id}' not found.") from None
+    bbox = (lon - 0.01, lat - 0.01, lon + 0.01, lat + 0.01)
+    day = dt.timedelta(days=1)
+    for a in source.acquisitions(bbox, sensing - day, sensing + day):
+        if a.catalog_id(deployment) == item_id:
+            return item_for(a, deployment, source.cloud_cover(a, deployment), base_url)
+    raise not_found(f"Item '{item_id}' not found.")
+
+
 def landing_page(base_url: str, deployment: str) -> dict[str, Any]:
     """``GET /api/v1/catalog/1.0.0/``."""
     cat = f"{base_url}/api/v1/catalog/1.0.0"

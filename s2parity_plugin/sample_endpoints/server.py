@@ -203,6 +203,12 @@ class _Handler(BaseHTTPRequestHandler):
         if method == "GET" and sub == f"/collections/{catalog.COLLECTION_ID}":
             self._send_json(200, catalog.collection_doc(d.base_url))
             return
+        items_prefix = f"/collections/{catalog.COLLECTION_ID}/items/"
+        if method == "GET" and sub.startswith(items_prefix):
+            self._api_fault()
+            item = catalog.get_item(sub[len(items_prefix) :], d.name, d.source, d.base_url)
+            self._send_json(200, item, content_type="application/geo+json")
+            return
         raise not_found(f"Unknown catalog path {sub}.")
 
 

@@ -21,7 +21,8 @@ from sentinelhub import (
 )
 
 from s2parity_plugin.sample_endpoints import SampleEndpoints, reprocessing_truth
-from s2parity_plugin.sample_endpoints.scene_generator import reprocessing_shift_in_crs
+from s2parity_plugin.sample_endpoints.catalog import tile_centre_lonlat
+from s2parity_plugin.sample_endpoints.scene_generator import reprocessing_shift_in_crs, tile_for_lonlat
 
 SEED_DAY = ("2020-10-04T00:00:00Z", "2020-10-04T23:59:59Z")
 
@@ -322,3 +323,18 @@ def test_tar_and_tiff_layout_like_the_real_service(eps, shared_data):
         assert pa.rowsperstrip == pb.rowsperstrip == 8
         assert pa.planarconfig == pb.planarconfig  # contiguous (pixel interleaved)
         assert "ModelTiepointTag" in pb.tags and "ModelPixelScaleTag" in pb.tags and "GeoKeyDirectoryTag" in pb.tags
+
+
+def test_catalog_get_feature(eps):
+    for tile in ("33TVF", "51PTS", "29UNU", "29RKH", "21JUK"):
+        lon, lat = tile_centre_lonlat(tile)
+        assert tile_for_lonlat(lon, lat).tile_id == tile
+    for dep in ("sh", "cdse"):
+        cat = SentinelHubCatalog(config=sup.sh_config(eps.info, dep))
+        coll = sup.collection(eps.info, dep)
+        ids = list(cat.search(coll, bbox=BBox(sup.SEED_BBOX_3035, crs=CRS(3035)), time="2020-10-04").get_ids())
+        assert len(ids) == 1
+        item = cat.get_feature(coll, ids[0])
+        assert item["id"] == ids[0] and item["properties"]["datetime"].startswith("2020-10-04")
+        with pytest.raises(Exception, match="404"):
+            cat.get_feature(coll, ids[0].replace("T33TVF", "T33TVG"))
