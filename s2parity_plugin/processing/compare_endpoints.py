@@ -17,7 +17,6 @@ from qgis.core import (
     QgsCoordinateTransform,
     QgsFeatureRequest,
     QgsGeometry,
-    QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
@@ -32,17 +31,27 @@ from qgis.core import (
     QgsProject,
 )
 from qgis.PyQt.QtCore import Qt
-from qgis.PyQt.QtGui import QIcon
 
 from s2parity_plugin.core.errors import S2ParityError
-from s2parity_plugin.paths import icon_path
+from s2parity_plugin.processing.base import S2ParityAlgorithm
 from s2parity_plugin.processing.fetch_pair import FetchPairAlgorithm
 
 DEFAULT_INVALID = "1,2,3,7,8,9,10,11"
 
 
-class CompareEndpointsAlgorithm(QgsProcessingAlgorithm):
+class CompareEndpointsAlgorithm(S2ParityAlgorithm):
     """Fetch the same request from endpoints A and B, compare, report."""
+
+    NAME = "compareendpoints"
+    DISPLAY_NAME = "Compare endpoints (fetch A and B, compare, explain)"
+    GROUP = "Compare"
+    HELP = (
+        "The whole S2 Parity workflow: sends the same Process API request (AOI, dates, what to compare) to "
+        "endpoint A and endpoint B (Sentinel Hub, CDSE, the offline sample pair or a custom deployment), lands "
+        "both answers on an identical grid in a run folder, then computes the difference B − A, the SCL "
+        "mismatch, statistics, the geolocation shift and a plain-language diagnosis (processing baselines, BOA "
+        "offset, shift, SCL changes). Parameters are those of 'Fetch pair' plus those of 'Compare rasters'."
+    )
 
     INVALID_CLASSES = "INVALID_CLASSES"
     TOLERANCE = "TOLERANCE"
@@ -60,33 +69,6 @@ class CompareEndpointsAlgorithm(QgsProcessingAlgorithm):
         "OUTPUT_REPORT": "Report (JSON)",
         "DIAGNOSIS": "Diagnosis",
     }
-
-    def name(self) -> str:
-        return "compareendpoints"
-
-    def displayName(self) -> str:
-        return "Compare endpoints (fetch A and B, compare, explain)"
-
-    def group(self) -> str:
-        return "Compare"
-
-    def groupId(self) -> str:
-        return "compare"
-
-    def icon(self) -> QIcon:
-        return QIcon(icon_path())
-
-    def shortHelpString(self) -> str:
-        return (
-            "The whole S2 Parity workflow: sends the same Process API request (AOI, dates, what to compare) to "
-            "endpoint A and endpoint B (Sentinel Hub, CDSE, the offline sample pair or a custom deployment), lands "
-            "both answers on an identical grid in a run folder, then computes the difference B − A, the SCL "
-            "mismatch, statistics, the geolocation shift and a plain-language diagnosis (processing baselines, BOA "
-            "offset, shift, SCL changes). Parameters are those of 'Fetch pair' plus those of 'Compare rasters'."
-        )
-
-    def createInstance(self) -> CompareEndpointsAlgorithm:
-        return CompareEndpointsAlgorithm()
 
     def initAlgorithm(self, config: dict | None = None) -> None:
         fetch = FetchPairAlgorithm()

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from qgis.core import (
-    QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
@@ -36,6 +35,8 @@ from qgis.core import (
     QgsProcessingUtils,
     QgsRasterFileWriter,
 )
+
+from s2parity_plugin.processing.base import S2ParityAlgorithm
 
 DEFAULT_INVALID = "1,2,3,7,8,9,10,11"
 UNITS = ("FROM_RUN", "DN", "REFLECTANCE")
@@ -58,8 +59,26 @@ def run_folder_metadata(value_path: Path) -> tuple[dict, dict] | None:
     return None
 
 
-class CompareRastersAlgorithm(QgsProcessingAlgorithm):
+class CompareRastersAlgorithm(S2ParityAlgorithm):
     """B − A difference, SCL validity mismatch, statistics, sub-pixel shift and a diagnosis report."""
+
+    NAME = "comparerasters"
+    DISPLAY_NAME = "Compare two rasters (B − A, SCL mismatch, shift)"
+    GROUP = "Compare"
+    HELP = (
+        "Compares raster B (endpoint B) with raster A (endpoint A) of the same quantity on the same grid "
+        "(same CRS, geotransform and size; nothing is resampled).\n\n"
+        "OUTPUT_DIFFERENCE: float32 B − A in the units of the inputs, nodata where either side has no data.\n"
+        "OUTPUT_MISMATCH (needs SCL_A and SCL_B): 0 nodata, 1 valid in both, 2 invalid in both, 3 valid only "
+        "in A, 4 valid only in B. INVALID_CLASSES: SCL classes counted as invalid (default 1,2,3,7,8,9,10,11: "
+        "saturated, dark, cloud shadow, unclassified, cloud medium/high, cirrus, snow).\n"
+        "Statistics (bias, MAE, RMSE, Pearson r, fit, percentiles, share over TOLERANCE) use pixels valid on "
+        "both sides. TOLERANCE is in the units of the rasters (default 0.01 reflectance or 100 DN).\n"
+        "The sub-pixel shift of B relative to A is always estimated (dx, dy in px and m: a feature at A(x, y) "
+        "is at B(x + dx, y + dy), x east, y south); SHIFT_CORRECT also writes B − A with B resampled by it.\n"
+        "OUTPUT_REPORT: JSON with grid, stats, scl, shift and a plain-language diagnosis (processing "
+        "baselines, BOA_ADD_OFFSET, Collection-1 geometric refinement, cloud-edge SCL changes)."
+    )
 
     RASTER_A = "RASTER_A"
     RASTER_B = "RASTER_B"
@@ -73,37 +92,6 @@ class CompareRastersAlgorithm(QgsProcessingAlgorithm):
     OUTPUT_MISMATCH = "OUTPUT_MISMATCH"
     OUTPUT_SHIFT_CORRECTED = "OUTPUT_SHIFT_CORRECTED"
     OUTPUT_REPORT = "OUTPUT_REPORT"
-
-    def name(self) -> str:
-        return "comparerasters"
-
-    def displayName(self) -> str:
-        return "Compare two rasters (B − A, SCL mismatch, shift)"
-
-    def group(self) -> str:
-        return "Compare"
-
-    def groupId(self) -> str:
-        return "compare"
-
-    def shortHelpString(self) -> str:
-        return (
-            "Compares raster B (endpoint B) with raster A (endpoint A) of the same quantity on the same grid "
-            "(same CRS, geotransform and size; nothing is resampled).\n\n"
-            "OUTPUT_DIFFERENCE: float32 B − A in the units of the inputs, nodata where either side has no data.\n"
-            "OUTPUT_MISMATCH (needs SCL_A and SCL_B): 0 nodata, 1 valid in both, 2 invalid in both, 3 valid only "
-            "in A, 4 valid only in B. INVALID_CLASSES: SCL classes counted as invalid (default 1,2,3,7,8,9,10,11: "
-            "saturated, dark, cloud shadow, unclassified, cloud medium/high, cirrus, snow).\n"
-            "Statistics (bias, MAE, RMSE, Pearson r, fit, percentiles, share over TOLERANCE) use pixels valid on "
-            "both sides. TOLERANCE is in the units of the rasters (default 0.01 reflectance or 100 DN).\n"
-            "The sub-pixel shift of B relative to A is always estimated (dx, dy in px and m: a feature at A(x, y) "
-            "is at B(x + dx, y + dy), x east, y south); SHIFT_CORRECT also writes B − A with B resampled by it.\n"
-            "OUTPUT_REPORT: JSON with grid, stats, scl, shift and a plain-language diagnosis (processing "
-            "baselines, BOA_ADD_OFFSET, Collection-1 geometric refinement, cloud-edge SCL changes)."
-        )
-
-    def createInstance(self) -> CompareRastersAlgorithm:
-        return CompareRastersAlgorithm()
 
     def initAlgorithm(self, config: dict | None = None) -> None:
         self.addParameter(QgsProcessingParameterRasterLayer(self.RASTER_A, "Raster A (endpoint A)"))

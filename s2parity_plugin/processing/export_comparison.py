@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from qgis.core import (
-    QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingOutputFolder,
     QgsProcessingOutputMultipleLayers,
@@ -14,11 +13,10 @@ from qgis.core import (
     QgsProcessingParameterFolderDestination,
     QgsRasterLayer,
 )
-from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtXml import QDomDocument
 
 from s2parity_plugin.core.errors import S2ParityError
-from s2parity_plugin.paths import icon_path
+from s2parity_plugin.processing.base import S2ParityAlgorithm
 
 
 def style_qml(layer: QgsRasterLayer) -> str:
@@ -53,39 +51,23 @@ def comparison_styles(compare_dir: Path) -> dict[str, str]:
     return styles
 
 
-class ExportComparisonAlgorithm(QgsProcessingAlgorithm):
+class ExportComparisonAlgorithm(S2ParityAlgorithm):
     """Export a comparison folder (output of ``s2parity:comparerasters`` / ``compareendpoints``)."""
+
+    NAME = "exportcomparison"
+    DISPLAY_NAME = "Export comparison (COG + styles + report)"
+    GROUP = "Compare"
+    HELP = (
+        "Writes the difference and SCL-mismatch rasters of a comparison as Cloud-Optimized GeoTIFFs with their "
+        "QGIS styles (.qml beside them; the mismatch colour table and category names inside the GeoTIFF), and "
+        "the report as JSON, CSV and a self-contained HTML page. Writes atomically and refuses to overwrite "
+        "existing files unless Overwrite is ticked."
+    )
 
     COMPARISON = "COMPARISON"
     OUTPUT_FOLDER = "OUTPUT_FOLDER"
     OVERWRITE = "OVERWRITE"
     FILES = "FILES"
-
-    def name(self) -> str:
-        return "exportcomparison"
-
-    def displayName(self) -> str:
-        return "Export comparison (COG + styles + report)"
-
-    def group(self) -> str:
-        return "Compare"
-
-    def groupId(self) -> str:
-        return "compare"
-
-    def icon(self) -> QIcon:
-        return QIcon(icon_path())
-
-    def shortHelpString(self) -> str:
-        return (
-            "Writes the difference and SCL-mismatch rasters of a comparison as Cloud-Optimized GeoTIFFs with their "
-            "QGIS styles (.qml beside them; the mismatch colour table and category names inside the GeoTIFF), and "
-            "the report as JSON, CSV and a self-contained HTML page. Writes atomically and refuses to overwrite "
-            "existing files unless Overwrite is ticked."
-        )
-
-    def createInstance(self) -> ExportComparisonAlgorithm:
-        return ExportComparisonAlgorithm()
 
     def initAlgorithm(self, config=None) -> None:
         self.addParameter(

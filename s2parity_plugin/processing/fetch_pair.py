@@ -14,7 +14,6 @@ from typing import Any
 
 from qgis.core import (
     QgsProcessing,
-    QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
@@ -33,6 +32,7 @@ from s2parity_plugin.core.endpoints import PROFILE_IDS
 from s2parity_plugin.core.errors import S2ParityError
 from s2parity_plugin.core.evalscripts import L2A_BANDS
 from s2parity_plugin.core.spec import MOSAICKING_ORDERS, SNAP_MODES
+from s2parity_plugin.processing.base import S2ParityAlgorithm
 
 MOSAICKING = ("ORBIT", "SIMPLE")
 UNITS = ("DEFAULT", "DN", "REFLECTANCE")  # DEFAULT: DN for bands, REFLECTANCE for NDVI, as declared by CUSTOM
@@ -42,8 +42,24 @@ def _units(value: str) -> str | None:
     return None if value in ("", "DEFAULT") else value
 
 
-class FetchPairAlgorithm(QgsProcessingAlgorithm):
+class FetchPairAlgorithm(S2ParityAlgorithm):
     """Fetch one Sentinel-2 L2A Process API request from endpoint A and endpoint B into a run folder."""
+
+    NAME = "fetchpair"
+    DISPLAY_NAME = "Fetch the same request from two endpoints"
+    GROUP = "Fetch"
+    HELP = (
+        "Sends one Sentinel-2 L2A Process API request (AOI, dates, band/NDVI/custom evalscript, snapped grid) "
+        "unchanged to endpoint A and endpoint B and writes both answers (value + SCL GeoTIFFs on an identical "
+        "grid, scene metadata, catalog ids) into a new run folder under OUTPUT_FOLDER.\n\n"
+        "Endpoints: sentinelhub, cdse, sample-sh / sample-cdse (local demo pair, no credentials), custom "
+        "(give base URL and token URL).\nAUTH_A/AUTH_B: a QGIS authentication configuration id (method Basic: "
+        "username = OAuth client id, password = client secret) or a sentinelhub-py profile name.\n"
+        f"PRESET: a band ({', '.join(L2A_BANDS)}), NDVI, or CUSTOM (with EVALSCRIPT). UNITS: DN (default for "
+        "bands) or REFLECTANCE.\nDates: YYYY-MM-DD (UTC, inclusive). CRS empty = UTM zone of the AOI. "
+        "SNAP outward (default) puts the grid on multiples of the resolution (= Sentinel-2's pixel grid in "
+        "its UTM zone); nearest keeps the AOI's upper-left corner (as the Process API does with resx/resy)."
+    )
 
     AOI = "AOI"
     SELECTED_ONLY = "SELECTED_ONLY"
@@ -76,35 +92,6 @@ class FetchPairAlgorithm(QgsProcessingAlgorithm):
     def __init__(self) -> None:
         super().__init__()
         self._prepared: dict[str, Any] = {}
-
-    def name(self) -> str:
-        return "fetchpair"
-
-    def displayName(self) -> str:
-        return "Fetch the same request from two endpoints"
-
-    def group(self) -> str:
-        return "Fetch"
-
-    def groupId(self) -> str:
-        return "fetch"
-
-    def shortHelpString(self) -> str:
-        return (
-            "Sends one Sentinel-2 L2A Process API request (AOI, dates, band/NDVI/custom evalscript, snapped grid) "
-            "unchanged to endpoint A and endpoint B and writes both answers (value + SCL GeoTIFFs on an identical "
-            "grid, scene metadata, catalog ids) into a new run folder under OUTPUT_FOLDER.\n\n"
-            "Endpoints: sentinelhub, cdse, sample-sh / sample-cdse (local demo pair, no credentials), custom "
-            "(give base URL and token URL).\nAUTH_A/AUTH_B: a QGIS authentication configuration id (method Basic: "
-            "username = OAuth client id, password = client secret) or a sentinelhub-py profile name.\n"
-            f"PRESET: a band ({', '.join(L2A_BANDS)}), NDVI, or CUSTOM (with EVALSCRIPT). UNITS: DN (default for "
-            "bands) or REFLECTANCE.\nDates: YYYY-MM-DD (UTC, inclusive). CRS empty = UTM zone of the AOI. "
-            "SNAP outward (default) puts the grid on multiples of the resolution (= Sentinel-2's pixel grid in "
-            "its UTM zone); nearest keeps the AOI's upper-left corner (as the Process API does with resx/resy)."
-        )
-
-    def createInstance(self) -> FetchPairAlgorithm:
-        return FetchPairAlgorithm()
 
     def initAlgorithm(self, config: dict | None = None) -> None:
         self.addParameter(
