@@ -284,3 +284,47 @@ def test_endpoint_failure_reaches_the_user_with_its_reason(dock):
     assert status.startswith("endpoint 'sample-cdse'") and "HTTP 503 on every retry" in status, status
     assert "retry later" in status
     assert QgsProject.instance().layerTreeRoot().findGroup(GROUP) is None
+
+
+def test_compareendpoints_runs_inside_a_processing_model(qgis_processing, tmp_path):
+    """The whole workflow as a child of a Processing model (what the graphical modeler builds)."""
+    import processing
+    from qgis.core import (
+        QgsProcessingModelAlgorithm,
+        QgsProcessingModelChildAlgorithm,
+        QgsProcessingModelChildParameterSource,
+        QgsProcessingModelOutput,
+    )
+
+    plugin = s2parity_plugin.classFactory(None)
+    plugin.initProcessing()
+    try:
+        aoi = write_seed_aoi_geojson(tmp_path / "seed_aoi.geojson")
+        model = QgsProcessingModelAlgorithm("S2 Parity seed", "tests")
+        child = QgsProcessingModelChildAlgorithm("s2parity:compareendpoints")
+        child.setChildId("compare")
+        static = {
+            "AOI": str(aoi),
+            "DATE_FROM": "2020-10-04",
+            "DATE_TO": "2020-10-04",
+            "PRESET": "B04",
+            "UNITS": "DN",
+            "ENDPOINT_A": "sample-sh",
+            "ENDPOINT_B": "sample-cdse",
+            "RESOLUTION": 10.0,
+            "CRS": "EPSG:3035",
+            "OUTPUT_FOLDER": str(tmp_path / "runs"),
+        }
+        for key, value in static.items():
+            child.addParameterSources(key, [QgsProcessingModelChildParameterSource.fromStaticValue(value)])
+        output = QgsProcessingModelOutput("report", "Report")
+        output.setChildOutputName("OUTPUT_REPORT")
+        child.setModelOutputs({"report": output})
+        model.addChildAlgorithm(child)
+        results = processing.run(model, {})
+        report_path = next(v for k, v in results.items() if k.endswith("OUTPUT_REPORT") or k.endswith("report"))
+        report = json.loads(Path(report_path).read_text())
+        assert "02.14" in report["diagnosis"]["explanation"]
+        assert report["grid"]["width"] == 506
+    finally:
+        plugin.unload()
