@@ -45,6 +45,8 @@ RESAMPLING = ("NEAREST", "BILINEAR", "BICUBIC")
 MOSAICKING_ORDERS = ("mostRecent", "leastRecent", "leastCC")
 NORMALIZATION_FACTOR = 0.0001
 SIMPLE_MAX_SCENES = 8  # SIMPLE mosaicking renders at most this many acquisitions (in mosaicking order)
+#: Upper bound of pixels x scenes x bands per request (memory guard: ~4 bytes each in V8, ~8 while rendering).
+MAX_INPUT_SAMPLES = 120_000_000
 _CRS_RE = re.compile(r"^https?://www\.opengis\.net/def/crs/(EPSG/0/(\d+)|OGC/1\.3/CRS84)$")
 
 
@@ -410,6 +412,14 @@ def execute(
             scenes_ctx = _scene_context(acqs, deployment, source, "TILE", plan)["tiles"]
 
         n = plan.width * plan.height
+        n_used = len(acqs) if setup.mosaicking != "SIMPLE" else min(len(acqs), SIMPLE_MAX_SCENES)
+        samples = n * max(1, n_used) * (len(setup.bands) + 1)
+        if samples > MAX_INPUT_SAMPLES:
+            raise bad_payload(
+                f"The request needs {samples / 1e6:.0f} M input samples ({plan.width} x {plan.height} px x "
+                f"{n_used} scenes x {len(setup.bands)} bands); this deployment processes at most "
+                f"{MAX_INPUT_SAMPLES / 1e6:.0f} M per request: shorten the time range or split the area."
+            )
         x, y = plan.pixel_centres()
         inside = geometry_mask(plan)
         method = _method(plan, setup.bands)

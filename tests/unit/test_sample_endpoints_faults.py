@@ -226,6 +226,11 @@ def test_oversize_and_bad_payloads(eps):
     body["input"]["bounds"]["properties"]["crs"] = "EPSG:3035"
     r = _post(eps, body)
     assert r.status_code == 400 and "opengis" in r.json()["error"]["message"]
+    body = sup.seed_request_10m()  # 2500 x 2500 px over 3 years of ORBIT scenes: refused before rendering
+    body["input"]["bounds"]["bbox"] = [4660000.0, 1960000.0, 4685000.0, 1985000.0]
+    body["input"]["data"][0]["dataFilter"]["timeRange"] = {"from": "2018-01-01T00:00:00Z", "to": "2020-12-31T00:00:00Z"}
+    r = _post(eps, body)
+    assert r.status_code == 400 and "input samples" in r.json()["error"]["message"]
     r = requests.get(eps.info["sh"]["base_url"] + "/api/v1/nothing", headers=bearer(eps, "sh"))
     assert r.status_code == 404 and r.json()["error"]["status"] == 404
 
