@@ -16,6 +16,7 @@ import copy
 import datetime as dt
 import json
 import re
+import uuid
 from typing import Any, Optional
 
 from osgeo import ogr
@@ -137,6 +138,15 @@ def item_for(acq: Acquisition, deployment: str, cloud_cover: float, base_url: st
         {"href": f"{cat}/collections/{COLLECTION_ID}", "rel": "parent", "type": "application/json"},
         {"href": f"{cat}/collections/{COLLECTION_ID}", "rel": "collection", "type": "application/json"},
     ]
+    if deployment == "sh":  # Sentinel Hub items point back to the (former) SciHub product, as the real ones do
+        product_uuid = uuid.uuid5(uuid.NAMESPACE_URL, acq.product_id(deployment))
+        links.append(
+            {
+                "href": f"https://scihub.copernicus.eu/dhus/odata/v1/Products('{product_uuid}')/$value",
+                "rel": "derived_from",
+                "title": "scihub download",
+            }
+        )
     return {
         "stac_version": "1.0.0",
         "stac_extensions": [
