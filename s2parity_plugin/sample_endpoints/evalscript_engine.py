@@ -33,16 +33,30 @@ import gc
 import json
 import re
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from py_mini_racer import JSEvalException, JSTimeoutException, MiniRacer
+
+if TYPE_CHECKING:  # imported lazily: the package imports (and the HTTP layer starts) without mini-racer
+    from py_mini_racer import MiniRacer
 
 #: Output sample types and their numpy dtype (AUTO is delivered as UINT8 after *255 scaling).
 SAMPLE_TYPES = {"AUTO": np.uint8, "UINT8": np.uint8, "UINT16": np.uint16, "FLOAT32": np.float32}
 MOSAICKING = ("SIMPLE", "ORBIT", "TILE")
 DEFAULT_TIMEOUT_MS = 30_000
 V8_LOCK = threading.RLock()
+
+
+def _mini_racer() -> Any:
+    """The ``py_mini_racer`` module, or a clear error naming the package to install."""
+    try:
+        import py_mini_racer
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise RuntimeError(
+            "The sample endpoints run evalscripts in V8 through the 'mini-racer' package, which is not installed "
+            "in this Python: pip install mini-racer==0.14.1"
+        ) from exc
+    return py_mini_racer
 
 
 class EvalscriptError(Exception):
@@ -175,13 +189,13 @@ class EvalscriptRun:
             )
         self.timeout_ms = timeout_ms
         with V8_LOCK:
-            self.ctx: MiniRacer | None = MiniRacer()
+            self.ctx: MiniRacer | None = _mini_racer().MiniRacer()
             message = None
             try:
                 self.ctx.eval(_PRELUDE)
                 self.ctx.eval(evalscript, timeout=timeout_ms)
                 self.ctx.eval(_RUNNER)
-            except (JSEvalException, JSTimeoutException) as exc:
+            except (_mini_racer().JSEvalException, _mini_racer().JSTimeoutException) as exc:
                 message = f"Failed to evaluate script!\n{_js_error_message(exc)}"
             if message is not None:
                 self.close()
@@ -214,9 +228,9 @@ class EvalscriptRun:
         with V8_LOCK:
             try:
                 value = self.ctx.eval(code, timeout=self.timeout_ms)
-            except JSTimeoutException:
+            except _mini_racer().JSTimeoutException:
                 message = "Failed to evaluate script!\nEvalscript execution timed out."
-            except JSEvalException as exc:
+            except _mini_racer().JSEvalException as exc:
                 message = f"Failed to evaluate script!\n{_js_error_message(exc)}"
         if message is not None:
             raise EvalscriptError(message)
