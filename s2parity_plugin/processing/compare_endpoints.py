@@ -68,6 +68,7 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
         "OUTPUT_SHIFT_CORRECTED": "Difference B − A (shift corrected)",
         "OUTPUT_REPORT": "Report (JSON)",
         "DIAGNOSIS": "Diagnosis",
+        "REPORTS": "Reports (JSON list; one per date with PER_DATE)",
     }
 
     def initAlgorithm(self, config: dict | None = None) -> None:
@@ -97,7 +98,7 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
                 self.addOutput(QgsProcessingOutputFolder(key, label))
             elif key == "OUTPUT_REPORT":
                 self.addOutput(QgsProcessingOutputFile(key, label))
-            elif key == "DIAGNOSIS":
+            elif key in ("DIAGNOSIS", "REPORTS"):
                 self.addOutput(QgsProcessingOutputString(key, label))
             else:
                 self.addOutput(QgsProcessingOutputRasterLayer(key, label))
@@ -124,12 +125,7 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
     ) -> dict:
         import processing
 
-        from s2parity_plugin.core.compare import CompareCancelled, compare_run_folder
-        from s2parity_plugin.core.density import density_histogram
-        from s2parity_plugin.core.run_folder import file_path, load_manifest
-        from s2parity_plugin.core.zonal import feature_stats
-
-        steps = QgsProcessingMultiStepFeedback(3, feedback)
+        steps = QgsProcessingMultiStepFeedback(2, feedback)
         fetch_params = {k: v for k, v in parameters.items() if k in self._fetch_names}
         fetch_params["OUTPUT_FOLDER"] = self.parameterAsString(parameters, "OUTPUT_FOLDER", context)
         steps.setCurrentStep(0)
@@ -144,16 +140,36 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
             raise QgsProcessingException(child_feedback.errors[-1] if child_feedback.errors else str(exc)) from exc
         if feedback.isCanceled():
             return {}
-        run_dir = Path(fetched["RUN_FOLDER"])
-        manifest = load_manifest(run_dir)
-
+        # One run folder, or one per acquisition date with PER_DATE (the single-valued outputs are the last date's).
+        run_dirs = [Path(p) for p in json.loads(fetched["RUN_FOLDERS"])]
         steps.setCurrentStep(1)
-        steps.pushInfo("Comparing B with A…")
+        outputs: dict = {}
+        reports = []
+        for index, run_dir in enumerate(run_dirs):
+            steps.pushInfo(f"Comparing B with A in {run_dir.name}…")
 
-        def progress(fraction: float) -> bool:
-            steps.setProgress(100.0 * fraction)
-            return not steps.isCanceled()
+            def progress(fraction: float, index: int = index) -> bool:
+                steps.setProgress(100.0 * (index + fraction) / len(run_dirs))
+                return not steps.isCanceled()
 
+            outputs = self._compare_run(run_dir, parameters, context, progress)
+            if not outputs:  # cancelled
+                return {}
+            reports.append(outputs["OUTPUT_REPORT"])
+            steps.pushInfo(f"Diagnosis: {outputs['DIAGNOSIS']}")
+        outputs["RUN_FOLDER"] = fetched["RUN_FOLDER"]
+        outputs["REPORTS"] = json.dumps(reports)
+        return outputs
+
+    def _compare_run(self, run_dir: Path, parameters: dict, context: QgsProcessingContext, progress) -> dict:
+        """Compare one run folder; add the density and the per-feature table to its report; return the outputs
+        (empty when cancelled)."""
+        from s2parity_plugin.core.compare import CompareCancelled, compare_run_folder
+        from s2parity_plugin.core.density import density_histogram
+        from s2parity_plugin.core.run_folder import file_path, load_manifest
+        from s2parity_plugin.core.zonal import feature_stats
+
+        manifest = load_manifest(run_dir)
         try:
             result = compare_run_folder(
                 run_dir,
@@ -167,7 +183,6 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
         except S2ParityError as exc:
             raise QgsProcessingException(str(exc)) from exc
 
-        steps.setCurrentStep(2)
         paths = {key: file_path(run_dir, manifest, key) for key in ("value_a", "value_b", "scl_a", "scl_b")}
         report = result.report
         report["density"] = density_histogram(paths["value_a"], paths["value_b"], result.difference)
@@ -183,9 +198,7 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
                 paths["value_a"], paths["value_b"], result.difference, zones, result.mismatch, self._quantity
             )
         _write_json_atomically(result.report_path, report)
-        diagnosis = report.get("diagnosis", {}).get("explanation", "")
-        steps.pushInfo(f"Diagnosis: {diagnosis}")
-        outputs = {
+        return {
             "RUN_FOLDER": str(run_dir),
             "COMPARE_FOLDER": str(result.report_path.parent),
             "VALUE_A": str(paths["value_a"]),
@@ -196,9 +209,8 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
             "OUTPUT_MISMATCH": str(result.mismatch) if result.mismatch else None,
             "OUTPUT_SHIFT_CORRECTED": str(result.shift_corrected) if result.shift_corrected else None,
             "OUTPUT_REPORT": str(result.report_path),
-            "DIAGNOSIS": diagnosis,
+            "DIAGNOSIS": report.get("diagnosis", {}).get("explanation", ""),
         }
-        return outputs
 
     def _optional_number(self, parameters: dict, name: str, context: QgsProcessingContext) -> float | None:
         value = parameters.get(name)

@@ -10,6 +10,8 @@ Dates are plain ``YYYY-MM-DD`` strings (easiest from ``qgis_process`` and script
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from qgis.core import (
@@ -18,6 +20,7 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingOutputFolder,
+    QgsProcessingOutputString,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterCrs,
     QgsProcessingParameterDefinition,
@@ -86,6 +89,8 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
     MAX_TILE_PX = "MAX_TILE_PX"
     MAX_WORKERS = "MAX_WORKERS"
     RUN_NAME = "RUN_NAME"
+    PER_DATE = "PER_DATE"
+    RUN_FOLDERS = "RUN_FOLDERS"
     OUTPUT_FOLDER = "OUTPUT_FOLDER"
     RUN_FOLDER = "RUN_FOLDER"
 
@@ -183,11 +188,19 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
             QgsProcessingParameterString(
                 self.RUN_NAME, "Run folder name (empty = time + preset + endpoints)", "", False, True
             ),
+            QgsProcessingParameterBoolean(
+                self.PER_DATE,
+                "One run per acquisition date in the range (both catalogs list it), to compare over time",
+                False,
+            ),
         ]
         for param in advanced:
             param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
             self.addParameter(param)
         self.addOutput(QgsProcessingOutputFolder(self.RUN_FOLDER, "Run folder"))
+        self.addOutput(
+            QgsProcessingOutputString(self.RUN_FOLDERS, "Run folders (JSON list; one per date with PER_DATE)")
+        )
 
     # -- main thread ----------------------------------------------------------------------------------------------
     def prepareAlgorithm(
@@ -229,7 +242,7 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
     def processAlgorithm(
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict:
-        from s2parity_plugin.core.fetch import fetch_pair
+        from s2parity_plugin.core.fetch import fetch_pair, fetch_pair_per_date
         from s2parity_plugin.core.spec import build_spec
 
         prepared = self._prepared
@@ -261,7 +274,8 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
                 feedback.setProgress(100.0 * done / max(total, 1))
                 feedback.setProgressText(message)
 
-            run_dir = fetch_pair(
+            fetch = fetch_pair_per_date if self.parameterAsBoolean(parameters, self.PER_DATE, context) else fetch_pair
+            fetched = fetch(
                 spec,
                 a,
                 b,
@@ -275,5 +289,9 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
             )
         except S2ParityError as exc:
             raise QgsProcessingException(str(exc)) from exc
-        feedback.pushInfo(f"Run folder: {run_dir}")
-        return {self.RUN_FOLDER: str(run_dir)}
+        # PER_DATE: RUN_FOLDER is the series folder holding one run folder per date (<run name>/<YYYY-MM-DD>/).
+        runs = fetched if isinstance(fetched, list) else [fetched]
+        run_dir = (runs[0].parent if runs else Path(out_parent)) if isinstance(fetched, list) else fetched
+        for run in runs:
+            feedback.pushInfo(f"Run folder: {run}")
+        return {self.RUN_FOLDER: str(run_dir), self.RUN_FOLDERS: json.dumps([str(r) for r in runs])}
