@@ -173,3 +173,25 @@ def test_offline_demo_script(tmp_path):
     assert png.stat().st_size > 50_000
     [report] = out.glob("runs/*/compare/report.json")
     assert json.loads(report.read_text())["grid"]["crs"].endswith("3035")
+
+
+def test_make_install_and_uninstall_into_a_profile(tmp_path):
+    """`make install QGIS_PROFILE_DIR=…` unpacks the zip and enables the plugin; `make uninstall` undoes both."""
+    import configparser
+
+    profile = tmp_path / "profile"
+    env = {**os.environ, "QGIS_PROFILE_DIR": str(profile)}
+    subprocess.run(["make", "-s", "install"], cwd=REPO, env=env, check=True, capture_output=True, timeout=300)
+    plugin_dir = profile / "python" / "plugins" / "s2parity_plugin"
+    assert (plugin_dir / "metadata.txt").read_text() == (REPO / "metadata.txt").read_text()
+    assert (plugin_dir / "resources" / "icons" / "s2parity.svg").is_file()
+    assert not list(plugin_dir.rglob("__pycache__"))
+    ini = configparser.ConfigParser()
+    ini.read(profile / "QGIS" / "QGIS3.ini")
+    assert ini["PythonPlugins"]["s2parity_plugin"] == "true"
+
+    subprocess.run(["make", "-s", "uninstall"], cwd=REPO, env=env, check=True, capture_output=True, timeout=300)
+    assert not plugin_dir.exists()
+    ini = configparser.ConfigParser()
+    ini.read(profile / "QGIS" / "QGIS3.ini")
+    assert not ini.has_option("PythonPlugins", "s2parity_plugin")
