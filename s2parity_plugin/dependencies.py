@@ -11,7 +11,13 @@ import importlib.util
 import sys
 
 #: import name -> pip requirement
-RUNTIME_PACKAGES: dict[str, str] = {"sentinelhub": "sentinelhub", "numpy": "numpy", "scipy": "scipy"}
+RUNTIME_PACKAGES: dict[str, str] = {
+    "sentinelhub": "sentinelhub",
+    "numpy": "numpy",
+    "scipy": "scipy",
+    # V8 for the offline sample endpoints' evalscripts ("Sample endpoints (offline)", make demo).
+    "py_mini_racer": "mini-racer",
+}
 #: On Debian/Ubuntu these come from apt, built against the GEOS/numpy QGIS uses (a shapely wheel's own GEOS
 #: crashes the QGIS desktop); pip then finds them and installs only pure-Python packages.
 DEBIAN_PACKAGES = "python3-scipy python3-shapely python3-pil"

@@ -44,7 +44,7 @@ def test_desktop_toolbar_button_opens_dock(tmp_path, artifacts_dir, monkeypatch,
         # Without sentinelhub the provider still loads, with the algorithms that do not need it.
         assert result["algorithms"] == ["s2parity:comparerasters", "s2parity:exportcomparison"]
         [warning] = warnings
-        assert "sentinelhub" in warning and "python3 -m pip install --user sentinelhub" in warning
+        assert "python3 -m pip install --user sentinelhub mini-racer" in warning
 
 
 def test_qgis_process_lists_the_plugin_provider(tmp_path):
