@@ -62,3 +62,20 @@ def fail_on_slot_exceptions(monkeypatch):
     yield
     if caught:
         pytest.fail("exception in a Qt slot:\n" + "\n".join(caught))
+
+
+@pytest.fixture(scope="module")
+def provider(qgis_processing):
+    """The ``s2parity`` Processing provider (registered for the module unless something already did)."""
+    from qgis.core import QgsApplication
+
+    from s2parity_plugin.processing.provider import S2ParityProvider
+
+    registry = QgsApplication.processingRegistry()
+    own = None
+    if registry.providerById("s2parity") is None:
+        own = S2ParityProvider()
+        registry.addProvider(own)
+    yield registry.providerById("s2parity")
+    if own is not None:
+        registry.removeProvider(own)

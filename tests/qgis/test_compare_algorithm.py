@@ -8,42 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from osgeo import gdal, osr
+from processing_feedback import RecordingFeedback
 from qgis.core import (
     QgsApplication,
     QgsProcessingContext,
     QgsProcessingException,
-    QgsProcessingFeedback,
 )
-
-from s2parity_plugin.processing.provider import S2ParityProvider
 
 GT = (500000.0, 10.0, 0.0, 4000000.0, 0.0, -10.0)
 OLD_ID = "S2B_MSIL2A_20201004T095029_N0214_R079_T33TVF_20201004T124001"
 NEW_ID = "S2B_MSIL2A_20201004T095029_N0500_R079_T33TVF_20230316T093516.SAFE"
-
-
-@pytest.fixture(scope="module")
-def provider(qgis_processing):
-    registry = QgsApplication.processingRegistry()
-    own = None
-    if registry.providerById("s2parity") is None:
-        own = S2ParityProvider()
-        registry.addProvider(own)
-    yield registry.providerById("s2parity")
-    if own is not None:
-        registry.removeProvider(own)
-
-
-class RecordingFeedback(QgsProcessingFeedback):
-    def __init__(self) -> None:
-        super().__init__()
-        self.errors: list[str] = []
-        self.progress: list[float] = []
-        self.progressChanged.connect(self.progress.append)
-
-    def reportError(self, error: str, fatalError: bool = False) -> None:  # noqa: N802, N803
-        self.errors.append(error)
-        super().reportError(error, fatalError)
 
 
 def write(path: Path, arr: np.ndarray, gt=GT, nodata=None) -> str:

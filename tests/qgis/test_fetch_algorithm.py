@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from processing_feedback import RecordingFeedback
 from qgis.core import (
     QgsApplication,
     QgsAuthMethodConfig,
@@ -23,36 +24,10 @@ from qgis.core import (
 
 from s2parity_plugin.core import run_folder
 from s2parity_plugin.core.sample_service import ensure_sample_endpoints
-from s2parity_plugin.processing.provider import S2ParityProvider
 
 AOI_WKT = "POLYGON((14.200 40.800, 14.212 40.800, 14.212 40.809, 14.200 40.809, 14.200 40.800))"
 AOI2_WKT = "POLYGON((14.220 40.800, 14.224 40.800, 14.224 40.803, 14.220 40.803, 14.220 40.800))"
 MASTER_PASSWORD = "s2parity-test-master"
-
-
-@pytest.fixture(scope="module")
-def provider(qgis_processing):
-    registry = QgsApplication.processingRegistry()
-    own = None
-    if registry.providerById("s2parity") is None:
-        own = S2ParityProvider()
-        registry.addProvider(own)
-    yield registry.providerById("s2parity")
-    if own is not None:
-        registry.removeProvider(own)
-
-
-class RecordingFeedback(QgsProcessingFeedback):
-    """Keeps reported errors: errors raised in prepareAlgorithm reach the user through feedback.reportError (Processing
-    then raises its generic "There were errors executing the algorithm.")."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.errors: list[str] = []
-
-    def reportError(self, error: str, fatalError: bool = False) -> None:  # noqa: N802, N803
-        self.errors.append(error)
-        super().reportError(error, fatalError)
 
 
 def _run_failing(params: dict) -> str:
