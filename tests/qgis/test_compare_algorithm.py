@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from osgeo import gdal, osr
+from osgeo import gdal
 from processing_feedback import RecordingFeedback
 from qgis.core import (
     QgsApplication,
@@ -15,27 +15,15 @@ from qgis.core import (
     QgsProcessingException,
 )
 
-GT = (500000.0, 10.0, 0.0, 4000000.0, 0.0, -10.0)
+from tests.geotiff import GT_UTM33, write_geotiff
+
+GT = GT_UTM33
 OLD_ID = "S2B_MSIL2A_20201004T095029_N0214_R079_T33TVF_20201004T124001"
 NEW_ID = "S2B_MSIL2A_20201004T095029_N0500_R079_T33TVF_20230316T093516.SAFE"
 
 
 def write(path: Path, arr: np.ndarray, gt=GT, nodata=None) -> str:
-    types = {
-        np.dtype("float32"): gdal.GDT_Float32,
-        np.dtype("uint8"): gdal.GDT_Byte,
-        np.dtype("uint16"): gdal.GDT_UInt16,
-    }
-    ds = gdal.GetDriverByName("GTiff").Create(str(path), arr.shape[1], arr.shape[0], 1, types[arr.dtype])
-    ds.SetGeoTransform(gt)
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(32633)
-    ds.SetProjection(srs.ExportToWkt())
-    if nodata is not None:
-        ds.GetRasterBand(1).SetNoDataValue(nodata)
-    ds.GetRasterBand(1).WriteArray(arr)
-    ds = None
-    return str(path)
+    return str(write_geotiff(path, arr, gt, nodata=nodata))
 
 
 def read(path: str) -> np.ndarray:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from osgeo import gdal, osr
+from osgeo import gdal
 from qgis.core import (
     QgsPalettedRasterRenderer,
     QgsProject,
@@ -16,21 +16,11 @@ from qgis.core import (
 
 from s2parity_plugin.core.scl import MISMATCH_CLASSES, SCL_CLASSES
 from s2parity_plugin.qgis_side.layers import ComparisonFiles, add_comparison_group, build_layers, group_title
+from tests.geotiff import write_geotiff
 
 
 def _write(path: Path, array: np.ndarray, gdal_type: int, nodata: float | None = None) -> Path:
-    drv = gdal.GetDriverByName("GTiff")
-    ds = drv.Create(str(path), array.shape[1], array.shape[0], 1, gdal_type)
-    ds.SetGeoTransform((4681900.0, 10.0, 0.0, 1986440.0, 0.0, -10.0))
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(3035)
-    ds.SetProjection(srs.ExportToWkt())
-    band = ds.GetRasterBand(1)
-    if nodata is not None:
-        band.SetNoDataValue(nodata)
-    band.WriteArray(array)
-    ds = None
-    return path
+    return write_geotiff(path, array, (4681900.0, 10.0, 0.0, 1986440.0, 0.0, -10.0), 3035, nodata, gdal_type)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from osgeo import gdal, osr
+from osgeo import gdal
 
 from s2parity_plugin.core import compare as compare_mod
 from s2parity_plugin.core.compare import (
@@ -18,26 +18,13 @@ from s2parity_plugin.core.compare import (
     parse_invalid_classes,
 )
 from s2parity_plugin.core.errors import InputError
+from tests.geotiff import GT_UTM33, write_geotiff
 
-GT = (500000.0, 10.0, 0.0, 4000000.0, 0.0, -10.0)
-TYPES = {
-    np.dtype("float32"): gdal.GDT_Float32,
-    np.dtype("uint8"): gdal.GDT_Byte,
-    np.dtype("uint16"): gdal.GDT_UInt16,
-}
+GT = GT_UTM33
 
 
 def write(path: Path, arr: np.ndarray, nodata=None) -> Path:
-    ds = gdal.GetDriverByName("GTiff").Create(str(path), arr.shape[1], arr.shape[0], 1, TYPES[arr.dtype])
-    ds.SetGeoTransform(GT)
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(32633)
-    ds.SetProjection(srs.ExportToWkt())
-    if nodata is not None:
-        ds.GetRasterBand(1).SetNoDataValue(nodata)
-    ds.GetRasterBand(1).WriteArray(arr)
-    ds = None
-    return path
+    return write_geotiff(path, arr, GT, nodata=nodata)
 
 
 def read(path: Path) -> np.ndarray:

@@ -6,31 +6,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from osgeo import gdal, osr
+from osgeo import gdal
 
 from s2parity_plugin.core.compare import compare_rasters
 from s2parity_plugin.core.errors import GridMismatchError, InputError
 from s2parity_plugin.core.grid import align_to_grid, check_same_grid, read_grid
+from tests.geotiff import GT_UTM33, write_geotiff
 
-GT = (500000.0, 10.0, 0.0, 4000000.0, 0.0, -10.0)
+GT = GT_UTM33
 
 
 def write(path: Path, arr: np.ndarray, gt=GT, epsg: int = 32633, nodata=None) -> Path:
-    types = {
-        np.dtype("float32"): gdal.GDT_Float32,
-        np.dtype("uint8"): gdal.GDT_Byte,
-        np.dtype("uint16"): gdal.GDT_UInt16,
-    }
-    ds = gdal.GetDriverByName("GTiff").Create(str(path), arr.shape[1], arr.shape[0], 1, types[arr.dtype])
-    ds.SetGeoTransform(gt)
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(epsg)
-    ds.SetProjection(srs.ExportToWkt())
-    if nodata is not None:
-        ds.GetRasterBand(1).SetNoDataValue(nodata)
-    ds.GetRasterBand(1).WriteArray(arr)
-    ds = None
-    return path
+    return write_geotiff(path, arr, gt, epsg, nodata)
 
 
 def test_read_grid(tmp_path):

@@ -6,25 +6,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from osgeo import gdal, osr
+from osgeo import gdal
 
 from s2parity_plugin.core.zonal import burn_features, feature_stats
+from tests.geotiff import write_geotiff
 
 GT = (500000.0, 10.0, 0.0, 4500000.0, 0.0, -10.0)
 
 
 def _write(path: Path, array: np.ndarray, gdal_type: int, nodata: float | None) -> Path:
-    ds = gdal.GetDriverByName("GTiff").Create(str(path), array.shape[1], array.shape[0], 1, gdal_type)
-    ds.SetGeoTransform(GT)
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(32633)
-    ds.SetProjection(srs.ExportToWkt())
-    band = ds.GetRasterBand(1)
-    if nodata is not None:
-        band.SetNoDataValue(nodata)
-    band.WriteArray(array)
-    del band, ds
-    return path
+    return write_geotiff(path, array, GT, 32633, nodata, gdal_type)
 
 
 def _box(col0: int, row0: int, col1: int, row1: int) -> str:
