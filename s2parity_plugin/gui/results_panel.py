@@ -35,16 +35,7 @@ def _num(value: Any, fmt: str = "{:.4g}", unit: str = "") -> str:
 def baselines(report: dict) -> tuple[str, str]:
     """Processing baseline of side A and B as the diagnosis reports them ("02.14"), or "unknown"."""
     diag = report.get("diagnosis", {})
-    base = diag.get("baselines") or {}
-    out = []
-    for side in ("a", "b"):
-        value = base.get(side) if isinstance(base, dict) else None
-        if isinstance(value, dict):
-            value = value.get("baseline") or value.get("value")
-        if isinstance(value, list):
-            value = ", ".join(str(v) for v in value)
-        out.append(str(value or diag.get(f"baseline_{side}") or "unknown"))
-    return out[0], out[1]
+    return diag.get("baseline_a") or "unknown", diag.get("baseline_b") or "unknown"
 
 
 class ResultsPanel(QWidget):
@@ -133,11 +124,11 @@ class ResultsPanel(QWidget):
         diag = report.get("diagnosis", {})
         self.diagnosis.setText(diag.get("explanation") or "No diagnosis in this report.")
         stats = report.get("stats", {})
-        units = stats.get("units") or report.get("units") or ""
+        units = report.get("units") or ""
         shift = report.get("shift", {})
         shares = report.get("scl", {}).get("shares", {})
         base_a, base_b = baselines(report)
-        confidence = shift.get("confidence", shift.get("quality"))
+        confidence = shift.get("quality")
         values = {
             "baselines": f"{base_a} / {base_b}",
             "bias": _num(stats.get("bias"), unit=units),
@@ -156,15 +147,13 @@ class ResultsPanel(QWidget):
         hist = stats.get("histogram") or {}
         if hist.get("bin_edges") and hist.get("counts"):
             self.histogram.setPixmap(histogram_pixmap(hist["bin_edges"], hist["counts"], title=f"B − A ({units})"))
-        density = report.get("density") or stats.get("density") or {}
+        density = report.get("density") or {}
         if density.get("counts"):
             self.density.setPixmap(
                 density_pixmap(density["counts"], tuple(density["a_range"]), tuple(density["b_range"]))
             )
 
-        matrix = report.get("scl", {}).get("confusion_matrix") or report.get("scl", {}).get("confusion") or []
-        if isinstance(matrix, dict):
-            matrix = matrix.get("counts") or matrix.get("matrix") or []
+        matrix = report.get("scl", {}).get("confusion") or []  # 12×12, rows = SCL class of A, columns = of B
         for r, row in enumerate(matrix[:12]):
             for c, count in enumerate(row[:12]):
                 item = QTableWidgetItem(str(count))

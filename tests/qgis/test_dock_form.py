@@ -112,6 +112,7 @@ def test_settings_remember_auth_ids_but_never_secrets(form, tmp_path):
 
 
 REPORT = {
+    "units": "DN",
     "grid": {"crs": "EPSG:3035", "width": 505, "height": 447},
     "stats": {
         "n": 200000,
@@ -125,12 +126,13 @@ REPORT = {
     },
     "scl": {
         "shares": {"valid_only_a": 0.031, "valid_only_b": 0.012, "both_invalid": 0.2},
-        "confusion_matrix": np.diag(np.arange(12)).tolist(),
+        "confusion": np.diag(np.arange(12)).tolist(),
     },
-    "shift": {"dx_m": 3.2, "dy_m": -1.1, "magnitude_m": 3.38, "confidence": 0.9},
+    "shift": {"dx_m": 3.2, "dy_m": -1.1, "magnitude_m": 3.38, "quality": 0.9},
     "diagnosis": {
         "explanation": "Endpoint A served baseline 02.14, B served 05.00.",
-        "baselines": {"a": "02.14", "b": "05.00"},
+        "baseline_a": "02.14",
+        "baseline_b": "05.00",
     },
     "density": {"a_range": [0, 10], "b_range": [0, 10], "counts": [[0, 3], [2, 9]]},
     "features": [{"feature_id": 1, "pixels": 10, "mean_a": 100.0, "mean_b": 110.0, "mean_diff": 10.0}],
