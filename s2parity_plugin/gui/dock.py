@@ -64,6 +64,11 @@ class ProcessingRun:
         self.feedback.cancel()
         self.task.cancel()
 
+    def abandon(self) -> None:
+        """Cancel and stop reporting back (the dock is going away: nothing may touch its widgets later)."""
+        self.task.executed.disconnect()
+        self.cancel()
+
     def error_text(self) -> str:
         """The last error the algorithm reported (its QgsProcessingException message)."""
         log = self.feedback.textLog() if hasattr(self.feedback, "textLog") else ""
@@ -305,7 +310,8 @@ class S2ParityDock(QgsDockWidget):
         self.flicker.stop()
         for run in (self.run, self.export_run):
             if run is not None:
-                run.cancel()
+                run.abandon()
+        self.run = self.export_run = None
         if self.inspector_tool is not None:
             canvas = self.iface.mapCanvas()
             if canvas.mapTool() is self.inspector_tool:

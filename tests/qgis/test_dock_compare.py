@@ -366,3 +366,34 @@ def test_compareendpoints_per_date_compares_each_acquisition(qgis_processing, tm
     assert results["OUTPUT_REPORT"] == str(reports[-1])
     for report in reports:
         assert "02.14" in json.loads(report.read_text())["diagnosis"]["explanation"]
+
+
+def test_unloading_during_a_run_cancels_it_without_touching_the_dock(iface, qgis_processing, tmp_path):
+    from qgis.PyQt import sip
+    from qgis.PyQt.QtCore import QEvent
+
+    plugin = s2parity_plugin.classFactory(iface)
+    plugin.initGui()
+    plugin.action.trigger()
+    dock = plugin.dock
+    aoi = QgsVectorLayer(str(write_seed_aoi_geojson(tmp_path / "seed_aoi.geojson")), "Seed AOI", "ogr")
+    QgsProject.instance().addMapLayer(aoi)
+    dock.form.follow_active_layer(aoi)
+    dock.form.output_folder.setFilePath(str(tmp_path / "runs"))
+    sample_endpoints().set_faults("sh", latency_s=1.0)
+    dock.compare_button.click()
+    run = dock.run
+    assert run is not None
+    wait_for(lambda: run.task.status() == run.task.Running)
+    time.sleep(0.3)  # inside the fetch
+    plugin.unload()  # while the task runs
+    # What QGIS's event loop does next with the dock's deleteLater(): its C++ side goes away mid-run.
+    QgsApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+    if not sip.isdeleted(dock):
+        sip.delete(dock)
+    wait_for(lambda: QgsApplication.taskManager().countActiveTasks() == 0, timeout_s=30)
+    for _ in range(20):
+        QgsApplication.processEvents()
+    assert run.cancelled
+    assert QgsProject.instance().layerTreeRoot().findGroup(GROUP) is None
+    QgsProject.instance().clear()
