@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from qgis.core import QgsCoordinateTransform, QgsPointXY, QgsProject, QgsRasterLayer
 from qgis.gui import QgsMapToolEmitPoint
+from qgis.PyQt import sip
 from qgis.PyQt.QtCore import pyqtSignal
 
 from s2parity_plugin.core.scl import scl_name
@@ -54,8 +55,13 @@ class PixelInspectorTool(QgsMapToolEmitPoint):
         self._layers = {role: layer for role, layer in layers.items() if role in dict(ROLES)}
 
     def inspect(self, point: QgsPointXY, point_crs) -> str:
-        values = {role: sample_layer(layer, point, point_crs) for role, layer in self._layers.items()}
-        return describe_pixel(values) if values else "No S2 Parity comparison is loaded yet."
+        values = {}
+        for role, layer in list(self._layers.items()):
+            if sip.isdeleted(layer):  # the user removed it from the project
+                del self._layers[role]
+                continue
+            values[role] = sample_layer(layer, point, point_crs)
+        return describe_pixel(values) if values else "No S2 Parity comparison is loaded: run Compare first."
 
     def _clicked(self, point: QgsPointXY, _button) -> None:
         self.inspected.emit(self.inspect(point, self.canvas().mapSettings().destinationCrs()))

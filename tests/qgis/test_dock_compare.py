@@ -97,8 +97,12 @@ def test_compare_loads_the_run_group_and_the_report(dock, tmp_path):
 
     assert dock.inspect_button.isEnabled() and dock.flicker_button.isEnabled() and dock.export_button.isEnabled()
     centre = diff_layer.extent().center()
-    text = dock.inspector_tool.inspect(centre, diff_layer.crs())
+    crs = diff_layer.crs()
+    text = dock.inspector_tool.inspect(centre, crs)
     assert text.startswith("A ") and " · B − A " in text and " · SCL B " in text
+    QgsProject.instance().removeMapLayer(layers["SCL B"].id())  # the user deletes a layer of the group
+    text = dock.inspector_tool.inspect(centre, crs)
+    assert " · SCL A " in text and "SCL B" not in text
 
 
 def test_cancel_leaves_nothing_behind(dock, tmp_path):
