@@ -24,6 +24,11 @@ _EXP_BIAS = 127
 _LOW = (MIN_EXP + _EXP_BIAS) << MANTISSA_BITS
 _NBINS = (MAX_EXP - MIN_EXP) << MANTISSA_BITS  # per sign; bin 0 also holds |d| < 2**MIN_EXP
 _SHIFT = 23 - MANTISSA_BITS
+_BIN_MIN = np.float32(2.0**MIN_EXP)  # lower edge of bin 0 (smaller |d| are counted there too)
+_BIN_MAX = np.array([((_LOW + _NBINS) << _SHIFT) - 1], dtype=np.int32).view(np.float32)[0]  # largest |d| of the top bin
+#: Pixels per sub-block of :meth:`DiffStats.update` (≈ 8 rows of a 10980 px tile: its float32 work arrays stay
+#: in the CPU's L2 cache, measured ≈ 3× faster per operation than 64-row blocks).
+SUB_BLOCK_PIXELS = 8 * 10980
 
 
 def _bin_lower_edges() -> np.ndarray:
@@ -50,17 +55,6 @@ class Scratch(threading.local):
 
 
 scratch = Scratch()
-
-
-def _rowsum(x: np.ndarray) -> float:
-    """Sum of a float32 array: pairwise float32 sums per row, float64 across rows (accurate and fast)."""
-    x2 = x.reshape(1, -1) if x.ndim == 1 else x
-    return float(np.add.reduce(x2, axis=1).sum(dtype=np.float64))
-
-
-def _rowdot(x: np.ndarray, y: np.ndarray) -> float:
-    """Σ x·y of 2-D float32 arrays: float32 dot per row (SIMD), float64 across rows (rel. error ~1e-7)."""
-    return float(np.einsum("ij,ij->i", x, y).sum(dtype=np.float64))
 
 
 class DiffStats:
@@ -114,6 +108,34 @@ class DiffStats:
         if n == 0:
             return
         self.n += n
+        rows, cols = d.shape
+        # per-row float32 partial sums (s_a, s_d, s_aa, s_dd, s_ad, sum_abs), summed in float64 at the end: the
+        # same figures whatever the sub-block height
+        parts = np.empty((6, rows), dtype=np.float32)
+        # fine-histogram bin of every pixel (intp: np.bincount would otherwise copy-cast it)
+        idx = scratch.get("idx", d.shape, np.intp)
+        step = max(1, SUB_BLOCK_PIXELS // max(1, cols))
+        for r0 in range(0, rows, step):
+            r1 = min(rows, r0 + step)
+            self.over_tol += self._sub_update(a[r0:r1], d[r0:r1], valid[r0:r1], finite, parts[:, r0:r1], idx[r0:r1])
+        sums = parts.sum(axis=1, dtype=np.float64)
+        self.s_a += float(sums[0])
+        self.s_d += float(sums[1])
+        self.s_aa += float(sums[2])
+        self.s_dd += float(sums[3])
+        self.s_ad += float(sums[4])
+        self.sum_abs += float(sums[5])
+        fine = np.bincount(idx.ravel(), minlength=2 * _NBINS)
+        fine[0] += fine[_NBINS]  # ±0 (and |d| < 2**MIN_EXP) are one bin; invalid pixels were counted there
+        fine[_NBINS] = 0
+        fine[0] -= d.size - n
+        self.fine += fine
+
+    def _sub_update(
+        self, a: np.ndarray, d: np.ndarray, valid: np.ndarray, finite: bool, parts: np.ndarray, idx: np.ndarray
+    ) -> int:
+        """Moments of a few rows (small enough to stay in the CPU cache) into ``parts`` (6 × rows, float32 row
+        sums) and their fine-histogram bins into ``idx``; returns the count of |d| > tolerance."""
         f32 = np.float32
         shape = d.shape
         lo, hi = f32(np.finfo(f32).min), f32(np.finfo(f32).max)
@@ -130,27 +152,25 @@ class DiffStats:
         np.multiply(ac, valid, out=ac)  # a − ka, 0 where invalid
         dc = np.subtract(dz, f32(self.kd), out=scratch.get("dc", shape, f32))
         np.multiply(dc, valid, out=dc)  # d − kd, 0 where invalid
-        self.s_a += _rowsum(ac)
-        self.s_d += _rowsum(dc)
-        self.s_aa += _rowdot(ac, ac)
-        self.s_dd += _rowdot(dc, dc)
-        self.s_ad += _rowdot(ac, dc)
-        tmp = np.abs(dz, out=scratch.get("tmp", shape, f32))
-        self.sum_abs += _rowsum(tmp)
+        np.add.reduce(ac, axis=1, out=parts[0])
+        np.add.reduce(dc, axis=1, out=parts[1])
+        np.einsum("ij,ij->i", ac, ac, out=parts[2])
+        np.einsum("ij,ij->i", dc, dc, out=parts[3])
+        np.einsum("ij,ij->i", ac, dc, out=parts[4])
+        tmp = np.abs(dz, out=ac)  # ac and dc are no longer needed: reuse them (fewer cache lines)
+        np.add.reduce(tmp, axis=1, out=parts[5])
         over = np.greater(tmp, self.tolerance, out=scratch.get("over", shape, bool))
-        self.over_tol += int(np.count_nonzero(over))
+        over_tol = int(np.count_nonzero(over))
         # fine histogram: |d| bits (exponent + MANTISSA_BITS mantissa bits) → bin; negatives in the second half
-        # (tmp = |dz| already: its bits need no sign mask)
-        idx = np.right_shift(tmp.view(np.int32), _SHIFT, out=scratch.get("idx", shape, np.int32))
-        np.subtract(idx, _LOW, out=idx)
-        np.clip(idx, 0, _NBINS - 1, out=idx)
+        # (tmp = |dz| already: its bits need no sign mask). Clamping |d| to [2**MIN_EXP, top bin] as floats puts
+        # it in bins 0..NBINS-1 (cheaper than clipping the bins)
+        np.maximum(tmp, _BIN_MIN, out=tmp)
+        np.minimum(tmp, _BIN_MAX, out=tmp)
+        bins = np.right_shift(tmp.view(np.int32), _SHIFT, out=dc.view(np.int32))
+        np.subtract(bins, _LOW, out=bins)
         neg = np.less(dz, 0, out=over)
-        np.add(idx, np.multiply(neg, np.int32(_NBINS), out=scratch.get("neg", shape, np.int32)), out=idx)
-        fine = np.bincount(idx.ravel(), minlength=2 * _NBINS)
-        fine[0] += fine[_NBINS]  # ±0 (and |d| < 2**MIN_EXP) are one bin; invalid pixels were counted there
-        fine[_NBINS] = 0
-        fine[0] -= dz.size - n
-        self.fine += fine
+        np.add(bins, np.multiply(neg, np.int32(_NBINS), out=tmp.view(np.int32)), out=idx)
+        return over_tol
 
     def merge(self, other: DiffStats) -> None:
         """Add another block's partial sums (same centres)."""
