@@ -192,15 +192,18 @@ class _Raster:
         return self.band.ReadAsArray(c0, r0, cols, rows)
 
 
-def _value_valid(arr: np.ndarray, nodata: float | None, out: np.ndarray | None = None) -> np.ndarray:
-    """True where ``arr`` has data: not the nodata value and (for floats) finite."""
+def _value_valid(
+    arr: np.ndarray, nodata: float | None, out: np.ndarray | None = None, *, check_finite: bool = True
+) -> np.ndarray:
+    """True where ``arr`` has data: not the nodata value and (for floats) finite. ``check_finite=False`` skips
+    the finiteness test (for arrays already known to be finite everywhere)."""
     if out is None:
         out = np.empty(arr.shape, dtype=bool)
     if nodata is None or math.isnan(nodata):
         out[...] = True
     else:
         np.not_equal(arr, arr.dtype.type(nodata) if arr.dtype.kind == "f" else nodata, out=out)
-    if arr.dtype.kind == "f":
+    if check_finite and arr.dtype.kind == "f":
         fin = np.isfinite(arr, out=scratch.get("finite", arr.shape, bool))
         if not fin.all():
             out &= fin
@@ -413,16 +416,19 @@ class _Engine:
     def new_stats(self) -> DiffStats:
         return DiffStats(self.tolerance, *self.centres)
 
-    def values(self, s: _Strip) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(a, d, valid_values) of a strip as float32 (d = b − a); d and valid are per-thread scratch."""
+    def values(self, s: _Strip) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+        """(a, d, valid_values, finite) of a strip as float32 (d = b − a; finite: d has no NaN/inf anywhere);
+        d and valid are per-thread scratch."""
         a = s.a if s.a.dtype == np.float32 else s.a.astype(np.float32)
         b = s.b if s.b.dtype == np.float32 else s.b.astype(np.float32)
         shape = a.shape
-        valid = _value_valid(s.a, self.a.nodata, scratch.get("valid", shape, bool))
-        valid &= _value_valid(s.b, self.b.nodata, scratch.get("valid_b", shape, bool))
         with np.errstate(over="ignore", invalid="ignore"):  # nodata pixels may overflow: they are masked
             d = np.subtract(b, a, out=scratch.get("d", shape, np.float32))
-        return a, d, valid
+        # a finite d everywhere means finite a and b everywhere (NaN/inf propagate): then only nodata is tested
+        finite = self.finite or bool(np.isfinite(d, out=scratch.get("finite_d", shape, bool)).all())
+        valid = _value_valid(s.a, self.a.nodata, scratch.get("valid", shape, bool), check_finite=not finite)
+        valid &= _value_valid(s.b, self.b.nodata, scratch.get("valid_b", shape, bool), check_finite=not finite)
+        return a, d, valid, finite
 
     def stats_valid(self, s: _Strip, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         """(valid for stats, SCL-valid A, SCL-valid B): data on both sides and a valid SCL class on each side
@@ -441,9 +447,8 @@ class _Engine:
         return valid_stats, va, vb
 
     def compute(self, s: _Strip) -> _StripResult:
-        a, d, valid = self.values(s)
         # clamping NaN/inf before masking is only needed when the strip has any (integer inputs never do)
-        finite = self.finite or bool(np.isfinite(d, out=scratch.get("finite_d", d.shape, bool)).all())
+        a, d, valid, finite = self.values(s)
         mismatch = changed = confusion = edge_counts = None
         h0, h1 = s.halo_top, s.halo_top + s.rows
         shape = a.shape
@@ -476,18 +481,13 @@ class _Engine:
             cloudy_b = _class_mask(s.scl_b, self.cloud_runs, scratch.get("cloudy_b", hshape, u8)).view(u8)
             cloudy += cloudy_b
             cloudy += cloudy_b
-            near = _dilate(_near_edges(cloudy, scratch.get("edge", hshape, bool)), self.edge_px)[h0:h1]
             mism = np.greater_equal(mismatch, 3, out=scratch.get("mism", shape, bool))
-            tmp = scratch.get("tmp_bool", shape, bool)
-            edge_counts = np.array(
-                [
-                    np.count_nonzero(considered),
-                    np.count_nonzero(np.logical_and(near, considered, out=tmp)),
-                    np.count_nonzero(mism),
-                    np.count_nonzero(np.logical_and(near, mism, out=tmp)),
-                ],
-                dtype=np.int64,
-            )
+            edge_counts = np.array([np.count_nonzero(considered), 0, np.count_nonzero(mism), 0], dtype=np.int64)
+            if cloudy.min() != cloudy.max():  # else no cloud/shadow boundary in the strip (halo included)
+                near = _dilate(_near_edges(cloudy, scratch.get("edge", hshape, bool)), self.edge_px)[h0:h1]
+                tmp = scratch.get("tmp_bool", shape, bool)
+                edge_counts[1] = np.count_nonzero(np.logical_and(near, considered, out=tmp))
+                edge_counts[3] = np.count_nonzero(np.logical_and(near, mism, out=tmp))
         stats = self.new_stats()
         stats.update(a, d, valid_stats, finite=finite)
         diff_mask = valid_stats if self.mask_invalid else valid
@@ -761,7 +761,7 @@ def compare_rasters(
                 try:
                     for strip in reader:
                         if done == 0 and not pending:  # shared centres (≈ mean A, mean B − A) for stable sums
-                            a0, d0, v0 = engine.values(strip)
+                            a0, d0, v0, _ = engine.values(strip)
                             engine.centres = DiffStats.centres(a0, d0, engine.stats_valid(strip, v0)[0])
                             del a0, d0, v0
                             stats, stats_c = engine.new_stats(), engine.new_stats()
