@@ -179,7 +179,7 @@ class _Raster:
     def __init__(self, path: str | Path, label: str) -> None:
         self.path = Path(path)
         self.label = label
-        self.ds = open_raster(path)
+        self.ds = open_raster(path, direct_io=True)  # read in row chunks and windows: no block cache needed
         if self.ds.RasterCount < 1:
             raise InputError(f"Raster {label} ({path}) has no band.")
         self.band = self.ds.GetRasterBand(1)

@@ -70,12 +70,22 @@ def crs_label(wkt: str) -> str:
     return wkt
 
 
-def open_raster(path: str | Path) -> gdal.Dataset:
-    """Open ``path`` read-only with GDAL; :class:`InputError` naming the file when it cannot be read."""
+def open_raster(path: str | Path, *, direct_io: bool = False) -> gdal.Dataset:
+    """Open ``path`` read-only with GDAL; :class:`InputError` naming the file when it cannot be read.
+
+    ``direct_io``: uncompressed GeoTIFFs are read straight into the caller's arrays instead of through GDAL's
+    block cache (``GTIFF_DIRECT_IO``, set for this open only): no cached copy, no tile read twice by requests
+    that cover half a tile; other formats ignore it."""
+    old = gdal.GetThreadLocalConfigOption("GTIFF_DIRECT_IO", None)
+    if direct_io:
+        gdal.SetThreadLocalConfigOption("GTIFF_DIRECT_IO", "YES")
     try:
         ds = gdal.Open(str(path), gdal.GA_ReadOnly)
     except RuntimeError as exc:
         raise InputError(f"Cannot open raster {path}: {exc}. Choose a GeoTIFF (or other GDAL raster).") from exc
+    finally:
+        if direct_io:
+            gdal.SetThreadLocalConfigOption("GTIFF_DIRECT_IO", old)
     if ds is None:  # pragma: no cover - UseExceptions makes this unreachable
         raise InputError(f"Cannot open raster {path}.")
     return ds
