@@ -1,11 +1,12 @@
 """Compare two rasters of the same quantity (A from endpoint A, B from endpoint B) on the same grid.
 
-Everything is block-wise, so a full Sentinel-2 tile pair (10980 × 10980 px) runs in bounded memory (≈ 310 MB peak
-RSS measured with 1 worker, ≈ 360 MB with 2; see ``bench/bench_compare.py``): a reader thread reads chunks of
+Everything is block-wise, so a full Sentinel-2 tile pair (10980 × 10980 px) runs in bounded memory (≈ 270 MB peak
+RSS measured with 1 worker, ≈ 315 MB with 2; see ``bench/bench_compare.py``): a reader thread reads chunks of
 :data:`CHUNK_ROWS` rows aligned to the inputs' blocks, one or two worker threads (:data:`WORKERS`) compute row
 strips of :data:`STRIP_PIXELS` pixels (numpy releases the GIL; per-thread scratch buffers avoid page-fault churn),
-and a writer thread writes the strips to stripped GeoTIFFs. Each GDAL dataset is only used by one thread. GDAL's
-(process-wide) block cache is capped at :data:`GDAL_CACHE_MB` during the run and restored afterwards. The
+and a writer thread writes the strips to stripped GeoTIFFs. Each GDAL dataset is only used by one thread. Inputs
+are opened with ``GTIFF_DIRECT_IO`` (uncompressed GeoTIFFs bypass the block cache); GDAL's (process-wide) block
+cache is capped at :data:`GDAL_CACHE_MB` during the run and restored afterwards. The
 sub-pixel shift is estimated first, from a few windows only (see :mod:`s2parity_plugin.core.shift`).
 
 Outputs in ``out_dir`` (written under temporary names and renamed when complete, so a cancelled or failed run
@@ -72,16 +73,19 @@ OUTPUT_NAMES = {
     "report": "report.json",
 }
 #: Target pixels per row strip (≈ 0.7 Mpx: 64 rows of a 10980 px wide tile); small strips keep memory low.
+#: Measured per tile pair: 32 rows 2.40-2.45 s, 64 rows 2.25-2.37 s, 128 rows 2.89 s.
 STRIP_PIXELS = 64 * 10980
 #: GDAL block cache limit (MB) while comparing; the previous limit is restored afterwards.
 GDAL_CACHE_MB = 16
 #: Compute threads: one per CPU beyond the one left for the reader/writer threads, at most 2 (memory: each
-#: worker keeps ≈ 35 MB of scratch). On the 2-CPU bench machine 1 worker measured faster than 2 (4.3 s vs 5.0 s).
+#: worker keeps ≈ 35 MB of scratch). On the 2-CPU bench machine 1 worker measured faster than 2 (4.3 s vs 5.0 s;
+#: again after the stats/shift/direct-I/O speed-ups: 2.25 s vs 2.38 s, +0.5 s CPU).
 WORKERS = max(
     1, min(2, (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2) - 1)
 )
 #: Estimate the shift on its own thread while the strips run. Off: measured slower on 2 cores (GIL contention
-#: between the Python-level window loop and the strip pipeline: 6.4 s vs 4.9 s for a full tile).
+#: between the Python-level window loop and the strip pipeline: 6.4 s vs 4.9 s for a full tile; with the 0.3 s
+#: shift of the two-pass spline resampling no gain either, 2.19-2.27 s vs 2.24-2.29 s: both cores are busy).
 CONCURRENT_SHIFT = False
 #: Outputs are stripped GeoTIFFs whose strips are exactly the processing strips (every write covers whole
 #: blocks: nothing is read back); the difference is uncompressed (fastest), class rasters ZSTD level 1
@@ -298,8 +302,9 @@ def _near_edges(cloudy: np.ndarray, out: np.ndarray | None = None) -> np.ndarray
 
 
 #: Rows read per GDAL request (a multiple of the strip height; whole input block rows when blocks are ≤ this).
-#: 512 would read 512-row tiles once (≈ −0.2 s reader CPU per tile pair) but costs ≈ 80 MB more (measured peak
-#: RSS 382 MB vs 300 MB): 256 keeps a safe margin under 400 MB. The reader prefetches one chunk of strips.
+#: With direct I/O (see :func:`~s2parity_plugin.core.grid.open_raster`) half tiles are not read twice, and 512
+#: measured slower than 256 (2.36 s vs 2.25 s per tile pair) with ≈ 115 MB more peak RSS (382 MB vs 267 MB).
+#: The reader prefetches one chunk of strips.
 CHUNK_ROWS = 256
 
 
