@@ -215,7 +215,13 @@ def _value_valid(
 
 
 def _scl_codes(scl: np.ndarray, nodata: float | None) -> np.ndarray:
-    """SCL as uint8 codes 0..11; the band's nodata value and anything outside 0..11 become 0 (nodata)."""
+    """SCL as uint8 codes 0..11; the band's nodata value and anything outside 0..11 become 0 (nodata).
+
+    A uint8 ``scl`` (owned by the caller, e.g. just read) that needs no change is returned as is, without a copy.
+    """
+    nodata_code = nodata is not None and not math.isnan(nodata) and 0 <= nodata <= 255
+    if scl.dtype == np.uint8 and not (nodata_code and 0 < nodata <= 11) and int(scl.max(initial=0)) <= 11:
+        return scl  # already codes 0..11 (a nodata value outside 1..11 cannot occur or is 0 already)
     out = scl.astype(np.uint8) if scl.dtype != np.uint8 else scl.copy()
     if scl.dtype != np.uint8:
         out[(scl < 0) | (scl > 255)] = 0
