@@ -25,7 +25,12 @@ import numpy as np
 from osgeo import gdal
 
 from s2parity_plugin.sample_endpoints import baselines
-from s2parity_plugin.sample_endpoints.scene_generator import REFLECTANCE_BANDS, Tile, transformer
+from s2parity_plugin.sample_endpoints.scene_generator import (
+    REFLECTANCE_BANDS,
+    AcquisitionNaming,
+    Tile,
+    transformer,
+)
 
 gdal.UseExceptions()
 
@@ -110,7 +115,7 @@ class _Band:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class RasterAcquisition:
+class RasterAcquisition(AcquisitionNaming):
     """Acquisition of a :class:`RasterProduct` with the interface of :class:`~.scene_generator.Acquisition`."""
 
     product: RasterProduct
@@ -119,31 +124,12 @@ class RasterAcquisition:
     satellite: str
     relative_orbit: int
 
-    @property
-    def date(self) -> dt.date:
-        return self.sensing_time.date()
-
     def product_id(self, deployment: str) -> str:
         return self.product.product_id_for(deployment)
 
     def baseline(self, deployment: str) -> str:
         n = self.product_id(deployment).split("_")[3]  # N0214
         return f"{n[1:3]}.{n[3:5]}"
-
-    def data_path(self, deployment: str) -> str:
-        pid = self.product_id(deployment)
-        if deployment == "sh":
-            d = self.date
-            return f"s3://sentinel-s2-l2a/tiles/{self.tile.utm_path}/{d.year}/{d.month}/{d.day}/0"
-        folder = "L2A_N0500" if self.baseline(deployment) == baselines.COLLECTION1_BASELINE else "L2A"
-        return f"s3://EODATA/Sentinel-2/MSI/{folder}/{self.date:%Y/%m/%d}/{pid}.SAFE"
-
-    def sh_id(self, deployment: str) -> int:
-        return 1_000_000 + int(9_000_000 * baselines.stable_unit("shid", deployment, self.product_id(deployment)))
-
-    def catalog_id(self, deployment: str) -> str:
-        pid = self.product_id(deployment)
-        return pid + ".SAFE" if deployment == "cdse" else pid
 
 
 class RasterSceneSource:

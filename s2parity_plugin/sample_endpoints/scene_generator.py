@@ -259,18 +259,44 @@ def tiles_for_bbox_lonlat(bbox: tuple[float, float, float, float]) -> list[Tile]
     return [found[k] for k in sorted(found)]
 
 
+class AcquisitionNaming:
+    """What both deployments derive from an acquisition's product id and tile: storage path, internal id, catalog
+    id. Needs ``tile``, ``sensing_time``, ``baseline(deployment)`` and ``product_id(deployment)``."""
+
+    tile: Tile
+    sensing_time: dt.datetime
+
+    @property
+    def date(self) -> dt.date:
+        return self.sensing_time.date()
+
+    def data_path(self, deployment: str) -> str:
+        """Storage path the deployment reports (``s3://sentinel-s2-l2a/tiles/…`` vs ``s3://EODATA/…``)."""
+        if deployment == "sh":
+            d = self.date
+            return f"s3://sentinel-s2-l2a/tiles/{self.tile.utm_path}/{d.year}/{d.month}/{d.day}/0"
+        base = self.baseline(deployment)
+        folder = "L2A_N0500" if base == baselines.COLLECTION1_BASELINE else "L2A"
+        return f"s3://EODATA/Sentinel-2/MSI/{folder}/{self.date:%Y/%m/%d}/{self.product_id(deployment)}.SAFE"
+
+    def sh_id(self, deployment: str) -> int:
+        """Internal numeric scene id (``scenes.tiles[i].shId``)."""
+        return 1_000_000 + int(9_000_000 * baselines.stable_unit("shid", deployment, self.product_id(deployment)))
+
+    def catalog_id(self, deployment: str) -> str:
+        """Catalog item id: the product name on "sh", the product name + ``.SAFE`` on "cdse" (as the real ones)."""
+        pid = self.product_id(deployment)
+        return pid + ".SAFE" if deployment == "cdse" else pid
+
+
 @dataclasses.dataclass(frozen=True)
-class Acquisition:
+class Acquisition(AcquisitionNaming):
     """One acquisition of one tile (a datatake over a tile), the same on both deployments except for the baseline."""
 
     tile: Tile
     sensing_time: dt.datetime  # UTC
     satellite: str  # "S2A" / "S2B"
     relative_orbit: int  # 1..143
-
-    @property
-    def date(self) -> dt.date:
-        return self.sensing_time.date()
 
     def baseline(self, deployment: str) -> str:
         return baselines.baseline_for(deployment, self.date)
@@ -291,24 +317,6 @@ class Acquisition:
             f"{self.satellite}_MSIL2A_{self.sensing_time:%Y%m%dT%H%M%S}_N{base.replace('.', '')}"
             f"_R{self.relative_orbit:03d}_T{self.tile.tile_id}_{disc:%Y%m%dT%H%M%S}"
         )
-
-    def data_path(self, deployment: str) -> str:
-        """Storage path the deployment reports (``s3://sentinel-s2-l2a/tiles/…`` vs ``s3://EODATA/…``)."""
-        if deployment == "sh":
-            d = self.date
-            return f"s3://sentinel-s2-l2a/tiles/{self.tile.utm_path}/{d.year}/{d.month}/{d.day}/0"
-        base = self.baseline(deployment)
-        folder = "L2A_N0500" if base == baselines.COLLECTION1_BASELINE else "L2A"
-        return f"s3://EODATA/Sentinel-2/MSI/{folder}/{self.date:%Y/%m/%d}/{self.product_id(deployment)}.SAFE"
-
-    def sh_id(self, deployment: str) -> int:
-        """Internal numeric scene id (``scenes.tiles[i].shId``)."""
-        return 1_000_000 + int(9_000_000 * baselines.stable_unit("shid", deployment, self.product_id(deployment)))
-
-    def catalog_id(self, deployment: str) -> str:
-        """Catalog item id: the product name on "sh", the product name + ``.SAFE`` on "cdse" (as the real ones)."""
-        pid = self.product_id(deployment)
-        return pid + ".SAFE" if deployment == "cdse" else pid
 
 
 def acquisitions_for_tile(tile: Tile, start: dt.datetime, end: dt.datetime) -> list[Acquisition]:
