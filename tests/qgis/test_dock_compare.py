@@ -37,9 +37,9 @@ def wait_for(predicate, timeout_s: float = 120.0) -> None:
         time.sleep(0.01)
 
 
-@pytest.fixture
-def dock(iface, qgis_processing, tmp_path):
-    QgsProject.instance().clear()
+def open_seed_dock(iface, tmp_path):
+    """Load the plugin, open its dock from the toolbar action and fill the form with the seed case against the
+    sample pair; return (plugin, dock)."""
     plugin = s2parity_plugin.classFactory(iface)
     plugin.initGui()
     plugin.action.trigger()
@@ -51,6 +51,13 @@ def dock(iface, qgis_processing, tmp_path):
     dock.form.crs.setCurrentIndex(dock.form.crs.findData("EPSG:3035"))
     dock.form.endpoint_a.set_profile("sample-sh")
     dock.form.endpoint_b.set_profile("sample-cdse")
+    return plugin, dock
+
+
+@pytest.fixture
+def dock(iface, qgis_processing, tmp_path):
+    QgsProject.instance().clear()
+    plugin, dock = open_seed_dock(iface, tmp_path)
     yield dock
     sample_endpoints().clear_faults()
     plugin.unload()
@@ -376,14 +383,7 @@ def test_unloading_during_a_run_cancels_it_without_touching_the_dock(iface, qgis
     from qgis.PyQt import sip
     from qgis.PyQt.QtCore import QEvent
 
-    plugin = s2parity_plugin.classFactory(iface)
-    plugin.initGui()
-    plugin.action.trigger()
-    dock = plugin.dock
-    aoi = QgsVectorLayer(str(write_seed_aoi_geojson(tmp_path / "seed_aoi.geojson")), "Seed AOI", "ogr")
-    QgsProject.instance().addMapLayer(aoi)
-    dock.form.follow_active_layer(aoi)
-    dock.form.output_folder.setFilePath(str(tmp_path / "runs"))
+    plugin, dock = open_seed_dock(iface, tmp_path)
     sample_endpoints().set_faults("sh", latency_s=1.0)
     dock.compare_button.click()
     run = dock.run
