@@ -42,12 +42,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from osgeo import gdal
+from osgeo import gdal, gdal_array
 from scipy import ndimage
 
+from s2parity_plugin.core import compare_kernel, run_folder
 from s2parity_plugin.core import diagnosis as diagnosis_mod
 from s2parity_plugin.core import report as report_mod
-from s2parity_plugin.core import run_folder
 from s2parity_plugin.core.errors import InputError, S2ParityError
 from s2parity_plugin.core.grid import GridInfo, check_same_grid, grid_of, open_raster
 from s2parity_plugin.core.scl import DEFAULT_INVALID_CLASSES, MISMATCH_CLASSES, SCL_CLASSES, hex_to_rgb
@@ -83,10 +83,11 @@ GDAL_CACHE_MB = 16
 WORKERS = max(
     1, min(2, (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2) - 1)
 )
-#: Estimate the shift on its own thread while the strips run. Off: measured slower on 2 cores (GIL contention
-#: between the Python-level window loop and the strip pipeline: 6.4 s vs 4.9 s for a full tile; with the 0.3 s
-#: shift of the two-pass spline resampling no gain either, 2.19-2.27 s vs 2.24-2.29 s: both cores are busy).
-CONCURRENT_SHIFT = False
+#: Estimate the shift on its own thread while the strips run, per strip path. numpy path: off, measured slower on
+#: 2 cores (GIL contention between the Python-level window loop and the numpy strip pipeline: 6.4 s vs 4.9 s for
+#: a full tile; later 2.19-2.27 s vs 2.24-2.29 s: both cores busy). Compiled kernel (releases the GIL): on,
+#: 0.92-1.03 s vs 1.06-1.18 s per tile pair.
+CONCURRENT_SHIFT = {"numpy": False, "numba": True}
 #: Outputs are stripped GeoTIFFs whose strips are exactly the processing strips (every write covers whole
 #: blocks: nothing is read back); the difference is uncompressed (fastest), class rasters ZSTD level 1
 #: (DEFLATE level 1 when GDAL lacks ZSTD) — measured: ZSTD-1 0.29 s, DEFLATE-1 0.42 s, LZW 0.84 s per tile.
@@ -177,6 +178,35 @@ def default_tolerance(units: str | None, dtype_is_float: bool) -> float:
     return 0.01 if dtype_is_float else 100.0
 
 
+class _BufferPool:
+    """Recycles equal-shaped numpy buffers between row chunks/strips (fresh multi-MB arrays for every strip cost
+    page faults: ≈ 0.2 s of system time per tile pair, measured). ``get`` never blocks: it allocates when no
+    buffer is free, so correctness never depends on the pool; at most :attr:`keep` free buffers per shape."""
+
+    def __init__(self, keep: int = 4) -> None:
+        self.keep = keep
+        self._free: dict[tuple, list[np.ndarray]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+        key = (tuple(shape), np.dtype(dtype).str)
+        with self._lock:
+            free = self._free.get(key)
+            if free:
+                return free.pop()
+        return np.empty(shape, dtype=dtype)
+
+    def release(self, *arrays: np.ndarray | None) -> None:
+        """Give buffers back (only whole arrays this code owns; views and foreign arrays are ignored)."""
+        with self._lock:
+            for arr in arrays:
+                if arr is None or arr.base is not None or not arr.flags.owndata:
+                    continue
+                free = self._free.setdefault((arr.shape, arr.dtype.str), [])
+                if len(free) < self.keep and all(f is not arr for f in free):
+                    free.append(arr)
+
+
 class _Raster:
     """One input band (band 1) with its nodata value."""
 
@@ -190,10 +220,17 @@ class _Raster:
         self.nodata = self.band.GetNoDataValue()
         self.grid: GridInfo = grid_of(self.ds)
         self.is_float = self.band.DataType in (gdal.GDT_Float32, gdal.GDT_Float64)
+        self.dtype = np.dtype(gdal_array.GDALTypeCodeToNumericTypeCode(self.band.DataType))
 
-    def read(self, r0: int, rows: int, c0: int = 0, cols: int | None = None) -> np.ndarray:
+    def read(
+        self, r0: int, rows: int, c0: int = 0, cols: int | None = None, pool: _BufferPool | None = None
+    ) -> np.ndarray:
+        """Rows ``r0 .. r0 + rows`` (columns ``c0 ..``) of band 1; into a recycled buffer from ``pool`` if given."""
         cols = self.grid.width - c0 if cols is None else cols
-        return self.band.ReadAsArray(c0, r0, cols, rows)
+        if pool is None:
+            return self.band.ReadAsArray(c0, r0, cols, rows)
+        buf = pool.get((rows, cols), self.dtype)
+        return self.band.ReadAsArray(c0, r0, cols, rows, buf_obj=buf)
 
 
 def _value_valid(
@@ -383,6 +420,15 @@ class _Strip:
     halo_top: int
     b_shift: np.ndarray | None  # B rows with halo for the shift correction
     b_shift_top: int
+    chunk: _Chunk | None = None  # the read buffers the strip's arrays are views of
+
+
+@dataclass
+class _Chunk:
+    """Buffers of one read chunk and how many of its strips are still to be computed (main thread only)."""
+
+    buffers: list[np.ndarray]
+    remaining: int
 
 
 @dataclass
@@ -423,6 +469,7 @@ class _Engine:
         self.valid_runs = _runs(set(range(1, 12)) - set(invalid))
         self.finite = not (a.is_float or b.is_float)  # integer inputs: no NaN/inf anywhere
         self.cloud_runs = _runs(CLOUD_SHADOW_CLASSES)
+        self.pool: _BufferPool | None = None  # output buffers of the compiled path (recycled after writing)
 
     def new_stats(self) -> DiffStats:
         return DiffStats(self.tolerance, *self.centres)
@@ -504,26 +551,189 @@ class _Engine:
         diff_mask = valid_stats if self.mask_invalid else valid
         # d + (0 where valid, NaN elsewhere): cheaper than np.where
         d = np.add(d, np.take(_NAN_OR_ZERO, diff_mask.view(np.uint8), mode="clip"))
-        corrected = stats_c = None
-        if self.shift is not None and s.b_shift is not None:
-            dx, dy = self.shift
-            braw = s.b_shift
-            bvalid = _value_valid(braw, self.b.nodata)
-            fill = np.float32(np.median(braw[bvalid])) if bvalid.any() else np.float32(0)
-            bfill = np.where(bvalid, braw, fill).astype(np.float32)
-            cols = a.shape[1]
-            moved = ndimage.shift(bfill, (-dy, -dx), order=3, mode="nearest", output=np.float32)
-            bad = ndimage.shift((~bvalid).astype(np.float32), (-dy, -dx), order=1, mode="constant", cval=1.0) > 0
-            bad = ndimage.binary_dilation(bad, iterations=1)
-            top = s.b_shift_top
-            moved = moved[top : top + s.rows, :cols]
-            bad = bad[top : top + s.rows, :cols]
-            corrected = moved - a
-            stats_c = self.new_stats()
-            stats_c.update(a, corrected, valid_stats & ~bad)
-            cmask = diff_mask & ~bad if self.mask_invalid else _value_valid(s.a, self.a.nodata) & ~bad
-            corrected[~cmask] = np.nan
+        corrected, stats_c = self.shift_corrected(s, a, valid, valid_stats)
         return _StripResult(s.r0, d, mismatch, changed, corrected, stats, stats_c, confusion, edge_counts)
+
+    def shift_corrected(
+        self, s: _Strip, a: np.ndarray, valid: np.ndarray, valid_stats: np.ndarray
+    ) -> tuple[np.ndarray | None, DiffStats | None]:
+        """B moved back by the estimated shift (cubic spline) minus A, and its stats; (None, None) without a
+        shift. ``valid``: data on both sides, ``valid_stats``: pixels that count in the statistics."""
+        if self.shift is None or s.b_shift is None:
+            return None, None
+        dx, dy = self.shift
+        braw = s.b_shift
+        bvalid = _value_valid(braw, self.b.nodata)
+        fill = np.float32(np.median(braw[bvalid])) if bvalid.any() else np.float32(0)
+        bfill = np.where(bvalid, braw, fill).astype(np.float32)
+        cols = a.shape[1]
+        moved = ndimage.shift(bfill, (-dy, -dx), order=3, mode="nearest", output=np.float32)
+        bad = ndimage.shift((~bvalid).astype(np.float32), (-dy, -dx), order=1, mode="constant", cval=1.0) > 0
+        bad = ndimage.binary_dilation(bad, iterations=1)
+        top = s.b_shift_top
+        moved = moved[top : top + s.rows, :cols]
+        bad = bad[top : top + s.rows, :cols]
+        corrected = moved - a
+        stats_c = self.new_stats()
+        stats_c.update(a, corrected, valid_stats & ~bad)
+        # B's own nodata is in ``bad`` (moved with B); A's is taken from A
+        cmask = valid_stats & ~bad if self.mask_invalid else _value_valid(s.a, self.a.nodata) & ~bad
+        corrected[~cmask] = np.nan
+        return corrected, stats_c
+
+    # ------------------------------------------------------------------------------------------------------------
+    # compiled path (see core.compare_kernel): one pass per strip, partial results summed per worker thread
+
+    def use_kernel(self) -> bool:
+        """Switch to the compiled strip kernel when numba is available (returns whether it is used)."""
+        k = compare_kernel.kernels()
+        if k is None:
+            return False
+        self._kernels = k
+        self._kernel_local = threading.local()
+        self._accumulators: list[compare_kernel.Accumulator] = []
+        self._acc_lock = threading.Lock()
+        self._valid_bits = np.int32(sum(1 << c for first, last in self.valid_runs for c in range(first, last + 1)))
+        self._cloud_bits = np.int32(sum(1 << c for first, last in self.cloud_runs for c in range(first, last + 1)))
+        self._nodata_a = _kernel_nodata(self.a)
+        self._nodata_b = _kernel_nodata(self.b)
+        return True
+
+    def _accumulator(self) -> compare_kernel.Accumulator:
+        acc = getattr(self._kernel_local, "acc", None)
+        if acc is None:
+            acc = self._kernel_local.acc = compare_kernel.Accumulator()
+            with self._acc_lock:
+                self._accumulators.append(acc)
+        return acc
+
+    def compute_kernel(self, s: _Strip) -> _StripResult:
+        """:meth:`compute` in one compiled pass; stats, confusion and edge counts go to the thread's
+        accumulator (see :meth:`collect`), the result carries the rasters only."""
+        k = self._kernels
+        acc = self._accumulator()
+        rows, cols = s.a.shape
+        h0 = s.halo_top
+        u8 = np.uint8
+        dummy = scratch.get("kernel_dummy", (1, 1), u8)
+        has_sa, has_sb = s.scl_a is not None, s.scl_b is not None
+        both = has_sa and has_sb
+        sa = s.scl_a if has_sa else dummy
+        sb = s.scl_b if has_sb else dummy
+        near = dummy
+        has_near = False
+        if both:
+            hshape = s.scl_a.shape
+            near = scratch.get("kernel_near", (rows, cols), u8)
+            has_near = bool(
+                k["near_edges"](
+                    sa,
+                    sb,
+                    self._cloud_bits,
+                    scratch.get("kernel_code", hshape, u8),
+                    scratch.get("kernel_edge", hshape, u8),
+                    scratch.get("kernel_vert", (rows, cols), u8),
+                    self.edge_px,
+                    h0,
+                    rows,
+                    near,
+                )
+            )
+        get = self.pool.get if self.pool is not None else np.empty
+        d = get((rows, cols), np.float32)
+        mismatch = get((rows, cols), u8) if both else dummy
+        changed = get((rows, cols), u8) if both and self.class_changed else dummy
+        want_masks = self.shift is not None and s.b_shift is not None
+        masks = scratch.get("kernel_masks", (rows, cols), u8) if want_masks else dummy
+        k["strip"](
+            s.a,
+            s.b,
+            self._nodata_a[0],
+            not self._nodata_a[1],
+            self._nodata_b[0],
+            not self._nodata_b[1],
+            sa,
+            sb,
+            has_sa,
+            has_sb,
+            h0,
+            self._valid_bits,
+            self.mask_invalid,
+            float(self.tolerance),
+            float(self.centres[0]),
+            float(self.centres[1]),
+            near,
+            has_near,
+            both and self.class_changed,
+            want_masks,
+            d,
+            mismatch,
+            changed,
+            masks,
+            scratch.get("kernel_flags", (cols,), u8),
+            scratch.get("kernel_abs", (cols,), np.float32),
+            acc.acc,
+            acc.counts,
+            acc.fine,
+            acc.confusion4,
+        )
+        corrected = stats_c = None
+        if want_masks:
+            a = s.a if s.a.dtype == np.float32 else s.a.astype(np.float32)
+            corrected, stats_c = self.shift_corrected(s, a, (masks & 1).view(bool), (masks >> 1).view(bool))
+        return _StripResult(
+            s.r0,
+            d,
+            mismatch if both else None,
+            changed if both and self.class_changed else None,
+            corrected,
+            None,
+            stats_c,
+            None,
+            None,
+        )
+
+    def collect(self) -> tuple[DiffStats, np.ndarray, np.ndarray]:
+        """Sum of the worker threads' accumulators: (stats, 144 confusion counts, 4 edge counts)."""
+        stats = self.new_stats()
+        confusion = np.zeros(144, dtype=np.int64)
+        edge_counts = np.zeros(4, dtype=np.int64)
+        for acc in self._accumulators:
+            stats.add_sums(acc.acc, int(acc.counts[0]), int(acc.counts[1]), acc.fine)
+            confusion += acc.confusion
+            edge_counts += acc.counts[2:6][[0, 2, 1, 3]]  # → [pixels, near edge, mismatch, mismatch near edge]
+        return stats, confusion, edge_counts
+
+
+class _BusyTimes:
+    """Seconds each pipeline stage spent working (summed over its threads), added to the report's timings."""
+
+    def __init__(self, timings: dict[str, float]) -> None:
+        self._timings = timings
+        self._lock = threading.Lock()
+
+    def add(self, key: str, since: float, cpu_since: float | None = None) -> None:
+        elapsed = time.perf_counter() - since
+        with self._lock:
+            self._timings[key] = self._timings.get(key, 0.0) + elapsed
+            if cpu_since is not None:
+                k2 = key.replace("busy", "cpu")
+                self._timings[k2] = self._timings.get(k2, 0.0) + time.thread_time() - cpu_since
+
+
+def _kernel_nodata(raster: _Raster) -> tuple[Any, bool]:
+    """(nodata as a scalar of the band's dtype, whether to test it) for the compiled kernel: NaN nodata is caught
+    by the finiteness test, and a nodata value the dtype cannot hold can never match (as in the numpy path)."""
+    dtype = raster.dtype
+    nodata = raster.nodata
+    if nodata is None or math.isnan(nodata):
+        return dtype.type(0), False
+    if dtype.kind == "f":
+        return dtype.type(nodata), True
+    info = np.iinfo(dtype)
+    if float(nodata) != int(nodata) or not info.min <= nodata <= info.max:
+        return dtype.type(0), False
+    return dtype.type(int(nodata)), True
 
 
 def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
@@ -616,13 +826,16 @@ def compare_rasters(
     feedback: Progress | None = None,
     estimate_shift: bool = True,
     edge_distance_px: int = EDGE_DISTANCE_PX,
+    use_kernel: bool = True,
 ) -> CompareResult:
     """Compare value rasters A and B (band 1 each) on the same grid; write rasters + ``report.json`` to out_dir.
 
     ``metadata_a``/``metadata_b`` are :class:`~s2parity_plugin.core.run_folder.SideMetadata` dicts (units,
     product ids, …) used for units and the diagnosis. ``tolerance`` is in the units of the inputs (default 0.01
     for REFLECTANCE, 100 for DN). ``feedback(fraction)`` is called with 0..1 and may return False to cancel
-    (→ :class:`CompareCancelled`, no output left). Raises :class:`GridMismatchError` when the rasters are not on
+    (→ :class:`CompareCancelled`, no output left). ``use_kernel=False`` keeps the numpy path even when the compiled
+    kernel (:mod:`~s2parity_plugin.core.compare_kernel`, numba) is available; the report's ``options.engine`` says
+    which one ran. Raises :class:`GridMismatchError` when the rasters are not on
     one grid and :class:`InputError` for other bad input.
     """
     t_start = time.perf_counter()
@@ -660,10 +873,13 @@ def compare_rasters(
     try:
         with _bounded_gdal_cache(GDAL_CACHE_MB):
             progress(0.0)
+            compiled = use_kernel and compare_kernel.available()
             shift_args = (value_a, value_b, scl_a, scl_b, invalid, timings)
             if not estimate_shift:
                 shift_est = ShiftEstimate(None, None, None, None, None, None, 0.0, False, note="not estimated")
-            elif shift_correct or not CONCURRENT_SHIFT:  # the correction needs the shift before the strips
+            elif (
+                shift_correct or not CONCURRENT_SHIFT["numba" if compiled else "numpy"]
+            ):  # the correction needs the shift before the strips
                 shift_est = _timed_shift(*shift_args)
             else:  # independent of the strips: estimate it meanwhile on its own thread and dataset handles
                 shift_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="s2parity-shift")
@@ -702,6 +918,11 @@ def compare_rasters(
                 datasets["shift_corrected"].GetRasterBand(1).SetNoDataValue(float("nan"))
 
             engine = _Engine(ra, rb, invalid, float(tolerance), mask_invalid, apply, edge_distance_px, class_changed)
+            compiled = compiled and engine.use_kernel()
+            compute = engine.compute_kernel if compiled else engine.compute
+            busy = _BusyTimes(timings)
+            pool = _BufferPool()
+            engine.pool = pool
             confusion = np.zeros(144, dtype=np.int64)
             edge_counts = np.zeros(4, dtype=np.int64)
             halo = edge_distance_px + 1
@@ -714,12 +935,20 @@ def compare_rasters(
                 for c0 in range(0, grid.height, chunk_rows):
                     crows = min(chunk_rows, grid.height - c0)
                     c_top, c_bot = min(halo, c0), min(halo, grid.height - c0 - crows)
-                    ca, cb = ra.read(c0, crows), rb.read(c0, crows)
+                    t_read = time.perf_counter()
+                    c_read = time.thread_time()
+                    ca, cb = ra.read(c0, crows, pool=pool), rb.read(c0, crows, pool=pool)
+                    chunk = _Chunk([ca, cb], math.ceil(crows / rows_per))
                     csa = csb = None
                     if rsa is not None:
-                        csa = _scl_codes(rsa.read(c0 - c_top, crows + c_top + c_bot), rsa.nodata)
+                        raw = rsa.read(c0 - c_top, crows + c_top + c_bot, pool=pool)
+                        csa = _scl_codes(raw, rsa.nodata)
+                        chunk.buffers += [raw, csa]
                     if rsb is not None:
-                        csb = _scl_codes(rsb.read(c0 - c_top, crows + c_top + c_bot), rsb.nodata)
+                        raw = rsb.read(c0 - c_top, crows + c_top + c_bot, pool=pool)
+                        csb = _scl_codes(raw, rsb.nodata)
+                        chunk.buffers += [raw, csb]
+                    busy.add("read_busy_s", t_read, c_read)
                     for r0 in range(c0, c0 + crows, rows_per):
                         rows = min(rows_per, c0 + crows - r0)
                         h_top = min(halo, r0)
@@ -732,7 +961,9 @@ def compare_rasters(
                             btop = min(shalo, r0)
                             bbot = min(shalo, grid.height - r0 - rows)
                             bsh = rb.read(r0 - btop, rows + btop + bbot)
-                        yield _Strip(r0, rows, ca[i0 : i0 + rows], cb[i0 : i0 + rows], sca, scb, h_top, bsh, btop)
+                        yield _Strip(
+                            r0, rows, ca[i0 : i0 + rows], cb[i0 : i0 + rows], sca, scb, h_top, bsh, btop, chunk
+                        )
 
             n_strips = math.ceil(grid.height / rows_per)
             done = 0
@@ -740,6 +971,8 @@ def compare_rasters(
             stats = stats_c = engine.new_stats()
 
             def write(res: _StripResult) -> None:  # writer thread: the only user of the output datasets
+                t_write = time.perf_counter()
+                c_write = time.thread_time()
                 for key, arr in (
                     ("difference", res.difference),
                     ("mismatch", res.mismatch),
@@ -748,19 +981,35 @@ def compare_rasters(
                 ):
                     if arr is not None and key in datasets:
                         datasets[key].GetRasterBand(1).WriteArray(arr, 0, res.r0)
+                busy.add("write_busy_s", t_write, c_write)
+                pool.release(res.difference, res.mismatch, res.class_changed)
+
+            def timed_compute(strip: _Strip) -> _StripResult:  # worker threads
+                t_compute = time.perf_counter()
+                c_compute = time.thread_time()
+                res = compute(strip)
+                busy.add("compute_busy_s", t_compute, c_compute)
+                return res
 
             reader = _Prefetch(strips(), maxsize=max(1, chunk_rows // rows_per))
-            pending: deque[Future[_StripResult]] = deque()
+            pending: deque[tuple[Future[_StripResult], _Strip]] = deque()
             writes: deque[Future[None]] = deque()
-            with ThreadPoolExecutor(max_workers=WORKERS) as pool, ThreadPoolExecutor(max_workers=1) as writer:
+            with ThreadPoolExecutor(max_workers=WORKERS) as workers, ThreadPoolExecutor(max_workers=1) as writer:
 
                 def drain_one() -> None:
                     nonlocal done
-                    res = pending.popleft().result()
+                    future, strip_done = pending.popleft()
+                    res = future.result()
+                    chunk = strip_done.chunk
+                    if chunk is not None:
+                        chunk.remaining -= 1
+                        if chunk.remaining == 0:  # all its strips computed: the reader may reuse its buffers
+                            pool.release(*chunk.buffers)
                     writes.append(writer.submit(write, res))
                     while len(writes) > 1 or (writes and writes[0].done()):
                         writes.popleft().result()
-                    stats.merge(res.stats)
+                    if res.stats is not None:
+                        stats.merge(res.stats)
                     if res.stats_corrected is not None:
                         stats_c.merge(res.stats_corrected)
                     if res.confusion is not None:
@@ -776,7 +1025,7 @@ def compare_rasters(
                             engine.centres = DiffStats.centres(a0, d0, engine.stats_valid(strip, v0)[0])
                             del a0, d0, v0
                             stats, stats_c = engine.new_stats(), engine.new_stats()
-                        pending.append(pool.submit(engine.compute, strip))
+                        pending.append((workers.submit(timed_compute, strip), strip))
                         if len(pending) > WORKERS:
                             drain_one()
                     while pending:
@@ -785,13 +1034,15 @@ def compare_rasters(
                         writes.popleft().result()
                 except BaseException:
                     reader.stop()
-                    for f in pending:
+                    for f, _ in pending:
                         f.cancel()
                     for f in writes:  # let queued writes finish before the datasets are closed
                         with contextlib.suppress(BaseException):
                             f.result()
                     raise
             timings["blocks_s"] = time.perf_counter() - t0
+            if compiled:
+                stats, confusion, edge_counts = engine.collect()
             if shift_future is not None:
                 shift_est = shift_future.result()
             t0 = time.perf_counter()
@@ -832,6 +1083,7 @@ def compare_rasters(
                     "class_changed": bool(class_changed),
                     "mask_invalid": bool(mask_invalid),
                     "edge_distance_px": edge_distance_px,
+                    "engine": "numba" if compiled else "numpy",
                 },
                 outputs=outputs,
                 units=units,

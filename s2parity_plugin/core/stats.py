@@ -172,6 +172,20 @@ class DiffStats:
         np.add(bins, np.multiply(neg, np.int32(_NBINS), out=tmp.view(np.int32)), out=idx)
         return over_tol
 
+    def add_sums(self, sums: np.ndarray, n: int, over_tol: int, fine: np.ndarray) -> None:
+        """Add partial results computed elsewhere with the same centres (the compiled kernel of
+        :mod:`s2parity_plugin.core.compare_kernel`): ``sums`` = centred Σa, Σd, Σa², Σd², Σad and Σ|d| (float64),
+        ``n`` pixels, ``over_tol`` of them with |d| > tolerance, ``fine`` the |d| bins as in :meth:`update`."""
+        self.n += int(n)
+        self.s_a += float(sums[0])
+        self.s_d += float(sums[1])
+        self.s_aa += float(sums[2])
+        self.s_dd += float(sums[3])
+        self.s_ad += float(sums[4])
+        self.sum_abs += float(sums[5])
+        self.over_tol += int(over_tol)
+        self.fine += fine
+
     def merge(self, other: DiffStats) -> None:
         """Add another block's partial sums (same centres)."""
         if (other.ka, other.kd) != (self.ka, self.kd):

@@ -1,0 +1,90 @@
+"""Optional compiled one-pass strip kernel of the compare engine (numba), with the numpy path as fallback.
+
+The numpy path in :mod:`s2parity_plugin.core.compare` needs ≈ 22 array passes per row strip (difference, masks,
+mismatch code, confusion, five centred moments, |d| histogram bins, NaN fill); on a full Sentinel-2 tile pair
+(10980 × 10980 px) that is ≈ 2 s of CPU. This kernel reads every input pixel once and writes every output pixel
+once, in one loop per row, and releases the GIL (``nogil``) so the reader/writer threads and the shift estimate
+run beside it.
+
+It computes exactly what the numpy path computes, in the same units (those of the inputs: DN or reflectance) and
+with the same conventions (see :mod:`s2parity_plugin.core.stats` for the log-spaced |d| bins and
+:mod:`s2parity_plugin.core.compare` for the SCL codes); moments are accumulated in float64 per pixel (the numpy
+path sums float32 per row), so sums agree to float rounding, counts and bins exactly.
+
+numba is optional: :func:`available` is False when it is not installed, when ``S2PARITY_KERNEL=numpy`` is set, or
+when compiling failed once (the reason is in :func:`unavailable_reason`); compare then uses numpy. Compiled code is
+cached on disk (``cache=True``: ``__pycache__`` beside this file, or numba's user cache directory), so the one-time
+compile (≈ 2–4 s) is paid once per installation, not per comparison.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import numpy as np
+
+from s2parity_plugin.core import stats as stats_mod
+
+ENV_SWITCH = "S2PARITY_KERNEL"  # "numpy" forces the numpy path (tests, bench)
+
+_lock = threading.Lock()
+_state: dict[str, Any] = {"kernels": None, "reason": None, "tried": False}
+
+
+def _build() -> dict[str, Any]:
+    """The compiled functions (imports numba; compiling or loading from the cache happens on first call)."""
+    from s2parity_plugin.core import compare_numba
+
+    return compare_numba.KERNELS
+
+
+def kernels() -> dict[str, Any] | None:
+    """The compiled functions, or None (numba missing, switched off with ``S2PARITY_KERNEL=numpy``, or broken)."""
+    if os.environ.get(ENV_SWITCH, "").strip().lower() == "numpy":
+        return None
+    with _lock:
+        if not _state["tried"]:
+            _state["tried"] = True
+            try:
+                _state["kernels"] = _build()
+            except Exception as exc:  # ImportError, or numba failing on this platform
+                _state["reason"] = f"{type(exc).__name__}: {exc}"
+        return _state["kernels"]
+
+
+def available() -> bool:
+    """True when compare will use the compiled kernel."""
+    return kernels() is not None
+
+
+def disable(reason: str) -> None:
+    """Stop using the kernel for this session (e.g. it failed to compile); compare falls back to numpy."""
+    with _lock:
+        _state["tried"] = True
+        _state["kernels"] = None
+        _state["reason"] = reason
+
+
+def unavailable_reason() -> str | None:
+    """Why the kernel is not used (None when it is)."""
+    if os.environ.get(ENV_SWITCH, "").strip().lower() == "numpy":
+        return f"{ENV_SWITCH}=numpy"
+    kernels()
+    return _state["reason"]
+
+
+class Accumulator:
+    """Per-thread partial results of :func:`strip` calls (summed over the strips that thread computed)."""
+
+    def __init__(self) -> None:
+        self.acc = np.zeros(6, dtype=np.float64)
+        self.counts = np.zeros(6, dtype=np.int64)
+        self.fine = np.zeros(2 * stats_mod._NBINS, dtype=np.int64)
+        self.confusion4 = np.zeros(4 * 144, dtype=np.int64)
+
+    @property
+    def confusion(self) -> np.ndarray:
+        """12 × 12 SCL confusion counts, flattened (A class · 12 + B class)."""
+        return self.confusion4.reshape(4, 144).sum(axis=0)
