@@ -19,6 +19,7 @@ Measured (each in its own subprocess; peak RSS from ``resource.getrusage(RUSAGE_
 from __future__ import annotations
 
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -29,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 SIZE = 10980
+REPEATS = 3  # fresh-process runs of each contender; the medians are compared
 SHIFT = (0.37, -0.61)  # (dx, dy) px applied to B in the bench inputs
 OFFSET_DN = 1000.0
 STRIP = 512
@@ -111,14 +113,14 @@ def generate_inputs(work_dir: Path, size: int = SIZE) -> dict[str, Path]:
     return paths
 
 
-def _run_child(args: list[str], cwd: Path) -> tuple[float, float, str]:
+def _run_child(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float, str]:
     """Run ``args``; return (wall s, max RSS MB over waited-for children so far, stdout).
 
     The children below also print their own peak RSS (``ru_maxrss`` of RUSAGE_SELF, or of RUSAGE_CHILDREN for
     the gdal_calc wrapper), which is what is reported; the getrusage maximum here is only a fallback.
     """
     t0 = time.perf_counter()
-    proc = subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False)
+    proc = subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False, env={**os.environ, **(env or {})})
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"{args[:3]} failed: {proc.stderr[-2000:]}")
@@ -133,6 +135,7 @@ t0 = time.perf_counter()
 res = compare_rasters(a, b, out, scl_a=sa, scl_b=sb, metadata_a={"units": "DN"}, metadata_b={"units": "DN"})
 wall = time.perf_counter() - t0
 print(json.dumps({"wall": wall, "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  "engine": res.report["options"]["engine"],
                   "shift": res.report["shift"], "n": res.report["stats"]["n"], "bias": res.report["stats"]["bias"],
                   "timings": res.report.get("timings", {})}))
 """
@@ -145,6 +148,44 @@ t0 = time.perf_counter()
 est = estimate_shift_files(a, b)
 print(json.dumps({"wall": time.perf_counter() - t0, "dx": est.dx_px, "dy": est.dy_px, "confident": est.confident}))
 """
+
+
+_CALC_CALL_CHILD = """
+import json, resource, sys, time
+from osgeo_utils.gdal_calc import Calc
+a, b, out = sys.argv[1:4]
+t0 = time.perf_counter()
+Calc(calc="B-A", A=a, B=b, outfile=out, type="Float32", quiet=True, overwrite=True)
+print(json.dumps({"wall": time.perf_counter() - t0, "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"""
+
+_COMPILE_CHILD = """
+import json, sys, time
+from s2parity_plugin.core import compare_kernel
+t0 = time.perf_counter()
+ok = compare_kernel.warm_up()
+print(json.dumps({"wall": time.perf_counter() - t0, "ok": ok}))
+"""
+
+
+def _kernel_compile_seconds(py: str, cwd: Path, work_dir: Path) -> float | None:
+    """One-time compile of the numba kernel (empty cache: ``NUMBA_CACHE_DIR`` set to a new folder); also fills
+    the normal cache so the timed runs load compiled code. None without numba."""
+    cache = work_dir / "numba-cold-cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    _, _, stdout = _run_child([py, "-c", _COMPILE_CHILD], cwd, {"NUMBA_CACHE_DIR": str(cache)})
+    cold = json.loads(stdout.strip().splitlines()[-1])
+    shutil.rmtree(cache, ignore_errors=True)
+    _run_child([py, "-c", _COMPILE_CHILD], cwd)  # the regular cache the plugin uses
+    return round(cold["wall"], 2) if cold["ok"] else None
+
+
+def _read_through(paths) -> None:
+    """Read files once (brings them into the page cache)."""
+    for path in paths:
+        with open(path, "rb") as fh:
+            while fh.read(16 << 20):
+                pass
 
 
 def _peak_child_mb(stdout_json: dict, fallback_mb: float) -> float:
@@ -205,16 +246,8 @@ def run(work_dir: Path) -> dict:
         shutil.rmtree(out_dir)
     py = sys.executable
     env_cwd = REPO
-
-    _, rss_mb, stdout = _run_child(
-        [py, "-c", _COMPARE_CHILD, *(str(paths[k]) for k in ("a", "b", "scl_a", "scl_b")), str(out_dir)], env_cwd
-    )
-    child = json.loads(stdout.strip().splitlines()[-1])
-    compare_s = child["wall"]
-    compare_rss = _peak_child_mb(child, rss_mb)
-
+    compare_args = [py, "-c", _COMPARE_CHILD, *(str(paths[k]) for k in ("a", "b", "scl_a", "scl_b")), str(out_dir)]
     calc_out = work_dir / "gdal_calc_out.tif"
-    calc_out.unlink(missing_ok=True)
     calc_cmd = [py, "/usr/bin/gdal_calc.py", "-A", str(paths["a"]), "-B", str(paths["b"]), "--calc=B-A"]
     calc_cmd += ["--type=Float32", f"--outfile={calc_out}", "--quiet", "--overwrite"]
     calc_wrap = (
@@ -223,10 +256,35 @@ def run(work_dir: Path) -> dict:
         "print(json.dumps({'wall': time.perf_counter() - t0,"
         " 'peak_kib': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))\n"
     )
-    _, _, stdout = _run_child([py, "-c", calc_wrap, *calc_cmd], env_cwd)
-    calc = json.loads(stdout.strip().splitlines()[-1])
+    calc_call = [py, "-c", _CALC_CALL_CHILD, str(paths["a"]), str(paths["b"]), str(calc_out)]
+    compile_s = _kernel_compile_seconds(py, env_cwd, work_dir)
+
+    runs: dict[str, list[dict]] = {"compare": [], "compare_numpy": [], "gdal_calc": [], "gdal_calc_call": []}
+    for _ in range(REPEATS):  # interleaved, each in a fresh process, outputs removed beforehand (not timed)
+        for key, args, env in (
+            ("compare", compare_args, {}),
+            ("compare_numpy", compare_args, {"S2PARITY_KERNEL": "numpy"}),
+            ("gdal_calc", [py, "-c", calc_wrap, *calc_cmd], {}),
+            ("gdal_calc_call", calc_call, {}),
+        ):
+            shutil.rmtree(out_dir, ignore_errors=True)
+            calc_out.unlink(missing_ok=True)
+            # same start for every contender: inputs in the page cache, no dirty pages of an earlier run still
+            # being written back (measured: without this, whichever ran after a ~0.6 GB write lost up to 2 s)
+            _read_through(paths.values())
+            os.sync()
+            process_s, rss_mb, stdout = _run_child(args, env_cwd, env)
+            child = json.loads(stdout.strip().splitlines()[-1])
+            child["process_s"] = process_s
+            child["peak_mb"] = _peak_child_mb(child, rss_mb)
+            runs[key].append(child)
     calc_out.unlink(missing_ok=True)
 
+    def med(key: str, field: str) -> float:
+        return float(np.median([r[field] for r in runs[key]]))
+
+    child = runs["compare"][-1]
+    compare_s, calc_s, calc_call_s = med("compare", "wall"), med("gdal_calc", "wall"), med("gdal_calc_call", "wall")
     _, _, stdout = _run_child([py, "-c", _SHIFT_CHILD, str(paths["a"]), str(paths["b"])], env_cwd)
     shift_child = json.loads(stdout.strip().splitlines()[-1])
     mpx = SIZE * SIZE / 1e6
@@ -235,12 +293,27 @@ def run(work_dir: Path) -> dict:
     return {
         "input_size_px": SIZE,
         "input_generation_s": round(gen_s, 1),
-        "compare_s": round(compare_s, 2),
-        "compare_peak_rss_mb": round(compare_rss, 1),
+        "repeats": REPEATS,
+        "compare_engine": child.get("engine"),
+        "compare_s": round(compare_s, 3),
+        "compare_runs_s": [round(r["wall"], 3) for r in runs["compare"]],
+        "compare_process_s": round(med("compare", "process_s"), 3),
+        "compare_peak_rss_mb": round(max(r["peak_mb"] for r in runs["compare"]), 1),
         "compare_timings_s": child.get("timings", {}),
-        "gdal_calc_s": round(calc["wall"], 2),
-        "gdal_calc_peak_rss_mb": round(calc["peak_kib"] / 1024.0, 1),
-        "compare_vs_gdal_calc_ratio": round(compare_s / calc["wall"], 3),
+        "kernel_compile_s": compile_s,
+        "compare_numpy_s": round(med("compare_numpy", "wall"), 3),
+        "compare_numpy_runs_s": [round(r["wall"], 3) for r in runs["compare_numpy"]],
+        "compare_numpy_peak_rss_mb": round(max(r["peak_mb"] for r in runs["compare_numpy"]), 1),
+        "gdal_calc_s": round(calc_s, 3),
+        "gdal_calc_runs_s": [round(r["wall"], 3) for r in runs["gdal_calc"]],
+        "gdal_calc_peak_rss_mb": round(max(r["peak_kib"] for r in runs["gdal_calc"]) / 1024.0, 1),
+        "gdal_calc_call_s": round(calc_call_s, 3),
+        "gdal_calc_call_runs_s": [round(r["wall"], 3) for r in runs["gdal_calc_call"]],
+        # like for like: our call vs gdal_calc's Calc() call, each timed inside its process (imports excluded)
+        "compare_vs_gdal_calc_ratio": round(compare_s / calc_call_s, 3),
+        # whole processes: `python -c compare_rasters(...)` vs the gdal_calc.py command (interpreter + imports)
+        "compare_process_vs_gdal_calc_ratio": round(med("compare", "process_s") / calc_s, 3),
+        "compare_numpy_vs_gdal_calc_ratio": round(med("compare_numpy", "wall") / calc_call_s, 3),
         "shift_estimate_s": round(shift_child["wall"], 3),
         "shift_ms_per_mpx": round(1000.0 * shift_child["wall"] / mpx, 2),
         "bench_shift_true_px": list(SHIFT),

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 APT_PACKAGES=(qgis python3-qgis qgis-providers python3-gdal gdal-bin proj-data xvfb xauth
               python3-venv python3-pip python3-yaml python3-jsonschema python3-matplotlib
-              python3-scipy python3-shapely python3-pil python3-tifffile python3-skimage)
+              python3-scipy python3-shapely python3-pil python3-tifffile python3-skimage python3-numba)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -39,12 +39,12 @@ fi
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -c constraints.txt -r requirements-dev.txt
 # Smoke test: numpy must stay on the ABI Debian's GDAL/QGIS were built with.
 QT_QPA_PLATFORM=offscreen "$VENV/bin/python" -c "
-import numpy, qgis.core, sentinelhub, shapely, scipy
+import numpy, qgis.core, sentinelhub, shapely, scipy, numba
 from osgeo import gdal_array
 assert numpy.__version__.startswith('1.24'), numpy.__version__
 # Compiled packages must be Debian's (same GEOS/PROJ/numpy ABI as QGIS), never wheels in the venv.
-for mod in (numpy, shapely, scipy):
+for mod in (numpy, shapely, scipy, numba):
     assert mod.__file__.startswith('/usr/lib/python3/'), mod.__file__
-print('bootstrap: numpy', numpy.__version__, '| QGIS', qgis.core.Qgis.QGIS_VERSION, '| sentinelhub', sentinelhub.__version__)
+print('bootstrap: numpy', numpy.__version__, '| numba', numba.__version__, '| QGIS', qgis.core.Qgis.QGIS_VERSION, '| sentinelhub', sentinelhub.__version__)
 "
 echo "$want" > "$stamp"

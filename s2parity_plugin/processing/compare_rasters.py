@@ -243,7 +243,18 @@ class CompareRastersAlgorithm(S2ParityAlgorithm):
         )
         feedback.pushInfo(f"{stats['n']} pixels valid in both; bias {stats.get('bias')} {stats.get('units')}.")
         feedback.pushInfo(f"Diagnosis: {report['diagnosis']['explanation']}")
+        feedback.pushInfo(engine_note(report))
         return outputs
+
+
+def engine_note(report: dict[str, Any]) -> str:
+    """One log line naming the strip engine that ran (and, for numpy, how to get the compiled one)."""
+    from s2parity_plugin.core import compare_kernel
+
+    if report.get("options", {}).get("engine") == "numba":
+        return "Compare engine: compiled kernel (numba)."
+    reason = compare_kernel.unavailable_reason() or "not requested"
+    return f"Compare engine: numpy ({reason}). {compare_kernel.INSTALL_HINT}"
 
 
 def _deliver(src: Path, dest: str) -> str:
