@@ -74,6 +74,9 @@ def _poll() -> None:
         result["layers"] = [n.name() for n in group.findLayers()] if group is not None else []
         result["diagnosis"] = dock.results.diagnosis.text()
         result["bias"] = dock.results.number_labels["bias"].text()
+        if dock.layers:  # the report beside the difference raster names the strip engine that ran
+            report = Path(dock.layers["difference"].source()).parent / "report.json"
+            result["engine"] = json.loads(report.read_text())["options"]["engine"] if report.exists() else None
         if dock.layers:
             iface.mapCanvas().setExtent(dock.layers["difference"].extent())
         iface.mapCanvas().refresh()
