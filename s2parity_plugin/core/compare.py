@@ -704,7 +704,7 @@ class _Engine:
         for acc in self._accumulators:
             stats.add_sums(acc.acc, int(acc.counts[0]), int(acc.counts[1]), acc.fine)
             confusion += acc.confusion
-            edge_counts += acc.counts[2:6][[0, 2, 1, 3]]  # → [pixels, near edge, mismatch, mismatch near edge]
+            edge_counts += acc.counts[2:6]  # [pixels, near edge, mismatch, mismatch near edge]
         return stats, confusion, edge_counts
 
 

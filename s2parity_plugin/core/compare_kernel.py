@@ -8,11 +8,12 @@ run beside it.
 
 It computes exactly what the numpy path computes, in the same units (those of the inputs: DN or reflectance) and
 with the same conventions (see :mod:`s2parity_plugin.core.stats` for the log-spaced |d| bins and
-:mod:`s2parity_plugin.core.compare` for the SCL codes); moments are accumulated in float64 per pixel (the numpy
-path sums float32 per row), so sums agree to float rounding, counts and bins exactly.
+:mod:`s2parity_plugin.core.compare` for the SCL codes); moments are summed in float32 vector lanes per row and
+in float64 across rows (the numpy path sums float32 per row pairwise), so sums agree to float rounding, counts and
+bins exactly.
 
-numba is optional: :func:`available` is False when it is not installed, when ``S2PARITY_KERNEL=numpy`` is set, or
-when compiling failed once (the reason is in :func:`unavailable_reason`); compare then uses numpy. Compiled code is
+numba is optional: :func:`available` is False when it cannot be imported or when ``S2PARITY_KERNEL=numpy`` is set
+(the reason is in :func:`unavailable_reason`); compare then uses numpy. Compiled code is
 cached on disk (``cache=True``: ``__pycache__`` beside this file, or numba's user cache directory), so the one-time
 compile (≈ 2–4 s) is paid once per installation, not per comparison.
 """
@@ -45,7 +46,7 @@ def _build() -> dict[str, Any]:
 
 
 def kernels() -> dict[str, Any] | None:
-    """The compiled functions, or None (numba missing, switched off with ``S2PARITY_KERNEL=numpy``, or broken)."""
+    """The compiled functions, or None (numba not importable, or switched off with ``S2PARITY_KERNEL=numpy``)."""
     if os.environ.get(ENV_SWITCH, "").strip().lower() == "numpy":
         return None
     with _lock:
@@ -61,14 +62,6 @@ def kernels() -> dict[str, Any] | None:
 def available() -> bool:
     """True when compare will use the compiled kernel."""
     return kernels() is not None
-
-
-def disable(reason: str) -> None:
-    """Stop using the kernel for this session (e.g. it failed to compile); compare falls back to numpy."""
-    with _lock:
-        _state["tried"] = True
-        _state["kernels"] = None
-        _state["reason"] = reason
 
 
 def unavailable_reason() -> str | None:

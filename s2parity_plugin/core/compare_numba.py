@@ -244,7 +244,7 @@ def strip(  # pragma: no cover - compiled
     confusion4,
 ):
     """One row strip. ``acc`` (float64): centred sums a, d, aa, dd, ad and Σ|d|; ``counts`` (int64): n,
-    over tolerance, considered (both SCL data), mismatch (valid on one side only), near edge, mismatch near
+    over tolerance, considered (both SCL data), near edge, mismatch (valid on one side only), mismatch near
     edge; ``fine``: |d| bins (positives, then negatives); ``confusion4``: 4 × 144 (A class · 12 + B class),
     by pixel column mod 4 (separate counters for neighbouring pixels avoid a store-to-load chain).
     ``flags``/``absbuf``: one-row scratch (uint8, float32); ``masks_out`` (with ``want_masks``): bit 0 data on
@@ -290,24 +290,12 @@ def strip(  # pragma: no cover - compiled
                 mismatch_out[i], near[i] if has_near else mismatch_out[i], has_near
             )
             counts[2] += considered
-            counts[3] += mism
-            counts[4] += near_n
+            counts[3] += near_n
+            counts[4] += mism
             counts[5] += mism_near
 
 
 KERNELS = {
     "strip": strip,
     "near_edges": near_edges,
-    # row functions, exposed for the benchmark's per-pass timings
-    "rows": {
-        "scl_valid": _scl_valid_row,
-        "values": _values_row,
-        "moments": _moments_row,
-        "bins": _bins_row,
-        "counts": _counts_row,
-        "hist": _hist_row,
-        "mismatch": _mismatch_row,
-        "confusion": _confusion_row,
-        "edge_counts": _edge_counts_row,
-    },
 }

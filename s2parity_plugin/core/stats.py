@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -172,7 +173,7 @@ class DiffStats:
         np.add(bins, np.multiply(neg, np.int32(_NBINS), out=tmp.view(np.int32)), out=idx)
         return over_tol
 
-    def add_sums(self, sums: np.ndarray, n: int, over_tol: int, fine: np.ndarray) -> None:
+    def add_sums(self, sums: Sequence[float], n: int, over_tol: int, fine: np.ndarray) -> None:
         """Add partial results computed elsewhere with the same centres (the compiled kernel of
         :mod:`s2parity_plugin.core.compare_kernel`): ``sums`` = centred Σa, Σd, Σa², Σd², Σad and Σ|d| (float64),
         ``n`` pixels, ``over_tol`` of them with |d| > tolerance, ``fine`` the |d| bins as in :meth:`update`."""
@@ -190,15 +191,8 @@ class DiffStats:
         """Add another block's partial sums (same centres)."""
         if (other.ka, other.kd) != (self.ka, self.kd):
             raise ValueError("DiffStats.merge needs the same centres")
-        self.n += other.n
-        self.s_a += other.s_a
-        self.s_d += other.s_d
-        self.s_aa += other.s_aa
-        self.s_dd += other.s_dd
-        self.s_ad += other.s_ad
-        self.sum_abs += other.sum_abs
-        self.over_tol += other.over_tol
-        self.fine += other.fine
+        sums = (other.s_a, other.s_d, other.s_aa, other.s_dd, other.s_ad, other.sum_abs)
+        self.add_sums(sums, other.n, other.over_tol, other.fine)
 
     def _extreme(self, largest: bool) -> float:
         edges = _bin_lower_edges()
