@@ -49,6 +49,7 @@ from osgeo import gdal, gdal_array
 from scipy import ndimage
 
 from s2parity_plugin.core import compare_kernel, run_folder
+from s2parity_plugin.core.blas_threads import single_threaded_blas
 from s2parity_plugin.core import diagnosis as diagnosis_mod
 from s2parity_plugin.core import report as report_mod
 from s2parity_plugin.core.errors import InputError, S2ParityError
@@ -587,8 +588,13 @@ class _Engine:
     # ------------------------------------------------------------------------------------------------------------
     # compiled path (see core.compare_kernel): one pass per strip, partial results summed per worker thread
 
-    def use_kernel(self) -> bool:
-        """Switch to the compiled strip kernel when numba is available (returns whether it is used)."""
+    def use_kernel(self, with_scl: bool) -> bool:
+        """Switch to the compiled strip kernel when numba is available (returns whether it is used).
+
+        The kernel is first run on a tiny strip of the inputs' types, here on the calling thread: that compiles it
+        or loads it from numba's cache (≈ 0.06 s), and a numba that imports but cannot compile or load on this
+        machine is caught now (recorded with :func:`compare_kernel.mark_failed`, numpy path used) instead of
+        failing the comparison in a worker thread."""
         k = compare_kernel.kernels()
         if k is None:
             return False
@@ -600,6 +606,13 @@ class _Engine:
         self._cloud_bits = np.int32(sum(1 << c for first, last in self.cloud_runs for c in range(first, last + 1)))
         self._nodata_a = _kernel_nodata(self.a)
         self._nodata_b = _kernel_nodata(self.b)
+        codes = np.full((2, 8), 4, dtype=np.uint8) if with_scl else None
+        trial = _Strip(0, 2, np.ones((2, 8), self.a.dtype), np.ones((2, 8), self.b.dtype), codes, codes, 0, None, 0)
+        try:
+            self.compute_kernel(trial, compare_kernel.Accumulator())
+        except Exception as exc:  # numba/LLVM errors of every kind: the numpy path computes the same
+            compare_kernel.mark_failed(f"the compiled kernel failed on this machine: {type(exc).__name__}: {exc}")
+            return False
         return True
 
     def _accumulator(self) -> compare_kernel.Accumulator:
@@ -610,11 +623,11 @@ class _Engine:
                 self._accumulators.append(acc)
         return acc
 
-    def compute_kernel(self, s: _Strip) -> _StripResult:
-        """:meth:`compute` in one compiled pass; stats, confusion and edge counts go to the thread's
-        accumulator (see :meth:`collect`), the result carries the rasters only."""
+    def compute_kernel(self, s: _Strip, acc: compare_kernel.Accumulator | None = None) -> _StripResult:
+        """:meth:`compute` in one compiled pass; stats, confusion and edge counts go to ``acc``, by default the
+        thread's accumulator (see :meth:`collect`); the result carries the rasters only."""
         k = self._kernels
-        acc = self._accumulator()
+        acc = self._accumulator() if acc is None else acc
         rows, cols = s.a.shape
         h0 = s.halo_top
         u8 = np.uint8
@@ -874,9 +887,10 @@ def compare_rasters(
     shift_pool: ThreadPoolExecutor | None = None
     shift_future: Future[ShiftEstimate] | None = None
     try:
-        with _bounded_gdal_cache(GDAL_CACHE_MB):
+        with _bounded_gdal_cache(GDAL_CACHE_MB), single_threaded_blas():  # our threads; no OpenBLAS spinners
             progress(0.0)
-            compiled = use_kernel and compare_kernel.available()
+            # numba is imported (≈ 0.13 s) and the kernel loaded further down, once the shift and reader threads run
+            compiled = use_kernel and compare_kernel.wanted()
             shift_args = (value_a, value_b, scl_a, scl_b, invalid, timings)
             if not estimate_shift:
                 shift_est = ShiftEstimate(None, None, None, None, None, None, 0.0, False, note="not estimated")
@@ -921,8 +935,6 @@ def compare_rasters(
                 datasets["shift_corrected"].GetRasterBand(1).SetNoDataValue(float("nan"))
 
             engine = _Engine(ra, rb, invalid, float(tolerance), mask_invalid, apply, edge_distance_px, class_changed)
-            compiled = compiled and engine.use_kernel()
-            compute = engine.compute_kernel if compiled else engine.compute
             busy = _BusyTimes(timings)
             pool = _BufferPool()
             engine.pool = pool
@@ -995,6 +1007,12 @@ def compare_rasters(
                 return res
 
             reader = _Prefetch(strips(), maxsize=max(1, chunk_rows // rows_per))
+            try:  # while the first chunk is read
+                compiled = compiled and engine.use_kernel(has_scl)
+            except BaseException:
+                reader.stop()
+                raise
+            compute = engine.compute_kernel if compiled else engine.compute
             pending: deque[tuple[Future[_StripResult], _Strip]] = deque()
             writes: deque[Future[None]] = deque()
             with ThreadPoolExecutor(max_workers=WORKERS) as workers, ThreadPoolExecutor(max_workers=1) as writer:

@@ -12,14 +12,17 @@ with the same conventions (see :mod:`s2parity_plugin.core.stats` for the log-spa
 in float64 across rows (the numpy path sums float32 per row pairwise), so sums agree to float rounding, counts and
 bins exactly.
 
-numba is optional: :func:`available` is False when it cannot be imported or when ``S2PARITY_KERNEL=numpy`` is set
-(the reason is in :func:`unavailable_reason`); compare then uses numpy. Compiled code is
+numba is optional: :func:`available` is False when it cannot be imported, when ``S2PARITY_KERNEL=numpy`` is set or
+when the kernel failed to compile or load on this machine (the compare engine tries it on a tiny strip before a
+run and reports a failure with :func:`mark_failed`); the reason is in :func:`unavailable_reason` and compare then
+uses numpy. Compiled code is
 cached on disk (``cache=True``: ``__pycache__`` beside this file, or numba's user cache directory), so the one-time
 compile (≈ 2–4 s) is paid once per installation, not per comparison.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import threading
 from typing import Any
@@ -45,9 +48,28 @@ def _build() -> dict[str, Any]:
     return compare_numba.KERNELS
 
 
+def _switched_off() -> bool:
+    return os.environ.get(ENV_SWITCH, "").strip().lower() == "numpy"
+
+
+def wanted() -> bool:
+    """Cheap check (numba is not imported): the kernel is not switched off, has not failed, and numba is
+    installed. :func:`kernels` may still turn out None (numba installed but broken)."""
+    if _switched_off():
+        return False
+    with _lock:
+        if _state["tried"]:
+            return _state["kernels"] is not None
+    try:
+        return importlib.util.find_spec("numba") is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def kernels() -> dict[str, Any] | None:
-    """The compiled functions, or None (numba not importable, or switched off with ``S2PARITY_KERNEL=numpy``)."""
-    if os.environ.get(ENV_SWITCH, "").strip().lower() == "numpy":
+    """The compiled functions, or None (numba not importable, switched off with ``S2PARITY_KERNEL=numpy``, or
+    failed earlier: :func:`mark_failed`)."""
+    if _switched_off():
         return None
     with _lock:
         if not _state["tried"]:
@@ -59,6 +81,27 @@ def kernels() -> dict[str, Any] | None:
         return _state["kernels"]
 
 
+def mark_failed(reason: str) -> None:
+    """Record that the kernel failed at run time (compile or cache load); the process uses numpy from now on."""
+    with _lock:
+        _state["tried"] = True
+        _state["kernels"] = None
+        _state["reason"] = reason
+
+
+def hint() -> str:
+    """What a user can do about the numpy path: install numba, or (installed but failing) nothing needed."""
+    if _switched_off():
+        return f"Unset {ENV_SWITCH} to use the compiled kernel."
+    try:
+        installed = importlib.util.find_spec("numba") is not None
+    except (ImportError, ValueError):
+        installed = False
+    if installed:
+        return "Results are the same; only slower."
+    return INSTALL_HINT
+
+
 def available() -> bool:
     """True when compare will use the compiled kernel."""
     return kernels() is not None
@@ -66,7 +109,7 @@ def available() -> bool:
 
 def unavailable_reason() -> str | None:
     """Why the kernel is not used (None when it is)."""
-    if os.environ.get(ENV_SWITCH, "").strip().lower() == "numpy":
+    if _switched_off():
         return f"{ENV_SWITCH}=numpy"
     kernels()
     return _state["reason"]

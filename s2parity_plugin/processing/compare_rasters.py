@@ -254,7 +254,7 @@ def engine_note(report: dict[str, Any]) -> str:
     if report.get("options", {}).get("engine") == "numba":
         return "Compare engine: compiled kernel (numba)."
     reason = compare_kernel.unavailable_reason() or "not requested"
-    return f"Compare engine: numpy ({reason}). {compare_kernel.INSTALL_HINT}"
+    return f"Compare engine: numpy ({reason}). {compare_kernel.hint()}"
 
 
 def _deliver(src: Path, dest: str) -> str:
