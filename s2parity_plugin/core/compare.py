@@ -49,9 +49,9 @@ from osgeo import gdal, gdal_array
 from scipy import ndimage
 
 from s2parity_plugin.core import compare_kernel, run_folder
-from s2parity_plugin.core.blas_threads import single_threaded_blas
 from s2parity_plugin.core import diagnosis as diagnosis_mod
 from s2parity_plugin.core import report as report_mod
+from s2parity_plugin.core.blas_threads import single_threaded_blas
 from s2parity_plugin.core.errors import InputError, S2ParityError
 from s2parity_plugin.core.grid import GridInfo, check_same_grid, grid_of, open_raster
 from s2parity_plugin.core.scl import DEFAULT_INVALID_CLASSES, MISMATCH_CLASSES, SCL_CLASSES, hex_to_rgb
