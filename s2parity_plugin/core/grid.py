@@ -70,22 +70,26 @@ def crs_label(wkt: str) -> str:
     return wkt
 
 
-def open_raster(path: str | Path, *, direct_io: bool = False) -> gdal.Dataset:
+def open_raster(path: str | Path, *, direct_io: bool = False, mapped: bool = False) -> gdal.Dataset:
     """Open ``path`` read-only with GDAL; :class:`InputError` naming the file when it cannot be read.
 
     ``direct_io``: uncompressed GeoTIFFs are read straight into the caller's arrays instead of through GDAL's
     block cache (``GTIFF_DIRECT_IO``, set for this open only): no cached copy, no tile read twice by requests
-    that cover half a tile; other formats ignore it."""
-    old = gdal.GetThreadLocalConfigOption("GTIFF_DIRECT_IO", None)
-    if direct_io:
-        gdal.SetThreadLocalConfigOption("GTIFF_DIRECT_IO", "YES")
+    that cover half a tile. ``mapped``: uncompressed GeoTIFFs are memory-mapped and copied from the mapping
+    (``GTIFF_VIRTUAL_MEM_IO``, this open only): one copy instead of a read into a buffer plus a copy; pages of
+    the file that were read count in the process's RSS until the dataset is closed. Other formats and
+    compressed GeoTIFFs ignore both."""
+    options = {"GTIFF_DIRECT_IO": direct_io, "GTIFF_VIRTUAL_MEM_IO": mapped}
+    old = {key: gdal.GetThreadLocalConfigOption(key, None) for key, on in options.items() if on}
+    for key in old:
+        gdal.SetThreadLocalConfigOption(key, "YES")
     try:
         ds = gdal.Open(str(path), gdal.GA_ReadOnly)
     except RuntimeError as exc:
         raise InputError(f"Cannot open raster {path}: {exc}. Choose a GeoTIFF (or other GDAL raster).") from exc
     finally:
-        if direct_io:
-            gdal.SetThreadLocalConfigOption("GTIFF_DIRECT_IO", old)
+        for key, value in old.items():
+            gdal.SetThreadLocalConfigOption(key, value)
     if ds is None:  # pragma: no cover - UseExceptions makes this unreachable
         raise InputError(f"Cannot open raster {path}.")
     return ds

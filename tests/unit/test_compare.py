@@ -509,3 +509,47 @@ def test_compiled_kernel_equals_numpy_path(tmp_path, monkeypatch, engine, dtype,
     assert (cf is None) == (cr is None)
     if cf is not None:  # (random test images may give no confident shift; the real-image test covers it too)
         assert cf["n"] == cr["n"] > 1000 and cf["bias"] == pytest.approx(cr["bias"], rel=1e-6)
+
+
+def _translate(src: Path, dst: Path, options: list[str]) -> Path:
+    gdal.Translate(str(dst), str(src), creationOptions=options)
+    return dst
+
+
+def test_mapped_reads_equal_plain_reads(tmp_path, monkeypatch, small_strips):
+    """Uncompressed GeoTIFF inputs are read through a memory mapping, reopened every REMAP_BYTES (here: after
+    nearly every read); tiled and stripped inputs give the same rasters and report as plain reads. Compressed
+    inputs are never mapped, and a mix falls back to block-row chunks."""
+    paths, *_ = make_case(tmp_path, h=150, w=97)
+    tiled = {
+        k: _translate(p, tmp_path / f"tiled_{k}.tif", ["TILED=YES", "BLOCKXSIZE=32", "BLOCKYSIZE=32"])
+        for k, p in paths.items()
+    }
+    packed = _translate(
+        paths["b"], tmp_path / "deflate_b.tif", ["TILED=YES", "COMPRESS=DEFLATE", "BLOCKYSIZE=48", "BLOCKXSIZE=48"]
+    )
+
+    r = compare_mod._Raster(tiled["a"], "A", map_reads=True)
+    assert r.mapped
+    assert not compare_mod._Raster(tiled["a"], "A").mapped, "mapping is opt-in (the shift reader reads windows)"
+    assert not compare_mod._Raster(packed, "B", map_reads=True).mapped
+    assert compare_mod._chunk_rows([r], 16, 150) == 16
+    assert compare_mod._chunk_rows([r, compare_mod._Raster(packed, "B", map_reads=True)], 16, 150) == 32
+
+    def run(name: str, inputs: dict[str, Path], mapped: bool) -> tuple[dict, list[np.ndarray]]:
+        monkeypatch.setattr(compare_mod, "MAP_UNCOMPRESSED", mapped)
+        monkeypatch.setattr(compare_mod, "REMAP_BYTES", 4096)
+        monkeypatch.setattr(compare_mod, "WORKERS", 1)  # same summation order: the report must be equal exactly
+        res = compare_rasters(
+            inputs["a"], inputs["b"], tmp_path / name, scl_a=inputs["scl_a"], scl_b=inputs["scl_b"], class_changed=True
+        )
+        rasters = [read(res.difference), read(res.mismatch), read(res.class_changed)]
+        return res.report, rasters
+
+    plain_report, plain = run("plain", paths, False)
+    for name, inputs in (("stripped", paths), ("tiled", tiled), ("mixed", {**tiled, "b": packed})):
+        report, rasters = run(name, inputs, True)
+        assert report["stats"] == plain_report["stats"], name
+        assert report["scl"] == plain_report["scl"], name
+        for got, want in zip(rasters, plain):
+            np.testing.assert_array_equal(got, want)
