@@ -70,7 +70,9 @@ def crs_label(wkt: str) -> str:
     return wkt
 
 
-def open_raster(path: str | Path, *, direct_io: bool = False, mapped: bool = False) -> gdal.Dataset:
+def open_raster(
+    path: str | Path, *, direct_io: bool = False, mapped: bool = False, decode_threads: int = 0
+) -> gdal.Dataset:
     """Open ``path`` read-only with GDAL; :class:`InputError` naming the file when it cannot be read.
 
     ``direct_io``: uncompressed GeoTIFFs are read straight into the caller's arrays instead of through GDAL's
@@ -78,13 +80,17 @@ def open_raster(path: str | Path, *, direct_io: bool = False, mapped: bool = Fal
     that cover half a tile. ``mapped``: uncompressed GeoTIFFs are memory-mapped and copied from the mapping
     (``GTIFF_VIRTUAL_MEM_IO``, this open only): one copy instead of a read into a buffer plus a copy; pages of
     the file that were read count in the process's RSS until the dataset is closed. Other formats and
-    compressed GeoTIFFs ignore both."""
+    compressed GeoTIFFs ignore both. ``decode_threads`` > 1: compressed GeoTIFF blocks of one read request are
+    decoded on that many threads (GTiff open option ``NUM_THREADS``, GDAL ≥ 3.6; ignored elsewhere)."""
     options = {"GTIFF_DIRECT_IO": direct_io, "GTIFF_VIRTUAL_MEM_IO": mapped}
     old = {key: gdal.GetThreadLocalConfigOption(key, None) for key, on in options.items() if on}
     for key in old:
         gdal.SetThreadLocalConfigOption(key, "YES")
     try:
-        ds = gdal.Open(str(path), gdal.GA_ReadOnly)
+        if decode_threads > 1:
+            ds = gdal.OpenEx(str(path), gdal.OF_RASTER, open_options=[f"NUM_THREADS={decode_threads}"])
+        else:
+            ds = gdal.Open(str(path), gdal.GA_ReadOnly)
     except RuntimeError as exc:
         raise InputError(f"Cannot open raster {path}: {exc}. Choose a GeoTIFF (or other GDAL raster).") from exc
     finally:

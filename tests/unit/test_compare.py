@@ -553,3 +553,31 @@ def test_mapped_reads_equal_plain_reads(tmp_path, monkeypatch, small_strips):
         assert report["scl"] == plain_report["scl"], name
         for got, want in zip(rasters, plain):
             np.testing.assert_array_equal(got, want)
+
+
+def test_compressed_inputs_decode_on_threads(tmp_path, monkeypatch):
+    """Compressed GeoTIFF inputs of the strip reader are opened with GTiff's NUM_THREADS (parallel block decoding)
+    and give the same report as single-threaded decoding."""
+    paths, *_ = make_case(tmp_path, h=300, w=260)
+    options = ["TILED=YES", "COMPRESS=DEFLATE", "BLOCKXSIZE=32", "BLOCKYSIZE=32"]
+    packed = {k: _translate(p, tmp_path / f"z_{k}.tif", options) for k, p in paths.items()}
+    monkeypatch.setattr(compare_mod, "WORKERS", 1)  # same summation order: the reports must be equal exactly
+    opened: list[int] = []
+    real_open = compare_mod.open_raster
+
+    def spy(path, **kwargs):
+        opened.append(kwargs.get("decode_threads", 0))
+        return real_open(path, **kwargs)
+
+    monkeypatch.setattr(compare_mod, "open_raster", spy)
+    reports = {}
+    for threads in (0, 2):
+        monkeypatch.setattr(compare_mod, "DECODE_THREADS", threads)
+        opened.clear()
+        res = compare_rasters(
+            packed["a"], packed["b"], tmp_path / f"t{threads}", scl_a=packed["scl_a"], scl_b=packed["scl_b"]
+        )
+        reports[threads] = (res.report["stats"], res.report["scl"], read(res.difference))
+        assert opened.count(2) == (4 if threads else 0), opened  # the 4 strip inputs; not the shift's windows
+    assert reports[0][0] == reports[2][0] and reports[0][1] == reports[2][1]
+    np.testing.assert_array_equal(reports[0][2], reports[2][2])
