@@ -5,12 +5,21 @@ Inputs (generated once into ``work_dir`` and reused): ``a.tif``/``b.tif`` float3
 A is a sum of sinusoids plus noise; B is the same field moved by a known sub-pixel shift (analytic, so exact)
 plus 1000 DN (the BOA_ADD_OFFSET) and independent noise; the SCL rasters share cloud blobs whose edges differ.
 
-Measured (each in its own subprocess; peak RSS from ``resource.getrusage(RUSAGE_CHILDREN)`` after each child):
+Measured (each in its own subprocess; peak RSS is the child's own ``VmHWM``: ``ru_maxrss`` would include the
+peak of the process it was forked from, Linux carries that across fork and exec):
 
 * ``compare_s`` / ``compare_peak_rss_mb``: :func:`compare_rasters` with both SCL rasters (difference + SCL
-  mismatch + stats + shift estimate + report).
-* ``gdal_calc_s`` / ``gdal_calc_peak_rss_mb``: ``gdal_calc.py -A a.tif -B b.tif --calc="B-A"`` on the same inputs.
-* ``compare_vs_gdal_calc_ratio`` = compare_s / gdal_calc_s (target ≤ 0.5).
+  mismatch + stats + shift estimate + report), timed around the call in a fresh process: the first comparison of
+  a session, so it includes importing numba and loading the compiled kernel from its cache.
+* ``compare_warm_s``: the same call in a process that has already loaded the kernel (every later comparison of a
+  QGIS session).
+* ``gdal_calc_call_s``: gdal_calc's ``Calc(calc="B-A")`` timed around the call the same way (imports excluded);
+  ``gdal_calc_s`` / ``gdal_calc_peak_rss_mb``: the whole ``gdal_calc.py -A a.tif -B b.tif --calc="B-A"`` process.
+* ``compare_vs_gdal_calc_ratio`` = compare_s / gdal_calc_call_s (target ≤ 0.5, like for like: both calls timed
+  inside their processes, ours including the numba import); ``compare_warm_vs_gdal_calc_ratio`` with the kernel
+  loaded; ``compare_process_vs_gdal_calc_ratio`` whole processes.
+* ``deflate``: the same four rasters written as the fetch writes them (tiled DEFLATE, ``core.mosaic``), our
+  compare and gdal_calc's ``Calc()`` on those (decoding dominates there).
 * ``shift_ms_per_mpx`` on the full tile (shift estimation only) and the recovered bench shift.
 * ``shift_accuracy``: errors (px) of our estimator and of scikit-image ``phase_cross_correlation``
   (upsample_factor=100) on real Sentinel-2 crops from ../shared/data moved by exact Fourier shifts.
@@ -113,6 +122,28 @@ def generate_inputs(work_dir: Path, size: int = SIZE) -> dict[str, Path]:
     return paths
 
 
+_DEFLATE_CHILD = """
+import sys
+from osgeo import gdal
+from s2parity_plugin.core.mosaic import CREATION_OPTIONS
+gdal.UseExceptions()
+gdal.Translate(sys.argv[2], sys.argv[1], creationOptions=CREATION_OPTIONS)
+"""
+
+
+def deflate_inputs(paths: dict[str, Path], work_dir: Path) -> dict[str, Path]:
+    """The bench rasters re-written with the fetch's creation options (tiled DEFLATE); skipped when present.
+    Written by child processes: this process must stay small (its peak RSS is inherited by later children)."""
+    out = {k: work_dir / f"deflate_{k}.tif" for k in paths}
+    marker = work_dir / "deflate_inputs.done"
+    if marker.exists() and all(p.exists() for p in out.values()):
+        return out
+    for key, src in paths.items():
+        subprocess.run([sys.executable, "-c", _DEFLATE_CHILD, str(src), str(out[key])], cwd=REPO, check=True)
+    marker.write_text("ok\n")
+    return out
+
+
 def _run_child(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float, str]:
     """Run ``args``; return (wall s, max RSS MB over waited-for children so far, stdout).
 
@@ -134,7 +165,8 @@ a, b, sa, sb, out = sys.argv[1:6]
 t0 = time.perf_counter()
 res = compare_rasters(a, b, out, scl_a=sa, scl_b=sb, metadata_a={"units": "DN"}, metadata_b={"units": "DN"})
 wall = time.perf_counter() - t0
-print(json.dumps({"wall": wall, "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+hwm = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0])
+print(json.dumps({"wall": wall, "peak_kib": hwm,
                   "engine": res.report["options"]["engine"],
                   "shift": res.report["shift"], "n": res.report["stats"]["n"], "bias": res.report["stats"]["bias"],
                   "timings": res.report.get("timings", {})}))
@@ -156,8 +188,16 @@ from osgeo_utils.gdal_calc import Calc
 a, b, out = sys.argv[1:4]
 t0 = time.perf_counter()
 Calc(calc="B-A", A=a, B=b, outfile=out, type="Float32", quiet=True, overwrite=True)
-print(json.dumps({"wall": time.perf_counter() - t0, "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+wall = time.perf_counter() - t0
+hwm = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0])
+print(json.dumps({"wall": wall, "peak_kib": hwm}))
 """
+
+_WARM_COMPARE_CHILD = _COMPARE_CHILD.replace(
+    "t0 = time.perf_counter()\n",
+    "from s2parity_plugin.core import compare_kernel\ncompare_kernel.warm_up()\nt0 = time.perf_counter()\n",
+    1,
+)
 
 _COMPILE_CHILD = """
 import json, sys, time
@@ -239,7 +279,18 @@ def run(work_dir: Path) -> dict:
     """Run the whole bench (≈ 2–4 min; input generation ≈ 1 min the first time)."""
     work_dir = Path(work_dir)
     t0 = time.perf_counter()
-    paths = generate_inputs(work_dir)
+    # generated by a child process: this one must stay small (Linux hands its peak RSS on to later children)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"from pathlib import Path; from bench.bench_compare import generate_inputs; "
+            f"generate_inputs(Path({str(work_dir)!r}))",
+        ],
+        cwd=REPO,
+        check=True,
+    )
+    paths = generate_inputs(work_dir)  # now only returns the paths
     gen_s = time.perf_counter() - t0
     out_dir = work_dir / "out"
     if out_dir.exists():  # like gdal_calc's --outfile below, start without old outputs (no unlink cost inside)
@@ -259,19 +310,28 @@ def run(work_dir: Path) -> dict:
     calc_call = [py, "-c", _CALC_CALL_CHILD, str(paths["a"]), str(paths["b"]), str(calc_out)]
     compile_s = _kernel_compile_seconds(py, env_cwd, work_dir)
 
-    runs: dict[str, list[dict]] = {"compare": [], "compare_numpy": [], "gdal_calc": [], "gdal_calc_call": []}
+    dpaths = deflate_inputs(paths, work_dir)
+    deflate_args = [py, "-c", _COMPARE_CHILD, *(str(dpaths[k]) for k in ("a", "b", "scl_a", "scl_b")), str(out_dir)]
+    deflate_calc = [py, "-c", _CALC_CALL_CHILD, str(dpaths["a"]), str(dpaths["b"]), str(calc_out)]
+    warm_args = [py, "-c", _WARM_COMPARE_CHILD, *compare_args[3:]]
+
+    contenders = (
+        ("compare", compare_args, {}, paths),
+        ("compare_warm", warm_args, {}, paths),
+        ("compare_numpy", compare_args, {"S2PARITY_KERNEL": "numpy"}, paths),
+        ("gdal_calc", [py, "-c", calc_wrap, *calc_cmd], {}, paths),
+        ("gdal_calc_call", calc_call, {}, paths),
+        ("deflate_compare", deflate_args, {}, dpaths),
+        ("deflate_gdal_calc_call", deflate_calc, {}, dpaths),
+    )
+    runs: dict[str, list[dict]] = {key: [] for key, *_ in contenders}
     for _ in range(REPEATS):  # interleaved, each in a fresh process, outputs removed beforehand (not timed)
-        for key, args, env in (
-            ("compare", compare_args, {}),
-            ("compare_numpy", compare_args, {"S2PARITY_KERNEL": "numpy"}),
-            ("gdal_calc", [py, "-c", calc_wrap, *calc_cmd], {}),
-            ("gdal_calc_call", calc_call, {}),
-        ):
+        for key, args, env, inputs in contenders:
             shutil.rmtree(out_dir, ignore_errors=True)
             calc_out.unlink(missing_ok=True)
             # same start for every contender: inputs in the page cache, no dirty pages of an earlier run still
             # being written back (measured: without this, whichever ran after a ~0.6 GB write lost up to 2 s)
-            _read_through(paths.values())
+            _read_through(inputs.values())
             os.sync()
             process_s, rss_mb, stdout = _run_child(args, env_cwd, env)
             child = json.loads(stdout.strip().splitlines()[-1])
@@ -300,6 +360,9 @@ def run(work_dir: Path) -> dict:
         "compare_process_s": round(med("compare", "process_s"), 3),
         "compare_peak_rss_mb": round(max(r["peak_mb"] for r in runs["compare"]), 1),
         "compare_timings_s": child.get("timings", {}),
+        "compare_warm_s": round(med("compare_warm", "wall"), 3),
+        "compare_warm_runs_s": [round(r["wall"], 3) for r in runs["compare_warm"]],
+        "compare_warm_peak_rss_mb": round(max(r["peak_mb"] for r in runs["compare_warm"]), 1),
         "kernel_compile_s": compile_s,
         "compare_numpy_s": round(med("compare_numpy", "wall"), 3),
         "compare_numpy_runs_s": [round(r["wall"], 3) for r in runs["compare_numpy"]],
@@ -313,7 +376,20 @@ def run(work_dir: Path) -> dict:
         "compare_vs_gdal_calc_ratio": round(compare_s / calc_call_s, 3),
         # whole processes: `python -c compare_rasters(...)` vs the gdal_calc.py command (interpreter + imports)
         "compare_process_vs_gdal_calc_ratio": round(med("compare", "process_s") / calc_s, 3),
+        "compare_warm_vs_gdal_calc_ratio": round(med("compare_warm", "wall") / calc_call_s, 3),
         "compare_numpy_vs_gdal_calc_ratio": round(med("compare_numpy", "wall") / calc_call_s, 3),
+        "deflate": {
+            "inputs": "the same rasters, tiled DEFLATE as the fetch writes them (core.mosaic.CREATION_OPTIONS)",
+            "input_mb": round(sum(p.stat().st_size for p in dpaths.values()) / 1e6, 1),
+            "compare_s": round(med("deflate_compare", "wall"), 3),
+            "compare_runs_s": [round(r["wall"], 3) for r in runs["deflate_compare"]],
+            "compare_peak_rss_mb": round(max(r["peak_mb"] for r in runs["deflate_compare"]), 1),
+            "gdal_calc_call_s": round(med("deflate_gdal_calc_call", "wall"), 3),
+            "gdal_calc_call_runs_s": [round(r["wall"], 3) for r in runs["deflate_gdal_calc_call"]],
+            "compare_vs_gdal_calc_ratio": round(
+                med("deflate_compare", "wall") / med("deflate_gdal_calc_call", "wall"), 3
+            ),
+        },
         "shift_estimate_s": round(shift_child["wall"], 3),
         "shift_ms_per_mpx": round(1000.0 * shift_child["wall"] / mpx, 2),
         "bench_shift_true_px": list(SHIFT),

@@ -385,17 +385,19 @@ def _near_edges(cloudy: np.ndarray, out: np.ndarray | None = None) -> np.ndarray
 #: Rows read per GDAL request (a multiple of the strip height; whole input block rows when blocks are ≤ this).
 #: With direct I/O (see :func:`~s2parity_plugin.core.grid.open_raster`) half tiles are not read twice, and 512
 #: measured slower than 256 (2.36 s vs 2.25 s per tile pair) with ≈ 115 MB more peak RSS (382 MB vs 267 MB).
-#: The reader prefetches one chunk of strips.
+#: The reader prefetches one chunk of strips (at least two strips).
 CHUNK_ROWS = 256
-#: Read uncompressed GeoTIFF inputs through a memory mapping (see ``grid.open_raster``), reopening an input after
-#: every :data:`REMAP_BYTES` read so that the mapped pages do not accumulate in RSS.
+#: Read uncompressed GeoTIFF inputs through a memory mapping (see ``grid.open_raster``), strip by strip.
 #: Measured per tile pair (2 CPUs, median of 5): 0.79 s instead of 1.01 s with the kernel loaded, 1.41 s instead of
-#: 1.80 s CPU; peak RSS with 16 MB 375 MB (32 MB: 427 MB; 8 MB: 345 MB, no faster). Reopening costs ≈ 0.35 ms.
+#: 1.80 s CPU.
 MAP_UNCOMPRESSED = True
+#: A mapped input is closed and reopened after every REMAP_BYTES read, so that the mapped pages read so far leave
+#: the process's RSS. Peak RSS per tile pair: 16 MB → 375 MB (32 MB: 427 MB; 8 MB: 345 MB, not faster); a reopen
+#: costs ≈ 0.35 ms.
+REMAP_BYTES = 16 << 20
 #: Threads decoding the blocks of one read of a compressed GeoTIFF input (DEFLATE, as the fetch writes them).
 #: Measured on the bench pair written as the fetch does (tiled DEFLATE), 2 CPUs: 2.52 s vs 2.84 s (3 threads: 2.54 s).
 DECODE_THREADS = 2
-REMAP_BYTES = 16 << 20
 
 
 def _chunk_rows(rasters: list[_Raster], rows_per: int, height: int) -> int:
