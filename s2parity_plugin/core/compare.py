@@ -241,9 +241,7 @@ class _Raster:
     ) -> np.ndarray:
         """Rows ``r0 .. r0 + rows`` (columns ``c0 ..``) of band 1; into a recycled buffer from ``pool`` if given."""
         cols = self.grid.width - c0 if cols is None else cols
-        if pool is None:
-            return self.band.ReadAsArray(c0, r0, cols, rows)
-        buf = pool.get((rows, cols), self.dtype)
+        buf = None if pool is None else pool.get((rows, cols), self.dtype)
         out = self.band.ReadAsArray(c0, r0, cols, rows, buf_obj=buf)
         if self.mapped:
             self._mapped_bytes += out.nbytes
