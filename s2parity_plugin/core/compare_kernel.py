@@ -39,6 +39,7 @@ INSTALL_HINT = (
 
 _lock = threading.Lock()
 _state: dict[str, Any] = {"kernels": None, "reason": None, "tried": False}
+_preload: dict[str, threading.Thread | None] = {"thread": None}
 
 
 def _build() -> dict[str, Any]:
@@ -162,3 +163,27 @@ def warm_up() -> bool:
             paths["a"], paths["b"], Path(tmp) / "out", scl_a=paths["scl_a"], scl_b=paths["scl_b"], estimate_shift=False
         )
     return res.report["options"]["engine"] == "numba"
+
+
+def preload_in_background() -> threading.Thread | None:
+    """Load the kernel on a daemon thread (:func:`warm_up`: import numba, load the compiled code from the cache or
+    compile it, ≈ 0.2 s, ≈ 2 s the first time after installation) while the caller does something slower, e.g.
+    fetching the rasters the comparison will read, so that the comparison does not wait for it. At most once per
+    process; returns the thread, or None when the kernel is not wanted or the preload already ran. Never raises:
+    a kernel that fails here is recorded (:func:`mark_failed`) and the comparison uses numpy."""
+    if not wanted():
+        return None
+    with _lock:
+        if _preload["thread"] is not None:
+            return None
+
+        def run() -> None:
+            try:
+                warm_up()
+            except Exception as exc:  # the compare engine falls back to numpy with this reason
+                mark_failed(f"the compiled kernel failed on this machine: {type(exc).__name__}: {exc}")
+
+        thread = threading.Thread(target=run, name="s2parity-kernel-preload", daemon=True)
+        _preload["thread"] = thread
+    thread.start()
+    return thread

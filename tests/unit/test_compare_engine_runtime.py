@@ -4,6 +4,8 @@ is held at one thread during a comparison."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -120,3 +122,53 @@ def test_compare_holds_openblas_at_one_thread(tmp_path, monkeypatch):
     _run(_case(tmp_path), tmp_path / "out")
     assert seen and all(n == 1 for _, n in seen)
     assert blas_threads.openblas_threads() == before
+
+
+def test_preload_in_background_once(monkeypatch):
+    """The kernel preload runs warm_up on a daemon thread once per process (the fetch-then-compare algorithm starts
+    it before fetching); switched off → no thread; a failing preload is recorded, never raised."""
+    monkeypatch.setattr(compare_kernel, "_preload", {"thread": None})
+    monkeypatch.setenv(compare_kernel.ENV_SWITCH, "numpy")
+    assert compare_kernel.preload_in_background() is None
+    monkeypatch.delenv(compare_kernel.ENV_SWITCH)
+    if not compare_kernel.wanted():
+        pytest.skip(f"compiled kernel unavailable: {compare_kernel.unavailable_reason()}")
+
+    ran = []
+    monkeypatch.setattr(compare_kernel, "warm_up", lambda: ran.append(threading.current_thread().name) or True)
+    thread = compare_kernel.preload_in_background()
+    assert thread is not None and thread.daemon
+    thread.join(10)
+    assert ran == ["s2parity-kernel-preload"]
+    assert compare_kernel.preload_in_background() is None, "once per process"
+    assert ran == ["s2parity-kernel-preload"]
+
+    monkeypatch.setattr(compare_kernel, "_preload", {"thread": None})
+    monkeypatch.setattr(compare_kernel, "_state", {"kernels": None, "reason": None, "tried": False})
+
+    def broken() -> bool:
+        raise RuntimeError("LLVM ERROR (simulated)")
+
+    monkeypatch.setattr(compare_kernel, "warm_up", broken)
+    thread = compare_kernel.preload_in_background()
+    thread.join(10)
+    assert "LLVM ERROR (simulated)" in compare_kernel.unavailable_reason()
+    assert not compare_kernel.available()
+
+
+def test_preload_really_loads_the_kernel(monkeypatch):
+    """Without stand-ins, in a fresh process: after the preload thread the kernel holds compiled code for float32
+    values and uint8 SCL codes (so the first comparison does not compile or load it)."""
+    monkeypatch.delenv(compare_kernel.ENV_SWITCH, raising=False)
+    if not compare_kernel.available():
+        pytest.skip(f"compiled kernel unavailable: {compare_kernel.unavailable_reason()}")
+    code = (
+        "from s2parity_plugin.core import compare_kernel as k\n"
+        "assert not k.kernels()['strip'].signatures\n"
+        "k.preload_in_background().join(120)\n"
+        "print(k.kernels()['strip'].signatures)\n"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "array(float32, 2d" in out.stdout and "array(uint8, 2d" in out.stdout, out.stdout
