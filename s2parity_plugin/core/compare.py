@@ -225,8 +225,10 @@ class _Raster:
         if self.ds.RasterCount < 1:
             raise InputError(f"Raster {label} ({path}) has no band.")
         self.mapped = map_reads and MAP_UNCOMPRESSED and _uncompressed_gtiff(self.ds)
-        if self.mapped:  # copied from a memory mapping of the file (see open_raster), remapped as reading goes
-            self.ds = open_raster(path, mapped=True)
+        # mapped: copied from a memory mapping of the file (see open_raster), remapped as reading goes; where GDAL
+        # cannot map (not Linux, /vsi files) it falls back to direct I/O, which also reads any row range directly
+        if self.mapped:
+            self.ds = open_raster(path, mapped=True, direct_io=True)
         elif map_reads and DECODE_THREADS > 1 and _compressed_gtiff(self.ds):  # the strip reader: parallel decoding
             self.ds = open_raster(path, direct_io=True, decode_threads=DECODE_THREADS)
         self._mapped_bytes = 0
@@ -247,7 +249,7 @@ class _Raster:
             self._mapped_bytes += out.nbytes
             if self._mapped_bytes >= REMAP_BYTES:  # drop the mapped pages read so far from RSS: close, reopen
                 self.band = self.ds = None
-                self.ds = open_raster(self.path, mapped=True)
+                self.ds = open_raster(self.path, mapped=True, direct_io=True)
                 self.band = self.ds.GetRasterBand(1)
                 self._mapped_bytes = 0
         return out
