@@ -13,8 +13,9 @@ Uncompressed GeoTIFF inputs are read through a memory mapping (``GTIFF_VIRTUAL_M
 cache); GDAL's (process-wide) block cache is capped at :data:`GDAL_CACHE_MB` during the run and restored
 afterwards. The sub-pixel shift is estimated from a few windows only (see :mod:`s2parity_plugin.core.shift`).
 
-Measured per tile pair on 2 CPUs (``make bench``): ≈ 0.95 s the first comparison in a process (numba imported
-and the kernel loaded from its cache), ≈ 0.8 s once loaded, ≈ 2.5 s on the numpy path.
+Measured per tile pair on 2 CPUs (``make bench``, uncompressed inputs; the same machine drifted by ≈ 15 % over
+a day): 0.97–1.1 s the first comparison in a process (numba imported and the kernel loaded from its cache),
+0.8–0.9 s once loaded, 2.1–2.7 s on the numpy path; ≈ 2.6–2.8 s on the fetch's tiled DEFLATE files (decoding).
 
 Outputs in ``out_dir`` (written under temporary names and renamed when complete, so a cancelled or failed run
 leaves no partial file):
