@@ -25,8 +25,18 @@ _state: dict = {"depth": 0, "saved": None}
 _lib: list = []  # [ctypes library or None], resolved once
 
 
-def _openblas() -> ctypes.CDLL | None:
-    """The OpenBLAS library this process has loaded (numpy's), or None."""
+class _OpenBlas:
+    """get/set of one loaded OpenBLAS (Debian's names, or the ``…64_`` names of numpy's own wheels)."""
+
+    def __init__(self, lib: ctypes.CDLL, suffix: str) -> None:
+        self.get_num_threads = getattr(lib, f"openblas_get_num_threads{suffix}")
+        self.get_num_threads.restype = ctypes.c_int
+        self.set_num_threads = getattr(lib, f"openblas_set_num_threads{suffix}")
+        self.set_num_threads.argtypes = [ctypes.c_int]
+
+
+def _openblas() -> _OpenBlas | None:
+    """The OpenBLAS library this process has loaded (numpy's), or None (Linux only: found in /proc/self/maps)."""
     if not _lib:
         found = None
         with contextlib.suppress(OSError):
@@ -34,10 +44,9 @@ def _openblas() -> ctypes.CDLL | None:
             for path in dict.fromkeys(p for p in paths if "openblas" in Path(p).name.lower()):
                 with contextlib.suppress(OSError):
                     lib = ctypes.CDLL(path)
-                    if hasattr(lib, "openblas_get_num_threads") and hasattr(lib, "openblas_set_num_threads"):
-                        lib.openblas_get_num_threads.restype = ctypes.c_int
-                        lib.openblas_set_num_threads.argtypes = [ctypes.c_int]
-                        found = lib
+                    suffix = next((s for s in ("", "64_") if hasattr(lib, f"openblas_set_num_threads{s}")), None)
+                    if suffix is not None and hasattr(lib, f"openblas_get_num_threads{suffix}"):
+                        found = _OpenBlas(lib, suffix)
                         break
         _lib.append(found)
     return _lib[0]
@@ -46,7 +55,7 @@ def _openblas() -> ctypes.CDLL | None:
 def openblas_threads() -> int | None:
     """OpenBLAS's current thread count, or None without OpenBLAS."""
     lib = _openblas()
-    return int(lib.openblas_get_num_threads()) if lib is not None else None
+    return int(lib.get_num_threads()) if lib is not None else None
 
 
 @contextlib.contextmanager
@@ -58,9 +67,9 @@ def single_threaded_blas() -> Iterator[None]:
         return
     with _LOCK:
         if _state["depth"] == 0:
-            _state["saved"] = int(lib.openblas_get_num_threads())
+            _state["saved"] = int(lib.get_num_threads())
             if _state["saved"] > 1:
-                lib.openblas_set_num_threads(1)
+                lib.set_num_threads(1)
         _state["depth"] += 1
     try:
         yield
@@ -68,4 +77,4 @@ def single_threaded_blas() -> Iterator[None]:
         with _LOCK:
             _state["depth"] -= 1
             if _state["depth"] == 0 and (_state["saved"] or 1) > 1:
-                lib.openblas_set_num_threads(_state["saved"])
+                lib.set_num_threads(_state["saved"])
