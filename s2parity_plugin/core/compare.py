@@ -537,9 +537,12 @@ class _Engine:
         with np.errstate(over="ignore", invalid="ignore"):  # nodata pixels may overflow: they are masked
             d = np.subtract(b, a, out=scratch.get("d", shape, np.float32))
         # a finite d everywhere means finite a and b everywhere (NaN/inf propagate): then only nodata is tested
-        finite = self.finite or bool(np.isfinite(d, out=scratch.get("finite_d", shape, bool)).all())
+        finite_d = None if self.finite else np.isfinite(d, out=scratch.get("finite_d", shape, bool))
+        finite = finite_d is None or bool(finite_d.all())
         valid = _value_valid(s.a, self.a.nodata, scratch.get("valid", shape, bool), check_finite=not finite)
         valid &= _value_valid(s.b, self.b.nodata, scratch.get("valid_b", shape, bool), check_finite=not finite)
+        if not finite:  # also no data: finite a and b whose B − A overflows float32 (> 3.4e38), as in the kernel
+            valid &= finite_d
         return a, d, valid, finite
 
     def stats_valid(self, s: _Strip, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:

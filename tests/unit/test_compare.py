@@ -602,3 +602,20 @@ def test_unmappable_inputs_fall_back_to_direct_reads(tmp_path, monkeypatch, smal
     assert in_mem.report["stats"] == on_disk.report["stats"]
     assert in_mem.report["scl"] == on_disk.report["scl"]
     np.testing.assert_array_equal(read(in_mem.difference), read(on_disk.difference))
+
+
+def test_float32_overflow_of_the_difference_is_no_data(tmp_path):
+    """Finite A and B whose B − A overflows float32 (|B − A| > 3.4e38): NaN in the difference and left out of the
+    statistics, on both engines (not an infinite bias)."""
+    a = np.full((20, 30), 100.0, dtype=np.float32)
+    b = np.full((20, 30), 110.0, dtype=np.float32)
+    a[3, 4], b[3, 4] = -3.0e38, 3.0e38
+    a[5, 6], b[5, 6] = 3.0e38, -3.0e38
+    paths = {"a": write(tmp_path / "a.tif", a), "b": write(tmp_path / "b.tif", b)}
+    res = compare_rasters(paths["a"], paths["b"], tmp_path / "out", estimate_shift=False)
+    d = read(res.difference)
+    assert np.isnan(d[3, 4]) and np.isnan(d[5, 6])
+    assert np.count_nonzero(np.isnan(d)) == 2
+    stats = res.report["stats"]
+    assert stats["n"] == 20 * 30 - 2
+    assert stats["bias"] == pytest.approx(10.0) and stats["rmse"] == pytest.approx(10.0)
