@@ -230,7 +230,12 @@ class _Raster:
         # cannot map (not Linux, /vsi files) it falls back to direct I/O, which also reads any row range directly
         if self.mapped:
             self.ds = open_raster(path, mapped=True, direct_io=True)
-        elif map_reads and DECODE_THREADS > 1 and _compressed_gtiff(self.ds):  # the strip reader: parallel decoding
+        elif (  # the strip reader, compressed values: parallel decoding (SCL decodes fast, threads cost more there)
+            map_reads
+            and DECODE_THREADS > 1
+            and _compressed_gtiff(self.ds)
+            and self.ds.GetRasterBand(1).DataType != gdal.GDT_Byte
+        ):
             self.ds = open_raster(path, direct_io=True, decode_threads=DECODE_THREADS)
         self._mapped_bytes = 0
         self.band = self.ds.GetRasterBand(1)
@@ -397,7 +402,9 @@ MAP_UNCOMPRESSED = True
 #: costs ≈ 0.35 ms.
 REMAP_BYTES = 16 << 20
 #: Threads decoding the blocks of one read of a compressed GeoTIFF input (DEFLATE, as the fetch writes them).
-#: Measured on the bench pair written as the fetch does (tiled DEFLATE), 2 CPUs: 2.52 s vs 2.84 s (3 threads: 2.54 s).
+#: Measured on the bench pair written as the fetch does (tiled DEFLATE), 2 CPUs: 2.63 s vs 3.00 s (3 threads: no gain).
+#: Only for value rasters: GDAL's threaded decoding costs per block (≈ 0.3 s CPU per tile pair), which the cheap
+#: uint8 SCL blocks do not repay (SCL too: 2.72 s).
 DECODE_THREADS = 2
 
 
