@@ -108,7 +108,6 @@ class DiffStats:
         n = int(np.count_nonzero(valid))
         if n == 0:
             return
-        self.n += n
         rows, cols = d.shape
         # per-row float32 partial sums (s_a, s_d, s_aa, s_dd, s_ad, sum_abs), summed in float64 at the end: the
         # same figures whatever the sub-block height
@@ -116,21 +115,15 @@ class DiffStats:
         # fine-histogram bin of every pixel (intp: np.bincount would otherwise copy-cast it)
         idx = scratch.get("idx", d.shape, np.intp)
         step = max(1, SUB_BLOCK_PIXELS // max(1, cols))
+        over_tol = 0
         for r0 in range(0, rows, step):
             r1 = min(rows, r0 + step)
-            self.over_tol += self._sub_update(a[r0:r1], d[r0:r1], valid[r0:r1], finite, parts[:, r0:r1], idx[r0:r1])
-        sums = parts.sum(axis=1, dtype=np.float64)
-        self.s_a += float(sums[0])
-        self.s_d += float(sums[1])
-        self.s_aa += float(sums[2])
-        self.s_dd += float(sums[3])
-        self.s_ad += float(sums[4])
-        self.sum_abs += float(sums[5])
+            over_tol += self._sub_update(a[r0:r1], d[r0:r1], valid[r0:r1], finite, parts[:, r0:r1], idx[r0:r1])
         fine = np.bincount(idx.ravel(), minlength=2 * _NBINS)
         fine[0] += fine[_NBINS]  # ±0 (and |d| < 2**MIN_EXP) are one bin; invalid pixels were counted there
         fine[_NBINS] = 0
         fine[0] -= d.size - n
-        self.fine += fine
+        self.add_sums(parts.sum(axis=1, dtype=np.float64), n, over_tol, fine)
 
     def _sub_update(
         self, a: np.ndarray, d: np.ndarray, valid: np.ndarray, finite: bool, parts: np.ndarray, idx: np.ndarray
