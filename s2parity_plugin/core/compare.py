@@ -671,7 +671,7 @@ class _Engine:
         try:
             self.compute_kernel(trial, compare_kernel.Accumulator())
         except Exception as exc:  # numba/LLVM errors of every kind: the numpy path computes the same
-            compare_kernel.mark_failed(f"the compiled kernel failed on this machine: {type(exc).__name__}: {exc}")
+            compare_kernel.mark_failed(exc)
             return False
         return True
 
