@@ -225,7 +225,8 @@ class _Raster:
         self.ds = open_raster(path, direct_io=True)  # read in row chunks and windows: no block cache needed
         if self.ds.RasterCount < 1:
             raise InputError(f"Raster {label} ({path}) has no band.")
-        self.mapped = map_reads and MAP_UNCOMPRESSED and _uncompressed_gtiff(self.ds)
+        compression = _gtiff_compression(self.ds)
+        self.mapped = map_reads and MAP_UNCOMPRESSED and compression == "NONE"
         # mapped: copied from a memory mapping of the file (see open_raster), remapped as reading goes; where GDAL
         # cannot map (not Linux, /vsi files) it falls back to direct I/O, which also reads any row range directly
         if self.mapped:
@@ -233,7 +234,7 @@ class _Raster:
         elif (  # the strip reader, compressed values: parallel decoding (SCL decodes fast, threads cost more there)
             map_reads
             and DECODE_THREADS > 1
-            and _compressed_gtiff(self.ds)
+            and compression not in (None, "NONE")
             and self.ds.GetRasterBand(1).DataType != gdal.GDT_Byte
         ):
             self.ds = open_raster(path, direct_io=True, decode_threads=DECODE_THREADS)
@@ -261,20 +262,12 @@ class _Raster:
         return out
 
 
-def _compression(ds: gdal.Dataset) -> str | None:
-    """A GeoTIFF's compression (``NONE`` when uncompressed), None for other formats."""
+def _gtiff_compression(ds: gdal.Dataset) -> str | None:
+    """A GeoTIFF's compression (``NONE`` when uncompressed: what ``GTIFF_VIRTUAL_MEM_IO`` can map), None for other
+    formats."""
     if ds.GetDriver().ShortName != "GTiff":
         return None
     return (ds.GetMetadataItem("COMPRESSION", "IMAGE_STRUCTURE") or "NONE").upper()
-
-
-def _uncompressed_gtiff(ds: gdal.Dataset) -> bool:
-    """True for a GeoTIFF whose pixels are stored uncompressed (what ``GTIFF_VIRTUAL_MEM_IO`` can map)."""
-    return _compression(ds) == "NONE"
-
-
-def _compressed_gtiff(ds: gdal.Dataset) -> bool:
-    return _compression(ds) not in (None, "NONE")
 
 
 def _value_valid(
