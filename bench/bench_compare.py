@@ -159,7 +159,7 @@ def _run_child(args: list[str], cwd: Path, env: dict[str, str] | None = None) ->
 
 
 _COMPARE_CHILD = """
-import json, resource, sys, time
+import json, sys, time
 from s2parity_plugin.core.compare import compare_rasters
 a, b, sa, sb, out = sys.argv[1:6]
 t0 = time.perf_counter()
@@ -183,7 +183,7 @@ print(json.dumps({"wall": time.perf_counter() - t0, "dx": est.dx_px, "dy": est.d
 
 
 _CALC_CALL_CHILD = """
-import json, resource, sys, time
+import json, sys, time
 from osgeo_utils.gdal_calc import Calc
 a, b, out = sys.argv[1:4]
 t0 = time.perf_counter()
