@@ -1,8 +1,9 @@
 """Compare two rasters of the same quantity (A from endpoint A, B from endpoint B) on the same grid.
 
 Everything is block-wise, so a full Sentinel-2 tile pair (10980 × 10980 px) runs in bounded memory (peak RSS
-≈ 375 MB with the numba kernel loaded, ≈ 295 MB on the numpy path; ``make bench``): a reader thread reads row
-strips (or, from compressed inputs, chunks of :data:`CHUNK_ROWS` rows aligned to their blocks), one or two worker
+≈ 310 MB with the numba kernel loaded, ≈ 245 MB on the numpy path, ≈ 365 MB on tiled DEFLATE inputs; ``make
+bench``): a reader thread reads row strips (or, from compressed inputs, chunks of :data:`CHUNK_ROWS` rows aligned
+to their blocks), one or two worker
 threads (:data:`WORKERS`) compute row strips of :data:`STRIP_PIXELS` pixels (numpy releases the GIL; per-thread
 scratch buffers avoid page-fault churn), and a writer thread writes the strips to stripped GeoTIFFs. Each GDAL
 dataset is only used by one thread. With numba installed the strips run through the compiled one-pass kernel of
@@ -81,9 +82,11 @@ OUTPUT_NAMES = {
     "shift_corrected": "difference_shift_corrected.tif",
     "report": "report.json",
 }
-#: Target pixels per row strip (≈ 0.7 Mpx: 64 rows of a 10980 px wide tile); small strips keep memory low.
-#: Measured per tile pair: 32 rows 2.40-2.45 s, 64 rows 2.25-2.37 s, 128 rows 2.89 s.
-STRIP_PIXELS = 64 * 10980
+#: Target pixels per row strip (≈ 0.35 Mpx: 32 rows of a 10980 px wide tile); small strips keep memory low.
+#: Measured per tile pair, 2 CPUs, median of 5 (uncompressed, kernel): 32 rows 1.055 s / 307 MB peak RSS, 64 rows
+#: 1.056 s / 338 MB (same remap); numpy path 2.35 s / 242 MB vs 2.54 s / 303 MB; DEFLATE pair 2.63 s / 363 MB vs
+#: 2.80 s / 390 MB. (Before the kernel and mapped reads: 64 rows 2.25-2.37 s, 32 rows 2.40-2.45 s, 128 rows 2.89 s.)
+STRIP_PIXELS = 32 * 10980
 #: GDAL block cache limit (MB) while comparing; the previous limit is restored afterwards.
 GDAL_CACHE_MB = 16
 #: Compute threads: one per CPU beyond the one left for the reader/writer threads, at most 2 (memory: each
@@ -391,9 +394,9 @@ CHUNK_ROWS = 256
 #: 1.80 s CPU.
 MAP_UNCOMPRESSED = True
 #: A mapped input is closed and reopened after every REMAP_BYTES read, so that the mapped pages read so far leave
-#: the process's RSS. Peak RSS per tile pair: 16 MB → 375 MB (32 MB: 427 MB; 8 MB: 345 MB, not faster); a reopen
-#: costs ≈ 0.35 ms.
-REMAP_BYTES = 16 << 20
+#: the process's RSS (up to REMAP_BYTES per input stay mapped). Peak RSS per tile pair (64-row strips): 8 MB →
+#: 338 MB, 16 MB → 365 MB, 32 MB → 427 MB; time the same within noise (1.056 s vs 1.038 s); a reopen costs ≈ 0.35 ms.
+REMAP_BYTES = 8 << 20
 #: Threads decoding the blocks of one read of a compressed GeoTIFF input (DEFLATE, as the fetch writes them).
 #: Measured on the bench pair written as the fetch does (tiled DEFLATE), 2 CPUs: 2.63 s vs 3.00 s (3 threads: no gain).
 #: Only for value rasters: GDAL's threaded decoding costs per block (≈ 0.3 s CPU per tile pair), which the cheap
