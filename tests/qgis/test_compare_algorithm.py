@@ -74,6 +74,18 @@ def test_registered(provider):
     assert alg.parameterDefinition("INVALID_CLASSES").defaultValue() == "1,2,3,7,8,9,10,11"
 
 
+def test_opening_the_dialog_preloads_the_kernel(provider, monkeypatch):
+    """QGIS asks the algorithm for a custom dialog when the user opens it: the kernel preload starts then and the
+    standard dialog is kept (None)."""
+    from s2parity_plugin.core import compare_kernel
+
+    started = []
+    monkeypatch.setattr(compare_kernel, "preload_in_background", lambda: started.append(True))
+    alg = QgsApplication.processingRegistry().createAlgorithmById("s2parity:comparerasters")
+    assert alg.createCustomParametersWidget(None) is None
+    assert started == [True]
+
+
 def test_run_writes_difference_mismatch_and_report(provider, pair, tmp_path):
     import processing
 
