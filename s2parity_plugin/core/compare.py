@@ -14,9 +14,10 @@ Uncompressed GeoTIFF inputs are read through a memory mapping (``GTIFF_VIRTUAL_M
 cache); GDAL's (process-wide) block cache is capped at :data:`GDAL_CACHE_MB` during the run and restored
 afterwards. The sub-pixel shift is estimated from a few windows only (see :mod:`s2parity_plugin.core.shift`).
 
-Measured per tile pair on 2 CPUs (``make bench``, uncompressed inputs; the same machine drifted by ≈ 15 % over
-a day): 0.97–1.1 s the first comparison in a process (numba imported and the kernel loaded from its cache),
-0.8–0.9 s once loaded, 2.1–2.7 s on the numpy path; ≈ 2.6–2.8 s on the fetch's tiled DEFLATE files (decoding).
+Measured per tile pair on 2 CPUs (``make bench``, uncompressed inputs; the same machine drifts by ≈ 15 % over a
+day): 0.79–0.88 s with the kernel loaded, 1.0–1.07 s as the first comparison of a process (numba imported and
+the kernel loaded from its cache, ≈ 0.16–0.2 s), 2.25 s on the numpy path; ≈ 2.45–2.55 s on the fetch's tiled
+DEFLATE files (decoding).
 
 Outputs in ``out_dir`` (written under temporary names and renamed when complete, so a cancelled or failed run
 leaves no partial file):
@@ -648,7 +649,7 @@ class _Engine:
         """Switch to the compiled strip kernel when numba is available (returns whether it is used).
 
         The kernel is first run on a tiny strip of the inputs' types, here on the calling thread: that compiles it
-        or loads it from numba's cache (≈ 0.06 s), and a numba that imports but cannot compile or load on this
+        or loads it from numba's cache (≈ 0.1 s), and a numba that imports but cannot compile or load on this
         machine is caught now (recorded with :func:`compare_kernel.mark_failed`, numpy path used) instead of
         failing the comparison in a worker thread."""
         k = compare_kernel.kernels()
@@ -945,7 +946,7 @@ def compare_rasters(
     try:
         with _bounded_gdal_cache(GDAL_CACHE_MB), single_threaded_blas():  # our threads; no OpenBLAS spinners
             progress(0.0)
-            # numba is imported (≈ 0.13 s) and the kernel loaded further down, once the shift and reader threads run
+            # numba is imported (≈ 0.16 s) and the kernel loaded further down, once the shift and reader threads run
             compiled = use_kernel and compare_kernel.wanted()
             shift_args = (value_a, value_b, scl_a, scl_b, invalid, timings)
             if not estimate_shift:
