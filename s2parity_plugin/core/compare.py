@@ -235,6 +235,7 @@ class _Raster:
         # cannot map (not Linux, /vsi files) it falls back to direct I/O, which also reads any row range directly
         if self.mapped:
             self.ds = open_raster(path, mapped=True, direct_io=True)
+            self._stamp = _file_stamp(self.path)
         elif (  # the strip reader, compressed values: parallel decoding (SCL decodes fast, threads cost more there)
             map_reads
             and DECODE_THREADS > 1
@@ -260,10 +261,26 @@ class _Raster:
             self._mapped_bytes += out.nbytes
             if self._mapped_bytes >= REMAP_BYTES:  # drop the mapped pages read so far from RSS: close, reopen
                 self.band = self.ds = None
+                if _file_stamp(self.path) != self._stamp:  # rewritten meanwhile: stop before mixing two versions
+                    raise InputError(
+                        f"Raster {self.label} ({self.path}) changed while it was being compared. Run the comparison "
+                        "again once nothing writes to it any more."
+                    )
                 self.ds = open_raster(self.path, mapped=True, direct_io=True)
                 self.band = self.ds.GetRasterBand(1)
                 self._mapped_bytes = 0
         return out
+
+
+def _file_stamp(path: Path) -> tuple[int, int, int, int] | None:
+    """(device, inode, size, mtime ns) of a file, None when it is gone: a mapped input's identity. A mapping of a
+    file truncated in place would fault (SIGBUS) and a replaced file would mix two versions, so each remap checks
+    it (the window left is the ≤ REMAP_BYTES read between two checks)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _gtiff_compression(ds: gdal.Dataset) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -553,6 +554,28 @@ def test_mapped_reads_equal_plain_reads(tmp_path, monkeypatch, small_strips):
         assert report["scl"] == plain_report["scl"], name
         for got, want in zip(rasters, plain):
             np.testing.assert_array_equal(got, want)
+
+
+def test_mapped_input_rewritten_during_the_compare_is_a_clear_error(tmp_path, monkeypatch, small_strips):
+    """A mapped input that changes on disk while it is read (a mapping of a file truncated in place faults; a
+    replaced file would mix two versions) stops the comparison with a clear message at the next remap, leaving
+    no output behind."""
+    paths, *_ = make_case(tmp_path, h=150, w=97)
+    monkeypatch.setattr(compare_mod, "REMAP_BYTES", 4096)
+    touched = []
+
+    def progress(fraction: float) -> bool:
+        if fraction > 0.3 and not touched:  # another program rewrites B meanwhile (new modification time)
+            st = Path(paths["b"]).stat()
+            os.utime(paths["b"], ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+            touched.append(fraction)
+        return True
+
+    out = tmp_path / "out"
+    with pytest.raises(InputError, match=r"Raster B .*changed while it was being compared"):
+        compare_rasters(paths["a"], paths["b"], out, scl_a=paths["scl_a"], scl_b=paths["scl_b"], feedback=progress)
+    assert touched
+    assert sorted(p.name for p in out.iterdir()) == []
 
 
 def test_compressed_inputs_decode_on_threads(tmp_path, monkeypatch):
