@@ -345,9 +345,16 @@ def test_compareendpoints_runs_inside_a_processing_model(qgis_processing, tmp_pa
         plugin.unload()
 
 
-def test_compareendpoints_per_date_compares_each_acquisition(qgis_processing, tmp_path):
+def test_compareendpoints_per_date_compares_each_acquisition(qgis_processing, tmp_path, monkeypatch):
+    """Also: the algorithm starts the compiled-kernel preload (before its fetch), so its comparisons do not wait
+    for numba."""
     import processing
 
+    from s2parity_plugin.core import compare_kernel
+
+    preloads = []
+    real_preload = compare_kernel.preload_in_background
+    monkeypatch.setattr(compare_kernel, "preload_in_background", lambda: preloads.append(1) or real_preload())
     plugin = s2parity_plugin.classFactory(None)
     plugin.initProcessing()
     try:
@@ -377,6 +384,7 @@ def test_compareendpoints_per_date_compares_each_acquisition(qgis_processing, tm
     assert results["OUTPUT_REPORT"] == str(reports[-1])
     for report in reports:
         assert "02.14" in json.loads(report.read_text())["diagnosis"]["explanation"]
+    assert preloads == [1]
 
 
 def test_unloading_during_a_run_cancels_it_without_touching_the_dock(iface, qgis_processing, tmp_path):
