@@ -43,6 +43,19 @@ def _check() -> None:
         provider = QgsApplication.processingRegistry().providerById("s2parity")
         result["provider"] = provider is not None
         result["algorithms"] = sorted(alg.id() for alg in provider.algorithms()) if provider else []
+        # Opening the Compare rasters dialog (Processing's own code path) starts the compiled-kernel preload.
+        import processing
+
+        from s2parity_plugin.core import compare_kernel
+
+        dialog = processing.createAlgorithmDialog("s2parity:comparerasters")
+        result["compare_dialog"] = type(dialog).__name__
+        thread = compare_kernel._preload["thread"]
+        result["kernel_preload_started"] = thread is not None
+        if thread is not None:
+            thread.join(60)
+            result["kernel_preloaded"] = compare_kernel.available()
+        dialog.close()
         if SCREENSHOT:
             result["screenshot_saved"] = window.grab().save(SCREENSHOT)
     except Exception:

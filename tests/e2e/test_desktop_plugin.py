@@ -33,6 +33,10 @@ def test_desktop_toolbar_button_opens_dock(tmp_path, artifacts_dir, monkeypatch,
     assert result["provider"] is True
     assert result["screenshot_saved"] is True and screenshot.stat().st_size > 10_000
     warnings = [m for m in result["message_bar"] if m.startswith("S2 Parity")]
+    assert result["compare_dialog"] == "AlgorithmDialog"  # QGIS's standard dialog; the preload started meanwhile
+    has_numba = importlib.util.find_spec("numba") is not None  # Debian's python3-numba: the desktop sees it too
+    assert result["kernel_preload_started"] is has_numba
+    assert result.get("kernel_preloaded", False) is has_numba
     if with_runtime_packages:
         assert warnings == []
         assert result["algorithms"] == [
