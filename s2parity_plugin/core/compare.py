@@ -3,15 +3,14 @@
 Everything is block-wise, so a full Sentinel-2 tile pair (10980 × 10980 px) runs in bounded memory (peak RSS
 ≈ 310 MB with the numba kernel loaded, ≈ 245 MB on the numpy path, ≈ 365 MB on tiled DEFLATE inputs; ``make
 bench``): a reader thread reads row strips (or, from compressed inputs, chunks of :data:`CHUNK_ROWS` rows aligned
-to their blocks), one or two worker
-threads (:data:`WORKERS`) compute row strips of :data:`STRIP_PIXELS` pixels (numpy releases the GIL; per-thread
-scratch buffers avoid page-fault churn), and a writer thread writes the strips to stripped GeoTIFFs. Each GDAL
-dataset is only used by one thread. With numba installed the strips run through the compiled one-pass kernel of
-:mod:`~s2parity_plugin.core.compare_kernel` (same results) and the shift is estimated alongside; read and output
-buffers are recycled between strips; OpenBLAS is held at one thread meanwhile (:mod:`blas_threads`).
-Uncompressed GeoTIFF inputs are read through a memory mapping (``GTIFF_VIRTUAL_MEM_IO``, reopened every
-:data:`REMAP_BYTES` so mapped pages do not pile up in RSS), other inputs with ``GTIFF_DIRECT_IO`` (no block
-cache); GDAL's (process-wide) block cache is capped at :data:`GDAL_CACHE_MB` during the run and restored
+to their blocks), one or two worker threads (:data:`WORKERS`) compute row strips of :data:`STRIP_PIXELS` pixels
+(numpy releases the GIL; per-thread scratch buffers avoid page-fault churn), and a writer thread writes the strips
+to stripped GeoTIFFs. Each GDAL dataset is only used by one thread. With numba installed the strips run through the
+compiled one-pass kernel of :mod:`~s2parity_plugin.core.compare_kernel` (same results) and the shift is estimated
+alongside; read and output buffers are recycled between strips; OpenBLAS is held at one thread meanwhile
+(:mod:`blas_threads`). Uncompressed GeoTIFF inputs are read through a memory mapping (``GTIFF_VIRTUAL_MEM_IO``,
+reopened every :data:`REMAP_BYTES` so mapped pages do not pile up in RSS), other inputs with ``GTIFF_DIRECT_IO``
+(no block cache); GDAL's (process-wide) block cache is capped at :data:`GDAL_CACHE_MB` during the run and restored
 afterwards. The sub-pixel shift is estimated from a few windows only (see :mod:`s2parity_plugin.core.shift`).
 
 Measured per tile pair on 2 CPUs (``make bench``, uncompressed inputs; the same machine drifts by ≈ 15 % over a

@@ -156,9 +156,9 @@ def phase_correlation(a: np.ndarray, b: np.ndarray, upsample_factor: int = 20) -
         up = _upsampled_dft(np.conj(cross), region, upsample_factor, offsets).conj()
         idx = np.unravel_index(int(np.argmax(np.abs(up))), up.shape)
         shifts = shifts + (np.array(idx, dtype=float) - dftshift) / upsample_factor
-        peak = float(np.abs(up[idx]) / weight)
+        peak = float(np.abs(up[idx]) / weight) if weight > 0 else 0.0
     else:
-        peak = float(np.abs(corr[peak_idx]) * cross.size / weight)
+        peak = float(np.abs(corr[peak_idx]) * cross.size / weight) if weight > 0 else 0.0
     return float(shifts[1]), float(shifts[0]), min(1.0, peak)
 
 
