@@ -686,6 +686,7 @@ class _Engine:
         except Exception as exc:  # numba/LLVM errors of every kind: the numpy path computes the same
             compare_kernel.mark_failed(exc)
             return False
+        compare_kernel.note_ran()
         return True
 
     def _accumulator(self) -> compare_kernel.Accumulator:

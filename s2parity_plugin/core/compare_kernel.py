@@ -40,7 +40,7 @@ INSTALL_HINT = (
 )
 
 _lock = threading.Lock()
-_state: dict[str, Any] = {"kernels": None, "reason": None, "tried": False}
+_state: dict[str, Any] = {"kernels": None, "reason": None, "tried": False, "ran": False}
 _preload: dict[str, threading.Thread | None] = {"thread": None}
 
 
@@ -96,6 +96,13 @@ def mark_failed(exc: Exception) -> None:
         _state["tried"] = True
         _state["kernels"] = None
         _state["reason"] = f"the compiled kernel failed on this machine: {type(exc).__name__}: {exc}"
+
+
+def note_ran() -> None:
+    """Record that the compiled kernel has run in this process (numba imported, compiled code loaded): a later
+    :func:`preload_in_background` then has nothing left to do."""
+    with _lock:
+        _state["ran"] = True
 
 
 def hint() -> str:
@@ -173,12 +180,13 @@ def preload_in_background() -> threading.Thread | None:
     """Load the kernel on a daemon thread (:func:`warm_up`: import numba, load the compiled code from the cache or
     compile it, ≈ 0.2 s, ≈ 2 s the first time after installation) while the caller does something slower, e.g.
     fetching the rasters the comparison will read, so that the comparison does not wait for it. At most once per
-    process; returns the thread, or None when the kernel is not wanted or the preload already ran. Never raises:
+    process; returns the thread, or None when the kernel is not wanted, the preload already ran or a comparison
+    already ran the kernel (its Python work would only compete with the caller's for the GIL). Never raises:
     a kernel that fails here is recorded (:func:`mark_failed`) and the comparison uses numpy."""
     if not wanted():
         return None
     with _lock:
-        if _preload["thread"] is not None:
+        if _preload["thread"] is not None or _state["ran"]:
             return None
 
         def run() -> None:

@@ -128,6 +128,7 @@ def test_preload_in_background_once(monkeypatch):
     """The kernel preload runs warm_up on a daemon thread once per process (the fetch-then-compare algorithm starts
     it before fetching); switched off → no thread; a failing preload is recorded, never raised."""
     monkeypatch.setattr(compare_kernel, "_preload", {"thread": None})
+    monkeypatch.setitem(compare_kernel._state, "ran", False)
     monkeypatch.setenv(compare_kernel.ENV_SWITCH, "numpy")
     assert compare_kernel.preload_in_background() is None
     monkeypatch.delenv(compare_kernel.ENV_SWITCH)
@@ -144,7 +145,7 @@ def test_preload_in_background_once(monkeypatch):
     assert ran == ["s2parity-kernel-preload"]
 
     monkeypatch.setattr(compare_kernel, "_preload", {"thread": None})
-    monkeypatch.setattr(compare_kernel, "_state", {"kernels": None, "reason": None, "tried": False})
+    monkeypatch.setattr(compare_kernel, "_state", {"kernels": None, "reason": None, "tried": False, "ran": False})
 
     def broken() -> bool:
         raise RuntimeError("LLVM ERROR (simulated)")
@@ -154,6 +155,20 @@ def test_preload_in_background_once(monkeypatch):
     thread.join(10)
     assert "LLVM ERROR (simulated)" in compare_kernel.unavailable_reason()
     assert not compare_kernel.available()
+
+
+def test_no_preload_once_a_comparison_ran_the_kernel(tmp_path, monkeypatch):
+    """After a comparison has run the compiled kernel in this process, the preload has nothing to do: no thread
+    (its Python work would only compete for the GIL with whatever the caller runs, e.g. QGIS's main thread)."""
+    if not compare_kernel.wanted():
+        pytest.skip(f"compiled kernel unavailable: {compare_kernel.unavailable_reason()}")
+    monkeypatch.setattr(compare_kernel, "_preload", {"thread": None})
+    monkeypatch.setitem(compare_kernel._state, "ran", False)
+    report = _run(_case(tmp_path), tmp_path / "out")
+    assert report["options"]["engine"] == "numba"
+    assert compare_kernel._state["ran"] is True
+    assert compare_kernel.preload_in_background() is None
+    assert compare_kernel._preload["thread"] is None
 
 
 def test_preload_really_loads_the_kernel(monkeypatch):
