@@ -14,18 +14,33 @@ from s2parity_plugin.core.shclient import ParityClient
 from s2parity_plugin.core.spec import RequestSpec
 
 
+def wgs84_bbox(spec: RequestSpec) -> BBox:
+    """The grid's bbox in WGS 84 (degrees), as :meth:`SentinelHubCatalog.search` would compute it from the grid CRS.
+
+    Compute it once, before the endpoint threads start, and pass it to :func:`search_acquisitions`: pyproj builds a
+    transformer holding the GIL (PROJ database look-ups, ≈ 20 ms) and builds it again in every thread that uses it,
+    so two endpoint threads each building one at the same moment kept QGIS's main thread waiting 40–50 ms."""
+    bbox = BBox(spec.grid.bounds, CRS(spec.grid.epsg))
+    return bbox if bbox.crs is CRS.WGS84 else bbox.transform_bounds(CRS.WGS84)
+
+
 def search_acquisitions(
-    spec: RequestSpec, config: SHConfig, client: ParityClient, collection: DataCollection
+    spec: RequestSpec,
+    config: SHConfig,
+    client: ParityClient,
+    collection: DataCollection,
+    bbox: BBox | None = None,
 ) -> list[dict[str, Any]]:
-    """Catalog items over the grid's bbox (sent in WGS 84) in ``spec``'s time range, sorted by date, as
-    ``{"id", "datetime", "cloud_cover"}``. Uses the run's own client (proxies, cancellation, token)."""
+    """Catalog items over the grid's bbox (sent in WGS 84; ``bbox``: that bbox from :func:`wgs84_bbox`, computed
+    here when not given) in ``spec``'s time range, sorted by date, as ``{"id", "datetime", "cloud_cover"}``. Uses
+    the run's own client (proxies, cancellation, token)."""
     catalog = SentinelHubCatalog(config=config)
     catalog.client = client
     cc = spec.options.max_cloud_coverage
     search = catalog.search(
         collection,
         time=(spec.date_from, spec.date_to),
-        bbox=BBox(spec.grid.bounds, CRS(spec.grid.epsg)),
+        bbox=bbox if bbox is not None else wgs84_bbox(spec),
         filter=f"eo:cloud_cover <= {cc:g}" if cc < 100 else None,
         limit=100,
     )

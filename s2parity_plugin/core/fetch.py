@@ -50,7 +50,7 @@ from sentinelhub.decoding import decode_sentinelhub_err_msg
 from sentinelhub.exceptions import DownloadFailedException, OutOfRequestsException
 
 from s2parity_plugin.core import run_folder
-from s2parity_plugin.core.catalog import acquisition_days, search_acquisitions
+from s2parity_plugin.core.catalog import acquisition_days, search_acquisitions, wgs84_bbox
 from s2parity_plugin.core.endpoints import Endpoint, l2a_collection, sh_config
 from s2parity_plugin.core.errors import S2ParityError
 from s2parity_plugin.core.fetch_errors import (
@@ -92,8 +92,9 @@ class _Side:
     userdata: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
-    def connect(self, spec: RequestSpec) -> None:
-        """Authenticate and list the catalog (runs in a worker thread)."""
+    def connect(self, spec: RequestSpec, bbox: BBox | None = None) -> None:
+        """Authenticate and list the catalog over ``bbox`` (the grid's in WGS 84, :func:`wgs84_bbox`; runs in a
+        worker thread)."""
         t0 = time.perf_counter()
         self.config = sh_config(self.endpoint, timeout_s=self.timeout_s)
         session = ParitySession(
@@ -103,7 +104,7 @@ class _Side:
         self.collection = l2a_collection(self.endpoint.base_url)
         self.timings["auth_s"] = time.perf_counter() - t0
         t1 = time.perf_counter()
-        self.catalog = search_acquisitions(spec, self.config, self.client, self.collection)
+        self.catalog = search_acquisitions(spec, self.config, self.client, self.collection, bbox)
         self.timings["catalog_s"] = time.perf_counter() - t1
 
 
@@ -408,7 +409,8 @@ def fetch_pair(
         # 1. authenticate + catalog, both sides at once
         if progress:
             progress(0, 1, "Authenticating and listing acquisitions on both endpoints")
-        futures = {pools[s.key].submit(s.connect, spec): s for s in sides}
+        bbox = wgs84_bbox(spec)  # once, here: see wgs84_bbox
+        futures = {pools[s.key].submit(s.connect, spec, bbox): s for s in sides}
         for fut in _wait_all(set(futures), cancel, is_cancelled):
             current = futures[fut]
             fut.result()
@@ -541,8 +543,9 @@ def fetch_pair_per_date(
         _Side(k, ep, cancel, kwargs.get("proxies"), kwargs.get("timeout_s", 60.0))
         for k, ep in (("a", endpoint_a), ("b", endpoint_b))
     ]
+    bbox = wgs84_bbox(spec)  # once, here: see wgs84_bbox
     pool = cf.ThreadPoolExecutor(2, thread_name_prefix="s2parity-catalog")
-    futures = {pool.submit(s.connect, spec): s for s in sides}
+    futures = {pool.submit(s.connect, spec, bbox): s for s in sides}
     current = sides[0]
     try:
         for fut in _wait_all(set(futures), cancel, is_cancelled):

@@ -426,3 +426,29 @@ def test_bad_run_names(pair, tmp_path, name):
     a, b = pair
     with pytest.raises(OutputFolderError, match="cannot be a run folder name"):
         fetch_pair(build_spec(SMALL, 4326, "2020-10-04", "2020-10-04"), a, b, tmp_path, run_name=name or ".")
+
+
+def test_catalog_bbox_in_wgs84_is_computed_once_for_both_endpoints(pair, tmp_path, monkeypatch):
+    """pyproj builds a transformer holding the GIL, again in every thread: the grid's WGS 84 bbox is computed once
+    before the endpoint threads, and both catalog searches get that same bbox (no transform in their threads)."""
+    from sentinelhub import CRS, BBox
+
+    from s2parity_plugin.core import fetch as fetch_mod
+
+    seen = []
+    real_search = fetch_mod.search_acquisitions
+
+    def spy(spec, config, client, collection, bbox=None):
+        seen.append((threading.current_thread().name, bbox))
+        return real_search(spec, config, client, collection, bbox)
+
+    monkeypatch.setattr(fetch_mod, "search_acquisitions", spy)
+    a, b = pair
+    spec = build_spec(box(*SEED_BBOX), 3035, "2020-10-04", "2020-10-04", quantity="B04", crs_epsg=3035, snap="nearest")
+    fetch_pair(spec, a, b, tmp_path, run_name="bbox")
+    assert len(seen) == 2 and seen[0][0] != seen[1][0]
+    first, second = seen[0][1], seen[1][1]
+    assert first is second and first.crs is CRS.WGS84
+    expected = BBox(spec.grid.bounds, CRS(3035)).transform_bounds(CRS.WGS84)
+    assert np.allclose(list(first), list(expected))
+    assert 4 < first.min_x < first.max_x < 20 and 40 < first.min_y < first.max_y < 55  # degrees
