@@ -291,8 +291,8 @@ def test_no_acquisitions_on_one_side(pair, tmp_path, monkeypatch):
     a, b = pair
     real = fetch.search_acquisitions
 
-    def one_side_empty(spec, config, client, collection):
-        return [] if config.sh_base_url == b.base_url else real(spec, config, client, collection)
+    def one_side_empty(spec, config, client, collection, bbox=None):
+        return [] if config.sh_base_url == b.base_url else real(spec, config, client, collection, bbox)
 
     monkeypatch.setattr(fetch, "search_acquisitions", one_side_empty)
     with pytest.raises(NoAcquisitionsError, match="catalog of 'sample-cdse'") as info:
