@@ -1,17 +1,17 @@
 """Compare two rasters of the same quantity (A from endpoint A, B from endpoint B) on the same grid.
 
 Everything is block-wise, so a full Sentinel-2 tile pair (10980 × 10980 px) runs in bounded memory (peak RSS
-≈ 310 MB with the numba kernel loaded, ≈ 245 MB on the numpy path, ≈ 365 MB on tiled DEFLATE inputs; ``make
+≈ 270 MB with the numba kernel loaded, ≈ 245 MB on the numpy path, ≈ 360 MB on tiled DEFLATE inputs; ``make
 bench``): a reader thread reads row strips (or, from compressed inputs, chunks of :data:`CHUNK_ROWS` rows aligned
 to their blocks), one or two worker threads (:data:`WORKERS`) compute row strips of :data:`STRIP_PIXELS` pixels
 (numpy releases the GIL; per-thread scratch buffers avoid page-fault churn), and a writer thread writes the strips
 to stripped GeoTIFFs. Each GDAL dataset is only used by one thread. With numba installed the strips run through the
 compiled one-pass kernel of :mod:`~s2parity_plugin.core.compare_kernel` (same results) and the shift is estimated
 alongside; read and output buffers are recycled between strips; OpenBLAS is held at one thread meanwhile
-(:mod:`blas_threads`). Uncompressed GeoTIFF inputs are read through a memory mapping (``GTIFF_VIRTUAL_MEM_IO``,
-reopened every :data:`REMAP_BYTES` so mapped pages do not pile up in RSS), other inputs with ``GTIFF_DIRECT_IO``
-(no block cache); GDAL's (process-wide) block cache is capped at :data:`GDAL_CACHE_MB` during the run and restored
-afterwards. The sub-pixel shift is estimated from a few windows only (see :mod:`s2parity_plugin.core.shift`).
+(:mod:`blas_threads`). Uncompressed GeoTIFF inputs are read block by block straight from their files
+(:mod:`~s2parity_plugin.core.block_reader`), other inputs with ``GTIFF_DIRECT_IO`` (no block cache); GDAL's
+(process-wide) block cache is capped at :data:`GDAL_CACHE_MB` during the run and restored afterwards. The sub-pixel
+shift is estimated from a few windows only (see :mod:`s2parity_plugin.core.shift`).
 
 Measured per tile pair on 2 CPUs (``make bench``, uncompressed inputs; the same machine drifts by ≈ 15 % over a
 day): 0.79–0.88 s with the kernel loaded, 1.0–1.07 s as the first comparison of a process (numba imported and
@@ -54,7 +54,7 @@ import numpy as np
 from osgeo import gdal, gdal_array
 from scipy import ndimage
 
-from s2parity_plugin.core import compare_kernel, run_folder
+from s2parity_plugin.core import block_reader, compare_kernel, run_folder
 from s2parity_plugin.core import diagnosis as diagnosis_mod
 from s2parity_plugin.core import report as report_mod
 from s2parity_plugin.core.blas_threads import single_threaded_blas
@@ -83,9 +83,10 @@ OUTPUT_NAMES = {
     "report": "report.json",
 }
 #: Target pixels per row strip (≈ 0.35 Mpx: 32 rows of a 10980 px wide tile); small strips keep memory low.
-#: Measured per tile pair, 2 CPUs, median of 5 (uncompressed, kernel): 32 rows 1.055 s / 307 MB peak RSS, 64 rows
-#: 1.056 s / 338 MB (same remap); numpy path 2.35 s / 242 MB vs 2.54 s / 303 MB; DEFLATE pair 2.63 s / 363 MB vs
-#: 2.80 s / 390 MB. (Before the kernel and mapped reads: 64 rows 2.25-2.37 s, 32 rows 2.40-2.45 s, 128 rows 2.89 s.)
+#: Measured per tile pair, 2 CPUs, median of 5 (uncompressed, kernel, then with mapped reads): 32 rows 1.055 s /
+#: 307 MB peak RSS, 64 rows 1.056 s / 338 MB; numpy path 2.35 s / 242 MB vs 2.54 s / 303 MB; DEFLATE pair 2.63 s /
+#: 363 MB vs 2.80 s / 390 MB. (Before the kernel and mapped reads: 64 rows 2.25-2.37 s, 32 rows 2.40-2.45 s, 128 rows
+#: 2.89 s.)
 STRIP_PIXELS = 32 * 10980
 #: GDAL block cache limit (MB) while comparing; the previous limit is restored afterwards.
 GDAL_CACHE_MB = 16
@@ -229,20 +230,21 @@ class _Raster:
         if self.ds.RasterCount < 1:
             raise InputError(f"Raster {label} ({path}) has no band.")
         compression = _gtiff_compression(self.ds)
-        self.mapped = map_reads and MAP_UNCOMPRESSED and compression == "NONE"
-        # mapped: copied from a memory mapping of the file (see open_raster), remapped as reading goes; where GDAL
-        # cannot map (not Linux, /vsi files) it falls back to direct I/O, which also reads any row range directly
-        if self.mapped:
-            self.ds = open_raster(path, mapped=True, direct_io=True)
-            self._stamp = _file_stamp(self.path)
-        elif (  # the strip reader, compressed values: parallel decoding (SCL decodes fast, threads cost more there)
+        # the strip reader, uncompressed GeoTIFF: its blocks are read straight from the file (see block_reader);
+        # where that does not apply (e.g. /vsi files, sparse blocks) GDAL's direct I/O reads any row range too
+        self.blocks = (
+            block_reader.open_block_reader(self.ds, path)
+            if map_reads and BLOCK_READS and compression == "NONE"
+            else None
+        )
+        self.direct = self.blocks is not None
+        if (  # the strip reader, compressed values: parallel decoding (SCL decodes fast, threads cost more there)
             map_reads
             and DECODE_THREADS > 1
             and compression not in (None, "NONE")
             and self.ds.GetRasterBand(1).DataType != gdal.GDT_Byte
         ):
             self.ds = open_raster(path, direct_io=True, decode_threads=DECODE_THREADS)
-        self._mapped_bytes = 0
         self.band = self.ds.GetRasterBand(1)
         self.nodata = self.band.GetNoDataValue()
         self.grid: GridInfo = grid_of(self.ds)
@@ -255,31 +257,15 @@ class _Raster:
         """Rows ``r0 .. r0 + rows`` (columns ``c0 ..``) of band 1; into a recycled buffer from ``pool`` if given."""
         cols = self.grid.width - c0 if cols is None else cols
         buf = None if pool is None else pool.get((rows, cols), self.dtype)
-        out = self.band.ReadAsArray(c0, r0, cols, rows, buf_obj=buf)
-        if self.mapped:
-            self._mapped_bytes += out.nbytes
-            if self._mapped_bytes >= REMAP_BYTES:  # drop the mapped pages read so far from RSS: close, reopen
-                self.band = self.ds = None
-                if _file_stamp(self.path) != self._stamp:  # rewritten meanwhile: stop before mixing two versions
-                    raise InputError(
-                        f"Raster {self.label} ({self.path}) changed while it was being compared. Run the comparison "
-                        "again once nothing writes to it any more."
-                    )
-                self.ds = open_raster(self.path, mapped=True, direct_io=True)
-                self.band = self.ds.GetRasterBand(1)
-                self._mapped_bytes = 0
-        return out
-
-
-def _file_stamp(path: Path) -> tuple[int, int, int, int] | None:
-    """(device, inode, size, mtime ns) of a file, None when it is gone: a mapped input's identity. A mapping of a
-    file truncated in place would fault (SIGBUS) and a replaced file would mix two versions, so each remap checks
-    it (the window left is the ≤ REMAP_BYTES read between two checks)."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        if self.blocks is not None and c0 == 0 and cols == self.grid.width:
+            try:
+                return self.blocks.read(r0, rows, out=buf)
+            except block_reader.BlockReadError as exc:  # truncated by another program meanwhile
+                raise InputError(
+                    f"Raster {self.label} ({self.path}) changed while it was being compared ({exc}). Run the "
+                    "comparison again once nothing writes to it any more."
+                ) from exc
+        return self.band.ReadAsArray(c0, r0, cols, rows, buf_obj=buf)
 
 
 def _gtiff_compression(ds: gdal.Dataset) -> str | None:
@@ -406,14 +392,13 @@ def _near_edges(cloudy: np.ndarray, out: np.ndarray | None = None) -> np.ndarray
 #: measured slower than 256 (2.36 s vs 2.25 s per tile pair) with ≈ 115 MB more peak RSS (382 MB vs 267 MB).
 #: The reader prefetches one chunk of strips (at least two strips).
 CHUNK_ROWS = 256
-#: Read uncompressed GeoTIFF inputs through a memory mapping (see ``grid.open_raster``), strip by strip.
-#: Measured per tile pair (2 CPUs, median of 5): 0.79 s instead of 1.01 s with the kernel loaded, 1.41 s instead of
-#: 1.80 s CPU.
-MAP_UNCOMPRESSED = True
-#: A mapped input is closed and reopened after every REMAP_BYTES read, so that the mapped pages read so far leave
-#: the process's RSS (up to REMAP_BYTES per input stay mapped). Peak RSS per tile pair (64-row strips): 8 MB →
-#: 338 MB, 16 MB → 365 MB, 32 MB → 427 MB; time the same within noise (1.056 s vs 1.038 s); a reopen costs ≈ 0.35 ms.
-REMAP_BYTES = 8 << 20
+#: Read uncompressed GeoTIFF inputs block by block with ``pread`` (:mod:`~s2parity_plugin.core.block_reader`),
+#: strip by strip. Before: GDAL's memory mapping (``GTIFF_VIRTUAL_MEM_IO``) measured 0.79 s instead of 1.01 s (GDAL
+#: direct I/O) per tile pair, but its peak RSS followed the kernel's page-cache folios (297–375 MB for the same
+#: compare: up to 2 MB mapped per tile and strip) and a file truncated meanwhile would kill QGIS (SIGBUS). Block
+#: reads, median of 8 interleaved: 0.86 s vs 0.75 s mapped (the mapping at its fastest, large folios), peak RSS
+#: 269 MB vs 373 MB.
+BLOCK_READS = True
 #: Threads decoding the blocks of one read of a compressed GeoTIFF input (DEFLATE, as the fetch writes them).
 #: Measured on the bench pair written as the fetch does (tiled DEFLATE), 2 CPUs: 2.63 s vs 3.00 s (3 threads: no gain).
 #: Only for value rasters: GDAL's threaded decoding costs per block (≈ 0.3 s CPU per tile pair), which the cheap
@@ -425,7 +410,7 @@ def _chunk_rows(rasters: list[_Raster], rows_per: int, height: int) -> int:
     """Rows read at once: one strip when every input is read from a mapping (any row range is a plain copy, and
     small reads keep memory low); else whole block rows of the first input when they fit in :data:`CHUNK_ROWS`
     (no compressed block decoded twice), a multiple of the strip."""
-    if all(r.mapped for r in rasters):
+    if all(r.direct for r in rasters):
         return min(height, rows_per)
     block_h = rasters[0].band.GetBlockSize()[1]
     rows = block_h if 1 < block_h <= CHUNK_ROWS else CHUNK_ROWS

@@ -70,20 +70,15 @@ def crs_label(wkt: str) -> str:
     return wkt
 
 
-def open_raster(
-    path: str | Path, *, direct_io: bool = False, mapped: bool = False, decode_threads: int = 0
-) -> gdal.Dataset:
+def open_raster(path: str | Path, *, direct_io: bool = False, decode_threads: int = 0) -> gdal.Dataset:
     """Open ``path`` read-only with GDAL; :class:`InputError` naming the file when it cannot be read.
 
     ``direct_io``: uncompressed GeoTIFFs are read straight into the caller's arrays instead of through GDAL's
     block cache (``GTIFF_DIRECT_IO``, set for this open only): no cached copy, no tile read twice by requests
-    that cover half a tile. ``mapped``: uncompressed GeoTIFFs are memory-mapped and copied from the mapping
-    (``GTIFF_VIRTUAL_MEM_IO``, this open only): one copy instead of a read into a buffer plus a copy; pages of
-    the file that were read count in the process's RSS until the dataset is closed; GDAL tries the mapping first
-    and falls back to ``direct_io`` where it cannot map (only Linux can; not /vsi files). Other formats and
-    compressed GeoTIFFs ignore both. ``decode_threads`` > 1: compressed GeoTIFF blocks of one read request are
-    decoded on that many threads (GTiff open option ``NUM_THREADS``, GDAL ≥ 3.6; ignored elsewhere)."""
-    options = {"GTIFF_DIRECT_IO": direct_io, "GTIFF_VIRTUAL_MEM_IO": mapped}
+    that cover half a tile. Other formats and compressed GeoTIFFs ignore it. ``decode_threads`` > 1: compressed
+    GeoTIFF blocks of one read request are decoded on that many threads (GTiff open option ``NUM_THREADS``,
+    GDAL ≥ 3.6; ignored elsewhere)."""
+    options = {"GTIFF_DIRECT_IO": direct_io}
     old = {key: gdal.GetThreadLocalConfigOption(key, None) for key, on in options.items() if on}
     for key in old:
         gdal.SetThreadLocalConfigOption(key, "YES")
