@@ -14,9 +14,9 @@ alongside; read and output buffers are recycled between strips; OpenBLAS is held
 shift is estimated from a few windows only (see :mod:`s2parity_plugin.core.shift`).
 
 Measured per tile pair on 2 CPUs (``make bench``, uncompressed inputs; the same machine drifts by ≈ 15 % over a
-day): 0.79–0.88 s with the kernel loaded, 1.0–1.07 s as the first comparison of a process (numba imported and
-the kernel loaded from its cache, ≈ 0.16–0.2 s), 2.25 s on the numpy path; ≈ 2.45–2.55 s on the fetch's tiled
-DEFLATE files (decoding).
+day): 0.89–0.94 s with the kernel loaded, 1.1–1.16 s as the first comparison of a process (numba imported and
+the kernel loaded from its cache, ≈ 0.2 s), 2.3–2.5 s on the numpy path; ≈ 2.4–2.5 s on the fetch's tiled DEFLATE
+files (decoding).
 
 Outputs in ``out_dir`` (written under temporary names and renamed when complete, so a cancelled or failed run
 leaves no partial file):
