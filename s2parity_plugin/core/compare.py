@@ -269,7 +269,7 @@ class _Raster:
 
 
 def _gtiff_compression(ds: gdal.Dataset) -> str | None:
-    """A GeoTIFF's compression (``NONE`` when uncompressed: what ``GTIFF_VIRTUAL_MEM_IO`` can map), None for other
+    """A GeoTIFF's compression (``NONE`` when uncompressed: what the block reader can read), None for other
     formats."""
     if ds.GetDriver().ShortName != "GTiff":
         return None
@@ -407,7 +407,7 @@ DECODE_THREADS = 2
 
 
 def _chunk_rows(rasters: list[_Raster], rows_per: int, height: int) -> int:
-    """Rows read at once: one strip when every input is read from a mapping (any row range is a plain copy, and
+    """Rows read at once: one strip when every input is read block by block (any row range is read directly, and
     small reads keep memory low); else whole block rows of the first input when they fit in :data:`CHUNK_ROWS`
     (no compressed block decoded twice), a multiple of the strip."""
     if all(r.direct for r in rasters):
