@@ -223,7 +223,9 @@ class _BufferPool:
 class _Raster:
     """One input band (band 1) with its nodata value."""
 
-    def __init__(self, path: str | Path, label: str, *, map_reads: bool = False) -> None:
+    def __init__(self, path: str | Path, label: str, *, strip_reader: bool = False) -> None:
+        """``strip_reader``: this raster feeds the strip reader (full-width row ranges: block reads, threaded
+        decoding); the shift estimate's windows are read with GDAL's direct I/O."""
         self.path = Path(path)
         self.label = label
         self.ds = open_raster(path, direct_io=True)  # read in row chunks and windows: no block cache needed
@@ -234,12 +236,12 @@ class _Raster:
         # where that does not apply (e.g. /vsi files, sparse blocks) GDAL's direct I/O reads any row range too
         self.blocks = (
             block_reader.open_block_reader(self.ds, path)
-            if map_reads and BLOCK_READS and compression == "NONE"
+            if strip_reader and BLOCK_READS and compression == "NONE"
             else None
         )
         self.direct = self.blocks is not None
         if (  # the strip reader, compressed values: parallel decoding (SCL decodes fast, threads cost more there)
-            map_reads
+            strip_reader
             and DECODE_THREADS > 1
             and compression not in (None, "NONE")
             and self.ds.GetRasterBand(1).DataType != gdal.GDT_Byte
@@ -613,14 +615,14 @@ class _Engine:
         diff_mask = valid_stats if self.mask_invalid else valid
         # d + (0 where valid, NaN elsewhere): cheaper than np.where
         d = np.add(d, np.take(_NAN_OR_ZERO, diff_mask.view(np.uint8), mode="clip"))
-        corrected, stats_c = self.shift_corrected(s, a, valid, valid_stats)
+        corrected, stats_c = self.shift_corrected(s, a, valid_stats)
         return _StripResult(s.r0, d, mismatch, changed, corrected, stats, stats_c, confusion, edge_counts)
 
     def shift_corrected(
-        self, s: _Strip, a: np.ndarray, valid: np.ndarray, valid_stats: np.ndarray
+        self, s: _Strip, a: np.ndarray, valid_stats: np.ndarray
     ) -> tuple[np.ndarray | None, DiffStats | None]:
         """B moved back by the estimated shift (cubic spline) minus A, and its stats; (None, None) without a
-        shift. ``valid``: data on both sides, ``valid_stats``: pixels that count in the statistics."""
+        shift. ``valid_stats``: pixels that count in the statistics."""
         if self.shift is None or s.b_shift is None:
             return None, None
         dx, dy = self.shift
@@ -755,7 +757,7 @@ class _Engine:
         corrected = stats_c = None
         if want_masks:
             a = s.a if s.a.dtype == np.float32 else s.a.astype(np.float32)
-            corrected, stats_c = self.shift_corrected(s, a, (masks & 1).view(bool), (masks >> 1).view(bool))
+            corrected, stats_c = self.shift_corrected(s, a, (masks >> 1).view(bool))
         return _StripResult(
             s.r0,
             d,
@@ -917,10 +919,10 @@ def compare_rasters(
     timings: dict[str, float] = {}
     invalid = parse_invalid_classes(invalid_classes)
     out_dir = Path(out_dir)
-    ra, rb = _Raster(value_a, "A", map_reads=True), _Raster(value_b, "B", map_reads=True)
+    ra, rb = _Raster(value_a, "A", strip_reader=True), _Raster(value_b, "B", strip_reader=True)
     check_same_grid(ra.grid, rb.grid, ("A", "B"))
-    rsa = _Raster(scl_a, "SCL A", map_reads=True) if scl_a else None
-    rsb = _Raster(scl_b, "SCL B", map_reads=True) if scl_b else None
+    rsa = _Raster(scl_a, "SCL A", strip_reader=True) if scl_a else None
+    rsb = _Raster(scl_b, "SCL B", strip_reader=True) if scl_b else None
     for r in (rsa, rsb):
         if r is not None:
             check_same_grid(ra.grid, r.grid, ("A", r.label))

@@ -78,10 +78,9 @@ def open_raster(path: str | Path, *, direct_io: bool = False, decode_threads: in
     that cover half a tile. Other formats and compressed GeoTIFFs ignore it. ``decode_threads`` > 1: compressed
     GeoTIFF blocks of one read request are decoded on that many threads (GTiff open option ``NUM_THREADS``,
     GDAL ≥ 3.6; ignored elsewhere)."""
-    options = {"GTIFF_DIRECT_IO": direct_io}
-    old = {key: gdal.GetThreadLocalConfigOption(key, None) for key, on in options.items() if on}
-    for key in old:
-        gdal.SetThreadLocalConfigOption(key, "YES")
+    old = gdal.GetThreadLocalConfigOption("GTIFF_DIRECT_IO", None)
+    if direct_io:
+        gdal.SetThreadLocalConfigOption("GTIFF_DIRECT_IO", "YES")
     try:
         if decode_threads > 1:
             ds = gdal.OpenEx(str(path), gdal.OF_RASTER, open_options=[f"NUM_THREADS={decode_threads}"])
@@ -90,8 +89,8 @@ def open_raster(path: str | Path, *, direct_io: bool = False, decode_threads: in
     except RuntimeError as exc:
         raise InputError(f"Cannot open raster {path}: {exc}. Choose a GeoTIFF (or other GDAL raster).") from exc
     finally:
-        for key, value in old.items():
-            gdal.SetThreadLocalConfigOption(key, value)
+        if direct_io:
+            gdal.SetThreadLocalConfigOption("GTIFF_DIRECT_IO", old)
     if ds is None:  # pragma: no cover - UseExceptions makes this unreachable
         raise InputError(f"Cannot open raster {path}.")
     return ds

@@ -530,12 +530,12 @@ def test_direct_block_reads_equal_plain_reads(tmp_path, monkeypatch, small_strip
         paths["b"], tmp_path / "deflate_b.tif", ["TILED=YES", "COMPRESS=DEFLATE", "BLOCKYSIZE=48", "BLOCKXSIZE=48"]
     )
 
-    r = compare_mod._Raster(tiled["a"], "A", map_reads=True)
+    r = compare_mod._Raster(tiled["a"], "A", strip_reader=True)
     assert r.direct
     assert not compare_mod._Raster(tiled["a"], "A").direct, "opt-in (the shift reader reads windows)"
-    assert not compare_mod._Raster(packed, "B", map_reads=True).direct
+    assert not compare_mod._Raster(packed, "B", strip_reader=True).direct
     assert compare_mod._chunk_rows([r], 16, 150) == 16
-    assert compare_mod._chunk_rows([r, compare_mod._Raster(packed, "B", map_reads=True)], 16, 150) == 32
+    assert compare_mod._chunk_rows([r, compare_mod._Raster(packed, "B", strip_reader=True)], 16, 150) == 32
 
     def run(name: str, inputs: dict[str, Path], direct: bool) -> tuple[dict, list[np.ndarray]]:
         monkeypatch.setattr(compare_mod, "BLOCK_READS", direct)
@@ -612,7 +612,7 @@ def test_inputs_in_gdal_virtual_files_are_read_by_gdal(tmp_path, monkeypatch, sm
         gdal.Translate(mem[k], str(p), creationOptions=options)
     monkeypatch.setattr(compare_mod, "WORKERS", 1)
     try:
-        assert not compare_mod._Raster(mem["a"], "A", map_reads=True).direct
+        assert not compare_mod._Raster(mem["a"], "A", strip_reader=True).direct
         on_disk = compare_rasters(paths["a"], paths["b"], tmp_path / "disk", scl_a=paths["scl_a"], scl_b=paths["scl_b"])
         in_mem = compare_rasters(mem["a"], mem["b"], tmp_path / "mem", scl_a=mem["scl_a"], scl_b=mem["scl_b"])
     finally:
