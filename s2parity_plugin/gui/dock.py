@@ -28,6 +28,7 @@ from qgis.PyQt.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -161,7 +162,10 @@ class S2ParityDock(QgsDockWidget):
         scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
         scroll.setWidget(body)
-        self.setWidget(scroll)
+        self.tabs = QTabWidget(self)
+        self.tabs.setObjectName("views")
+        self.tabs.addTab(scroll, "Pixels")
+        self.setWidget(self.tabs)
 
         self.compare_button.clicked.connect(self.start_compare)
         self.cancel_button.clicked.connect(self.cancel_compare)
@@ -171,6 +175,12 @@ class S2ParityDock(QgsDockWidget):
         if self.inspector_tool is not None:
             self.inspector_tool.inspected.connect(self.results.show_pixel)
             self.inspector_tool.deactivated.connect(lambda: self.inspect_button.setChecked(False))
+
+    def add_view(self, widget: QWidget, title: str) -> int:
+        """Add a further view (Statistics, Archive, …) as a tab beside the pixel comparison; returns its index.
+
+        Views read the shared AOI, endpoints and credentials from ``self.form``."""
+        return self.tabs.addTab(widget, title)
 
     # -- compare --------------------------------------------------------------------------------------
     def start_compare(self) -> None:

@@ -60,89 +60,38 @@ import hashlib
 import math
 from typing import Any
 
-#: First sensing date served by the operational 04.00+ chain (both deployments identical from here on).
-COLLECTION1_END = dt.date(2022, 1, 25)
+from s2parity_plugin.core import s2facts
 
-#: Operational geometric refinement against the GRI (PB 03.00) from this sensing date on.
-GRI_REFINEMENT_START = dt.date(2021, 3, 30)
-
-#: Collection-1 (reprocessed) baseline served by "cdse" for acquisitions before :data:`COLLECTION1_END`.
-COLLECTION1_BASELINE = "05.00"
-
-#: (first sensing date, baseline) of the operational (original) processing; see module docstring.
-OPERATIONAL_TIMELINE: tuple[tuple[dt.date, str], ...] = (
-    (dt.date(1900, 1, 1), "02.07"),
-    (dt.date(2018, 5, 23), "02.08"),
-    (dt.date(2018, 10, 8), "02.09"),
-    (dt.date(2018, 11, 6), "02.11"),
-    (dt.date(2019, 1, 28), "02.12"),
-    (dt.date(2019, 7, 8), "02.13"),
-    (dt.date(2020, 1, 28), "02.14"),
-    (dt.date(2021, 3, 30), "03.00"),
-    (dt.date(2021, 6, 30), "03.01"),
-    (dt.date(2022, 1, 25), "04.00"),
-    (dt.date(2022, 12, 6), "05.09"),
-    (dt.date(2023, 12, 13), "05.10"),
-    (dt.date(2024, 7, 23), "05.11"),
-)
-
+#: Deployment keys of the sample pair → the facts module's deployments.
 DEPLOYMENTS = ("sh", "cdse")
-
-#: Sen2Cor version per baseline (as written in the products' L2A_QUALITY / MTD).
-SEN2COR_VERSION = {
-    "02.07": "2.5.5",
-    "02.08": "2.5.5",
-    "02.09": "2.5.5",
-    "02.11": "2.5.5",
-    "02.12": "2.8",
-    "02.13": "2.8",
-    "02.14": "2.8",
-    "03.00": "2.9",
-    "03.01": "2.9",
-    "04.00": "2.10",
-    "05.00": "2.10",
-    "05.09": "2.11",
-    "05.10": "2.11",
-    "05.11": "2.12",
-}
+_FACTS_DEPLOYMENT = {"sh": s2facts.SENTINEL_HUB, "cdse": s2facts.CDSE}
+GRI_REFINEMENT_START = s2facts.GRI_REFINEMENT_START
 
 
 def _as_date(date: dt.date | dt.datetime | str) -> dt.date:
-    if isinstance(date, dt.datetime):
-        return date.date()
-    if isinstance(date, dt.date):
-        return date
-    return dt.date.fromisoformat(str(date)[:10])
-
-
-def operational_baseline(date: dt.date | dt.datetime | str) -> str:
-    """Baseline ESA's operational chain used for a sensing ``date`` (e.g. ``"02.14"``)."""
-    day = _as_date(date)
-    current = OPERATIONAL_TIMELINE[0][1]
-    for start, baseline in OPERATIONAL_TIMELINE:
-        if day >= start:
-            current = baseline
-    return current
+    return s2facts.as_date(date)
 
 
 def baseline_for(deployment: str, date: dt.date | dt.datetime | str) -> str:
     """Processing baseline (``"NN.NN"``) the ``deployment`` ("sh" or "cdse") serves for a sensing ``date``."""
     if deployment not in DEPLOYMENTS:
         raise ValueError(f"unknown deployment {deployment!r}; expected one of {DEPLOYMENTS}")
-    day = _as_date(date)
-    if day >= COLLECTION1_END:
-        return operational_baseline(day)
-    return COLLECTION1_BASELINE if deployment == "cdse" else operational_baseline(day)
+    return s2facts.served_baseline(_FACTS_DEPLOYMENT[deployment], date)
+
+
+def is_collection1(deployment: str, date: dt.date | dt.datetime | str) -> bool:
+    """True when the deployment serves a reprocessed (Collection-1) product for this sensing date."""
+    return s2facts.is_collection1(baseline_for(deployment, date), date)
 
 
 def boa_add_offset(baseline: str) -> int:
     """BOA_ADD_OFFSET in DN: -1000 for baselines >= 04.00, 0 before (reflectance = (DN + offset) / 10000)."""
-    return -1000 if float(baseline) >= 4.0 else 0
+    return int(s2facts.boa_add_offset(baseline))
 
 
 def is_reprocessed(date: dt.date | dt.datetime | str) -> bool:
     """True when the two deployments serve different baselines for this sensing date."""
-    return _as_date(date) < COLLECTION1_END
+    return baseline_for("sh", date) != baseline_for("cdse", date)
 
 
 def stable_unit(*parts: Any) -> float:

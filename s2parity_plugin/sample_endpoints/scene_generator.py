@@ -49,6 +49,7 @@ from typing import Any, Optional
 import numpy as np
 from pyproj import CRS, Transformer
 
+from s2parity_plugin.core import s2facts
 from s2parity_plugin.sample_endpoints import baselines
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -276,7 +277,7 @@ class AcquisitionNaming:
             d = self.date
             return f"s3://sentinel-s2-l2a/tiles/{self.tile.utm_path}/{d.year}/{d.month}/{d.day}/0"
         base = self.baseline(deployment)
-        folder = "L2A_N0500" if base == baselines.COLLECTION1_BASELINE else "L2A"
+        folder = f"L2A_N{base.replace('.', '')}" if baselines.is_collection1(deployment, self.date) else "L2A"
         return f"s3://EODATA/Sentinel-2/MSI/{folder}/{self.date:%Y/%m/%d}/{self.product_id(deployment)}.SAFE"
 
     def sh_id(self, deployment: str) -> int:
@@ -304,7 +305,7 @@ class Acquisition(AcquisitionNaming):
     def product_id(self, deployment: str) -> str:
         """ESA product name, e.g. ``S2B_MSIL2A_20201004T095029_N0214_R079_T33TVF_20201004T124001``."""
         base = self.baseline(deployment)
-        if base == baselines.COLLECTION1_BASELINE:  # reprocessing campaign date (2023)
+        if baselines.is_collection1(deployment, self.date):  # reprocessing campaign date (2023)
             disc = dt.datetime(2023, 3, 1) + dt.timedelta(
                 days=int(150 * baselines.stable_unit("s2rp", self.tile.tile_id, self.date)),
                 seconds=int(86000 * baselines.stable_unit("s2rp-s", self.tile.tile_id, self.date)),
@@ -508,7 +509,7 @@ def _cloud_cover_cached(tile: Tile, day: dt.date, baseline: str, samples: int) -
     ys = np.linspace(tile.ymin + 500, tile.ymax - 500, samples)
     e, n = np.meshgrid(xs, ys)
     cloud_p, cirrus, _ = _atmosphere(e.ravel(), n.ravel(), day)
-    old = float(baseline) < 4.0 and baseline != baselines.COLLECTION1_BASELINE
+    old = not s2facts.at_least(baseline, s2facts.OFFSET_FROM_BASELINE) and not s2facts.is_collection1(baseline, day)
     thr = baselines.SCL_THRESHOLDS_OLD if old else baselines.SCL_THRESHOLDS_NEW
     cloudy = (cloud_p >= thr["cloud_medium"]) | (cirrus >= thr["cirrus"])
     return round(100.0 * float(cloudy.mean()), 2)

@@ -233,7 +233,7 @@ function evaluatePixel(s) { return [s.B04, s.B08]; }
     off = tifffile.imread(
         io.BytesIO(post(eps, body(script, data={**later, "processing": {"harmonizeValues": False}})).content)
     ).astype(int)
-    assert baseline_for("cdse", "2023-11-03") == "05.09"
+    assert baseline_for("cdse", "2023-11-03") == "05.10" and baseline_for("sh", "2023-11-03") == "05.09"
     np.testing.assert_array_equal(on, np.maximum(off - 1000, 0))
     assert (off >= 1000).mean() > 0.99
 
@@ -241,12 +241,13 @@ function evaluatePixel(s) { return [s.B04, s.B08]; }
 def test_baseline_table_and_truth():
     assert baseline_for("sh", "2020-10-04") == "02.14" and baseline_for("cdse", "2020-10-04") == "05.00"
     assert baseline_for("sh", "2019-03-01") == "02.12" and baseline_for("cdse", "2019-03-01") == "05.00"
-    assert baseline_for("sh", "2022-01-25") == baseline_for("cdse", "2022-01-25") == "04.00"
+    assert baseline_for("sh", "2022-01-25") == "04.00" and baseline_for("cdse", "2022-01-25") == "05.10"
+    assert baseline_for("sh", "2024-01-10") == baseline_for("cdse", "2024-01-10") == "05.10"
     assert baseline_for("sh", "2023-12-20") == "05.10" and baseline_for("sh", "2024-08-01") == "05.11"
     assert baselines.boa_add_offset("02.14") == 0 and baselines.boa_add_offset("05.00") == -1000
     t = reprocessing_truth("2020-10-04")
     assert 3.0 <= np.hypot(*t["shift_m"]) <= 8.0 and 0.985 <= t["gain"] <= 1.015 and abs(t["offset_dn"]) <= 6
-    assert reprocessing_truth("2023-01-01")["shift_m"] == (0.0, 0.0)
+    assert reprocessing_truth("2024-01-10")["shift_m"] == (0.0, 0.0)
     assert t == reprocessing_truth("2020-10-04")  # deterministic
 
 
