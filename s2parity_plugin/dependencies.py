@@ -42,7 +42,7 @@ class Extra:
 #: Optional packages; everything works without them (numpy paths), they add speed or the offline sample pair.
 EXTRAS: tuple[Extra, ...] = (
     Extra("numba", "numba", "python3-numba", "a ≈ 2× faster comparison (compiled one-pass kernel)"),
-    Extra("scipy", "scipy", "python3-scipy", "faster edge zones and shift correction (scipy.ndimage)"),
+    Extra("scipy", "scipy", "python3-scipy", "a faster shift-corrected difference (scipy.ndimage splines)"),
     Extra(
         "py_mini_racer",
         "mini-racer",

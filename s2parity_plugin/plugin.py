@@ -9,7 +9,7 @@ from qgis.PyQt.QtWidgets import QAction
 
 from s2parity_plugin.dependencies import missing_dependencies_message
 from s2parity_plugin.paths import icon_path
-from s2parity_plugin.processing.provider import S2ParityProvider
+from s2parity_plugin.processing.provider import S2ParityProvider, unregister_optional_profiles
 
 MENU = "&S2 Parity"
 
@@ -85,6 +85,4 @@ class S2ParityPlugin:
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
-        from s2parity_plugin.core.sample_service import stop_sample_endpoints
-
-        stop_sample_endpoints()
+        unregister_optional_profiles()

@@ -11,6 +11,18 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 ARTIFACTS = REPO / "tests" / "artifacts"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def sample_profiles():
+    """The offline sample pair's endpoint profiles (``sample-sh``/``sample-cdse``), registered as the QGIS
+    provider registers them, when mini-racer is installed."""
+    try:
+        from s2parity_plugin.sample_endpoints import profiles
+    except ImportError:
+        yield False
+        return
+    yield profiles.register()
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """``../shared/data`` (real Sentinel-2 rasters, API documents); skips the test cleanly when absent."""

@@ -52,9 +52,8 @@ from typing import Any
 
 import numpy as np
 from osgeo import gdal, gdal_array
-from scipy import ndimage
 
-from s2parity_plugin.core import block_reader, compare_kernel, run_folder
+from s2parity_plugin.core import block_reader, compare_kernel, image_ops, run_folder
 from s2parity_plugin.core import diagnosis as diagnosis_mod
 from s2parity_plugin.core import report as report_mod
 from s2parity_plugin.core.blas_threads import single_threaded_blas
@@ -376,19 +375,6 @@ def _class_mask(scl: np.ndarray, runs: list[tuple[int, int]], out: np.ndarray) -
     return mask
 
 
-def _near_edges(cloudy: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Boundary pixels of the mask/label array ``cloudy`` (pixels with a 4-neighbour of another value)."""
-    edge = np.zeros(cloudy.shape, dtype=bool) if out is None else out
-    edge[...] = False
-    dx = cloudy[:, 1:] != cloudy[:, :-1]
-    edge[:, 1:] |= dx
-    edge[:, :-1] |= dx
-    dy = cloudy[1:, :] != cloudy[:-1, :]
-    edge[1:, :] |= dy
-    edge[:-1, :] |= dy
-    return edge
-
-
 #: Rows read per GDAL request (a multiple of the strip height; whole input block rows when blocks are ≤ this).
 #: With direct I/O (see :func:`~s2parity_plugin.core.grid.open_raster`) half tiles are not read twice, and 512
 #: measured slower than 256 (2.36 s vs 2.25 s per tile pair) with ≈ 115 MB more peak RSS (382 MB vs 267 MB).
@@ -606,7 +592,8 @@ class _Engine:
             mism = np.greater_equal(mismatch, 3, out=scratch.get("mism", shape, bool))
             edge_counts = np.array([np.count_nonzero(considered), 0, np.count_nonzero(mism), 0], dtype=np.int64)
             if cloudy.min() != cloudy.max():  # else no cloud/shadow boundary in the strip (halo included)
-                near = _dilate(_near_edges(cloudy, scratch.get("edge", hshape, bool)), self.edge_px)[h0:h1]
+                edges = image_ops.near_edges(cloudy, scratch.get("edge", hshape, bool))
+                near = image_ops.dilate_square(edges, self.edge_px, scratch.get("dilate_src", hshape, bool))[h0:h1]
                 tmp = scratch.get("tmp_bool", shape, bool)
                 edge_counts[1] = np.count_nonzero(np.logical_and(near, considered, out=tmp))
                 edge_counts[3] = np.count_nonzero(np.logical_and(near, mism, out=tmp))
@@ -631,9 +618,8 @@ class _Engine:
         fill = np.float32(np.median(braw[bvalid])) if bvalid.any() else np.float32(0)
         bfill = np.where(bvalid, braw, fill).astype(np.float32)
         cols = a.shape[1]
-        moved = ndimage.shift(bfill, (-dy, -dx), order=3, mode="nearest", output=np.float32)
-        bad = ndimage.shift((~bvalid).astype(np.float32), (-dy, -dx), order=1, mode="constant", cval=1.0) > 0
-        bad = ndimage.binary_dilation(bad, iterations=1)
+        moved = image_ops.shift_cubic(bfill, -dy, -dx, mode="nearest", dtype=np.float32)
+        bad = image_ops.dilate_cross(image_ops.shift_touches(~bvalid, -dy, -dx))
         top = s.b_shift_top
         moved = moved[top : top + s.rows, :cols]
         bad = bad[top : top + s.rows, :cols]
@@ -811,24 +797,6 @@ def _kernel_nodata(raster: _Raster) -> tuple[Any, bool]:
     if float(nodata) != int(nodata) or not info.min <= nodata <= info.max:
         return dtype.type(0), False
     return dtype.type(int(nodata)), True
-
-
-def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
-    """Square (chessboard) dilation of a boolean mask by ``radius`` px, in place, by shifted ORs."""
-    out = mask
-    src = scratch.get("dilate_src", mask.shape, bool)
-    done, step = 0, 1
-    while done < radius:
-        k = min(step, radius - done)
-        np.copyto(src, out)
-        out[k:, :] |= src[:-k, :]
-        out[:-k, :] |= src[k:, :]
-        np.copyto(src, out)
-        out[:, k:] |= src[:, :-k]
-        out[:, :-k] |= src[:, k:]
-        done += k
-        step *= 2
-    return out
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Endpoint profiles (Sentinel Hub, CDSE, the local sample pair, custom) → ``SHConfig`` + ``DataCollection``.
+"""Endpoint profiles and their registry (Sentinel Hub, CDSE, custom; extras register more) → ``SHConfig`` +
+``DataCollection``.
 
 An :class:`Endpoint` is a profile resolved to concrete URLs plus :class:`Credentials`. The core never reads
 credentials from anywhere itself: the QGIS side (``qgis_side/auth.py``) or a script hands them over.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
@@ -35,13 +37,19 @@ class Credentials:
 
 @dataclass(frozen=True)
 class EndpointProfile:
-    """A named deployment: where its Process/Catalog APIs and its OAuth token endpoint live."""
+    """A named deployment: where its Process/Catalog APIs and its OAuth token endpoint live.
+
+    ``resolver`` (optional) turns credentials into an :class:`Endpoint` for a profile whose URLs are only known at
+    run time (a local service on a random port); it is then used instead of ``base_url``/``token_url``.
+    ``needs_credentials`` is False for profiles that bring their own (the local sample pair's demo clients).
+    """
 
     id: str
     label: str
-    base_url: str
-    token_url: str
-    sample_deployment: str | None = None  # "sh" / "cdse" for the local sample pair, else None
+    base_url: str = ""
+    token_url: str = ""
+    resolver: Callable[[Credentials | None], Endpoint] | None = field(default=None, repr=False, compare=False)
+    needs_credentials: bool = True
 
 
 SENTINELHUB = EndpointProfile(
@@ -56,15 +64,55 @@ CDSE = EndpointProfile(
     "https://sh.dataspace.copernicus.eu",
     "https://identity.dataspace.copernicus.eu/auth/realms/CDSE/protocol/openid-connect/token",
 )
-# URLs of the sample profiles are only known once the local pair runs (random loopback port).
-SAMPLE_SH = EndpointProfile("sample-sh", "Local sample endpoint imitating Sentinel Hub", "", "", "sh")
-SAMPLE_CDSE = EndpointProfile("sample-cdse", "Local sample endpoint imitating CDSE", "", "", "cdse")
-CUSTOM = EndpointProfile("custom", "Custom deployment (base URL + token URL)", "", "")
+CUSTOM = EndpointProfile("custom", "Custom deployment (base URL + token URL)")
 
 _DEFINE_LOCK = threading.Lock()
+_REGISTRY_LOCK = threading.Lock()
+#: The endpoint profile registry: the real deployments and ``custom``; extras (the optional local sample pair in
+#: ``s2parity_plugin.sample_endpoints.profiles``) add theirs with :func:`register_profile`.
+_REGISTRY: dict[str, EndpointProfile] = {p.id: p for p in (SENTINELHUB, CDSE, CUSTOM)}
+BUILTIN_IDS = tuple(_REGISTRY)
 
-PROFILES: dict[str, EndpointProfile] = {p.id: p for p in (SENTINELHUB, CDSE, SAMPLE_SH, SAMPLE_CDSE, CUSTOM)}
-PROFILE_IDS = tuple(PROFILES)
+
+def register_profile(profile: EndpointProfile) -> None:
+    """Add ``profile`` to the registry (replacing one of the same id, except the built-in ones)."""
+    if profile.id in BUILTIN_IDS:
+        raise ValueError(f"{profile.id!r} is a built-in endpoint profile")
+    with _REGISTRY_LOCK:
+        _REGISTRY[profile.id] = profile
+
+
+def unregister_profile(profile_id: str) -> None:
+    """Remove a registered profile (no-op when absent; built-in profiles stay)."""
+    if profile_id not in BUILTIN_IDS:
+        with _REGISTRY_LOCK:
+            _REGISTRY.pop(profile_id, None)
+
+
+def profiles() -> tuple[EndpointProfile, ...]:
+    """Every registered profile, built-in ones first, then in registration order."""
+    with _REGISTRY_LOCK:
+        return tuple(_REGISTRY.values())
+
+
+def profile_ids() -> tuple[str, ...]:
+    """Ids of every registered profile (the choices of the Processing algorithms' endpoint parameters)."""
+    return tuple(p.id for p in profiles())
+
+
+def default_pair(has_credentials: bool) -> tuple[str, str]:
+    """The endpoint pair a new comparison starts with: Sentinel Hub vs CDSE once the user has credentials, else
+    the first two registered profiles that need none (the offline sample pair, when installed)."""
+    free = [p.id for p in profiles() if not p.needs_credentials]
+    if has_credentials or len(free) < 2:
+        return SENTINELHUB.id, CDSE.id
+    return free[0], free[1]
+
+
+def get_profile(profile_id: str) -> EndpointProfile | None:
+    """The registered profile ``profile_id``, or None."""
+    with _REGISTRY_LOCK:
+        return _REGISTRY.get(profile_id)
 
 
 @dataclass(frozen=True)
@@ -122,20 +170,19 @@ def resolve_endpoint(
     base_url: str | None = None,
     token_url: str | None = None,
 ) -> Endpoint:
-    """Resolve a profile id to an :class:`Endpoint`.
+    """Resolve a registered profile id to an :class:`Endpoint`.
 
-    ``sample-sh``/``sample-cdse`` start the local pair in-process (once) and use its demo credentials when
-    ``credentials`` is None. ``custom`` needs ``base_url`` and ``token_url``. Real profiles need credentials.
+    A profile with a ``resolver`` (e.g. the local sample pair, which starts on first use) resolves itself.
+    ``custom`` needs ``base_url`` and ``token_url``. Real profiles need credentials.
     """
-    profile = PROFILES.get(profile_id)
+    profile = get_profile(profile_id)
     if profile is None:
-        raise EndpointConfigError(f"Unknown endpoint profile {profile_id!r}: choose one of {', '.join(PROFILE_IDS)}.")
-    if profile.sample_deployment:
-        from s2parity_plugin.core.sample_service import ensure_sample_endpoints
-
-        info = ensure_sample_endpoints()[profile.sample_deployment]
-        creds = credentials or Credentials(info["client_id"], info["client_secret"])
-        return Endpoint(profile.id, info["base_url"].rstrip("/"), info["token_url"], creds)
+        hint = " (the offline sample endpoints need the optional package mini-racer)" if "sample" in profile_id else ""
+        raise EndpointConfigError(
+            f"Unknown endpoint profile {profile_id!r}{hint}: choose one of {', '.join(profile_ids())}."
+        )
+    if profile.resolver is not None:
+        return profile.resolver(credentials)
     if profile.id == "custom":
         if not base_url or not token_url:
             raise EndpointConfigError(

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from qgis.core import (
+    QgsApplication,
     QgsCoordinateReferenceSystem,
     QgsMapLayerProxyModel,
     QgsProject,
@@ -29,12 +30,17 @@ from qgis.PyQt.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
+from s2parity_plugin.core.endpoints import default_pair, get_profile, profiles
+from s2parity_plugin.i18n import tr
+
 SETTINGS_PREFIX = "s2parity/form/"
 BANDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B11", "B12")
+#: Short labels of known profiles; other registered profiles show their own label.
 ENDPOINT_LABELS = {
     "sentinelhub": "Sentinel Hub (services.sentinel-hub.com)",
     "cdse": "Copernicus Data Space Ecosystem",
@@ -42,7 +48,18 @@ ENDPOINT_LABELS = {
     "sample-cdse": "Sample endpoints (offline) · CDSE-like",
     "custom": "Custom…",
 }
-SAMPLE_PROFILES = ("sample-sh", "sample-cdse")
+
+
+def _needs_credentials(profile_id: str) -> bool:
+    profile = get_profile(profile_id)
+    return profile is None or profile.needs_credentials
+
+
+def _has_auth_configs() -> bool:
+    """The user has at least one QGIS authentication configuration (credentials for a real deployment)."""
+    return bool(QgsApplication.authManager().availableAuthMethodConfigs())
+
+
 SEED_DATE = QDate(2020, 10, 4)
 
 
@@ -64,8 +81,8 @@ class EndpointPicker(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.profile = QComboBox()
         self.profile.setObjectName(f"endpoint_{side}")
-        for pid, label in ENDPOINT_LABELS.items():
-            self.profile.addItem(label, pid)
+        for profile in profiles():
+            self.profile.addItem(ENDPOINT_LABELS.get(profile.id, profile.label), profile.id)
         self.auth = QgsAuthConfigSelect(self)
         self.auth.setObjectName(f"auth_{side}")
         self.sh_profile = QLineEdit()
@@ -98,7 +115,7 @@ class EndpointPicker(QWidget):
 
     def _update_visibility(self) -> None:
         pid = self.profile_id()
-        needs_auth = pid not in SAMPLE_PROFILES
+        needs_auth = _needs_credentials(pid)
         for widget in (self.auth, self.sh_profile):
             widget.setVisible(needs_auth)
         for widget in (self.base_url, self.token_url):
@@ -111,7 +128,7 @@ class EndpointPicker(QWidget):
 
     def validate(self) -> str | None:
         pid = self.profile_id()
-        if pid not in SAMPLE_PROFILES and not self.auth_value():
+        if _needs_credentials(pid) and not self.auth_value():
             return "Choose an authentication configuration (Basic: client id / secret) or a sentinelhub-py profile."
         if pid == "custom":
             for what, edit in (("base URL", self.base_url), ("token URL", self.token_url)):
@@ -229,6 +246,12 @@ class ComparisonForm(QWidget):
         eps.addWidget(self.endpoint_a)
         eps.addWidget(QLabel("<b>B</b>"))
         eps.addWidget(self.endpoint_b)
+        offline = [p.id for p in profiles() if not p.needs_credentials]
+        if len(offline) >= 2:  # the sample pair (optional extra) is installed: one click away
+            self.use_offline = QPushButton(tr("Try the offline sample pair (no account needed)"))
+            self.use_offline.setObjectName("use_offline_pair")
+            self.use_offline.clicked.connect(lambda: self.set_endpoints(offline[0], offline[1]))
+            eps.addWidget(self.use_offline)
         outer.addWidget(ep_box)
 
         # --- Output ---
@@ -256,6 +279,11 @@ class ComparisonForm(QWidget):
         """Disconnect from ``iface`` (called before the plugin unloads)."""
         if self.iface is not None:
             self.iface.currentLayerChanged.disconnect(self.follow_active_layer)
+
+    def set_endpoints(self, profile_a: str, profile_b: str) -> None:
+        """Choose the endpoint profiles of A and B."""
+        self.endpoint_a.set_profile(profile_a)
+        self.endpoint_b.set_profile(profile_b)
 
     def follow_active_layer(self, layer) -> None:
         """Use the active layer as AOI when it is a polygon layer."""
@@ -406,7 +434,8 @@ class ComparisonForm(QWidget):
         self.harmonize.setChecked(value("harmonize", True) in (True, "true"))
         default_out = str(Path(QStandardPaths.writableLocation(QStandardPaths.DocumentsLocation)) / "S2Parity")
         self.output_folder.setFilePath(value("output_folder", default_out))
-        for side, picker, default in (("a", self.endpoint_a, "sample-sh"), ("b", self.endpoint_b, "sample-cdse")):
+        defaults = default_pair(_has_auth_configs())
+        for side, picker, default in (("a", self.endpoint_a, defaults[0]), ("b", self.endpoint_b, defaults[1])):
             picker.set_profile(value(f"endpoint_{side}", default))
             picker.auth.setConfigId(value(f"authcfg_{side}", ""))
             picker.sh_profile.setText(value(f"sh_profile_{side}", ""))

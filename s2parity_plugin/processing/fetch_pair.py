@@ -31,7 +31,7 @@ from qgis.core import (
     QgsProcessingParameterVectorLayer,
 )
 
-from s2parity_plugin.core.endpoints import PROFILE_IDS
+from s2parity_plugin.core.endpoints import profile_ids
 from s2parity_plugin.core.errors import S2ParityError
 from s2parity_plugin.core.evalscripts import L2A_BANDS
 from s2parity_plugin.core.spec import MOSAICKING_ORDERS, SNAP_MODES
@@ -125,7 +125,7 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
             (self.ENDPOINT_B, "Endpoint B", "cdse"),
         ):
             self.addParameter(
-                QgsProcessingParameterEnum(key, label, list(PROFILE_IDS), False, default, usesStaticStrings=True)
+                QgsProcessingParameterEnum(key, label, list(profile_ids()), False, default, usesStaticStrings=True)
             )
         self.addParameter(
             QgsProcessingParameterString(

@@ -32,6 +32,7 @@ class S2ParityProvider(QgsProcessingProvider):
         return icon_path()
 
     def loadAlgorithms(self) -> None:
+        register_optional_profiles()  # before the algorithms list the endpoint profiles
         for alg in algorithms():
             self.addAlgorithm(alg)
 
@@ -44,6 +45,25 @@ ALGORITHMS = (
     ("s2parity_plugin.processing.export_comparison", "ExportComparisonAlgorithm"),
     ("s2parity_plugin.processing.fetch_pair", "FetchPairAlgorithm"),
 )
+
+
+def register_optional_profiles() -> bool:
+    """Register the offline sample pair's endpoint profiles when that optional package and mini-racer are there."""
+    try:
+        from s2parity_plugin.sample_endpoints import profiles
+    except ImportError:  # a build without the sample package
+        return False
+    return profiles.register()
+
+
+def unregister_optional_profiles() -> None:
+    """Stop the sample pair if it runs and remove its profiles (the plugin's ``unload``)."""
+    try:
+        from s2parity_plugin.sample_endpoints import profiles
+    except ImportError:
+        return
+    profiles.stop_sample_endpoints()
+    profiles.unregister()
 
 
 def algorithms() -> list:

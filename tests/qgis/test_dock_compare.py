@@ -21,9 +21,9 @@ from qgis.core import (
 )
 
 import s2parity_plugin
-from s2parity_plugin.core.sample_service import sample_endpoints
 from s2parity_plugin.core.scl import MISMATCH_CLASSES, SCL_CLASSES
 from s2parity_plugin.core.seed import write_seed_aoi_geojson
+from s2parity_plugin.sample_endpoints.profiles import sample_endpoints
 
 GROUP = "S2 Parity · 2020-10-04 · B04"
 

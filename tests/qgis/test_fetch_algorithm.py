@@ -23,7 +23,7 @@ from qgis.core import (
 )
 
 from s2parity_plugin.core import run_folder
-from s2parity_plugin.core.sample_service import ensure_sample_endpoints
+from s2parity_plugin.sample_endpoints.profiles import ensure_sample_endpoints
 
 AOI_WKT = "POLYGON((14.200 40.800, 14.212 40.800, 14.212 40.809, 14.200 40.809, 14.200 40.800))"
 AOI2_WKT = "POLYGON((14.220 40.800, 14.224 40.800, 14.224 40.803, 14.220 40.803, 14.220 40.800))"

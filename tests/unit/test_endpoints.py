@@ -6,10 +6,12 @@ import pytest
 from sentinelhub import DataCollection
 from shapely.geometry import box
 
+from s2parity_plugin.core import endpoints
 from s2parity_plugin.core.endpoints import (
-    PROFILE_IDS,
+    BUILTIN_IDS,
     Credentials,
     Endpoint,
+    EndpointProfile,
     credentials_from_sh_profile,
     is_loopback_http,
     l2a_collection,
@@ -22,7 +24,8 @@ SECRET = "very-secret-value-123"
 
 
 def test_builtin_profiles():
-    assert set(PROFILE_IDS) == {"sentinelhub", "cdse", "sample-sh", "sample-cdse", "custom"}
+    assert BUILTIN_IDS == ("sentinelhub", "cdse", "custom")
+    assert endpoints.profile_ids()[:3] == BUILTIN_IDS
     creds = Credentials("cid", SECRET)
     sh = resolve_endpoint("sentinelhub", creds)
     assert sh.base_url == "https://services.sentinel-hub.com"
@@ -118,3 +121,46 @@ def test_loopback_detection():
     assert is_loopback_http("http://[::1]:1/")
     assert not is_loopback_http("https://127.0.0.1/")
     assert not is_loopback_http("http://10.0.0.1/")
+
+
+def test_registry_adds_and_removes_profiles_with_their_own_resolver():
+    creds = Credentials("cid", SECRET)
+    local = Endpoint("test-local", "http://127.0.0.1:1", "http://127.0.0.1:1/token", creds)
+    endpoints.register_profile(EndpointProfile("test-local", "Test", resolver=lambda c: local, needs_credentials=False))
+    try:
+        assert "test-local" in endpoints.profile_ids()
+        assert resolve_endpoint("test-local") is local
+    finally:
+        endpoints.unregister_profile("test-local")
+    assert "test-local" not in endpoints.profile_ids()
+    with pytest.raises(ValueError, match="built-in"):
+        endpoints.register_profile(EndpointProfile("cdse", "not CDSE"))
+    endpoints.unregister_profile("cdse")
+    assert endpoints.get_profile("cdse") is endpoints.CDSE
+
+
+def test_default_pair_is_real_once_credentials_exist_else_the_offline_pair(monkeypatch):
+    monkeypatch.setattr(endpoints, "_REGISTRY", {p.id: p for p in (endpoints.SENTINELHUB, endpoints.CDSE)})
+    assert endpoints.default_pair(False) == ("sentinelhub", "cdse")  # no offline pair installed
+    for pid in ("off-a", "off-b"):
+        endpoints.register_profile(EndpointProfile(pid, pid, resolver=lambda c: None, needs_credentials=False))
+    assert endpoints.default_pair(False) == ("off-a", "off-b")
+    assert endpoints.default_pair(True) == ("sentinelhub", "cdse")
+
+
+def test_core_alone_knows_no_sample_profile_and_says_which_extra_adds_it():
+    """Only ``sample_endpoints.profiles.register()`` adds them (the QGIS provider calls it); core never does."""
+    import subprocess
+    import sys
+
+    code = (
+        "from s2parity_plugin.core import endpoints\n"
+        "assert endpoints.profile_ids() == ('sentinelhub', 'cdse', 'custom'), endpoints.profile_ids()\n"
+        "try:\n    endpoints.resolve_endpoint('sample-sh')\nexcept Exception as e:\n    print(e)\n"
+        "from s2parity_plugin.sample_endpoints import profiles\n"
+        "assert profiles.register()\n"
+        "print(endpoints.profile_ids())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert "need the optional package mini-racer" in out
+    assert "('sentinelhub', 'cdse', 'custom', 'sample-sh', 'sample-cdse')" in out

@@ -1,0 +1,76 @@
+"""The core stays QGIS-free and extra-free: no module of ``s2parity_plugin.core`` imports QGIS, Qt, the GUI, the
+Processing or adapter layers, or the optional sample endpoints — at import time or lazily inside a function."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+CORE = Path(__file__).resolve().parents[2] / "s2parity_plugin" / "core"
+FORBIDDEN = (
+    "qgis",
+    "PyQt5",
+    "PyQt6",
+    "s2parity_plugin.sample_endpoints",
+    "s2parity_plugin.gui",
+    "s2parity_plugin.processing",
+    "s2parity_plugin.qgis_side",
+    "s2parity_plugin.adapters",
+    "s2parity_plugin.i18n",
+    "s2parity_plugin.plugin",
+)
+
+
+def _imports(path: Path) -> list[str]:
+    """Absolute names of every module ``path`` imports, anywhere in the file (relative imports resolved)."""
+    package = ".".join(path.relative_to(CORE.parent.parent).with_suffix("").parts[:-1])
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
+            names += [base] + [f"{base}.{alias.name}" for alias in node.names]
+    return names
+
+
+def _forbidden(name: str) -> bool:
+    return any(name == f or name.startswith(f + ".") for f in FORBIDDEN)
+
+
+def test_no_core_source_imports_qgis_gui_or_sample_endpoints():
+    bad = {
+        str(path.relative_to(CORE)): hits
+        for path in sorted(CORE.rglob("*.py"))
+        if (hits := sorted({n for n in _imports(path) if _forbidden(n)}))
+    }
+    assert bad == {}
+
+
+def test_the_walk_sees_lazy_imports(monkeypatch):
+    """The check above would catch a lazy import inside a function (as core once imported the sample pair)."""
+    fake = CORE / "_probe_for_test.py"
+    source = "def f():\n    from s2parity_plugin.sample_endpoints import profiles\n    from ..gui import dock\n"
+    monkeypatch.setattr(Path, "read_text", lambda self, encoding=None: source)
+    assert [n for n in _imports(fake) if _forbidden(n)] == [
+        "s2parity_plugin.sample_endpoints",
+        "s2parity_plugin.sample_endpoints.profiles",
+        "s2parity_plugin.gui",
+        "s2parity_plugin.gui.dock",
+    ]
+
+
+def test_importing_every_core_module_loads_no_qgis_or_extra():
+    code = (
+        "import sys, pkgutil, importlib, s2parity_plugin.core as c\n"
+        "for m in pkgutil.walk_packages(c.__path__, 's2parity_plugin.core.'):\n"
+        "    importlib.import_module(m.name)\n"
+        f"bad = [m for m in sys.modules if any(m == f or m.startswith(f + '.') for f in {FORBIDDEN!r})]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
