@@ -210,15 +210,15 @@ def install_packages(
         )
     except OSError as exc:
         return InstallResult(False, f"Could not run {python} ({exc}): use the manual command.", "")
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        log.append(line)
-        if on_line is not None:
-            on_line(line.rstrip())
-        if cancelled is not None and cancelled():
-            proc.kill()
-            proc.wait()
-            return InstallResult(False, "Installation cancelled: nothing was changed outside " + str(prefix), "")
+    with proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            log.append(line)
+            if on_line is not None:
+                on_line(line.rstrip())
+            if cancelled is not None and cancelled():
+                proc.kill()
+                return InstallResult(False, "Installation cancelled: nothing was changed outside " + str(prefix), "")
     code = proc.wait()
     text = "".join(log)
     if code != 0:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from qgis.core import Qgis, QgsApplication
+from qgis.core import Qgis, QgsApplication, QgsSettings
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
 
-from s2parity_plugin.dependencies import missing_dependencies_message
+from s2parity_plugin.dependencies import extras_note, install_command, missing_packages
+from s2parity_plugin.i18n import tr
 from s2parity_plugin.paths import icon_path
 from s2parity_plugin.processing.provider import S2ParityProvider, unregister_optional_profiles
+from s2parity_plugin.qgis_side.packages import plugin_packages_prefix
 
 MENU = "&S2 Parity"
+#: QgsSettings key remembering the extras note last shown (shown again only when the set of missing extras changes).
+EXTRAS_NOTE_KEY = "s2parity/extras_note_shown"
+EXTRAS_NOTE_S = 15
 
 
 class S2ParityPlugin:
@@ -40,9 +45,25 @@ class S2ParityPlugin:
         self.iface.addToolBarIcon(self.action)
         self.iface.addPluginToRasterMenu(MENU, self.action)
 
-        message = missing_dependencies_message()
-        if message:
-            self.iface.messageBar().pushMessage("S2 Parity", message, level=Qgis.Warning, duration=0)
+        self._tell_about_packages()
+
+    def _tell_about_packages(self) -> None:
+        """A missing required package: a warning pointing to the dock's Install button and the manual command.
+        Missing extras: what they would add, once per set of missing extras (then never again), not blocking."""
+        bar = self.iface.messageBar()
+        missing = missing_packages()
+        if missing:
+            command = install_command(missing, prefix=plugin_packages_prefix())
+            text = tr(
+                "S2 Parity needs the Python package {}: open the S2 Parity panel and press Install, or run: {}"
+            ).format(", ".join(missing), command)
+            bar.pushMessage("S2 Parity", text, level=Qgis.Warning, duration=0)
+            return
+        note = extras_note()
+        settings = QgsSettings()
+        if note and settings.value(EXTRAS_NOTE_KEY, "") != note:
+            settings.setValue(EXTRAS_NOTE_KEY, note)
+            bar.pushMessage("S2 Parity", tr(note), level=Qgis.Info, duration=EXTRAS_NOTE_S)
 
     def _ensure_dock(self):
         if self.dock is None:

@@ -33,8 +33,9 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from s2parity_plugin.dependencies import missing_dependencies_message
+from s2parity_plugin.dependencies import missing_packages
 from s2parity_plugin.gui.flicker import Flicker
+from s2parity_plugin.gui.install_dependencies import MissingDependencyPanel
 from s2parity_plugin.gui.pixel_inspector import PixelInspectorTool
 
 COMPARE_ALG = "s2parity:compareendpoints"
@@ -103,18 +104,34 @@ class S2ParityDock(QgsDockWidget):
         intro.setWordWrap(True)
         layout.addWidget(intro)
 
-        blocker = missing_dependencies_message()
-        if blocker:
-            self.blocker = QLabel(blocker)
-            self.blocker.setObjectName("missing_dependencies")
-            self.blocker.setWordWrap(True)
-            self.blocker.setTextInteractionFlags(Qt.TextSelectableByMouse)
-            self.blocker.setStyleSheet("color: #c0392b;")
+        self.blocker = None
+        if missing_packages():  # offer the one-step install; the dock is built once it succeeded
+            self.blocker = MissingDependencyPanel(body)
+            self.blocker.installed.connect(self._dependencies_installed)
             layout.addWidget(self.blocker)
             layout.addStretch(1)
             self.setWidget(body)
             return
+        self._build(iface, body, layout)
 
+    def _dependencies_installed(self) -> None:
+        """sentinelhub is importable now: load the algorithms that need it and show the comparison form."""
+        provider = QgsApplication.processingRegistry().providerById("s2parity")
+        if provider is not None:
+            provider.refreshAlgorithms()
+        self.blocker.shutdown()
+        self.widget().deleteLater()  # the panel's page; replaced by the comparison form below
+        body = QWidget(self)
+        layout = QVBoxLayout(body)
+        done = QLabel(self.blocker.status.text())
+        done.setObjectName("install_result")
+        done.setWordWrap(True)
+        layout.addWidget(done)
+        self.blocker = None
+        self._build(self.iface, body, layout)
+
+    def _build(self, iface, body: QWidget, layout: QVBoxLayout) -> None:
+        """The comparison form, its buttons, progress, status and results (needs the runtime packages)."""
         from s2parity_plugin.gui.comparison_form import ComparisonForm
         from s2parity_plugin.gui.results_panel import ResultsPanel
 
@@ -317,6 +334,8 @@ class S2ParityDock(QgsDockWidget):
 
     def shutdown(self) -> None:
         """Cancel running work and drop signal connections before the plugin unloads."""
+        if self.blocker is not None:
+            self.blocker.shutdown()
         self.flicker.stop()
         for run in (self.run, self.export_run):
             if run is not None:

@@ -9,6 +9,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from s2parity_plugin.dependencies import missing_dependencies_message
 from s2parity_plugin.paths import icon_path
+from s2parity_plugin.qgis_side.packages import plugin_packages_prefix
 
 PROVIDER_ID = "s2parity"
 
@@ -73,8 +74,9 @@ def algorithms() -> list:
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
+            fix = missing_dependencies_message(prefix=plugin_packages_prefix()) or ""
             QgsMessageLog.logMessage(
-                f"{module_name.rsplit('.', 1)[-1]} is unavailable: {exc}. {missing_dependencies_message() or ''}",
+                f"{module_name.rsplit('.', 1)[-1]} is unavailable: {exc}. {fix}",
                 "S2 Parity",
                 Qgis.Warning,
             )

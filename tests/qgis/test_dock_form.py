@@ -8,6 +8,7 @@ from qgis.core import QgsFeature, QgsGeometry, QgsProject, QgsSettings, QgsVecto
 from qgis.PyQt.QtCore import QDate
 
 from s2parity_plugin.core.seed import seed_aoi_wkt
+from s2parity_plugin.gui import comparison_form
 from s2parity_plugin.gui.comparison_form import SETTINGS_PREFIX, ComparisonForm
 from s2parity_plugin.gui.flicker import Flicker
 from s2parity_plugin.gui.pixel_inspector import describe_pixel
@@ -28,7 +29,8 @@ def polygon_layer(name: str = "aoi", n: int = 1) -> QgsVectorLayer:
 
 
 @pytest.fixture
-def form(iface, tmp_path):
+def form(iface, tmp_path, monkeypatch):
+    monkeypatch.setattr(comparison_form, "_has_auth_configs", lambda: False)  # a new user: the offline pair
     QgsSettings().remove(SETTINGS_PREFIX.rstrip("/"))
     QgsProject.instance().clear()
     form = ComparisonForm(iface)
@@ -71,6 +73,20 @@ def test_every_field_is_validated_with_a_reason_beside_it(form, tmp_path):
     form.use_range.setChecked(False)
     form.validate()
     assert "future" in form.date_error.text()
+
+
+def test_real_endpoints_by_default_once_an_auth_config_exists_offline_pair_one_click_away(iface, monkeypatch):
+    monkeypatch.setattr(comparison_form, "_has_auth_configs", lambda: True)
+    QgsSettings().remove(SETTINGS_PREFIX.rstrip("/"))
+    form = ComparisonForm(iface)
+    try:
+        assert (form.endpoint_a.profile_id(), form.endpoint_b.profile_id()) == ("sentinelhub", "cdse")
+        assert not form.endpoint_a.auth.isHidden()  # real endpoints ask for credentials
+        form.use_offline.click()
+        assert (form.endpoint_a.profile_id(), form.endpoint_b.profile_id()) == ("sample-sh", "sample-cdse")
+        assert form.endpoint_a.auth.isHidden()  # the sample pair brings its own demo clients
+    finally:
+        form.shutdown()
 
 
 def test_valid_form_gives_compareendpoints_parameters(form):

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import numpy
 import pytest
 
 from s2parity_plugin import dependencies
+from tests.wheels import offline_pip_args, write_test_wheels
 
 SYSTEM_PYTHON = Path("/usr/bin/python3")  # Debian 12's: externally managed (PEP 668), has pip
 
@@ -54,47 +52,15 @@ def test_installed_pins_pin_the_running_numpy():
 # -- one-step install, offline: wheels written here, pip with --no-index --find-links --------------------------------
 
 
-def _wheel(folder: Path, name: str, requires: list[str]) -> Path:
-    """A minimal pure-Python wheel ``name``-1.0 with ``Requires-Dist`` lines ``requires``."""
-    files = {
-        f"{name}/__init__.py": f"NAME = {name!r}\n",
-        f"{name}-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: {}\nVersion: 1.0\n{}".format(
-            name, "".join(f"Requires-Dist: {r}\n" for r in requires)
-        ),
-        f"{name}-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: s2parity-test\nRoot-Is-Purelib: true\n"
-        "Tag: py3-none-any\n",
-    }
-    record = []
-    for path, text in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
-        record.append(f"{path},sha256={digest},{len(text.encode())}")
-    record.append(f"{name}-1.0.dist-info/RECORD,,")
-    files[f"{name}-1.0.dist-info/RECORD"] = "\n".join(record) + "\n"
-    wheel = folder / f"{name}-1.0-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as zf:
-        for path, text in files.items():
-            zf.writestr(path, text)
-    return wheel
-
-
 @pytest.fixture
 def wheels(tmp_path) -> Path:
-    folder = tmp_path / "wheels"
-    folder.mkdir()
-    _wheel(folder, "s2pfake", ["numpy>=1.0", "s2pfakedep"])
-    _wheel(folder, "s2pfakedep", [])
-    _wheel(folder, "s2pfakenew", [f"numpy>{numpy.__version__}"])
-    return folder
+    return write_test_wheels(tmp_path / "wheels")
 
 
 @pytest.fixture
 def clean_path(monkeypatch):
     """Undo the install's ``sys.path`` activation after the test."""
     monkeypatch.setattr(sys, "path", list(sys.path))
-
-
-def _offline(wheels: Path) -> list[str]:
-    return ["--no-index", "--find-links", str(wheels)]
 
 
 @pytest.mark.parametrize("python", [sys.executable, str(SYSTEM_PYTHON)], ids=["venv", "pep668-system"])
@@ -107,7 +73,7 @@ def test_install_puts_only_missing_packages_in_the_plugin_folder(python, wheels,
     lines: list[str] = []
     prefix = tmp_path / "pkgs"
     result = dependencies.install_packages(
-        prefix, ["s2pfake"], python=python, extra_pip_args=_offline(wheels), on_line=lines.append
+        prefix, ["s2pfake"], python=python, extra_pip_args=offline_pip_args(wheels), on_line=lines.append
     )
     assert result.ok, result.log
     assert result.site is not None and str(result.site) in sys.path
@@ -124,7 +90,7 @@ def test_install_puts_only_missing_packages_in_the_plugin_folder(python, wheels,
 def test_install_never_replaces_a_package_the_interpreter_has(wheels, tmp_path, clean_path):
     """A package that would need a newer numpy fails clearly instead of upgrading QGIS's numpy."""
     result = dependencies.install_packages(
-        tmp_path / "pkgs", ["s2pfakenew"], python=sys.executable, extra_pip_args=_offline(wheels)
+        tmp_path / "pkgs", ["s2pfakenew"], python=sys.executable, extra_pip_args=offline_pip_args(wheels)
     )
     assert not result.ok
     assert result.message.startswith("Installing s2pfakenew failed: ERROR:")
