@@ -58,12 +58,11 @@ from s2parity_plugin.core import diagnosis as diagnosis_mod
 from s2parity_plugin.core import report as report_mod
 from s2parity_plugin.core.blas_threads import single_threaded_blas
 from s2parity_plugin.core.errors import InputError, S2ParityError
+from s2parity_plugin.core.gdal_scope import gdal_cache_limit, gdal_exceptions
 from s2parity_plugin.core.grid import GridInfo, check_same_grid, grid_of, open_raster
 from s2parity_plugin.core.scl import DEFAULT_INVALID_CLASSES, MISMATCH_CLASSES, SCL_CLASSES, hex_to_rgb
 from s2parity_plugin.core.shift import ShiftEstimate, estimate_shift_windows
 from s2parity_plugin.core.stats import DiffStats, scratch
-
-gdal.UseExceptions()  # the compare engine always uses GDAL with exceptions (same setting as core.grid)
 
 #: SCL classes whose boundaries the diagnosis looks at (cloud shadow, cloud medium/high, thin cirrus).
 CLOUD_SHADOW_CLASSES: frozenset[int] = frozenset({3, 8, 9, 10})
@@ -134,20 +133,6 @@ class CompareResult:
 
 # ----------------------------------------------------------------------------------------------------------------
 # small helpers
-
-
-@contextlib.contextmanager
-def _bounded_gdal_cache(limit_mb: int) -> Iterator[None]:
-    """Temporarily cap GDAL's (process-wide) block cache so memory stays bounded; restores the old limit."""
-    old = gdal.GetCacheMax()
-    limit = limit_mb * 1024 * 1024
-    if old > limit:
-        gdal.SetCacheMax(limit)
-    try:
-        yield
-    finally:
-        if old > limit:
-            gdal.SetCacheMax(old)
 
 
 def parse_invalid_classes(value: str | Iterable[int] | None) -> frozenset[int]:
@@ -425,6 +410,7 @@ class _Prefetch:
                 continue
         return False
 
+    @gdal_exceptions()
     def _run(self, iterator: Iterator[Any]) -> None:
         try:
             for item in iterator:
@@ -833,6 +819,7 @@ def _timed_shift(
     return est
 
 
+@gdal_exceptions()
 def estimate_shift_files(
     value_a: str | Path,
     value_b: str | Path,
@@ -854,6 +841,7 @@ def estimate_shift_files(
 # orchestration
 
 
+@gdal_exceptions()
 def compare_rasters(
     value_a: str | Path,
     value_b: str | Path,
@@ -916,7 +904,7 @@ def compare_rasters(
     shift_pool: ThreadPoolExecutor | None = None
     shift_future: Future[ShiftEstimate] | None = None
     try:
-        with _bounded_gdal_cache(GDAL_CACHE_MB), single_threaded_blas():  # our threads; no OpenBLAS spinners
+        with gdal_cache_limit(GDAL_CACHE_MB), single_threaded_blas():  # our threads; no OpenBLAS spinners
             progress(0.0)
             # numba is imported (≈ 0.16 s) and the kernel loaded further down, once the shift and reader threads run
             compiled = use_kernel and compare_kernel.wanted()
@@ -1014,6 +1002,7 @@ def compare_rasters(
             t0 = time.perf_counter()
             stats = stats_c = engine.new_stats()
 
+            @gdal_exceptions()
             def write(res: _StripResult) -> None:  # writer thread: the only user of the output datasets
                 t_write = time.perf_counter()
                 c_write = time.thread_time()

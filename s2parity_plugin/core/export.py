@@ -20,6 +20,7 @@ from pathlib import Path
 from osgeo import gdal
 
 from s2parity_plugin.core.errors import S2ParityError
+from s2parity_plugin.core.gdal_scope import gdal_exceptions
 from s2parity_plugin.core.scl import MISMATCH_CLASSES, hex_to_rgb
 
 #: compare-folder file -> exported base name
@@ -81,6 +82,7 @@ def _write_cog(source: Path, target: Path, mismatch: bool) -> None:
     del out, vrt, src
 
 
+@gdal_exceptions()
 def export_comparison(
     compare_dir: str | Path,
     out_dir: str | Path,

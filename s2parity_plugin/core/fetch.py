@@ -65,12 +65,12 @@ from s2parity_plugin.core.fetch_errors import (
     RequestRejectedError,
     ServerError,
 )
+from s2parity_plugin.core.gdal_scope import gdal_exceptions
 from s2parity_plugin.core.mosaic import MosaicWriter
 from s2parity_plugin.core.shclient import ParityClient, ParitySession
 from s2parity_plugin.core.spec import Grid, RequestSpec, tile_geometry
 from s2parity_plugin.core.tiling import PROCESS_API_MAX_PX, Tile, split_grid
 
-gdal.UseExceptions()
 LOGGER = logging.getLogger(__name__)
 
 POLL_S = 0.1
@@ -129,6 +129,7 @@ def process_request(spec: RequestSpec, tile: Grid, side: _Side) -> Any:
     return download
 
 
+@gdal_exceptions()
 def _read_tiff(content: bytes) -> np.ndarray:
     name = f"/vsimem/s2parity_{uuid.uuid4().hex}.tif"
     gdal.FileFromMemBuffer(name, content)

@@ -15,8 +15,7 @@ from typing import Any
 from osgeo import gdal, osr
 
 from s2parity_plugin.core.errors import GridMismatchError, InputError
-
-gdal.UseExceptions()  # this module only ever uses GDAL with exceptions; safe to enable once (documented above)
+from s2parity_plugin.core.gdal_scope import gdal_exceptions
 
 #: Geotransform terms may differ by this fraction of a pixel and still count as the same grid (float noise).
 GEOTRANSFORM_TOLERANCE_PX = 1e-6
@@ -70,6 +69,7 @@ def crs_label(wkt: str) -> str:
     return wkt
 
 
+@gdal_exceptions()
 def open_raster(path: str | Path, *, direct_io: bool = False, decode_threads: int = 0) -> gdal.Dataset:
     """Open ``path`` read-only with GDAL; :class:`InputError` naming the file when it cannot be read.
 
@@ -91,7 +91,7 @@ def open_raster(path: str | Path, *, direct_io: bool = False, decode_threads: in
     finally:
         if direct_io:
             gdal.SetThreadLocalConfigOption("GTIFF_DIRECT_IO", old)
-    if ds is None:  # pragma: no cover - UseExceptions makes this unreachable
+    if ds is None:  # pragma: no cover - gdal_exceptions makes this unreachable
         raise InputError(f"Cannot open raster {path}.")
     return ds
 
@@ -104,6 +104,7 @@ def grid_of(ds: gdal.Dataset) -> GridInfo:
     return GridInfo(ds.GetProjection() or "", tuple(float(v) for v in gt), ds.RasterXSize, ds.RasterYSize)
 
 
+@gdal_exceptions()
 def read_grid(path: str | Path) -> GridInfo:
     """The :class:`GridInfo` of the raster at ``path``."""
     ds = open_raster(path)
@@ -160,6 +161,7 @@ RESAMPLING = {
 }
 
 
+@gdal_exceptions()
 def align_to_grid(
     source: str | Path, reference: str | Path | GridInfo, out_path: str | Path, *, resampling: str = "bilinear"
 ) -> Path:

@@ -12,9 +12,8 @@ from pathlib import Path
 import numpy as np
 from osgeo import gdal, osr
 
+from s2parity_plugin.core.gdal_scope import gdal_exceptions
 from s2parity_plugin.core.spec import Grid
-
-gdal.UseExceptions()
 
 CREATION_OPTIONS = ["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER"]
 
@@ -59,6 +58,7 @@ class MosaicWriter:
         self._ds = ds
         self.dtype = np.dtype(dtype)
 
+    @gdal_exceptions()
     def write(self, col: int, row: int, array: np.ndarray) -> None:
         """Write a 2-D ``array`` with its upper-left pixel at ``(col, row)`` of the grid."""
         if array.ndim == 3:
@@ -71,11 +71,13 @@ class MosaicWriter:
         band = self._ds.GetRasterBand(1)
         band.WriteArray(array.astype(self.dtype, copy=False), col, row)
 
+    @gdal_exceptions()
     def ensure_created(self, dtype: np.dtype) -> None:
         """Create the (all no-data) file even if no tile was written (e.g. every tile outside the AOI)."""
         if self._ds is None:
             self._create(dtype)
 
+    @gdal_exceptions()
     def close(self) -> None:
         if self._ds is not None:
             self._ds.FlushCache()

@@ -12,7 +12,10 @@ from pathlib import Path
 import numpy as np
 from osgeo import gdal
 
+from s2parity_plugin.core.gdal_scope import gdal_exceptions
 
+
+@gdal_exceptions()
 def read_band(path: str | Path, band: int = 1, max_side: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(values as float64, valid mask) of ``band``; valid = finite and not the band's nodata. With ``max_side``,
     read decimated (nearest neighbour) to at most ``max_side`` pixels along the longer side."""

@@ -13,9 +13,11 @@ from pathlib import Path
 import numpy as np
 from osgeo import gdal, ogr, osr
 
+from s2parity_plugin.core.gdal_scope import gdal_exceptions
 from s2parity_plugin.core.raster_sample import read_band
 
 
+@gdal_exceptions()
 def burn_features(grid_like: Path, features: list[tuple[int | str, str]]) -> np.ndarray:
     """Raster of feature indices (1-based; 0 outside) on the grid of ``grid_like``. ``features`` are
     ``(feature id, WKT geometry in the raster's CRS)``."""

@@ -28,7 +28,6 @@ from qgis.core import (
     QgsProcessingParameterBoolean,
     QgsProcessingParameterNumber,
     QgsProcessingParameterString,
-    QgsProject,
 )
 from qgis.PyQt.QtCore import Qt
 
@@ -165,17 +164,16 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
         return outputs
 
     def _compare_run(self, run_dir: Path, parameters: dict, context: QgsProcessingContext, progress) -> dict:
-        """Compare one run folder; add the density and the per-feature table to its report; return the outputs
+        """Compare one run folder (core: compare, density, per-feature table, report); return the outputs
         (empty when cancelled)."""
-        from s2parity_plugin.core.compare import CompareCancelled, compare_run_folder
-        from s2parity_plugin.core.density import density_histogram
-        from s2parity_plugin.core.run_folder import file_path, load_manifest
-        from s2parity_plugin.core.zonal import feature_stats
+        from s2parity_plugin.core.compare import CompareCancelled
+        from s2parity_plugin.core.compare_run import compare_and_complete, run_grid_crs
 
-        manifest = load_manifest(run_dir)
         try:
-            result = compare_run_folder(
+            run = compare_and_complete(
                 run_dir,
+                zones=self._zones(QgsCoordinateReferenceSystem(run_grid_crs(run_dir)), context),
+                quantity=self._quantity,
                 invalid_classes=self.parameterAsString(parameters, self.INVALID_CLASSES, context) or DEFAULT_INVALID,
                 tolerance=self._optional_number(parameters, self.TOLERANCE, context),
                 shift_correct=self.parameterAsBoolean(parameters, self.SHIFT_CORRECT, context),
@@ -185,22 +183,7 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
             return {}
         except S2ParityError as exc:
             raise QgsProcessingException(str(exc)) from exc
-
-        paths = {key: file_path(run_dir, manifest, key) for key in ("value_a", "value_b", "scl_a", "scl_b")}
-        report = result.report
-        report["density"] = density_histogram(paths["value_a"], paths["value_b"], result.difference)
-        grid_crs = QgsCoordinateReferenceSystem(manifest.get("grid", {}).get("crs", ""))
-        if len(self._features) > 1 and grid_crs.isValid():
-            transform = QgsCoordinateTransform(self._aoi_crs, grid_crs, QgsProject.instance().transformContext())
-            zones = []
-            for fid, geometry in self._features:
-                geometry = QgsGeometry(geometry)
-                geometry.transform(transform)
-                zones.append((fid, geometry.asWkt()))
-            report["features"] = feature_stats(
-                paths["value_a"], paths["value_b"], result.difference, zones, result.mismatch, self._quantity
-            )
-        _write_json_atomically(result.report_path, report)
+        result, paths = run.result, run.inputs
         return {
             "RUN_FOLDER": str(run_dir),
             "COMPARE_FOLDER": str(result.report_path.parent),
@@ -212,8 +195,21 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
             "OUTPUT_MISMATCH": str(result.mismatch) if result.mismatch else None,
             "OUTPUT_SHIFT_CORRECTED": str(result.shift_corrected) if result.shift_corrected else None,
             "OUTPUT_REPORT": str(result.report_path),
-            "DIAGNOSIS": report.get("diagnosis", {}).get("explanation", ""),
+            "DIAGNOSIS": result.report.get("diagnosis", {}).get("explanation", ""),
         }
+
+    def _zones(self, grid_crs: QgsCoordinateReferenceSystem, context: QgsProcessingContext) -> list | None:
+        """The AOI features as (feature id, WKT in the grid's CRS), transformed with the context's transform
+        context (never the global project's: this runs in the task's thread); None for a single feature."""
+        if len(self._features) < 2 or not grid_crs.isValid():
+            return None
+        transform = QgsCoordinateTransform(self._aoi_crs, grid_crs, context.transformContext())
+        zones = []
+        for fid, geometry in self._features:
+            geometry = QgsGeometry(geometry)
+            geometry.transform(transform)
+            zones.append((fid, geometry.asWkt()))
+        return zones
 
     def _optional_number(self, parameters: dict, name: str, context: QgsProcessingContext) -> float | None:
         value = parameters.get(name)
@@ -247,9 +243,3 @@ class ErrorRecordingFeedback(QgsProcessingFeedback):
 
     def setProgressText(self, text: str) -> None:  # noqa: N802 (QGIS API)
         self.parent.setProgressText(text)
-
-
-def _write_json_atomically(path: Path, document: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(document, indent=2), encoding="utf-8")
-    tmp.replace(path)

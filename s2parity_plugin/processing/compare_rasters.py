@@ -36,6 +36,7 @@ from qgis.core import (
     QgsRasterFileWriter,
 )
 
+from s2parity_plugin.core.gdal_scope import gdal_exceptions
 from s2parity_plugin.processing.base import S2ParityAlgorithm
 
 DEFAULT_INVALID = "1,2,3,7,8,9,10,11"
@@ -282,6 +283,6 @@ def _deliver(src: Path, dest: str) -> str:
     from osgeo import gdal
 
     driver = QgsRasterFileWriter.driverForExtension(dest_path.suffix.lstrip(".")) or "GTiff"
-    gdal.UseExceptions()
-    gdal.Translate(str(dest_path), str(src), format=driver)
+    with gdal_exceptions():
+        gdal.Translate(str(dest_path), str(src), format=driver)
     return str(dest_path)

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 from osgeo import gdal, osr
 
-gdal.UseExceptions()
+from s2parity_plugin.core.gdal_scope import gdal_exceptions
 
 _GDAL_TYPES = {
     np.dtype(np.uint8): gdal.GDT_Byte,
@@ -56,6 +56,7 @@ def _mem_dataset(data: np.ndarray, geotransform: Sequence[float] | None, srs_wkt
     return ds
 
 
+@gdal_exceptions()
 def encode_image(
     data: np.ndarray, mime: str, geotransform: Sequence[float] | None = None, srs_wkt: str | None = None
 ) -> bytes:

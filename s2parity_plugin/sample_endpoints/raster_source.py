@@ -24,6 +24,7 @@ from typing import Optional, Union
 import numpy as np
 from osgeo import gdal
 
+from s2parity_plugin.core.gdal_scope import gdal_exceptions
 from s2parity_plugin.sample_endpoints import baselines
 from s2parity_plugin.sample_endpoints.scene_generator import (
     REFLECTANCE_BANDS,
@@ -31,8 +32,6 @@ from s2parity_plugin.sample_endpoints.scene_generator import (
     Tile,
     transformer,
 )
-
-gdal.UseExceptions()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +75,7 @@ class RasterProduct:
 class _Band:
     """One band of one file, read once (thread-safe), with its geotransform and CRS."""
 
+    @gdal_exceptions()
     def __init__(self, path: str, index: int):
         self.path = path
         self.index = index
@@ -89,6 +89,7 @@ class _Band:
         ds = None
 
     @property
+    @gdal_exceptions()
     def data(self) -> np.ndarray:
         with self._lock:
             if self._data is None:
