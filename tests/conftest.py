@@ -11,10 +11,11 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 ARTIFACTS = REPO / "tests" / "artifacts"
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(autouse=True)
 def sample_profiles():
     """The offline sample pair's endpoint profiles (``sample-sh``/``sample-cdse``), registered as the QGIS
-    provider registers them, when mini-racer is installed."""
+    provider registers them, when mini-racer is installed (again for every test: a plugin ``unload()`` in a test
+    removes them, as it must)."""
     try:
         from s2parity_plugin.sample_endpoints import profiles
     except ImportError:
