@@ -1,7 +1,10 @@
 """Benchmark of the compare engine on a full Sentinel-2 tile pair (10980 × 10980 px) and shift accuracy.
 
 Inputs (generated once into ``work_dir`` and reused): ``a.tif``/``b.tif`` float32 DN-like values and
-``scl_a.tif``/``scl_b.tif`` uint8 SCL, all GeoTIFF tiled 512 × 512, uncompressed, EPSG:32633 10 m.
+``scl_a.tif``/``scl_b.tif`` uint8 SCL, all GeoTIFF tiled 512 × 512, uncompressed, EPSG:32633 10 m; then the same
+four rasters re-written as the fetch writes them (``fetch_*.tif``: ``core.mosaic.CREATION_OPTIONS``). The headline
+figures are measured on the fetch's rasters — the plugin's own workflow compares what its fetch wrote — and the
+``uncompressed`` section gives the same measures on the uncompressed originals beside them.
 A is a sum of sinusoids plus noise; B is the same field moved by a known sub-pixel shift (analytic, so exact)
 plus 1000 DN (the BOA_ADD_OFFSET) and independent noise; the SCL rasters share cloud blobs whose edges differ.
 
@@ -21,8 +24,8 @@ peak of the process it was forked from, Linux carries that across fork and exec)
   inside their processes, one-time library loading excluded on both sides: numpy/GDAL imports there, numba and
   the compiled kernel here); ``compare_first_call_vs_gdal_calc_ratio`` with that loading included;
   ``compare_process_vs_gdal_calc_ratio`` whole processes (interpreter start and all imports included).
-* ``deflate``: the same four rasters written as the fetch writes them (tiled DEFLATE, ``core.mosaic``), our
-  compare (kernel loaded, as ``compare_s``) and gdal_calc's ``Calc()`` on those (decoding dominates there).
+* ``uncompressed``: our compare (kernel loaded, as ``compare_s``) and gdal_calc's ``Calc()`` on the uncompressed
+  originals (no decoding: the engine's own speed, and where the block reader applies).
 * ``shift_ms_per_mpx`` on the full tile (shift estimation only) and the recovered bench shift.
 * ``shift_accuracy``: errors (px) of our estimator and of scikit-image ``phase_cross_correlation``
   (upsample_factor=100) on real Sentinel-2 crops from ../shared/data moved by exact Fourier shifts.
@@ -125,7 +128,7 @@ def generate_inputs(work_dir: Path, size: int = SIZE) -> dict[str, Path]:
     return paths
 
 
-_DEFLATE_CHILD = """
+_FETCH_FORMAT_CHILD = """
 import sys
 from osgeo import gdal
 from s2parity_plugin.core.mosaic import CREATION_OPTIONS
@@ -134,17 +137,26 @@ gdal.Translate(sys.argv[2], sys.argv[1], creationOptions=CREATION_OPTIONS)
 """
 
 
-def deflate_inputs(paths: dict[str, Path], work_dir: Path) -> dict[str, Path]:
-    """The bench rasters re-written with the fetch's creation options (tiled DEFLATE); skipped when present.
+def fetch_format_inputs(paths: dict[str, Path], work_dir: Path) -> dict[str, Path]:
+    """The bench rasters re-written with the fetch's creation options; skipped when present (per option set).
     Written by child processes: this process must stay small (its peak RSS is inherited by later children)."""
-    out = {k: work_dir / f"deflate_{k}.tif" for k in paths}
-    marker = work_dir / "deflate_inputs.done"
+    from s2parity_plugin.core.mosaic import CREATION_OPTIONS
+
+    out = {k: work_dir / f"fetch_{k}.tif" for k in paths}
+    tag = "_".join(o.replace("=", "-") for o in CREATION_OPTIONS)
+    marker = work_dir / f"fetch_inputs_{tag}.done"
     if marker.exists() and all(p.exists() for p in out.values()):
         return out
     for key, src in paths.items():
-        subprocess.run([sys.executable, "-c", _DEFLATE_CHILD, str(src), str(out[key])], cwd=REPO, check=True)
+        subprocess.run([sys.executable, "-c", _FETCH_FORMAT_CHILD, str(src), str(out[key])], cwd=REPO, check=True)
     marker.write_text("ok\n")
     return out
+
+
+def _creation_options() -> list[str]:
+    from s2parity_plugin.core.mosaic import CREATION_OPTIONS
+
+    return list(CREATION_OPTIONS)
 
 
 def _run_child(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float, str]:
@@ -300,6 +312,8 @@ def run(work_dir: Path) -> dict:
         shutil.rmtree(out_dir)
     py = sys.executable
     env_cwd = REPO
+    raw = paths
+    paths = fetch_format_inputs(raw, work_dir)  # the headline: rasters as the fetch writes them
     compare_args = [py, "-c", _COMPARE_CHILD, *(str(paths[k]) for k in ("a", "b", "scl_a", "scl_b")), str(out_dir)]
     calc_out = work_dir / "gdal_calc_out.tif"
     calc_cmd = [py, "/usr/bin/gdal_calc.py", "-A", str(paths["a"]), "-B", str(paths["b"]), "--calc=B-A"]
@@ -313,10 +327,8 @@ def run(work_dir: Path) -> dict:
     calc_call = [py, "-c", _CALC_CALL_CHILD, str(paths["a"]), str(paths["b"]), str(calc_out)]
     compile_s = _kernel_compile_seconds(py, env_cwd, work_dir)
 
-    dpaths = deflate_inputs(paths, work_dir)
-    deflate_args = [py, "-c", _WARM_COMPARE_CHILD, *(str(dpaths[k]) for k in ("a", "b", "scl_a", "scl_b"))]
-    deflate_args.append(str(out_dir))
-    deflate_calc = [py, "-c", _CALC_CALL_CHILD, str(dpaths["a"]), str(dpaths["b"]), str(calc_out)]
+    raw_args = [py, "-c", _WARM_COMPARE_CHILD, *(str(raw[k]) for k in ("a", "b", "scl_a", "scl_b")), str(out_dir)]
+    raw_calc = [py, "-c", _CALC_CALL_CHILD, str(raw["a"]), str(raw["b"]), str(calc_out)]
     warm_args = [py, "-c", _WARM_COMPARE_CHILD, *compare_args[3:]]
 
     contenders = (
@@ -325,8 +337,8 @@ def run(work_dir: Path) -> dict:
         ("compare_numpy", compare_args, {"S2PARITY_KERNEL": "numpy"}, paths),
         ("gdal_calc", [py, "-c", calc_wrap, *calc_cmd], {}, paths),
         ("gdal_calc_call", calc_call, {}, paths),
-        ("deflate_compare", deflate_args, {}, dpaths),
-        ("deflate_gdal_calc_call", deflate_calc, {}, dpaths),
+        ("raw_compare", raw_args, {}, raw),
+        ("raw_gdal_calc_call", raw_calc, {}, raw),
     )
     runs: dict[str, list[dict]] = {key: [] for key, *_ in contenders}
     for _ in range(REPEATS):  # interleaved, each in a fresh process, outputs removed beforehand (not timed)
@@ -350,7 +362,7 @@ def run(work_dir: Path) -> dict:
     child = runs["compare"][-1]
     compare_s, calc_s, calc_call_s = med("compare", "wall"), med("gdal_calc", "wall"), med("gdal_calc_call", "wall")
     first_s = med("compare_first_call", "wall")
-    _, _, stdout = _run_child([py, "-c", _SHIFT_CHILD, str(paths["a"]), str(paths["b"])], env_cwd)
+    _, _, stdout = _run_child([py, "-c", _SHIFT_CHILD, str(raw["a"]), str(raw["b"])], env_cwd)
     shift_child = json.loads(stdout.strip().splitlines()[-1])
     mpx = SIZE * SIZE / 1e6
 
@@ -384,17 +396,18 @@ def run(work_dir: Path) -> dict:
         # whole processes: `python -c compare_rasters(...)` vs the gdal_calc.py command (interpreter + imports)
         "compare_process_vs_gdal_calc_ratio": round(med("compare_first_call", "process_s") / calc_s, 3),
         "compare_numpy_vs_gdal_calc_ratio": round(med("compare_numpy", "wall") / calc_call_s, 3),
-        "deflate": {
-            "inputs": "the same rasters, tiled DEFLATE as the fetch writes them (core.mosaic.CREATION_OPTIONS)",
-            "input_mb": round(sum(p.stat().st_size for p in dpaths.values()) / 1e6, 1),
-            "compare_s": round(med("deflate_compare", "wall"), 3),
-            "compare_runs_s": [round(r["wall"], 3) for r in runs["deflate_compare"]],
-            "compare_peak_rss_mb": round(max(r["peak_mb"] for r in runs["deflate_compare"]), 1),
-            "gdal_calc_call_s": round(med("deflate_gdal_calc_call", "wall"), 3),
-            "gdal_calc_call_runs_s": [round(r["wall"], 3) for r in runs["deflate_gdal_calc_call"]],
-            "compare_vs_gdal_calc_ratio": round(
-                med("deflate_compare", "wall") / med("deflate_gdal_calc_call", "wall"), 3
-            ),
+        "inputs": "rasters as the fetch writes them (core.mosaic.CREATION_OPTIONS)",
+        "input_creation_options": _creation_options(),
+        "input_mb": round(sum(p.stat().st_size for p in paths.values()) / 1e6, 1),
+        "uncompressed": {
+            "inputs": "the same rasters uncompressed (tiled 512², no compression)",
+            "input_mb": round(sum(p.stat().st_size for p in raw.values()) / 1e6, 1),
+            "compare_s": round(med("raw_compare", "wall"), 3),
+            "compare_runs_s": [round(r["wall"], 3) for r in runs["raw_compare"]],
+            "compare_peak_rss_mb": round(max(r["peak_mb"] for r in runs["raw_compare"]), 1),
+            "gdal_calc_call_s": round(med("raw_gdal_calc_call", "wall"), 3),
+            "gdal_calc_call_runs_s": [round(r["wall"], 3) for r in runs["raw_gdal_calc_call"]],
+            "compare_vs_gdal_calc_ratio": round(med("raw_compare", "wall") / med("raw_gdal_calc_call", "wall"), 3),
         },
         "shift_estimate_s": round(shift_child["wall"], 3),
         "shift_ms_per_mpx": round(1000.0 * shift_child["wall"] / mpx, 2),

@@ -28,7 +28,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 stamp="$VENV/.s2parity-stamp"
-want=$(cat requirements.txt requirements-dev.txt constraints.txt scripts/bootstrap.sh | sha256sum | cut -d' ' -f1)
+want=$(cat requirements.txt requirements-extras.txt requirements-dev.txt constraints.txt scripts/bootstrap.sh | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$VENV/bin/python" ]; then
   exit 0
 fi

@@ -1,8 +1,7 @@
 """Compare two rasters of the same quantity (A from endpoint A, B from endpoint B) on the same grid.
 
-Everything is block-wise, so a full Sentinel-2 tile pair (10980 × 10980 px) runs in bounded memory (peak RSS
-≈ 270 MB with the numba kernel loaded, ≈ 245 MB on the numpy path, ≈ 360 MB on tiled DEFLATE inputs; ``make
-bench``): a reader thread reads row strips (or, from compressed inputs, chunks of :data:`CHUNK_ROWS` rows aligned
+Everything is block-wise, so a full Sentinel-2 tile pair (10980 × 10980 px) runs in bounded memory (a few
+hundred MB; figures in ``docs/performance.md``): a reader thread reads row strips (or, from compressed inputs, chunks of :data:`CHUNK_ROWS` rows aligned
 to their blocks), one or two worker threads (:data:`WORKERS`) compute row strips of :data:`STRIP_PIXELS` pixels
 (numpy releases the GIL; per-thread scratch buffers avoid page-fault churn), and a writer thread writes the strips
 to stripped GeoTIFFs. Each GDAL dataset is only used by one thread. With numba installed the strips run through the
@@ -11,12 +10,8 @@ alongside; read and output buffers are recycled between strips; OpenBLAS is held
 (:mod:`blas_threads`). Uncompressed GeoTIFF inputs are read block by block straight from their files
 (:mod:`~s2parity_plugin.core.block_reader`), other inputs with ``GTIFF_DIRECT_IO`` (no block cache); GDAL's
 (process-wide) block cache is capped at :data:`GDAL_CACHE_MB` during the run and restored afterwards. The sub-pixel
-shift is estimated from a few windows only (see :mod:`s2parity_plugin.core.shift`).
-
-Measured per tile pair on 2 CPUs (``make bench``, uncompressed inputs; the same machine drifts by ≈ 15 % over a
-day): 0.89–0.94 s with the kernel loaded, 1.1–1.16 s as the first comparison of a process (numba imported and
-the kernel loaded from its cache, ≈ 0.2 s), 2.3–2.5 s on the numpy path; ≈ 2.4–2.5 s on the fetch's tiled DEFLATE
-files (decoding).
+shift is estimated from a few windows only (see :mod:`s2parity_plugin.core.shift`). Timings and the measurements
+behind every tuning constant below: ``docs/performance.md`` (``make bench``).
 
 Outputs in ``out_dir`` (written under temporary names and renamed when complete, so a cancelled or failed run
 leaves no partial file):
@@ -80,28 +75,22 @@ OUTPUT_NAMES = {
     "shift_corrected": "difference_shift_corrected.tif",
     "report": "report.json",
 }
-#: Target pixels per row strip (≈ 0.35 Mpx: 32 rows of a 10980 px wide tile); small strips keep memory low.
-#: Measured per tile pair, 2 CPUs, median of 5 (uncompressed, kernel, then with mapped reads): 32 rows 1.055 s /
-#: 307 MB peak RSS, 64 rows 1.056 s / 338 MB; numpy path 2.35 s / 242 MB vs 2.54 s / 303 MB; DEFLATE pair 2.63 s /
-#: 363 MB vs 2.80 s / 390 MB. (Before the kernel and mapped reads: 64 rows 2.25-2.37 s, 32 rows 2.40-2.45 s, 128 rows
-#: 2.89 s.)
+#: Target pixels per row strip (≈ 0.35 Mpx: 32 rows of a 10980 px wide tile): small strips keep memory low at the
+#: same speed as 64 rows.
 STRIP_PIXELS = 32 * 10980
 #: GDAL block cache limit (MB) while comparing; the previous limit is restored afterwards.
 GDAL_CACHE_MB = 16
-#: Compute threads: one per CPU beyond the one left for the reader/writer threads, at most 2 (memory: each
-#: worker keeps ≈ 35 MB of scratch). On the 2-CPU bench machine 1 worker measured faster than 2 (4.3 s vs 5.0 s;
-#: again after the stats/shift/direct-I/O speed-ups: 2.25 s vs 2.38 s, +0.5 s CPU).
+#: Compute threads: one per CPU beyond the one left for the reader/writer threads, at most 2 (each worker keeps
+#: ≈ 35 MB of scratch; on 2 CPUs one worker is faster than two).
 WORKERS = max(
     1, min(2, (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2) - 1)
 )
-#: Estimate the shift on its own thread while the strips run, per strip path. numpy path: off, measured slower on
-#: 2 cores (GIL contention between the Python-level window loop and the numpy strip pipeline: 6.4 s vs 4.9 s for
-#: a full tile; later 2.19-2.27 s vs 2.24-2.29 s: both cores busy). Compiled kernel (releases the GIL): on,
-#: 0.92-1.03 s vs 1.06-1.18 s per tile pair.
+#: Estimate the shift on its own thread while the strips run, per strip path: not on the numpy path (GIL contention
+#: with the Python-level window loop makes it slower), on with the compiled kernel (it releases the GIL).
 CONCURRENT_SHIFT = {"numpy": False, "numba": True}
 #: Outputs are stripped GeoTIFFs whose strips are exactly the processing strips (every write covers whole
 #: blocks: nothing is read back); the difference is uncompressed (fastest), class rasters ZSTD level 1
-#: (DEFLATE level 1 when GDAL lacks ZSTD) — measured: ZSTD-1 0.29 s, DEFLATE-1 0.42 s, LZW 0.84 s per tile.
+#: (DEFLATE level 1 when GDAL lacks ZSTD): the fastest of the codecs measured.
 DIFF_CREATION = ["BIGTIFF=IF_SAFER"]
 CLASS_CREATION = (
     ["COMPRESS=ZSTD", "ZSTD_LEVEL=1", "BIGTIFF=IF_SAFER"]
@@ -177,7 +166,7 @@ def default_tolerance(units: str | None, dtype_is_float: bool) -> float:
 
 class _BufferPool:
     """Recycles equal-shaped numpy buffers between row chunks/strips (fresh multi-MB arrays for every strip cost
-    page faults: ≈ 0.2 s of system time per tile pair, measured). ``get`` never blocks: it allocates when no
+    page faults). ``get`` never blocks: it allocates when no
     buffer is free, so correctness never depends on the pool; at most :attr:`keep` free buffers per shape."""
 
     def __init__(self, keep: int = 4) -> None:
@@ -324,7 +313,8 @@ def _set_categories(
 
 def _count_codes(code: np.ndarray) -> np.ndarray:
     """Counts of the values 0..143 of the contiguous uint8 array ``code``; counts pairs of neighbouring pixels as
-    one uint16 (half the elements for ``np.bincount``, ≈ 30 % faster, measured) and folds them back."""
+    one uint16 (half the elements for ``np.bincount``: faster than plain ``np.bincount``, see
+    ``docs/performance.md``) and folds them back."""
     flat = code.reshape(-1)
     if flat.size % 2 or not flat.flags.c_contiguous:
         return np.bincount(flat, minlength=144)
@@ -360,22 +350,16 @@ def _class_mask(scl: np.ndarray, runs: list[tuple[int, int]], out: np.ndarray) -
     return mask
 
 
-#: Rows read per GDAL request (a multiple of the strip height; whole input block rows when blocks are ≤ this).
-#: With direct I/O (see :func:`~s2parity_plugin.core.grid.open_raster`) half tiles are not read twice, and 512
-#: measured slower than 256 (2.36 s vs 2.25 s per tile pair) with ≈ 115 MB more peak RSS (382 MB vs 267 MB).
-#: The reader prefetches one chunk of strips (at least two strips).
+#: Rows read per GDAL request (a multiple of the strip height; whole input block rows when blocks are ≤ this): with
+#: direct I/O (see :func:`~s2parity_plugin.core.grid.open_raster`) half tiles are not read twice, and larger reads
+#: cost memory without gain. The reader prefetches one chunk of strips (at least two strips).
 CHUNK_ROWS = 256
 #: Read uncompressed GeoTIFF inputs block by block with ``pread`` (:mod:`~s2parity_plugin.core.block_reader`),
-#: strip by strip. Before: GDAL's memory mapping (``GTIFF_VIRTUAL_MEM_IO``) measured 0.79 s instead of 1.01 s (GDAL
-#: direct I/O) per tile pair, but its peak RSS followed the kernel's page-cache folios (297–375 MB for the same
-#: compare: up to 2 MB mapped per tile and strip) and a file truncated meanwhile would kill QGIS (SIGBUS). Block
-#: reads, median of 8 interleaved: 0.86 s vs 0.75 s mapped (the mapping at its fastest, large folios), peak RSS
-#: 269 MB vs 373 MB.
+#: strip by strip: faster than GDAL's reads, with bounded memory (unlike memory mapping) and a clear error if the
+#: file is truncated meanwhile.
 BLOCK_READS = True
-#: Threads decoding the blocks of one read of a compressed GeoTIFF input (DEFLATE, as the fetch writes them).
-#: Measured on the bench pair written as the fetch does (tiled DEFLATE), 2 CPUs: 2.63 s vs 3.00 s (3 threads: no gain).
-#: Only for value rasters: GDAL's threaded decoding costs per block (≈ 0.3 s CPU per tile pair), which the cheap
-#: uint8 SCL blocks do not repay (SCL too: 2.72 s).
+#: Threads decoding the blocks of one read of a compressed GeoTIFF input (as the fetch writes them). Only for value
+#: rasters: GDAL's threaded decoding costs per block, which the cheap uint8 SCL blocks do not repay.
 DECODE_THREADS = 2
 
 
@@ -1024,7 +1008,7 @@ def compare_rasters(
                 busy.add("compute_busy_s", t_compute, c_compute)
                 return res
 
-            # queue: 2 strips ahead (measured: 6 or 12 strips were slower, 1.00 / 1.04 s vs 0.95 s, more RSS)
+            # queue: 2 strips ahead (longer queues were slower and cost memory)
             reader = _Prefetch(strips(), maxsize=max(2, chunk_rows // rows_per))
             try:  # while the first chunk is read
                 compiled = compiled and engine.use_kernel(has_scl)
