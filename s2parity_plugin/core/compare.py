@@ -1,17 +1,17 @@
 """Compare two rasters of the same quantity (A from endpoint A, B from endpoint B) on the same grid.
 
-Everything is block-wise, so a full Sentinel-2 tile pair (10980 × 10980 px) runs in bounded memory (a few
-hundred MB; figures in ``docs/performance.md``): a reader thread reads row strips (or, from compressed inputs, chunks of :data:`CHUNK_ROWS` rows aligned
-to their blocks), one or two worker threads (:data:`WORKERS`) compute row strips of :data:`STRIP_PIXELS` pixels
-(numpy releases the GIL; per-thread scratch buffers avoid page-fault churn), and a writer thread writes the strips
-to stripped GeoTIFFs. Each GDAL dataset is only used by one thread. With numba installed the strips run through the
-compiled one-pass kernel of :mod:`~s2parity_plugin.core.compare_kernel` (same results) and the shift is estimated
-alongside; read and output buffers are recycled between strips; OpenBLAS is held at one thread meanwhile
-(:mod:`blas_threads`). Uncompressed GeoTIFF inputs are read block by block straight from their files
-(:mod:`~s2parity_plugin.core.block_reader`), other inputs with ``GTIFF_DIRECT_IO`` (no block cache); GDAL's
-(process-wide) block cache is capped at :data:`GDAL_CACHE_MB` during the run and restored afterwards. The sub-pixel
-shift is estimated from a few windows only (see :mod:`s2parity_plugin.core.shift`). Timings and the measurements
-behind every tuning constant below: ``docs/performance.md`` (``make bench``).
+Everything is block-wise, so a full Sentinel-2 tile pair (10980 × 10980 px) runs in bounded memory (a few hundred
+MB; figures in ``docs/performance.md``): a reader thread reads row strips (or, from compressed inputs, chunks of
+:data:`CHUNK_ROWS` rows aligned to their blocks), one or two worker threads (:data:`WORKERS`) compute row strips of
+:data:`STRIP_PIXELS` pixels (numpy releases the GIL; per-thread scratch buffers avoid page-fault churn), and a
+writer thread writes the strips to stripped GeoTIFFs. Each GDAL dataset is only used by one thread. With numba
+installed the strips run through the compiled one-pass kernel of :mod:`~s2parity_plugin.core.compare_kernel` (same
+results) and the shift is estimated alongside; read and output buffers are recycled between strips; OpenBLAS is held
+at one thread meanwhile (:mod:`blas_threads`). Uncompressed GeoTIFF inputs are read block by block straight from
+their files (:mod:`~s2parity_plugin.core.block_reader`), other inputs with ``GTIFF_DIRECT_IO`` (no block cache);
+GDAL's (process-wide) block cache is capped at :data:`GDAL_CACHE_MB` during the run and restored afterwards. The
+sub-pixel shift is estimated from a few windows only (see :mod:`s2parity_plugin.core.shift`). Timings and the
+measurements behind every tuning constant below: ``docs/performance.md`` (``make bench``).
 
 Outputs in ``out_dir`` (written under temporary names and renamed when complete, so a cancelled or failed run
 leaves no partial file):
