@@ -825,6 +825,323 @@ def estimate_shift_files(
 # orchestration
 
 
+@dataclass(frozen=True)
+class CompareOptions:
+    """How to compare; every field has a default.
+
+    ``invalid_classes``: SCL classes counted invalid (``"1,2,3"`` or ints). ``tolerance``: |B − A| limit in the
+    units of the inputs (None: 0.01 for REFLECTANCE, 100 for DN). ``shift_correct``: also write B moved back by the
+    estimated shift, minus A. ``class_changed``: also write where the SCL class differs. ``mask_invalid``: the
+    difference is NaN where either SCL class is invalid. ``estimate_shift=False`` skips the shift estimate.
+    ``edge_distance_px``: the cloud/shadow edge zone of the diagnosis. ``use_kernel=False`` keeps the numpy path
+    even when the compiled kernel is available.
+    """
+
+    invalid_classes: str | Iterable[int] = DEFAULT_INVALID_CLASSES
+    tolerance: float | None = None
+    shift_correct: bool = False
+    class_changed: bool = False
+    mask_invalid: bool = False
+    estimate_shift: bool = True
+    edge_distance_px: int = EDGE_DISTANCE_PX
+    use_kernel: bool = True
+
+
+#: Progress fractions: shift estimated (when it runs first), strips done, outputs flushed.
+PROGRESS_SHIFT = 0.1
+PROGRESS_STRIPS = 0.85
+PROGRESS_FLUSHED = 0.97
+
+
+@dataclass
+class _Inputs:
+    """The opened input rasters (SCL ones None when absent) and their file paths."""
+
+    a: _Raster
+    b: _Raster
+    scl_a: _Raster | None
+    scl_b: _Raster | None
+    paths: dict[str, str | Path | None]
+
+    @property
+    def has_scl(self) -> bool:
+        return self.scl_a is not None and self.scl_b is not None
+
+    def present(self) -> list[_Raster]:
+        return [r for r in (self.a, self.b, self.scl_a, self.scl_b) if r is not None]
+
+
+def _open_inputs(
+    value_a: str | Path, value_b: str | Path, scl_a: str | Path | None, scl_b: str | Path | None
+) -> _Inputs:
+    """Open the inputs for the strip reader; :class:`GridMismatchError` unless all share A's grid."""
+    ra, rb = _Raster(value_a, "A", strip_reader=True), _Raster(value_b, "B", strip_reader=True)
+    check_same_grid(ra.grid, rb.grid, ("A", "B"))
+    rsa = _Raster(scl_a, "SCL A", strip_reader=True) if scl_a else None
+    rsb = _Raster(scl_b, "SCL B", strip_reader=True) if scl_b else None
+    for r in (rsa, rsb):
+        if r is not None:
+            check_same_grid(ra.grid, r.grid, ("A", r.label))
+    paths = {"value_a": value_a, "value_b": value_b, "scl_a": scl_a, "scl_b": scl_b}
+    return _Inputs(ra, rb, rsa, rsb, paths)
+
+
+def _checked_tolerance(tolerance: float | None, units: str | None, inputs: _Inputs) -> float:
+    if tolerance is None:
+        tolerance = default_tolerance(units, inputs.a.is_float or inputs.b.is_float)
+    if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance >= 0):
+        raise InputError(f"Tolerance must be a number ≥ 0 in the units of the rasters, not {tolerance!r}.")
+    return float(tolerance)
+
+
+class _Outputs:
+    """The output rasters of one run: written under temporary names in ``out_dir``, renamed when complete."""
+
+    def __init__(self, out_dir: Path, grid: GridInfo, rows_per_strip: int) -> None:
+        self.out_dir, self.grid, self.rows_per_strip = out_dir, grid, rows_per_strip
+        self.tag = uuid.uuid4().hex[:8]
+        self.final = {k: out_dir / v for k, v in OUTPUT_NAMES.items()}
+        self.temps: dict[str, Path] = {}
+        self.datasets: dict[str, gdal.Dataset] = {}
+
+    def temp(self, key: str) -> Path:
+        path = self.out_dir / f".{self.final[key].stem}.{self.tag}.partial{self.final[key].suffix}"
+        self.temps[key] = path
+        return path
+
+    def create(self, key: str, dtype: int, options: list[str]) -> gdal.Band:
+        """Create output ``key``; returns its band."""
+        self.datasets[key] = _create(self.temp(key), self.grid, dtype, options, self.rows_per_strip)
+        return self.datasets[key].GetRasterBand(1)
+
+    def create_all(self, has_scl: bool, class_changed: bool, shift_corrected: bool) -> None:
+        band = self.create("difference", gdal.GDT_Float32, DIFF_CREATION)
+        band.SetNoDataValue(float("nan"))
+        band.SetDescription("B - A")
+        if has_scl:
+            band = self.create("mismatch", gdal.GDT_Byte, CLASS_CREATION)
+            _set_categories(band, MISMATCH_NAMES, MISMATCH_COLOURS, nodata=0)
+            if class_changed:
+                band = self.create("class_changed", gdal.GDT_Byte, CLASS_CREATION)
+                names, colours = ("Same class", "Class changed"), ((190, 190, 190, 255), (220, 30, 30, 255))
+                _set_categories(band, names, colours, nodata=CLASS_CHANGED_NODATA)
+        if shift_corrected:
+            self.create("shift_corrected", gdal.GDT_Float32, DIFF_CREATION).SetNoDataValue(float("nan"))
+
+    def write(self, res: _StripResult) -> None:
+        """Write one strip's rasters (writer thread: the only user of the datasets)."""
+        for key, arr in (
+            ("difference", res.difference),
+            ("mismatch", res.mismatch),
+            ("class_changed", res.class_changed),
+            ("shift_corrected", res.shift_corrected),
+        ):
+            if arr is not None and key in self.datasets:
+                self.datasets[key].GetRasterBand(1).WriteArray(arr, 0, res.r0)
+
+    def close(self) -> None:
+        for key in list(self.datasets):
+            self.datasets[key].FlushCache()
+            self.datasets[key] = None
+        self.datasets.clear()
+
+    def publish(self, report: dict[str, Any]) -> None:
+        """Write the report, rename every temporary file to its final name, remove outputs an earlier run left."""
+        report_tmp = self.out_dir / f".report.{self.tag}.partial.json"
+        self.temps["report"] = report_tmp
+        report_mod.write_json(report, report_tmp)
+        for key, tmp in self.temps.items():
+            aux, final_aux = Path(f"{tmp}.aux.xml"), Path(f"{self.final[key]}.aux.xml")
+            tmp.replace(self.final[key])
+            if aux.exists():  # GDAL PAM sidecar (category names)
+                aux.replace(final_aux)
+            elif final_aux.exists():
+                final_aux.unlink()
+        for key, path in self.final.items():  # outputs of an earlier run in out_dir that this run did not make
+            if key not in self.temps:
+                for stale in (path, Path(f"{path}.aux.xml")):
+                    with contextlib.suppress(FileNotFoundError):
+                        stale.unlink()
+        self.temps.clear()
+
+    def discard(self) -> None:
+        """Drop open datasets and any temporary file left (failure or cancel)."""
+        self.datasets.clear()
+        for tmp in self.temps.values():
+            for path in (tmp, tmp.with_name(tmp.name + ".aux.xml")):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+
+
+@dataclass
+class _StripPlan:
+    """How the inputs are cut: rows per strip and per read, halo rows (edge zone, shift correction)."""
+
+    rows_per: int
+    chunk_rows: int
+    halo: int
+    shift_halo: int
+    apply: tuple[float, float] | None
+
+
+def _strip_source(inputs: _Inputs, plan: _StripPlan, pool: _BufferPool, busy: _BusyTimes) -> Iterator[_Strip]:
+    """Read chunks aligned to the inputs' block rows (each block read once) and hand out row strips with halos."""
+    ra, rb, rsa, rsb = inputs.a, inputs.b, inputs.scl_a, inputs.scl_b
+    height, rows_per, halo = ra.grid.height, plan.rows_per, plan.halo
+    for c0 in range(0, height, plan.chunk_rows):
+        crows = min(plan.chunk_rows, height - c0)
+        c_top, c_bot = min(halo, c0), min(halo, height - c0 - crows)
+        t_read, c_read = time.perf_counter(), time.thread_time()
+        ca, cb = ra.read(c0, crows, pool=pool), rb.read(c0, crows, pool=pool)
+        chunk = _Chunk([ca, cb], math.ceil(crows / rows_per))
+        codes = []
+        for scl in (rsa, rsb):
+            if scl is None:
+                codes.append(None)
+                continue
+            raw = scl.read(c0 - c_top, crows + c_top + c_bot, pool=pool)
+            codes.append(_scl_codes(raw, scl.nodata))
+            chunk.buffers += [raw, codes[-1]]
+        busy.add("read_busy_s", t_read, c_read)
+        for r0 in range(c0, c0 + crows, rows_per):
+            rows = min(rows_per, c0 + crows - r0)
+            h_top, h_bot = min(halo, r0), min(halo, height - r0 - rows)
+            i0 = r0 - c0  # strip offset in the chunk
+            sca, scb = (None if c is None else c[c_top + i0 - h_top : c_top + i0 + rows + h_bot] for c in codes)
+            bsh, btop = None, 0
+            if plan.apply is not None:
+                btop = min(plan.shift_halo, r0)
+                bbot = min(plan.shift_halo, height - r0 - rows)
+                bsh = rb.read(r0 - btop, rows + btop + bbot)
+            yield _Strip(r0, rows, ca[i0 : i0 + rows], cb[i0 : i0 + rows], sca, scb, h_top, bsh, btop, chunk)
+
+
+class _Pipeline:
+    """Strips from the reader thread → worker threads → the writer thread, results merged in order."""
+
+    def __init__(self, engine: _Engine, outputs: _Outputs, pool: _BufferPool, busy: _BusyTimes, progress) -> None:
+        self.engine, self.outputs, self.pool, self.busy, self.progress = engine, outputs, pool, busy, progress
+        self.compute = engine.compute
+        self.stats = self.stats_c = engine.new_stats()
+        self.confusion = np.zeros(144, dtype=np.int64)
+        self.edge_counts = np.zeros(4, dtype=np.int64)
+        self.done = 0
+        self.n_strips = 1
+        self.pending: deque[tuple[Future[_StripResult], _Strip]] = deque()
+        self.writes: deque[Future[None]] = deque()
+
+    @gdal_exceptions()
+    def write(self, res: _StripResult) -> None:  # writer thread
+        t_write, c_write = time.perf_counter(), time.thread_time()
+        self.outputs.write(res)
+        self.busy.add("write_busy_s", t_write, c_write)
+        self.pool.release(res.difference, res.mismatch, res.class_changed)
+
+    def timed_compute(self, strip: _Strip) -> _StripResult:  # worker threads
+        t_compute, c_compute = time.perf_counter(), time.thread_time()
+        res = self.compute(strip)
+        self.busy.add("compute_busy_s", t_compute, c_compute)
+        return res
+
+    def merge(self, res: _StripResult) -> None:
+        if res.stats is not None:
+            self.stats.merge(res.stats)
+        if res.stats_corrected is not None:
+            self.stats_c.merge(res.stats_corrected)
+        if res.confusion is not None:
+            self.confusion[:] += res.confusion
+            self.edge_counts[:] += res.edge_counts
+
+    def drain_one(self, writer: ThreadPoolExecutor) -> None:
+        future, strip_done = self.pending.popleft()
+        res = future.result()
+        chunk = strip_done.chunk
+        if chunk is not None:
+            chunk.remaining -= 1
+            if chunk.remaining == 0:  # all its strips computed: the reader may reuse its buffers
+                self.pool.release(*chunk.buffers)
+        self.writes.append(writer.submit(self.write, res))
+        while len(self.writes) > 1 or (self.writes and self.writes[0].done()):
+            self.writes.popleft().result()
+        self.merge(res)
+        self.done += 1
+        self.progress(PROGRESS_SHIFT + PROGRESS_STRIPS * self.done / self.n_strips)
+
+    def first_strip(self, strip: _Strip) -> None:
+        """Shared centres (≈ mean A, mean B − A) from the first strip, for numerically stable sums."""
+        a0, d0, v0, _ = self.engine.values(strip)
+        self.engine.centres = DiffStats.centres(a0, d0, self.engine.stats_valid(strip, v0)[0])
+        self.stats, self.stats_c = self.engine.new_stats(), self.engine.new_stats()
+
+    def run(self, reader: _Prefetch) -> None:
+        with ThreadPoolExecutor(max_workers=WORKERS) as workers, ThreadPoolExecutor(max_workers=1) as writer:
+            try:
+                for strip in reader:
+                    if self.done == 0 and not self.pending:
+                        self.first_strip(strip)
+                    self.pending.append((workers.submit(self.timed_compute, strip), strip))
+                    if len(self.pending) > WORKERS:
+                        self.drain_one(writer)
+                while self.pending:
+                    self.drain_one(writer)
+                while self.writes:
+                    self.writes.popleft().result()
+            except BaseException:
+                reader.stop()
+                for f, _ in self.pending:
+                    f.cancel()
+                for f in self.writes:  # let queued writes finish before the datasets are closed
+                    with contextlib.suppress(BaseException):
+                        f.result()
+                raise
+
+
+def _start_shift(inputs: _Inputs, invalid: frozenset[int], options: CompareOptions, compiled: bool, timings: dict):
+    """The shift estimate: (estimate now, None) when the strips need it or it cannot overlap them, else
+    (None, (pool, future)) running on its own thread and dataset handles meanwhile."""
+    p = inputs.paths
+    args = (p["value_a"], p["value_b"], p["scl_a"], p["scl_b"], invalid, timings)
+    if not options.estimate_shift:
+        return ShiftEstimate(None, None, None, None, None, None, 0.0, False, note="not estimated"), None
+    if options.shift_correct or not CONCURRENT_SHIFT["numba" if compiled else "numpy"]:
+        return _timed_shift(*args), None
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="s2parity-shift")
+    return None, (pool, pool.submit(_timed_shift, *args))
+
+
+def _report(
+    inputs: _Inputs,
+    results: tuple[DiffStats, DiffStats, np.ndarray, np.ndarray],
+    shift_est: ShiftEstimate,
+    meta: tuple[dict | None, dict | None, str | None],
+    opts: dict[str, Any],
+    outputs: dict[str, str],
+    timings: dict[str, float],
+) -> dict[str, Any]:
+    """The report document of a finished run (see :mod:`s2parity_plugin.core.report`)."""
+    stats, stats_c, confusion, edge_counts = results
+    metadata_a, metadata_b, units = meta
+    invalid, edge_px = opts["invalid_classes"], opts["edge_distance_px"]
+    scl_section = scl_summary(confusion.reshape(12, 12), edge_counts, edge_px, invalid) if inputs.has_scl else None
+    stats_dict = stats.to_dict(units or "unknown")
+    corrected = stats_c.to_dict(units or "unknown") if "shift_corrected" in outputs else None
+    shift = shift_est.to_dict()
+    diag = diagnosis_mod.diagnose(metadata_a or {}, metadata_b or {}, stats_dict, shift, scl_section, units)
+    return report_mod.build_report(
+        grid=inputs.a.grid.to_dict(),
+        stats=stats_dict,
+        scl=scl_section,
+        shift=shift,
+        shift_corrected_stats=corrected,
+        diagnosis=diag,
+        inputs={k: (str(v) if v else None) for k, v in inputs.paths.items()},
+        options=opts,
+        outputs=outputs,
+        units=units,
+        timings=timings,
+    )
+
+
 @gdal_exceptions()
 def compare_rasters(
     value_a: str | Path,
@@ -835,42 +1152,25 @@ def compare_rasters(
     scl_b: str | Path | None = None,
     metadata_a: dict | None = None,
     metadata_b: dict | None = None,
-    invalid_classes: str | Iterable[int] = DEFAULT_INVALID_CLASSES,
-    tolerance: float | None = None,
-    shift_correct: bool = False,
-    class_changed: bool = False,
-    mask_invalid: bool = False,
+    options: CompareOptions | None = None,
     feedback: Progress | None = None,
-    estimate_shift: bool = True,
-    edge_distance_px: int = EDGE_DISTANCE_PX,
-    use_kernel: bool = True,
 ) -> CompareResult:
     """Compare value rasters A and B (band 1 each) on the same grid; write rasters + ``report.json`` to out_dir.
 
     ``metadata_a``/``metadata_b`` are :class:`~s2parity_plugin.core.run_folder.SideMetadata` dicts (units,
-    product ids, …) used for units and the diagnosis. ``tolerance`` is in the units of the inputs (default 0.01
-    for REFLECTANCE, 100 for DN). ``feedback(fraction)`` is called with 0..1 and may return False to cancel
-    (→ :class:`CompareCancelled`, no output left). ``use_kernel=False`` keeps the numpy path even when the compiled
-    kernel (:mod:`~s2parity_plugin.core.compare_kernel`, numba) is available; the report's ``options.engine`` says
-    which one ran. Raises :class:`GridMismatchError` when the rasters are not on
-    one grid and :class:`InputError` for other bad input.
+    product ids, …) used for units and the diagnosis; ``options``: see :class:`CompareOptions` (the report's
+    ``options.engine`` says which strip path ran). ``feedback(fraction)`` is called with 0..1 and may return False
+    to cancel (→ :class:`CompareCancelled`, no output left). Raises :class:`GridMismatchError` when the rasters
+    are not on one grid and :class:`InputError` for other bad input.
     """
     t_start = time.perf_counter()
+    opts = options or CompareOptions()
     timings: dict[str, float] = {}
-    invalid = parse_invalid_classes(invalid_classes)
+    invalid = parse_invalid_classes(opts.invalid_classes)
     out_dir = Path(out_dir)
-    ra, rb = _Raster(value_a, "A", strip_reader=True), _Raster(value_b, "B", strip_reader=True)
-    check_same_grid(ra.grid, rb.grid, ("A", "B"))
-    rsa = _Raster(scl_a, "SCL A", strip_reader=True) if scl_a else None
-    rsb = _Raster(scl_b, "SCL B", strip_reader=True) if scl_b else None
-    for r in (rsa, rsb):
-        if r is not None:
-            check_same_grid(ra.grid, r.grid, ("A", r.label))
+    inputs = _open_inputs(value_a, value_b, scl_a, scl_b)
     units = _units(metadata_a, metadata_b)
-    if tolerance is None:
-        tolerance = default_tolerance(units, ra.is_float or rb.is_float)
-    if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance >= 0):
-        raise InputError(f"Tolerance must be a number ≥ 0 in the units of the rasters, not {tolerance!r}.")
+    tolerance = _checked_tolerance(opts.tolerance, units, inputs)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -880,272 +1180,81 @@ def compare_rasters(
         if feedback is not None and feedback(max(0.0, min(1.0, fraction))) is False:
             raise CompareCancelled("Comparison cancelled by the user.")
 
-    grid = ra.grid
-    tag = uuid.uuid4().hex[:8]
-    final = {k: out_dir / v for k, v in OUTPUT_NAMES.items()}
-    temps: dict[str, Path] = {}
-    datasets: dict[str, gdal.Dataset] = {}
-    shift_pool: ThreadPoolExecutor | None = None
-    shift_future: Future[ShiftEstimate] | None = None
+    grid = inputs.a.grid
+    rows_per = max(16, min(grid.height, STRIP_PIXELS // max(1, grid.width)))
+    outputs = _Outputs(out_dir, grid, rows_per)
+    shift_job = None
     try:
         with gdal_cache_limit(GDAL_CACHE_MB), single_threaded_blas():  # our threads; no OpenBLAS spinners
             progress(0.0)
             # numba is imported (≈ 0.16 s) and the kernel loaded further down, once the shift and reader threads run
-            compiled = use_kernel and compare_kernel.wanted()
-            shift_args = (value_a, value_b, scl_a, scl_b, invalid, timings)
-            if not estimate_shift:
-                shift_est = ShiftEstimate(None, None, None, None, None, None, 0.0, False, note="not estimated")
-            elif (
-                shift_correct or not CONCURRENT_SHIFT["numba" if compiled else "numpy"]
-            ):  # the correction needs the shift before the strips
-                shift_est = _timed_shift(*shift_args)
-            else:  # independent of the strips: estimate it meanwhile on its own thread and dataset handles
-                shift_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="s2parity-shift")
-                shift_future = shift_pool.submit(_timed_shift, *shift_args)
-            progress(0.1)
-            apply = (shift_est.dx_px, shift_est.dy_px) if shift_correct and shift_est.dx_px is not None else None
-
-            rows_per = max(16, min(grid.height, STRIP_PIXELS // max(1, grid.width)))
-
-            def temp(key: str) -> Path:
-                p = out_dir / f".{final[key].stem}.{tag}.partial{final[key].suffix}"
-                temps[key] = p
-                return p
-
-            datasets["difference"] = _create(temp("difference"), grid, gdal.GDT_Float32, DIFF_CREATION, rows_per)
-            datasets["difference"].GetRasterBand(1).SetNoDataValue(float("nan"))
-            datasets["difference"].GetRasterBand(1).SetDescription("B - A")
-            has_scl = rsa is not None and rsb is not None
-            if has_scl:
-                datasets["mismatch"] = _create(temp("mismatch"), grid, gdal.GDT_Byte, CLASS_CREATION, rows_per)
-                _set_categories(datasets["mismatch"].GetRasterBand(1), MISMATCH_NAMES, MISMATCH_COLOURS, nodata=0)
-                if class_changed:
-                    datasets["class_changed"] = _create(
-                        temp("class_changed"), grid, gdal.GDT_Byte, CLASS_CREATION, rows_per
-                    )
-                    _set_categories(
-                        datasets["class_changed"].GetRasterBand(1),
-                        ("Same class", "Class changed"),
-                        ((190, 190, 190, 255), (220, 30, 30, 255)),
-                        nodata=CLASS_CHANGED_NODATA,
-                    )
-            if apply is not None:
-                datasets["shift_corrected"] = _create(
-                    temp("shift_corrected"), grid, gdal.GDT_Float32, DIFF_CREATION, rows_per
-                )
-                datasets["shift_corrected"].GetRasterBand(1).SetNoDataValue(float("nan"))
-
-            engine = _Engine(ra, rb, invalid, float(tolerance), mask_invalid, apply, edge_distance_px, class_changed)
-            busy = _BusyTimes(timings)
-            pool = _BufferPool()
+            compiled = opts.use_kernel and compare_kernel.wanted()
+            shift_est, shift_job = _start_shift(inputs, invalid, opts, compiled, timings)
+            progress(PROGRESS_SHIFT)
+            apply = (shift_est.dx_px, shift_est.dy_px) if opts.shift_correct and shift_est.dx_px is not None else None
+            outputs.create_all(inputs.has_scl, opts.class_changed, apply is not None)
+            edge_px = opts.edge_distance_px
+            engine = _Engine(
+                inputs.a, inputs.b, invalid, tolerance, opts.mask_invalid, apply, edge_px, opts.class_changed
+            )
+            plan = _StripPlan(
+                rows_per,
+                _chunk_rows(inputs.present(), rows_per, grid.height),
+                edge_px + 1,
+                0 if apply is None else math.ceil(max(abs(apply[0]), abs(apply[1]))) + 16,
+                apply,
+            )
+            pool, busy = _BufferPool(), _BusyTimes(timings)
             engine.pool = pool
-            confusion = np.zeros(144, dtype=np.int64)
-            edge_counts = np.zeros(4, dtype=np.int64)
-            halo = edge_distance_px + 1
-            shalo = 0 if apply is None else math.ceil(max(abs(apply[0]), abs(apply[1]))) + 16
-
-            chunk_rows = _chunk_rows([r for r in (ra, rb, rsa, rsb) if r is not None], rows_per, grid.height)
-
-            def strips() -> Iterator[_Strip]:
-                # read chunks aligned to the inputs' block rows (each block read once), hand out row strips
-                for c0 in range(0, grid.height, chunk_rows):
-                    crows = min(chunk_rows, grid.height - c0)
-                    c_top, c_bot = min(halo, c0), min(halo, grid.height - c0 - crows)
-                    t_read = time.perf_counter()
-                    c_read = time.thread_time()
-                    ca, cb = ra.read(c0, crows, pool=pool), rb.read(c0, crows, pool=pool)
-                    chunk = _Chunk([ca, cb], math.ceil(crows / rows_per))
-                    csa = csb = None
-                    if rsa is not None:
-                        raw = rsa.read(c0 - c_top, crows + c_top + c_bot, pool=pool)
-                        csa = _scl_codes(raw, rsa.nodata)
-                        chunk.buffers += [raw, csa]
-                    if rsb is not None:
-                        raw = rsb.read(c0 - c_top, crows + c_top + c_bot, pool=pool)
-                        csb = _scl_codes(raw, rsb.nodata)
-                        chunk.buffers += [raw, csb]
-                    busy.add("read_busy_s", t_read, c_read)
-                    for r0 in range(c0, c0 + crows, rows_per):
-                        rows = min(rows_per, c0 + crows - r0)
-                        h_top = min(halo, r0)
-                        h_bot = min(halo, grid.height - r0 - rows)
-                        i0 = r0 - c0  # strip offset in the chunk
-                        sca = None if csa is None else csa[c_top + i0 - h_top : c_top + i0 + rows + h_bot]
-                        scb = None if csb is None else csb[c_top + i0 - h_top : c_top + i0 + rows + h_bot]
-                        bsh, btop = None, 0
-                        if apply is not None:
-                            btop = min(shalo, r0)
-                            bbot = min(shalo, grid.height - r0 - rows)
-                            bsh = rb.read(r0 - btop, rows + btop + bbot)
-                        yield _Strip(
-                            r0, rows, ca[i0 : i0 + rows], cb[i0 : i0 + rows], sca, scb, h_top, bsh, btop, chunk
-                        )
-
-            n_strips = math.ceil(grid.height / rows_per)
-            done = 0
+            pipeline = _Pipeline(engine, outputs, pool, busy, progress)
+            pipeline.n_strips = math.ceil(grid.height / rows_per)
             t0 = time.perf_counter()
-            stats = stats_c = engine.new_stats()
-
-            @gdal_exceptions()
-            def write(res: _StripResult) -> None:  # writer thread: the only user of the output datasets
-                t_write = time.perf_counter()
-                c_write = time.thread_time()
-                for key, arr in (
-                    ("difference", res.difference),
-                    ("mismatch", res.mismatch),
-                    ("class_changed", res.class_changed),
-                    ("shift_corrected", res.shift_corrected),
-                ):
-                    if arr is not None and key in datasets:
-                        datasets[key].GetRasterBand(1).WriteArray(arr, 0, res.r0)
-                busy.add("write_busy_s", t_write, c_write)
-                pool.release(res.difference, res.mismatch, res.class_changed)
-
-            def timed_compute(strip: _Strip) -> _StripResult:  # worker threads
-                t_compute = time.perf_counter()
-                c_compute = time.thread_time()
-                res = compute(strip)
-                busy.add("compute_busy_s", t_compute, c_compute)
-                return res
-
             # queue: 2 strips ahead (longer queues were slower and cost memory)
-            reader = _Prefetch(strips(), maxsize=max(2, chunk_rows // rows_per))
+            reader = _Prefetch(_strip_source(inputs, plan, pool, busy), maxsize=max(2, plan.chunk_rows // rows_per))
             try:  # while the first chunk is read
-                compiled = compiled and engine.use_kernel(has_scl)
+                compiled = compiled and engine.use_kernel(inputs.has_scl)
             except BaseException:
                 reader.stop()
                 raise
-            compute = engine.compute_kernel if compiled else engine.compute
-            pending: deque[tuple[Future[_StripResult], _Strip]] = deque()
-            writes: deque[Future[None]] = deque()
-            with ThreadPoolExecutor(max_workers=WORKERS) as workers, ThreadPoolExecutor(max_workers=1) as writer:
-
-                def drain_one() -> None:
-                    nonlocal done
-                    future, strip_done = pending.popleft()
-                    res = future.result()
-                    chunk = strip_done.chunk
-                    if chunk is not None:
-                        chunk.remaining -= 1
-                        if chunk.remaining == 0:  # all its strips computed: the reader may reuse its buffers
-                            pool.release(*chunk.buffers)
-                    writes.append(writer.submit(write, res))
-                    while len(writes) > 1 or (writes and writes[0].done()):
-                        writes.popleft().result()
-                    if res.stats is not None:
-                        stats.merge(res.stats)
-                    if res.stats_corrected is not None:
-                        stats_c.merge(res.stats_corrected)
-                    if res.confusion is not None:
-                        confusion[:] += res.confusion
-                        edge_counts[:] += res.edge_counts
-                    done += 1
-                    progress(0.1 + 0.85 * done / n_strips)
-
-                try:
-                    for strip in reader:
-                        if done == 0 and not pending:  # shared centres (≈ mean A, mean B − A) for stable sums
-                            a0, d0, v0, _ = engine.values(strip)
-                            engine.centres = DiffStats.centres(a0, d0, engine.stats_valid(strip, v0)[0])
-                            del a0, d0, v0
-                            stats, stats_c = engine.new_stats(), engine.new_stats()
-                        pending.append((workers.submit(timed_compute, strip), strip))
-                        if len(pending) > WORKERS:
-                            drain_one()
-                    while pending:
-                        drain_one()
-                    while writes:
-                        writes.popleft().result()
-                except BaseException:
-                    reader.stop()
-                    for f, _ in pending:
-                        f.cancel()
-                    for f in writes:  # let queued writes finish before the datasets are closed
-                        with contextlib.suppress(BaseException):
-                            f.result()
-                    raise
+            pipeline.compute = engine.compute_kernel if compiled else engine.compute
+            pipeline.run(reader)
             timings["blocks_s"] = time.perf_counter() - t0
             if compiled:
-                stats, confusion, edge_counts = engine.collect()
-            if shift_future is not None:
-                shift_est = shift_future.result()
+                pipeline.stats, pipeline.confusion, pipeline.edge_counts = engine.collect()
+            if shift_job is not None:
+                shift_est = shift_job[1].result()
             t0 = time.perf_counter()
-            for key in list(datasets):
-                datasets[key].FlushCache()
-                datasets[key] = None
-            datasets.clear()
+            outputs.close()
             timings["flush_s"] = time.perf_counter() - t0
-            progress(0.97)
-
-            scl_section = (
-                scl_summary(confusion.reshape(12, 12), edge_counts, edge_distance_px, invalid) if has_scl else None
-            )
-            stats_dict = stats.to_dict(units or "unknown")
-            corrected_dict = stats_c.to_dict(units or "unknown") if apply is not None else None
-            diag = diagnosis_mod.diagnose(
-                metadata_a or {}, metadata_b or {}, stats_dict, shift_est.to_dict(), scl_section, units
-            )
-            outputs = {k: final[k].name for k in temps}
+            progress(PROGRESS_FLUSHED)
+            report_options = {
+                "invalid_classes": sorted(invalid),
+                "tolerance": tolerance,
+                "shift_correct": bool(opts.shift_correct),
+                "class_changed": bool(opts.class_changed),
+                "mask_invalid": bool(opts.mask_invalid),
+                "edge_distance_px": edge_px,
+                "engine": "numba" if compiled else "numpy",
+            }
+            names = {k: outputs.final[k].name for k in outputs.temps}
             timings["total_s"] = time.perf_counter() - t_start
-            report = report_mod.build_report(
-                grid=grid.to_dict(),
-                stats=stats_dict,
-                scl=scl_section,
-                shift=shift_est.to_dict(),
-                shift_corrected_stats=corrected_dict,
-                diagnosis=diag,
-                inputs={
-                    "value_a": str(value_a),
-                    "value_b": str(value_b),
-                    "scl_a": str(scl_a) if scl_a else None,
-                    "scl_b": str(scl_b) if scl_b else None,
-                },
-                options={
-                    "invalid_classes": sorted(invalid),
-                    "tolerance": float(tolerance),
-                    "shift_correct": bool(shift_correct),
-                    "class_changed": bool(class_changed),
-                    "mask_invalid": bool(mask_invalid),
-                    "edge_distance_px": edge_distance_px,
-                    "engine": "numba" if compiled else "numpy",
-                },
-                outputs=outputs,
-                units=units,
-                timings=timings,
+            results = (pipeline.stats, pipeline.stats_c, pipeline.confusion, pipeline.edge_counts)
+            report = _report(
+                inputs, results, shift_est, (metadata_a, metadata_b, units), report_options, names, timings
             )
-            report_tmp = out_dir / f".report.{tag}.partial.json"
-            temps["report"] = report_tmp
-            report_mod.write_json(report, report_tmp)
+            outputs.publish(report)
             progress(1.0)
-            for key, tmp in temps.items():
-                aux, final_aux = Path(f"{tmp}.aux.xml"), Path(f"{final[key]}.aux.xml")
-                tmp.replace(final[key])
-                if aux.exists():  # GDAL PAM sidecar (category names)
-                    aux.replace(final_aux)
-                elif final_aux.exists():
-                    final_aux.unlink()
-            for key, path in final.items():  # outputs of an earlier run in out_dir that this run did not make
-                if key not in temps:
-                    for stale in (path, Path(f"{path}.aux.xml")):
-                        with contextlib.suppress(FileNotFoundError):
-                            stale.unlink()
-            temps.clear()
     finally:
-        if shift_pool is not None:
-            if shift_future is not None and not shift_future.done():
-                shift_future.cancel()
-            shift_pool.shutdown(wait=True)
-        datasets.clear()
-        for tmp in temps.values():
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            aux = tmp.with_name(tmp.name + ".aux.xml")
-            with contextlib.suppress(OSError):
-                aux.unlink()
+        if shift_job is not None:
+            if not shift_job[1].done():
+                shift_job[1].cancel()
+            shift_job[0].shutdown(wait=True)
+        outputs.discard()
+    final = outputs.final
     return CompareResult(
         difference=final["difference"],
-        mismatch=final["mismatch"] if has_scl else None,
-        class_changed=final["class_changed"] if (has_scl and class_changed) else None,
+        mismatch=final["mismatch"] if inputs.has_scl else None,
+        class_changed=final["class_changed"] if (inputs.has_scl and opts.class_changed) else None,
         shift_corrected=final["shift_corrected"] if apply is not None else None,
         report=report,
         report_path=final["report"],
@@ -1195,22 +1304,29 @@ def scl_summary(
     return out
 
 
-def compare_run_folder(run_dir: str | Path, out_dir: str | Path | None = None, **options: Any) -> CompareResult:
-    """Compare the two sides of a run folder (see :mod:`core.run_folder`); outputs go to ``run_dir/compare``
-    unless ``out_dir`` is given. ``options`` are passed to :func:`compare_rasters`."""
+def compare_run_folder(
+    run_dir: str | Path,
+    out_dir: str | Path | None = None,
+    *,
+    options: CompareOptions | None = None,
+    feedback: Progress | None = None,
+) -> CompareResult:
+    """Compare the two sides of a run folder (see :mod:`core.run_folder`), with each side's metadata from
+    ``run.json``; outputs go to ``run_dir/compare`` unless ``out_dir`` is given."""
     run_dir = Path(run_dir)
     try:
         manifest = run_folder.load_manifest(run_dir)
     except run_folder.RunFolderError as exc:
         raise InputError(str(exc)) from exc
     paths = {k: run_folder.file_path(run_dir, manifest, k) for k in ("value_a", "value_b", "scl_a", "scl_b")}
-    options.setdefault("metadata_a", dict(run_folder.side_metadata(manifest, "a")))
-    options.setdefault("metadata_b", dict(run_folder.side_metadata(manifest, "b")))
     return compare_rasters(
         paths["value_a"],
         paths["value_b"],
         Path(out_dir) if out_dir is not None else run_dir / "compare",
         scl_a=paths["scl_a"],
         scl_b=paths["scl_b"],
-        **options,
+        metadata_a=dict(run_folder.side_metadata(manifest, "a")),
+        metadata_b=dict(run_folder.side_metadata(manifest, "b")),
+        options=options,
+        feedback=feedback,
     )

@@ -153,7 +153,7 @@ def warm_up() -> bool:
 
     if not available():
         return False
-    from s2parity_plugin.core.compare import compare_rasters
+    from s2parity_plugin.core.compare import CompareOptions, compare_rasters
 
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory(prefix="s2parity-warmup-") as tmp:
@@ -171,7 +171,12 @@ def warm_up() -> bool:
             ds = None
             paths[key] = path
         res = compare_rasters(
-            paths["a"], paths["b"], Path(tmp) / "out", scl_a=paths["scl_a"], scl_b=paths["scl_b"], estimate_shift=False
+            paths["a"],
+            paths["b"],
+            Path(tmp) / "out",
+            scl_a=paths["scl_a"],
+            scl_b=paths["scl_b"],
+            options=CompareOptions(estimate_shift=False),
         )
     return res.report["options"]["engine"] == "numba"
 

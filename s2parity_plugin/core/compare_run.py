@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from s2parity_plugin.core import report as report_mod
-from s2parity_plugin.core.compare import CompareResult, compare_run_folder
+from s2parity_plugin.core.compare import CompareOptions, CompareResult, Progress, compare_run_folder
 from s2parity_plugin.core.density import density_histogram
 from s2parity_plugin.core.run_folder import file_path, load_manifest
 from s2parity_plugin.core.zonal import feature_stats
@@ -36,14 +35,16 @@ def compare_and_complete(
     *,
     zones: list[tuple[int | str, str]] | None = None,
     quantity: str = "",
-    **options: Any,
+    options: CompareOptions | None = None,
+    feedback: Progress | None = None,
 ) -> RunComparison:
-    """Compare the run folder (``options`` as :func:`~s2parity_plugin.core.compare.compare_rasters`), add the
+    """Compare the run folder (:class:`~s2parity_plugin.core.compare.CompareOptions`; ``feedback`` as for
+    :func:`~s2parity_plugin.core.compare.compare_rasters`), add the
     density and — with more than one zone (feature id, WKT polygon in the grid's CRS) — the per-feature table to
     the report, and rewrite ``report.json``."""
     run_dir = Path(run_dir)
     manifest = load_manifest(run_dir)
-    result = compare_run_folder(run_dir, **options)
+    result = compare_run_folder(run_dir, options=options, feedback=feedback)
     inputs = {key: file_path(run_dir, manifest, key) for key in SIDE_FILES}
     report = result.report
     report["density"] = density_histogram(inputs["value_a"], inputs["value_b"], result.difference)

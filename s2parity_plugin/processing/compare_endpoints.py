@@ -166,7 +166,7 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
     def _compare_run(self, run_dir: Path, parameters: dict, context: QgsProcessingContext, progress) -> dict:
         """Compare one run folder (core: compare, density, per-feature table, report); return the outputs
         (empty when cancelled)."""
-        from s2parity_plugin.core.compare import CompareCancelled
+        from s2parity_plugin.core.compare import CompareCancelled, CompareOptions
         from s2parity_plugin.core.compare_run import compare_and_complete, run_grid_crs
 
         try:
@@ -174,9 +174,12 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
                 run_dir,
                 zones=self._zones(QgsCoordinateReferenceSystem(run_grid_crs(run_dir)), context),
                 quantity=self._quantity,
-                invalid_classes=self.parameterAsString(parameters, self.INVALID_CLASSES, context) or DEFAULT_INVALID,
-                tolerance=self._optional_number(parameters, self.TOLERANCE, context),
-                shift_correct=self.parameterAsBoolean(parameters, self.SHIFT_CORRECT, context),
+                options=CompareOptions(
+                    invalid_classes=self.parameterAsString(parameters, self.INVALID_CLASSES, context)
+                    or DEFAULT_INVALID,
+                    tolerance=self._optional_number(parameters, self.TOLERANCE, context),
+                    shift_correct=self.parameterAsBoolean(parameters, self.SHIFT_CORRECT, context),
+                ),
                 feedback=progress,
             )
         except CompareCancelled:

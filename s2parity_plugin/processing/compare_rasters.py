@@ -173,7 +173,7 @@ class CompareRastersAlgorithm(S2ParityAlgorithm):
     def processAlgorithm(
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict[str, Any]:
-        from s2parity_plugin.core.compare import CompareCancelled, compare_rasters
+        from s2parity_plugin.core.compare import CompareCancelled, CompareOptions, compare_rasters
         from s2parity_plugin.core.errors import S2ParityError
 
         value_a = self._source(parameters, self.RASTER_A, context)
@@ -207,9 +207,12 @@ class CompareRastersAlgorithm(S2ParityAlgorithm):
                 scl_b=scl_b,
                 metadata_a=meta_a,
                 metadata_b=meta_b,
-                invalid_classes=self.parameterAsString(parameters, self.INVALID_CLASSES, context) or DEFAULT_INVALID,
-                tolerance=self._optional_number(parameters, self.TOLERANCE, context),
-                shift_correct=shift_correct,
+                options=CompareOptions(
+                    invalid_classes=self.parameterAsString(parameters, self.INVALID_CLASSES, context)
+                    or DEFAULT_INVALID,
+                    tolerance=self._optional_number(parameters, self.TOLERANCE, context),
+                    shift_correct=shift_correct,
+                ),
                 feedback=progress,
             )
         except CompareCancelled:

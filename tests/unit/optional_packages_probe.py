@@ -82,7 +82,7 @@ def main() -> None:
     result["failed_core"] = import_all("s2parity_plugin.core")
     from s2parity_plugin import dependencies
     from s2parity_plugin.core import endpoints
-    from s2parity_plugin.core.compare import compare_rasters
+    from s2parity_plugin.core.compare import CompareOptions, compare_rasters
     from s2parity_plugin.sample_endpoints import profiles
 
     result["missing_required"] = dependencies.missing_packages()
@@ -100,8 +100,7 @@ def main() -> None:
             scl_b=paths["scl_b"],
             metadata_a={"units": "DN"},
             metadata_b={"units": "DN"},
-            shift_correct=True,
-            class_changed=True,
+            options=CompareOptions(shift_correct=True, class_changed=True),
         )
         report = res.report
     result["engine"] = report["options"]["engine"]

@@ -15,6 +15,7 @@ from s2parity_plugin.core import compare_kernel
 from s2parity_plugin.core.compare import (
     DEFAULT_INVALID_CLASSES,
     CompareCancelled,
+    CompareOptions,
     compare_rasters,
     compare_run_folder,
     parse_invalid_classes,
@@ -173,7 +174,12 @@ def test_difference_raster_and_nodata(tmp_path, small_strips):
     ds = None
     # mask_invalid also blanks SCL-invalid pixels
     res2 = compare_rasters(
-        paths["a"], paths["b"], tmp_path / "out2", scl_a=paths["scl_a"], scl_b=paths["scl_b"], mask_invalid=True
+        paths["a"],
+        paths["b"],
+        tmp_path / "out2",
+        scl_a=paths["scl_a"],
+        scl_b=paths["scl_b"],
+        options=CompareOptions(mask_invalid=True),
     )
     valid, _ = expected_stats(a, b, scl_a, scl_b, 0.01)
     np.testing.assert_array_equal(~np.isnan(read(res2.difference)), valid)
@@ -183,7 +189,12 @@ def test_scl_mismatch_and_counts_equal_plain_numpy(tmp_path, small_strips):
     paths, _a, _b, scl_a, scl_b = make_case(tmp_path, seed=3)
     invalid = {1, 2, 3, 7, 8, 9, 10, 11}
     res = compare_rasters(
-        paths["a"], paths["b"], tmp_path / "out", scl_a=paths["scl_a"], scl_b=paths["scl_b"], class_changed=True
+        paths["a"],
+        paths["b"],
+        tmp_path / "out",
+        scl_a=paths["scl_a"],
+        scl_b=paths["scl_b"],
+        options=CompareOptions(class_changed=True),
     )
     va = (scl_a != 0) & ~np.isin(scl_a, sorted(invalid))
     vb = (scl_b != 0) & ~np.isin(scl_b, sorted(invalid))
@@ -234,7 +245,7 @@ def test_scl_edges_counts(tmp_path):
         tmp_path / "out",
         scl_a=write(tmp_path / "sa.tif", scl_a),
         scl_b=write(tmp_path / "sb.tif", scl_b),
-        estimate_shift=False,
+        options=CompareOptions(estimate_shift=False),
     )
     edges = res.report["scl"]["edges"]
     cloud_a, cloud_b = scl_a == 9, (scl_b == 9) | (scl_b == 8)
@@ -286,7 +297,14 @@ def test_progress_reaches_one_and_is_monotonic(tmp_path, small_strips):
 def test_output_names_and_report_file(tmp_path):
     paths, *_ = make_case(tmp_path, h=80)
     out = tmp_path / "out"
-    res = compare_rasters(paths["a"], paths["b"], out, scl_a=paths["scl_a"], scl_b=paths["scl_b"], class_changed=True)
+    res = compare_rasters(
+        paths["a"],
+        paths["b"],
+        out,
+        scl_a=paths["scl_a"],
+        scl_b=paths["scl_b"],
+        options=CompareOptions(class_changed=True),
+    )
     names = sorted(p.name for p in out.iterdir() if not p.name.endswith(".aux.xml"))
     assert names == ["difference.tif", "report.json", "scl_class_changed.tif", "scl_mismatch.tif"]
     assert res.report_path == out / "report.json"
@@ -316,10 +334,10 @@ def test_units_and_default_tolerance(tmp_path):
         )
     r = compare_rasters(paths["a"], paths["b"], tmp_path / "o2", metadata_a={"units": "DN"})
     assert r.report["stats"]["tolerance"] == 100.0 and r.report["units"] == "DN"
-    r = compare_rasters(paths["a"], paths["b"], tmp_path / "o3", tolerance=0.05)
+    r = compare_rasters(paths["a"], paths["b"], tmp_path / "o3", options=CompareOptions(tolerance=0.05))
     assert r.report["stats"]["tolerance"] == 0.05
     with pytest.raises(InputError, match="Tolerance"):
-        compare_rasters(paths["a"], paths["b"], tmp_path / "o4", tolerance=-1)
+        compare_rasters(paths["a"], paths["b"], tmp_path / "o4", options=CompareOptions(tolerance=-1))
 
 
 def test_parse_invalid_classes():
@@ -335,7 +353,12 @@ def test_parse_invalid_classes():
 def test_custom_invalid_classes_change_counts(tmp_path):
     paths, a, b, scl_a, scl_b = make_case(tmp_path, h=60)
     res = compare_rasters(
-        paths["a"], paths["b"], tmp_path / "out", scl_a=paths["scl_a"], scl_b=paths["scl_b"], invalid_classes="9"
+        paths["a"],
+        paths["b"],
+        tmp_path / "out",
+        scl_a=paths["scl_a"],
+        scl_b=paths["scl_b"],
+        options=CompareOptions(invalid_classes="9"),
     )
     _, exp = expected_stats(a, b, scl_a, scl_b, 0.01, invalid={9})
     assert res.report["stats"]["n"] == exp["n"]
@@ -390,7 +413,10 @@ def test_shift_corrected_difference_on_real_image(tmp_path, shared_data):
     moved = np.real(np.fft.ifft2(ndimage.fourier_shift(np.fft.fft2(img), (dy, dx))))
     a, b = img[40:-40, 40:-40].astype(np.float32), (moved[40:-40, 40:-40] + 1000).astype(np.float32)
     res = compare_rasters(
-        write(tmp_path / "a.tif", a), write(tmp_path / "b.tif", b), tmp_path / "out", shift_correct=True
+        write(tmp_path / "a.tif", a),
+        write(tmp_path / "b.tif", b),
+        tmp_path / "out",
+        options=CompareOptions(shift_correct=True),
     )
     shift = res.report["shift"]
     assert shift["confident"] is True
@@ -411,7 +437,14 @@ def test_shift_corrected_difference_on_real_image(tmp_path, shared_data):
 def test_rerun_in_same_folder_removes_stale_outputs(tmp_path):
     paths, *_ = make_case(tmp_path, h=50)
     out = tmp_path / "out"
-    compare_rasters(paths["a"], paths["b"], out, scl_a=paths["scl_a"], scl_b=paths["scl_b"], class_changed=True)
+    compare_rasters(
+        paths["a"],
+        paths["b"],
+        out,
+        scl_a=paths["scl_a"],
+        scl_b=paths["scl_b"],
+        options=CompareOptions(class_changed=True),
+    )
     assert (out / "scl_mismatch.tif").exists() and (out / "scl_class_changed.tif").exists()
     res = compare_rasters(paths["a"], paths["b"], out)  # no SCL this time
     assert res.mismatch is None
@@ -490,7 +523,12 @@ def test_compiled_kernel_equals_numpy_path(tmp_path, monkeypatch, engine, dtype,
     for name in ("numba", "numpy"):
         monkeypatch.setenv(compare_kernel.ENV_SWITCH, name)
         results[name] = compare_rasters(
-            paths["a"], paths["b"], tmp_path / name, scl_a=paths["scl_a"], scl_b=paths["scl_b"], **options
+            paths["a"],
+            paths["b"],
+            tmp_path / name,
+            scl_a=paths["scl_a"],
+            scl_b=paths["scl_b"],
+            options=CompareOptions(**options),
         )
         assert results[name].report["options"]["engine"] == name
     fast, ref = results["numba"], results["numpy"]
@@ -541,7 +579,12 @@ def test_direct_block_reads_equal_plain_reads(tmp_path, monkeypatch, small_strip
         monkeypatch.setattr(compare_mod, "BLOCK_READS", direct)
         monkeypatch.setattr(compare_mod, "WORKERS", 1)  # same summation order: the report must be equal exactly
         res = compare_rasters(
-            inputs["a"], inputs["b"], tmp_path / name, scl_a=inputs["scl_a"], scl_b=inputs["scl_b"], class_changed=True
+            inputs["a"],
+            inputs["b"],
+            tmp_path / name,
+            scl_a=inputs["scl_a"],
+            scl_b=inputs["scl_b"],
+            options=CompareOptions(class_changed=True),
         )
         rasters = [read(res.difference), read(res.mismatch), read(res.class_changed)]
         return res.report, rasters
@@ -631,7 +674,7 @@ def test_float32_overflow_of_the_difference_is_no_data(tmp_path):
     a[3, 4], b[3, 4] = -3.0e38, 3.0e38
     a[5, 6], b[5, 6] = 3.0e38, -3.0e38
     paths = {"a": write(tmp_path / "a.tif", a), "b": write(tmp_path / "b.tif", b)}
-    res = compare_rasters(paths["a"], paths["b"], tmp_path / "out", estimate_shift=False)
+    res = compare_rasters(paths["a"], paths["b"], tmp_path / "out", options=CompareOptions(estimate_shift=False))
     d = read(res.difference)
     assert np.isnan(d[3, 4]) and np.isnan(d[5, 6])
     assert np.count_nonzero(np.isnan(d)) == 2
