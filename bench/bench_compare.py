@@ -25,7 +25,7 @@ peak of the process it was forked from, Linux carries that across fork and exec)
   the compiled kernel here); ``compare_first_call_vs_gdal_calc_ratio`` with that loading included;
   ``compare_process_vs_gdal_calc_ratio`` whole processes (interpreter start and all imports included).
 * ``uncompressed``: our compare (kernel loaded, as ``compare_s``) and gdal_calc's ``Calc()`` on the uncompressed
-  originals (no decoding: the engine's own speed, and where the block reader applies).
+  originals (no decoding: the engine's own speed).
 * ``shift_ms_per_mpx`` on the full tile (shift estimation only) and the recovered bench shift.
 * ``shift_accuracy``: errors (px) of our estimator and of scikit-image ``phase_cross_correlation``
   (upsample_factor=100) on real Sentinel-2 crops from ../shared/data moved by exact Fourier shifts.

@@ -7,11 +7,11 @@ MB; figures in ``docs/performance.md``): a reader thread reads row strips (or, f
 writer thread writes the strips to stripped GeoTIFFs. Each GDAL dataset is only used by one thread. With numba
 installed the strips run through the compiled one-pass kernel of :mod:`~s2parity_plugin.core.compare_kernel` (same
 results) and the shift is estimated alongside; read and output buffers are recycled between strips; OpenBLAS is held
-at one thread meanwhile (:mod:`blas_threads`). Uncompressed GeoTIFF inputs are read block by block straight from
-their files (:mod:`~s2parity_plugin.core.block_reader`), other inputs with ``GTIFF_DIRECT_IO`` (no block cache);
-GDAL's (process-wide) block cache is capped at :data:`GDAL_CACHE_MB` during the run and restored afterwards. The
-sub-pixel shift is estimated from a few windows only (see :mod:`s2parity_plugin.core.shift`). Timings and the
-measurements behind every tuning constant below: ``docs/performance.md`` (``make bench``).
+at one thread meanwhile (:mod:`blas_threads`). Inputs are read with ``GTIFF_DIRECT_IO`` (no block cache), the
+compressed value rasters the fetch writes with two decoding threads; GDAL's (process-wide) block cache is capped at
+:data:`GDAL_CACHE_MB` during the run and restored afterwards. The sub-pixel shift is estimated from a few windows
+only (see :mod:`s2parity_plugin.core.shift`). Timings and the measurements behind every tuning constant below:
+``docs/performance.md`` (``make bench``).
 
 Outputs in ``out_dir`` (written under temporary names and renamed when complete, so a cancelled or failed run
 leaves no partial file):
@@ -48,12 +48,12 @@ from typing import Any
 import numpy as np
 from osgeo import gdal, gdal_array
 
-from s2parity_plugin.core import block_reader, compare_kernel, image_ops, run_folder
+from s2parity_plugin.core import compare_kernel, image_ops, run_folder
 from s2parity_plugin.core import diagnosis as diagnosis_mod
 from s2parity_plugin.core import report as report_mod
 from s2parity_plugin.core.blas_threads import single_threaded_blas
 from s2parity_plugin.core.errors import InputError, S2ParityError
-from s2parity_plugin.core.gdal_scope import gdal_cache_limit, gdal_exceptions
+from s2parity_plugin.core.gdal_scope import FAST_COMPRESSION, gdal_cache_limit, gdal_exceptions
 from s2parity_plugin.core.grid import GridInfo, check_same_grid, grid_of, open_raster
 from s2parity_plugin.core.scl import DEFAULT_INVALID_CLASSES, MISMATCH_CLASSES, SCL_CLASSES, hex_to_rgb
 from s2parity_plugin.core.shift import ShiftEstimate, estimate_shift_windows
@@ -92,11 +92,7 @@ CONCURRENT_SHIFT = {"numpy": False, "numba": True}
 #: blocks: nothing is read back); the difference is uncompressed (fastest), class rasters ZSTD level 1
 #: (DEFLATE level 1 when GDAL lacks ZSTD): the fastest of the codecs measured.
 DIFF_CREATION = ["BIGTIFF=IF_SAFER"]
-CLASS_CREATION = (
-    ["COMPRESS=ZSTD", "ZSTD_LEVEL=1", "BIGTIFF=IF_SAFER"]
-    if "ZSTD" in (gdal.GetDriverByName("GTiff").GetMetadataItem("DMD_CREATIONOPTIONLIST") or "")
-    else ["COMPRESS=DEFLATE", "ZLEVEL=1", "BIGTIFF=IF_SAFER"]
-)
+CLASS_CREATION = [*FAST_COMPRESSION, "BIGTIFF=IF_SAFER"]
 #: Cloud/shadow edge zone (px) used by the diagnosis.
 EDGE_DISTANCE_PX = 3
 
@@ -197,22 +193,14 @@ class _Raster:
     """One input band (band 1) with its nodata value."""
 
     def __init__(self, path: str | Path, label: str, *, strip_reader: bool = False) -> None:
-        """``strip_reader``: this raster feeds the strip reader (full-width row ranges: block reads, threaded
-        decoding); the shift estimate's windows are read with GDAL's direct I/O."""
+        """``strip_reader``: this raster feeds the strip reader (full-width row ranges: threaded decoding of
+        compressed values); the shift estimate's windows are read with GDAL's direct I/O."""
         self.path = Path(path)
         self.label = label
         self.ds = open_raster(path, direct_io=True)  # read in row chunks and windows: no block cache needed
         if self.ds.RasterCount < 1:
             raise InputError(f"Raster {label} ({path}) has no band.")
         compression = _gtiff_compression(self.ds)
-        # the strip reader, uncompressed GeoTIFF: its blocks are read straight from the file (see block_reader);
-        # where that does not apply (e.g. /vsi files, sparse blocks) GDAL's direct I/O reads any row range too
-        self.blocks = (
-            block_reader.open_block_reader(self.ds, path)
-            if strip_reader and BLOCK_READS and compression == "NONE"
-            else None
-        )
-        self.direct = self.blocks is not None
         if (  # the strip reader, compressed values: parallel decoding (SCL decodes fast, threads cost more there)
             strip_reader
             and DECODE_THREADS > 1
@@ -232,19 +220,20 @@ class _Raster:
         """Rows ``r0 .. r0 + rows`` (columns ``c0 ..``) of band 1; into a recycled buffer from ``pool`` if given."""
         cols = self.grid.width - c0 if cols is None else cols
         buf = None if pool is None else pool.get((rows, cols), self.dtype)
-        if self.blocks is not None and c0 == 0 and cols == self.grid.width:
-            try:
-                return self.blocks.read(r0, rows, out=buf)
-            except block_reader.BlockReadError as exc:  # truncated by another program meanwhile
-                raise InputError(
-                    f"Raster {self.label} ({self.path}) changed while it was being compared ({exc}). Run the "
-                    "comparison again once nothing writes to it any more."
-                ) from exc
-        return self.band.ReadAsArray(c0, r0, cols, rows, buf_obj=buf)
+        try:
+            out = self.band.ReadAsArray(c0, r0, cols, rows, buf_obj=buf)
+        except RuntimeError as exc:  # e.g. truncated or rewritten by another program meanwhile
+            raise InputError(
+                f"Raster {self.label} ({self.path}) could not be read at rows {r0}–{r0 + rows} ({exc}). If another "
+                "program is writing it, run the comparison again once it is done."
+            ) from exc
+        if out is None:
+            raise InputError(f"Raster {self.label} ({self.path}) could not be read at rows {r0}–{r0 + rows}.")
+        return out
 
 
 def _gtiff_compression(ds: gdal.Dataset) -> str | None:
-    """A GeoTIFF's compression (``NONE`` when uncompressed: what the block reader can read), None for other
+    """A GeoTIFF's compression (``NONE`` when uncompressed), None for other
     formats."""
     if ds.GetDriver().ShortName != "GTiff":
         return None
@@ -354,21 +343,14 @@ def _class_mask(scl: np.ndarray, runs: list[tuple[int, int]], out: np.ndarray) -
 #: direct I/O (see :func:`~s2parity_plugin.core.grid.open_raster`) half tiles are not read twice, and larger reads
 #: cost memory without gain. The reader prefetches one chunk of strips (at least two strips).
 CHUNK_ROWS = 256
-#: Read uncompressed GeoTIFF inputs block by block with ``pread`` (:mod:`~s2parity_plugin.core.block_reader`),
-#: strip by strip: faster than GDAL's reads, with bounded memory (unlike memory mapping) and a clear error if the
-#: file is truncated meanwhile.
-BLOCK_READS = True
 #: Threads decoding the blocks of one read of a compressed GeoTIFF input (as the fetch writes them). Only for value
 #: rasters: GDAL's threaded decoding costs per block, which the cheap uint8 SCL blocks do not repay.
 DECODE_THREADS = 2
 
 
 def _chunk_rows(rasters: list[_Raster], rows_per: int, height: int) -> int:
-    """Rows read at once: one strip when every input is read block by block (any row range is read directly, and
-    small reads keep memory low); else whole block rows of the first input when they fit in :data:`CHUNK_ROWS`
-    (no compressed block decoded twice), a multiple of the strip."""
-    if all(r.direct for r in rasters):
-        return min(height, rows_per)
+    """Rows read at once: whole block rows of the first input when they fit in :data:`CHUNK_ROWS` (no compressed
+    block decoded twice), a multiple of the strip."""
     block_h = rasters[0].band.GetBlockSize()[1]
     rows = block_h if 1 < block_h <= CHUNK_ROWS else CHUNK_ROWS
     return min(height, max(1, math.ceil(rows / rows_per)) * rows_per)
@@ -1109,6 +1091,19 @@ def _start_shift(inputs: _Inputs, invalid: frozenset[int], options: CompareOptio
     return None, (pool, pool.submit(_timed_shift, *args))
 
 
+def _report_options(opts: CompareOptions, invalid: frozenset[int], tolerance: float, compiled: bool) -> dict:
+    """The report's ``options`` section: what was asked, resolved (classes, tolerance), and the engine that ran."""
+    return {
+        "invalid_classes": sorted(invalid),
+        "tolerance": tolerance,
+        "shift_correct": bool(opts.shift_correct),
+        "class_changed": bool(opts.class_changed),
+        "mask_invalid": bool(opts.mask_invalid),
+        "edge_distance_px": opts.edge_distance_px,
+        "engine": "numba" if compiled else "numpy",
+    }
+
+
 def _report(
     inputs: _Inputs,
     results: tuple[DiffStats, DiffStats, np.ndarray, np.ndarray],
@@ -1227,15 +1222,7 @@ def compare_rasters(
             outputs.close()
             timings["flush_s"] = time.perf_counter() - t0
             progress(PROGRESS_FLUSHED)
-            report_options = {
-                "invalid_classes": sorted(invalid),
-                "tolerance": tolerance,
-                "shift_correct": bool(opts.shift_correct),
-                "class_changed": bool(opts.class_changed),
-                "mask_invalid": bool(opts.mask_invalid),
-                "edge_distance_px": edge_px,
-                "engine": "numba" if compiled else "numpy",
-            }
+            report_options = _report_options(opts, invalid, tolerance, compiled)
             names = {k: outputs.final[k].name for k in outputs.temps}
             timings["total_s"] = time.perf_counter() - t_start
             results = (pipeline.stats, pipeline.stats_c, pipeline.confusion, pipeline.edge_counts)

@@ -1,4 +1,5 @@
-"""GDAL settings the plugin needs, scoped to its own calls: QGIS and other plugins share the process.
+"""GDAL settings the plugin needs, scoped to its own calls (QGIS and other plugins share the process), and the
+GeoTIFF compression it writes.
 
 * :func:`gdal_exceptions` — GDAL raises Python exceptions inside the block (``gdal.UseExceptions``; OGR/OSR keep
   their error codes, as before), and the error mode GDAL had before is restored when the last block (of any
@@ -19,6 +20,13 @@ from collections.abc import Iterator
 from osgeo import gdal
 
 _LOCK = threading.Lock()
+#: GeoTIFF options of the plugin's compressed rasters: ZSTD level 1 (decodes in half the CPU time of DEFLATE at the
+#: same size, encodes ≈ 3× faster; ``docs/performance.md``), DEFLATE where this GDAL lacks ZSTD.
+FAST_COMPRESSION = (
+    ["COMPRESS=ZSTD", "ZSTD_LEVEL=1"]
+    if "ZSTD" in (gdal.GetDriverByName("GTiff").GetMetadataItem("DMD_CREATIONOPTIONLIST") or "")
+    else ["COMPRESS=DEFLATE", "ZLEVEL=1"]
+)
 _exceptions_users = 0
 _exceptions_before = False
 _cache_users = 0

@@ -1,7 +1,8 @@
 """Windowed GeoTIFF writing: tiles of one grid written straight into one file per raster (GDAL).
 
 The file is created on the first tile (its data type comes from the tile the service returned), filled with the
-no-data value, and every tile is written at its pixel offset. Files are tiled + DEFLATE-compressed GeoTIFFs.
+no-data value, and every tile is written at its pixel offset. Files are tiled GeoTIFFs compressed with
+:data:`~s2parity_plugin.core.gdal_scope.FAST_COMPRESSION` (ZSTD level 1; DEFLATE where GDAL lacks ZSTD).
 The writer keeps a reference to its dataset while bands are used and closes it (flushes) in :meth:`close`.
 """
 
@@ -12,10 +13,10 @@ from pathlib import Path
 import numpy as np
 from osgeo import gdal, osr
 
-from s2parity_plugin.core.gdal_scope import gdal_exceptions
+from s2parity_plugin.core.gdal_scope import FAST_COMPRESSION, gdal_exceptions
 from s2parity_plugin.core.spec import Grid
 
-CREATION_OPTIONS = ["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER"]
+CREATION_OPTIONS = ["TILED=YES", *FAST_COMPRESSION, "BIGTIFF=IF_SAFER"]
 
 
 def nodata_for(dtype: np.dtype) -> float:

@@ -95,3 +95,18 @@ def test_an_exception_mode_that_was_on_stays_on(quiet_gdal):
     with gdal_exceptions():
         pass
     assert gdal.GetUseExceptions() == 1
+
+
+def test_the_fetch_writes_zstd_level_1_where_gdal_has_it(tmp_path, quiet_gdal):
+    """The fetch's codec decision (docs/performance.md): ZSTD level 1, DEFLATE where this GDAL lacks ZSTD."""
+    from s2parity_plugin.core.mosaic import MosaicWriter
+    from s2parity_plugin.core.spec import Grid
+
+    writer = MosaicWriter(tmp_path / "value.tif", Grid(32633, 500000.0, 4000000.0, 10.0, 64, 48))
+    writer.write(0, 0, np.arange(64 * 48, dtype=np.uint16).reshape(48, 64))
+    writer.close()
+    ds = gdal.Open(str(tmp_path / "value.tif"))
+    has_zstd = "ZSTD" in gdal.GetDriverByName("GTiff").GetMetadataItem("DMD_CREATIONOPTIONLIST")
+    assert ds.GetMetadataItem("COMPRESSION", "IMAGE_STRUCTURE") == ("ZSTD" if has_zstd else "DEFLATE")
+    assert ds.GetRasterBand(1).GetBlockSize() == [256, 256]  # tiled
+    np.testing.assert_array_equal(ds.GetRasterBand(1).ReadAsArray(), np.arange(64 * 48).reshape(48, 64))
