@@ -6,35 +6,36 @@ Prints one JSON line: what was found missing, the endpoint profiles, the compare
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import pkgutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import ClassVar
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-HIDDEN = {name for name in sys.argv[1].split(",") if name}
+HIDDEN = {name for name in sys.argv[1].split(",") if name} if __name__ == "__main__" else set()
 
 
-class _HidingFinder:
-    """Wraps a ``sys.meta_path`` finder: hidden top-level packages are not found (``find_spec`` → None), exactly
-    as when they are not installed."""
+class HidingFinder:
+    """Wraps a ``sys.meta_path`` finder: hidden top-level packages (:attr:`hidden`) are not found (``find_spec``
+    → None), exactly as when they are not installed."""
+
+    hidden: ClassVar[set[str]] = set()
 
     def __init__(self, finder) -> None:
         self._finder = finder
 
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in HIDDEN:
+        if name.split(".")[0] in self.hidden:
             return None
         find = getattr(self._finder, "find_spec", None)
         return None if find is None else find(name, path, target)
 
     def __getattr__(self, name):
         return getattr(self._finder, name)
-
-
-sys.meta_path[:] = [_HidingFinder(f) for f in sys.meta_path]
 
 
 def import_all(package: str) -> list[str]:
@@ -48,6 +49,20 @@ def import_all(package: str) -> list[str]:
             importlib.import_module(info.name)
         except Exception as exc:  # reported to the test
             failed.append(f"{info.name}: {exc!r}")
+    return failed
+
+
+def qgis_side_failures() -> list[str] | None:
+    """Import the plugin entry, the Processing algorithms, the GUI and the adapters (None without PyQGIS)."""
+    if importlib.util.find_spec("qgis") is None:
+        return None
+    failed = []
+    try:
+        importlib.import_module("s2parity_plugin.plugin")
+    except Exception as exc:  # reported to the test
+        failed.append(f"s2parity_plugin.plugin: {exc!r}")
+    for package in ("s2parity_plugin.processing", "s2parity_plugin.gui", "s2parity_plugin.qgis_side"):
+        failed += import_all(package)
     return failed
 
 
@@ -78,8 +93,11 @@ def rasters(folder: Path) -> dict[str, Path]:
 
 
 def main() -> None:
+    HidingFinder.hidden = HIDDEN
+    sys.meta_path[:] = [HidingFinder(f) for f in sys.meta_path]
     result: dict = {"hidden": sorted(HIDDEN)}
     result["failed_core"] = import_all("s2parity_plugin.core")
+    result["failed_qgis_side"] = qgis_side_failures()
     from s2parity_plugin import dependencies
     from s2parity_plugin.core import endpoints
     from s2parity_plugin.core.compare import CompareOptions, compare_rasters
