@@ -7,7 +7,7 @@ import traceback
 
 from qgis.core import QgsApplication
 from qgis.PyQt.QtCore import QTimer
-from qgis.PyQt.QtWidgets import QDockWidget, QToolBar
+from qgis.PyQt.QtWidgets import QDockWidget, QPushButton, QToolBar
 from qgis.utils import iface, plugins
 
 RESULT = os.environ["S2PARITY_E2E_RESULT"]
@@ -39,6 +39,8 @@ def _check() -> None:
         QgsApplication.processEvents()
         dock = window.findChild(QDockWidget, "S2ParityDock")
         result["dock_visible"] = bool(dock is not None and dock.isVisible())
+        install = dock.findChild(QPushButton, "install_dependencies") if dock is not None else None
+        result["install_button"] = install.text() if install is not None and install.isVisible() else None
         result["message_bar"] = [f"{item.title()}: {item.text()}" for item in iface.messageBar().items()]
         provider = QgsApplication.processingRegistry().providerById("s2parity")
         result["provider"] = provider is not None

@@ -39,6 +39,7 @@ def test_desktop_toolbar_button_opens_dock(tmp_path, artifacts_dir, monkeypatch,
     assert result.get("kernel_preloaded", False) is has_numba
     if with_runtime_packages:
         assert warnings == []
+        assert result["install_button"] is None
         assert result["algorithms"] == [
             "s2parity:compareendpoints",
             "s2parity:comparerasters",
@@ -49,7 +50,9 @@ def test_desktop_toolbar_button_opens_dock(tmp_path, artifacts_dir, monkeypatch,
         # Without sentinelhub the provider still loads, with the algorithms that do not need it.
         assert result["algorithms"] == ["s2parity:comparerasters", "s2parity:exportcomparison"]
         [warning] = warnings
-        assert "python3 -m pip install --user sentinelhub mini-racer" in warning
+        assert "open the S2 Parity panel and press Install" in warning
+        assert "python3 -m pip install --prefix" in warning and "s2parity_packages" in warning
+        assert result["install_button"] == "Install sentinelhub"
 
 
 def test_qgis_process_lists_the_plugin_provider(tmp_path):
