@@ -210,15 +210,15 @@ print(json.dumps({"wall": wall, "peak_kib": hwm}))
 
 _WARM_COMPARE_CHILD = _COMPARE_CHILD.replace(
     "t0 = time.perf_counter()\n",
-    "from s2parity_plugin.core import compare_kernel\ncompare_kernel.warm_up()\nt0 = time.perf_counter()\n",
+    "from s2parity_plugin.core import compare_warmup\ncompare_warmup.warm_up()\nt0 = time.perf_counter()\n",
     1,
 )
 
 _COMPILE_CHILD = """
 import json, sys, time
-from s2parity_plugin.core import compare_kernel
+from s2parity_plugin.core import compare_warmup
 t0 = time.perf_counter()
-ok = compare_kernel.warm_up()
+ok = compare_warmup.warm_up()
 print(json.dumps({"wall": time.perf_counter() - t0, "ok": ok}))
 """
 

@@ -18,8 +18,9 @@ run and reports a failure with :func:`mark_failed`); the reason is in :func:`una
 uses numpy. Compiled code is
 cached on disk (``cache=True``: ``__pycache__`` beside this file, or numba's user cache directory), so the one-time
 compile (≈ 2–4 s) is paid once per installation, not per comparison; importing numba and loading the cached code
-costs ≈ 0.2 s once per process, which :func:`preload_in_background` moves off the comparison (the fetch-then-compare
-algorithm starts it before fetching, the Compare rasters algorithm when QGIS opens its dialog).
+costs ≈ 0.2 s once per process, which :func:`~s2parity_plugin.core.compare_warmup.preload_in_background` moves off
+the comparison (the fetch-then-compare algorithm starts it before fetching, the Compare rasters algorithm when QGIS
+opens its dialog).
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ INSTALL_HINT = (
 
 _lock = threading.Lock()
 _state: dict[str, Any] = {"kernels": None, "reason": None, "tried": False, "ran": False}
-_preload: dict[str, threading.Thread | None] = {"thread": None}
 
 
 def _build() -> dict[str, Any]:
@@ -100,9 +100,15 @@ def mark_failed(exc: Exception) -> None:
 
 def note_ran() -> None:
     """Record that the compiled kernel has run in this process (numba imported, compiled code loaded): a later
-    :func:`preload_in_background` then has nothing left to do."""
+    preload (:mod:`~s2parity_plugin.core.compare_warmup`) then has nothing left to do."""
     with _lock:
         _state["ran"] = True
+
+
+def has_run() -> bool:
+    """The compiled kernel has run in this process (see :func:`note_ran`)."""
+    with _lock:
+        return bool(_state["ran"])
 
 
 def hint() -> str:
@@ -140,67 +146,3 @@ class Accumulator:
     def confusion(self) -> np.ndarray:
         """12 × 12 SCL confusion counts, flattened (A class · 12 + B class)."""
         return self.confusion4.reshape(4, 144).sum(axis=0)
-
-
-def warm_up() -> bool:
-    """Compile (or load from the on-disk cache) the kernel for float32 values with uint8 SCL, the types of the
-    fetch pipeline's rasters, by comparing a tiny generated pair in a temporary folder. Returns whether the
-    compiled kernel ran. Used by the benchmark; the plugin simply pays this on its first comparison."""
-    import tempfile
-    from pathlib import Path
-
-    from osgeo import gdal
-
-    if not available():
-        return False
-    from s2parity_plugin.core.compare import CompareOptions, compare_rasters
-
-    rng = np.random.default_rng(0)
-    with tempfile.TemporaryDirectory(prefix="s2parity-warmup-") as tmp:
-        paths = {}
-        for key, dtype, values in (
-            ("a", gdal.GDT_Float32, rng.uniform(0, 1, (40, 40))),
-            ("b", gdal.GDT_Float32, rng.uniform(0, 1, (40, 40))),
-            ("scl_a", gdal.GDT_Byte, rng.integers(0, 12, (40, 40))),
-            ("scl_b", gdal.GDT_Byte, rng.integers(0, 12, (40, 40))),
-        ):
-            path = str(Path(tmp) / f"{key}.tif")
-            ds = gdal.GetDriverByName("GTiff").Create(path, 40, 40, 1, dtype)
-            ds.SetGeoTransform((500000.0, 10.0, 0.0, 5000000.0, 0.0, -10.0))
-            ds.GetRasterBand(1).WriteArray(values)
-            ds = None
-            paths[key] = path
-        res = compare_rasters(
-            paths["a"],
-            paths["b"],
-            Path(tmp) / "out",
-            scl_a=paths["scl_a"],
-            scl_b=paths["scl_b"],
-            options=CompareOptions(estimate_shift=False),
-        )
-    return res.report["options"]["engine"] == "numba"
-
-
-def preload_in_background() -> threading.Thread | None:
-    """Load the kernel on a daemon thread (:func:`warm_up`: import numba, load the compiled code from the cache or
-    compile it, ≈ 0.2 s, ≈ 2 s the first time after installation) while the caller does something slower, e.g.
-    fetching the rasters the comparison will read, so that the comparison does not wait for it. At most once per
-    process; returns the thread, or None when the kernel is not wanted, the preload already ran or a comparison
-    already ran the kernel (its Python work would only compete with the caller's for the GIL). Never raises:
-    a kernel that fails here is recorded (:func:`mark_failed`) and the comparison uses numpy."""
-    if not wanted():
-        return None
-    with _lock:
-        if _preload["thread"] is not None or _state["ran"]:
-            return None
-
-        def run() -> None:
-            try:
-                warm_up()
-            except Exception as exc:  # the compare engine falls back to numpy with this reason
-                mark_failed(exc)
-
-        thread = threading.Thread(target=run, name="s2parity-kernel-preload", daemon=True)
-        _preload["thread"] = thread
-    thread.start()
-    return thread

@@ -124,9 +124,9 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
     ) -> dict:
         import processing
 
-        from s2parity_plugin.core import compare_kernel
+        from s2parity_plugin.core import compare_warmup
 
-        compare_kernel.preload_in_background()  # the compiled compare kernel loads while the fetch runs
+        compare_warmup.preload_in_background()  # the compiled compare kernel loads while the fetch runs
         steps = QgsProcessingMultiStepFeedback(2, feedback)
         fetch_params = {k: v for k, v in parameters.items() if k in self._fetch_names}
         fetch_params["OUTPUT_FOLDER"] = self.parameterAsString(parameters, "OUTPUT_FOLDER", context)

@@ -98,9 +98,9 @@ class CompareRastersAlgorithm(S2ParityAlgorithm):
         """Called by QGIS when it opens this algorithm's dialog: starts loading the compiled compare kernel
         (numba import and cached code, ≈ 0.2 s once per session) in the background while the user fills in the
         form, so the comparison does not wait for it. Returns None: QGIS shows its standard dialog."""
-        from s2parity_plugin.core import compare_kernel
+        from s2parity_plugin.core import compare_warmup
 
-        compare_kernel.preload_in_background()
+        compare_warmup.preload_in_background()
         return None
 
     def initAlgorithm(self, config: dict | None = None) -> None:

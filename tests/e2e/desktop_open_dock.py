@@ -48,11 +48,11 @@ def _check() -> None:
         # Opening the Compare rasters dialog (Processing's own code path) starts the compiled-kernel preload.
         import processing
 
-        from s2parity_plugin.core import compare_kernel
+        from s2parity_plugin.core import compare_kernel, compare_warmup
 
         dialog = processing.createAlgorithmDialog("s2parity:comparerasters")
         result["compare_dialog"] = type(dialog).__name__
-        thread = compare_kernel._preload["thread"]
+        thread = compare_warmup._preload["thread"]
         result["kernel_preload_started"] = thread is not None
         if thread is not None:
             thread.join(60)

@@ -77,10 +77,10 @@ def test_registered(provider):
 def test_opening_the_dialog_preloads_the_kernel(provider, monkeypatch):
     """QGIS asks the algorithm for a custom dialog when the user opens it: the kernel preload starts then and the
     standard dialog is kept (None)."""
-    from s2parity_plugin.core import compare_kernel
+    from s2parity_plugin.core import compare_warmup
 
     started = []
-    monkeypatch.setattr(compare_kernel, "preload_in_background", lambda: started.append(True))
+    monkeypatch.setattr(compare_warmup, "preload_in_background", lambda: started.append(True))
     alg = QgsApplication.processingRegistry().createAlgorithmById("s2parity:comparerasters")
     assert alg.createCustomParametersWidget(None) is None
     assert started == [True]

@@ -350,11 +350,11 @@ def test_compareendpoints_per_date_compares_each_acquisition(qgis_processing, tm
     for numba."""
     import processing
 
-    from s2parity_plugin.core import compare_kernel
+    from s2parity_plugin.core import compare_warmup
 
     preloads = []
-    real_preload = compare_kernel.preload_in_background
-    monkeypatch.setattr(compare_kernel, "preload_in_background", lambda: preloads.append(1) or real_preload())
+    real_preload = compare_warmup.preload_in_background
+    monkeypatch.setattr(compare_warmup, "preload_in_background", lambda: preloads.append(1) or real_preload())
     plugin = s2parity_plugin.classFactory(None)
     plugin.initProcessing()
     try:

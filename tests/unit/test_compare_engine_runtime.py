@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from s2parity_plugin.core import blas_threads, compare_kernel
+from s2parity_plugin.core import blas_threads, compare_kernel, compare_warmup
 from s2parity_plugin.core.compare import compare_rasters
 from tests.geotiff import GT_UTM33, write_geotiff
 
@@ -127,31 +127,31 @@ def test_compare_holds_openblas_at_one_thread(tmp_path, monkeypatch):
 def test_preload_in_background_once(monkeypatch):
     """The kernel preload runs warm_up on a daemon thread once per process (the fetch-then-compare algorithm starts
     it before fetching); switched off → no thread; a failing preload is recorded, never raised."""
-    monkeypatch.setattr(compare_kernel, "_preload", {"thread": None})
+    monkeypatch.setattr(compare_warmup, "_preload", {"thread": None})
     monkeypatch.setitem(compare_kernel._state, "ran", False)
     monkeypatch.setenv(compare_kernel.ENV_SWITCH, "numpy")
-    assert compare_kernel.preload_in_background() is None
+    assert compare_warmup.preload_in_background() is None
     monkeypatch.delenv(compare_kernel.ENV_SWITCH)
     if not compare_kernel.wanted():
         pytest.skip(f"compiled kernel unavailable: {compare_kernel.unavailable_reason()}")
 
     ran = []
-    monkeypatch.setattr(compare_kernel, "warm_up", lambda: ran.append(threading.current_thread().name) or True)
-    thread = compare_kernel.preload_in_background()
+    monkeypatch.setattr(compare_warmup, "warm_up", lambda: ran.append(threading.current_thread().name) or True)
+    thread = compare_warmup.preload_in_background()
     assert thread is not None and thread.daemon
     thread.join(10)
     assert ran == ["s2parity-kernel-preload"]
-    assert compare_kernel.preload_in_background() is None, "once per process"
+    assert compare_warmup.preload_in_background() is None, "once per process"
     assert ran == ["s2parity-kernel-preload"]
 
-    monkeypatch.setattr(compare_kernel, "_preload", {"thread": None})
+    monkeypatch.setattr(compare_warmup, "_preload", {"thread": None})
     monkeypatch.setattr(compare_kernel, "_state", {"kernels": None, "reason": None, "tried": False, "ran": False})
 
     def broken() -> bool:
         raise RuntimeError("LLVM ERROR (simulated)")
 
-    monkeypatch.setattr(compare_kernel, "warm_up", broken)
-    thread = compare_kernel.preload_in_background()
+    monkeypatch.setattr(compare_warmup, "warm_up", broken)
+    thread = compare_warmup.preload_in_background()
     thread.join(10)
     assert "LLVM ERROR (simulated)" in compare_kernel.unavailable_reason()
     assert not compare_kernel.available()
@@ -162,13 +162,13 @@ def test_no_preload_once_a_comparison_ran_the_kernel(tmp_path, monkeypatch):
     (its Python work would only compete for the GIL with whatever the caller runs, e.g. QGIS's main thread)."""
     if not compare_kernel.wanted():
         pytest.skip(f"compiled kernel unavailable: {compare_kernel.unavailable_reason()}")
-    monkeypatch.setattr(compare_kernel, "_preload", {"thread": None})
+    monkeypatch.setattr(compare_warmup, "_preload", {"thread": None})
     monkeypatch.setitem(compare_kernel._state, "ran", False)
     report = _run(_case(tmp_path), tmp_path / "out")
     assert report["options"]["engine"] == "numba"
     assert compare_kernel._state["ran"] is True
-    assert compare_kernel.preload_in_background() is None
-    assert compare_kernel._preload["thread"] is None
+    assert compare_warmup.preload_in_background() is None
+    assert compare_warmup._preload["thread"] is None
 
 
 def test_preload_really_loads_the_kernel(monkeypatch):
@@ -178,9 +178,9 @@ def test_preload_really_loads_the_kernel(monkeypatch):
     if not compare_kernel.available():
         pytest.skip(f"compiled kernel unavailable: {compare_kernel.unavailable_reason()}")
     code = (
-        "from s2parity_plugin.core import compare_kernel as k\n"
+        "from s2parity_plugin.core import compare_kernel as k, compare_warmup as w\n"
         "assert not k.kernels()['strip'].signatures\n"
-        "k.preload_in_background().join(120)\n"
+        "w.preload_in_background().join(120)\n"
         "print(k.kernels()['strip'].signatures)\n"
     )
     repo = Path(__file__).resolve().parents[2]
