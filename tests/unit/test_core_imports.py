@@ -74,3 +74,10 @@ def test_importing_every_core_module_loads_no_qgis_or_extra():
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_compiled_kernel_module_does_not_import_the_engine_back():
+    """compare imports compare_kernel; the warm-up that runs a comparison lives in compare_warmup: no cycle."""
+    engine = "s2parity_plugin.core.compare"
+    kernel_imports = _imports(CORE / "compare_kernel.py")
+    assert not [n for n in kernel_imports if n == engine or n.startswith(engine + ".")]
