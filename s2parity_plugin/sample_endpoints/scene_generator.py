@@ -49,7 +49,6 @@ from typing import Any, Optional
 import numpy as np
 from pyproj import CRS, Transformer
 
-from s2parity_plugin.core import s2facts
 from s2parity_plugin.sample_endpoints import baselines
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -437,12 +436,15 @@ def scene_fields(
     e: np.ndarray,
     n: np.ndarray,
     day: dt.date,
-    old_thresholds: bool,
+    old_thresholds: bool | dict[str, float],
     gain: float = 1.0,
     offset_dn: float = 0.0,
     idx: tuple[int, ...] = tuple(range(len(REFLECTANCE_BANDS))),
 ) -> dict[str, Any]:
     """L2A fields at ground coordinates ``e``/``n`` (m, UTM; already shifted for an old baseline).
+
+    :param old_thresholds: the SCL thresholds to use (a dict of :mod:`.baselines`), or True / False for
+        ``SCL_THRESHOLDS_OLD`` / ``SCL_THRESHOLDS_NEW``.
 
     :param idx: REFLECTANCE_BANDS indices to compute (B04 and B08 are always computed, for NDVI/SCL).
     :return: ``refl``: {band index: reflectance incl. clouds/shadows, before DN quantisation, ``gain``/``offset_dn``
@@ -450,7 +452,10 @@ def scene_fields(
     """
     refl, water, ndvi, texture = _surface(e, n, day, idx)
     cloud_p, cirrus, shadow_p = _atmosphere(e, n, day)
-    thr = baselines.SCL_THRESHOLDS_OLD if old_thresholds else baselines.SCL_THRESHOLDS_NEW
+    if isinstance(old_thresholds, dict):
+        thr = old_thresholds
+    else:
+        thr = baselines.SCL_THRESHOLDS_OLD if old_thresholds else baselines.SCL_THRESHOLDS_NEW
     shadow_only = shadow_p * (1 - cloud_p)
     dim = 1 - np.float32(0.55) * shadow_only
     cirrus_add = np.float32(0.03) * cirrus
@@ -474,7 +479,7 @@ def _fields_on_unique(
     n: np.ndarray,
     res: float,
     day: dt.date,
-    old: bool,
+    old: bool | dict[str, float],
     gain: float,
     off: float,
     idx: tuple[int, ...],
@@ -498,19 +503,18 @@ def _fields_on_unique(
 
 def estimate_cloud_cover(acq: Acquisition, deployment: str, samples: int = 48) -> float:
     """Tile cloud cover in percent (SCL 8, 9, 10 share on a ``samples`` x ``samples`` grid), 2 decimals."""
-    return _cloud_cover_cached(acq.tile, acq.date, baselines.baseline_for(deployment, acq.date), samples)
+    return _cloud_cover_cached(acq.tile, acq.date, deployment, samples)
 
 
 @lru_cache(maxsize=4096)
-def _cloud_cover_cached(tile: Tile, day: dt.date, baseline: str, samples: int) -> float:
+def _cloud_cover_cached(tile: Tile, day: dt.date, deployment: str, samples: int) -> float:
     if _cloudiness(day) <= 0:
         return 0.0
     xs = np.linspace(tile.xmin + 500, tile.xmax - 500, samples)
     ys = np.linspace(tile.ymin + 500, tile.ymax - 500, samples)
     e, n = np.meshgrid(xs, ys)
     cloud_p, cirrus, _ = _atmosphere(e.ravel(), n.ravel(), day)
-    old = not s2facts.at_least(baseline, s2facts.OFFSET_FROM_BASELINE) and not s2facts.is_collection1(baseline, day)
-    thr = baselines.SCL_THRESHOLDS_OLD if old else baselines.SCL_THRESHOLDS_NEW
+    thr = baselines.scl_thresholds(deployment, day)
     cloudy = (cloud_p >= thr["cloud_medium"]) | (cirrus >= thr["cirrus"])
     return round(100.0 * float(cloudy.mean()), 2)
 
@@ -578,6 +582,7 @@ class SyntheticSceneSource:
         old = deployment == "sh" and truth["reprocessed"]
         dx, dy = truth["shift_m"] if old else (0.0, 0.0)
         gain, off = (truth["gain"], truth["offset_dn"]) if old else (1.0, 0.0)
+        thresholds = truth["scl_thresholds_sh"] if old else baselines.SCL_THRESHOLDS_NEW
         base = acq.baseline(deployment)
         add = -baselines.boa_add_offset(base)
         out: dict[str, np.ndarray] = {}
@@ -592,7 +597,7 @@ class SyntheticSceneSource:
                 taps = []
                 for ex, wx in _native_taps(e, res, meth):
                     for ny, wy in _native_taps(n, res, meth):
-                        fields = _fields_on_unique(ex - dx, ny - dy, res, acq.date, old, gain, off, idx)
+                        fields = _fields_on_unique(ex - dx, ny - dy, res, acq.date, thresholds, gain, off, idx)
                         taps.append((fields, wx * wy))
                 cache[key] = taps  # type: ignore[assignment]
             return cache[key]  # type: ignore[return-value]

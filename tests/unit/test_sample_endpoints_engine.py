@@ -251,6 +251,47 @@ def test_baseline_table_and_truth():
     assert t == reprocessing_truth("2020-10-04")  # deterministic
 
 
+@pytest.mark.parametrize(
+    ("day", "era", "shift_range", "gain_hw", "offset_hw", "scl_changes"),
+    [
+        ("2020-10-04", "unrefined", (3.0, 8.0), 0.015, 6, True),
+        ("2021-06-15", "refined", (0.5, 1.5), 0.015, 6, True),
+        ("2022-06-15", "offset_era", (0.2, 0.8), 0.005, 2, True),  # 04.00 (Sen2Cor 2.10) vs 05.10 (2.11)
+        ("2023-03-01", "offset_era", (0.2, 0.8), 0.002, 0, False),  # 05.09 vs 05.10, both Sen2Cor 2.11
+    ],
+)
+def test_truth_models_each_era_of_the_baseline_history(day, era, shift_range, gain_hw, offset_hw, scl_changes):
+    """2022–2023 pairs differ too (both GRI-refined, sub-pixel shift, small radiometric and SCL change)."""
+    t = reprocessing_truth(day)
+    assert t["reprocessed"] is True and t["era"] == era
+    assert shift_range[0] <= np.hypot(*t["shift_m"]) <= shift_range[1] + 0.01
+    assert abs(t["gain"] - 1) <= gain_hw + 1e-9 and abs(t["offset_dn"]) <= offset_hw
+    assert bool(t["scl_rules"]) is scl_changes
+    assert (t["scl_thresholds_sh"] != baselines.SCL_THRESHOLDS_NEW) is scl_changes
+
+
+def test_2022_acquisition_differs_between_the_deployments():
+    """The generator renders a 2022 acquisition differently on sh (04.00) and cdse (05.10): shifted, SCL ring."""
+    import datetime as dt
+
+    tile = sg.tile_for_lonlat(14.29, 40.86)
+    utc = dt.timezone.utc
+    acq = next(
+        a
+        for a in sg.acquisitions_for_tile(
+            tile, dt.datetime(2022, 6, 1, tzinfo=utc), dt.datetime(2022, 6, 30, tzinfo=utc)
+        )
+        if sg._cloudiness(a.date) > 0.2
+    )
+    src = sg.SyntheticSceneSource()
+    e, n = np.meshgrid(450005.0 + 20 * np.arange(150), 4520005.0 + 20 * np.arange(150))
+    sh = src.render(acq, "sh", ["B04", "SCL"], e.ravel(), n.ravel(), "EPSG:32633")
+    cdse = src.render(acq, "cdse", ["B04", "SCL"], e.ravel(), n.ravel(), "EPSG:32633")
+    assert acq.baseline("sh") == "04.00" and acq.baseline("cdse") == "05.10"
+    assert 0 < (sh["SCL"] != cdse["SCL"]).mean() < 0.2
+    assert 0 < np.abs(sh["B04"] - cdse["B04"]).mean() < 200
+
+
 def test_generator_tile_ids_and_schedule():
     assert sg.tile_for_lonlat(14.29, 40.86).tile_id == "33TVF"
     assert sg.tile_for_lonlat(120.7, 14.9).tile_id == "51PTS"  # the real catalog item's tile (Manila)
