@@ -25,8 +25,11 @@ height, as the real service computes it — 505 x 447 for the seed bbox at 10 m)
 
 Other documented choices
 ------------------------
-* ``harmonizeValues=true`` (default) removes the BOA offset of >= 04.00 products and clamps negatives to 0;
-  ``false`` returns product DNs; ``REFLECTANCE = DN / 10000`` either way (old baselines have no offset).
+* Radiometry (Sentinel-2 L2A data page, "Harmonize Values"): ``REFLECTANCE`` is ``(DN + BOA_ADD_OFFSET) / 10000``
+  on every baseline, clamped at 0 with ``harmonizeValues=true`` (default) and possibly negative with ``false``;
+  ``DN`` is harmonized (offset removed, clamped at 0) with ``true`` and the product DN as stored with ``false``.
+  AOT defaults to ``OPTICAL_DEPTH`` (DN / 1000). A unit name outside REFLECTANCE, DN, OPTICAL_DEPTH, PERCENT,
+  DEGREES is a 400; a known unit that does not apply to a band (REFLECTANCE on SCL) is ignored for that band.
 * Sample types: AUTO (``x * 255``, rounded half-up, clamped to UINT8), UINT8/UINT16 (rounded half-up, clamped),
   FLOAT32 unchanged; NaN -> 0 for integer types.
 * Categorical bands (SCL, CLM, SNW, dataMask) are always nearest-neighbour; reflectance bands use ``upsampling``

@@ -47,6 +47,16 @@ NORMALIZATION_FACTOR = 0.0001
 SIMPLE_MAX_SCENES = 8  # SIMPLE mosaicking renders at most this many acquisitions (in mosaicking order)
 #: Upper bound of pixels x scenes x bands per request (memory guard: ~4 bytes each in V8, ~8 while rendering).
 MAX_INPUT_SAMPLES = 120_000_000
+#: Unit names of sentinel-2-l2a (Sentinel-2 L2A data page, "Units"); anything else is a 400.
+KNOWN_UNITS = ("REFLECTANCE", "DN", "OPTICAL_DEPTH", "PERCENT", "DEGREES")
+#: Default unit per band where it is not DN (the same page).
+BAND_DEFAULT_UNITS = {
+    **{b: "REFLECTANCE" for b in REFLECTANCE_BANDS},
+    "AOT": "OPTICAL_DEPTH",
+    "CLD": "PERCENT",
+    "SNW": "PERCENT",
+    **{b: "DEGREES" for b in ("sunZenithAngles", "sunAzimuthAngles", "viewZenithMean", "viewAzimuthMean")},
+}
 _CRS_RE = re.compile(r"^https?://www\.opengis\.net/def/crs/(EPSG/0/(\d+)|OGC/1\.3/CRS84)$")
 
 
@@ -381,6 +391,7 @@ def execute(
                 f"Invalid script! Unknown band(s) {', '.join(unknown)} for collection sentinel-2-l2a. Available: "
                 + ", ".join(ALL_BANDS)
             )
+        check_units(setup.units)
         ids = {o.id for o in setup.outputs}
         for ident, _fmt in plan.responses:
             if ident != "userdata" and ident not in ids:
@@ -515,20 +526,29 @@ def _apply_units(
 ) -> dict[str, np.ndarray]:
     """Product DN -> what the evalscript sees (float32), harmonizeValues and units applied, dataMask & geometry.
 
-    * reflectance bands: ``harmonizeValues=true`` removes the BOA offset of >= 04.00 products and clamps negatives
-      to 0 (``DN - 1000``, min 0); ``false`` keeps the product DN. ``REFLECTANCE`` (default) = DN / 10000.
-    * AOT/WVP: DN, or AOT/1000 resp. WVP/1000 (cm) for non-DN units; categorical and angle bands as stored.
-    * pixels outside the request geometry get dataMask 0 and all bands 0.
+    Reflectance bands, per the "Harmonize Values" section of the Sentinel-2 L2A data page:
+
+    * ``REFLECTANCE`` (default) is ``(DN + BOA_ADD_OFFSET) / 10000`` on every baseline; ``harmonizeValues=true``
+      clamps negative reflectances to 0, ``false`` returns them (possible from 04.00 on);
+    * ``DN`` with ``harmonizeValues=true`` is harmonized: ``max(DN + BOA_ADD_OFFSET, 0)`` (= 10000 · reflectance,
+      comparable across baselines); with ``false`` the product DN exactly as stored (+1000 from 04.00 on).
+
+    AOT: ``OPTICAL_DEPTH`` (default) = DN / 1000, or ``DN``. WVP: DN, or WVP / 1000 for a non-DN unit. Categorical
+    and angle bands as stored (a known unit that does not apply to a band is ignored for it). Pixels outside the
+    request geometry get dataMask 0 and all bands 0.
     """
     off = -baselines.boa_add_offset(baseline)
     out: dict[str, np.ndarray] = {}
     for b, v in vals.items():
+        u = units.get(b, BAND_DEFAULT_UNITS.get(b, "DN"))
         if b in REFLECTANCE_BANDS:
-            dn = np.maximum(v - off, 0) if (harmonize and off) else v
-            u = units.get(b, "REFLECTANCE")
-            v2 = dn if u == "DN" else dn * NORMALIZATION_FACTOR
+            harmonized = v - off
+            if harmonize:
+                harmonized = np.maximum(harmonized, 0)
+            raw_dn = harmonized if harmonize else v
+            v2 = raw_dn if u == "DN" else harmonized * NORMALIZATION_FACTOR
         elif b in ("AOT", "WVP"):
-            v2 = v if units.get(b, "DN") == "DN" else v / 1000.0
+            v2 = v if u == "DN" else v / 1000.0
         else:
             v2 = v
         if b != "dataMask" and b not in CATEGORICAL_BANDS and not inside.all():
@@ -540,6 +560,16 @@ def _apply_units(
         if b != "dataMask":
             out[b] = np.where(inside, out[b], 0).astype(np.float32)
     return out
+
+
+def check_units(units: dict[str, str]) -> None:
+    """400 for a unit name the collection does not know (the service does not fall back to REFLECTANCE)."""
+    unknown = sorted({u for u in units.values() if u not in KNOWN_UNITS})
+    if unknown:
+        raise bad_payload(
+            f"Invalid script! Unknown units {', '.join(repr(u) for u in unknown)} for collection sentinel-2-l2a. "
+            f"Available: {', '.join(KNOWN_UNITS)}."
+        )
 
 
 _RENDER_CACHE: OrderedDict[tuple[Any, ...], dict[str, np.ndarray]] = OrderedDict()

@@ -238,6 +238,42 @@ function evaluatePixel(s) { return [s.B04, s.B08]; }
     assert (off >= 1000).mean() > 0.99
 
 
+def test_reflectance_applies_the_offset_whatever_harmonize_says(eps):
+    """REFLECTANCE = (DN − 1000)/10000 on a ≥ 04.00 product: negatives kept with harmonizeValues false, clamped with
+    true; never the raw DN / 10000 (+0.1)."""
+    dn_script = SIMPLE_DN
+    refl_script = SIMPLE_DN.replace('units: "DN"', 'units: "REFLECTANCE"').replace("UINT16", "FLOAT32")
+    later = {"dataFilter": {"timeRange": {"from": "2023-11-03T00:00:00Z", "to": "2023-11-03T23:59:59Z"}}}
+    off = {**later, "processing": {"harmonizeValues": False}}
+
+    def get(script, data):
+        return tifffile.imread(io.BytesIO(post(eps, body(script, data=data)).content)).astype(np.float64)
+
+    raw = get(dn_script, off)
+    refl_off, refl_on = get(refl_script, off), get(refl_script, later)
+    np.testing.assert_allclose(refl_off, (raw - 1000) / 10000, atol=1e-6)
+    np.testing.assert_allclose(refl_on, np.maximum(raw - 1000, 0) / 10000, atol=1e-6)
+    assert abs(refl_off.mean() - refl_on.mean()) < 0.01
+
+
+def test_aot_defaults_to_optical_depth_and_unknown_units_are_a_400(eps):
+    aot = """//VERSION=3
+function setup() { return {input: [{bands: ["AOT"]}], output: {bands: 1, sampleType: "FLOAT32"}}; }
+function evaluatePixel(s) { return [s.AOT]; }
+"""
+    one_day = {"dataFilter": {"timeRange": {"from": "2020-10-04T00:00:00Z", "to": "2020-10-04T23:59:59Z"}}}
+    depth = tifffile.imread(io.BytesIO(post(eps, body(aot, data=one_day)).content))
+    dn = tifffile.imread(
+        io.BytesIO(post(eps, body(aot.replace('["AOT"]}', '["AOT"], units: "DN"}'), data=one_day)).content)
+    )
+    np.testing.assert_allclose(depth, dn / 1000.0, rtol=1e-6)
+    assert 0.05 < float(depth.mean()) < 0.6
+    bad = post(eps, body(SIMPLE_DN.replace('units: "DN"', 'units: "RADIANCE"'), data=one_day))
+    assert bad.status_code == 400
+    err = bad.json()["error"]
+    assert err["code"] == "COMMON_BAD_PAYLOAD" and "RADIANCE" in err["message"]
+
+
 def test_baseline_table_and_truth():
     assert baseline_for("sh", "2020-10-04") == "02.14" and baseline_for("cdse", "2020-10-04") == "05.00"
     assert baseline_for("sh", "2019-03-01") == "02.12" and baseline_for("cdse", "2019-03-01") == "05.00"
