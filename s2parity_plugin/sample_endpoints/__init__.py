@@ -12,16 +12,15 @@ The unmodified ``sentinelhub`` client talks to it over real HTTP (``SHConfig(sh_
 ``DataCollection.SENTINEL2_L2A.define_from(…, service_url=…)``; plain http on loopback needs
 ``OAUTHLIB_INSECURE_TRANSPORT=1``).
 
-Fractional ``output.width``/``height`` (decision)
-------------------------------------------------
-The OpenAPI reference declares ``output.width``/``height`` as ``type: integer, format: int32, minimum 1,
-maximum 2500`` ("Must be an integer between 1 and 2500"). JSON Schema's ``integer`` accepts ``501.0`` but not
-``501.2608``, so a body carrying the seed's fractional 501.2608 x 420.7543 does not validate against the schema:
-the emulator answers **400 COMMON_BAD_PAYLOAD** (real error shape, message naming the field) rather than silently
-rounding — silently rounding would hide exactly the kind of client bug (a grid computed from bbox/resolution and
-never rounded) that makes two fetches disagree by one pixel. Integral floats (``505.0``) are accepted as the schema
-allows. Clients should send integers, or ``resx``/``resy`` (then ``width = round((maxx - minx) / resx)``, likewise
-height, as the real service computes it — 505 x 447 for the seed bbox at 10 m).
+Output grid (decision; core.grid holds the one derivation)
+---------------------------------------------------------
+The OpenAPI reference declares ``output.width``/``height`` as ``type: integer``, but the Request Builder emits
+fractional sizes (the seed's 501.2608 x 420.7543) and the live service answers them. The pair accepts them and
+**truncates** (:func:`s2parity_plugin.core.grid.coerce_output_size`: 501 x 420) — ASSUMED, to verify live (Jackson's
+default float-to-int coercion truncates). The plugin never sends fractional sizes and warns about them
+(:func:`s2parity_plugin.core.spec.process_body_warnings`). With ``resx``/``resy`` the size is
+:func:`~s2parity_plugin.core.grid.size_for_resolution` (extent / res rounded half up, ASSUMED) and the image covers
+the bbox exactly (:func:`~s2parity_plugin.core.grid.bbox_geotransform`, pixels stretched to the bbox).
 
 Other documented choices
 ------------------------

@@ -26,6 +26,7 @@ from typing import Any, Optional
 import numpy as np
 from osgeo import gdal, ogr, osr
 
+from s2parity_plugin.core import grid as core_grid
 from s2parity_plugin.sample_endpoints import baselines, encoding, scene_generator
 from s2parity_plugin.sample_endpoints.errors import bad_payload, forbidden, not_found, renderer_error
 from s2parity_plugin.sample_endpoints.evalscript_engine import EvalscriptError, EvalscriptRun, to_sample_type
@@ -87,8 +88,7 @@ class ProcessPlan:
 
     @property
     def geotransform(self) -> tuple[float, float, float, float, float, float]:
-        minx, miny, maxx, maxy = self.bbox
-        return (minx, (maxx - minx) / self.width, 0.0, maxy, 0.0, -(maxy - miny) / self.height)
+        return core_grid.bbox_geotransform(self.bbox, self.width, self.height)
 
     def pixel_centres(self) -> tuple[np.ndarray, np.ndarray]:
         """x, y of every pixel centre (row-major, flattened), in the request CRS."""
@@ -113,19 +113,14 @@ def _parse_time(value: Any, field: str) -> dt.datetime:
 
 
 def _int_size(value: Any, name: str) -> int:
-    """Validate ``output.width``/``height`` as the OpenAPI schema does: an integer 1–2500 (``501.0`` is an integer in
-    JSON Schema; ``501.2608`` is not)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    """``output.width``/``height`` → pixels. Fractional values are accepted and truncated as the live service is
+    assumed to do (:func:`core.grid.coerce_output_size`: 501.2608 → 501); the result must be 1–2500."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise bad_payload(f"Invalid output.{name}: it must be an integer between 1 and {MAX_SIZE_PX}.")
-    if isinstance(value, float) and (not math.isfinite(value) or value != math.floor(value)):
-        raise bad_payload(
-            f"Invalid output.{name} {value}: it must be an integer between 1 and {MAX_SIZE_PX} "
-            "(fractional sizes are not accepted)."
-        )
-    v = int(value)
+    v = core_grid.coerce_output_size(value)
     if v < 1 or v > MAX_SIZE_PX:
         raise bad_payload(
-            f"Invalid output.{name} {v}: the requested image {name} must be between 1 and {MAX_SIZE_PX} pixels."
+            f"Invalid output.{name} {value}: the requested image {name} must be between 1 and {MAX_SIZE_PX} pixels."
         )
     return v
 
@@ -249,8 +244,8 @@ def parse_request(body: Any) -> ProcessPlan:
         for name, val in (("resx", resx), ("resy", resy)):
             if isinstance(val, bool) or not isinstance(val, (int, float)) or not val > 0:
                 raise bad_payload(f"Invalid output.{name}: a positive number (CRS units) is required.")
-        width = max(1, round((bbox[2] - bbox[0]) / float(resx)))
-        height = max(1, round((bbox[3] - bbox[1]) / float(resy)))
+        width = core_grid.size_for_resolution(bbox[2] - bbox[0], float(resx))
+        height = core_grid.size_for_resolution(bbox[3] - bbox[1], float(resy))
         for name, val in (("width", width), ("height", height)):
             if val > MAX_SIZE_PX:
                 raise bad_payload(

@@ -20,6 +20,8 @@ from sentinelhub import (
     SentinelHubRequest,
 )
 
+from s2parity_plugin.core import grid as core_grid
+from s2parity_plugin.core.spec import process_body_warnings, snap_grid
 from s2parity_plugin.sample_endpoints import SampleEndpoints, reprocessing_truth
 from s2parity_plugin.sample_endpoints.catalog import tile_centre_lonlat
 from s2parity_plugin.sample_endpoints.scene_generator import reprocessing_shift_in_crs, tile_for_lonlat
@@ -195,17 +197,49 @@ def test_seed_georeferencing_identical_on_both(eps):
     assert gt[5] == pytest.approx(-(sup.SEED_BBOX_3035[3] - sup.SEED_BBOX_3035[1]) / 447)
 
 
-def test_seed_body_as_is_fractional_size_is_rejected_like_the_schema(eps):
+def test_seed_body_as_is_fractional_size_is_truncated(eps):
+    """The Request Builder's 501.2608 × 420.7543 is answered (ASSUMED truncation, core.grid.coerce_output_size)."""
     body = sup.seed_request()
     assert body["output"]["width"] == 501.2608
+    body["output"]["responses"] = [{"identifier": "default", "format": {"type": "image/tiff"}}]
     for dep in ("sh", "cdse"):
         r = post_process(eps, dep, body)
-        assert r.status_code == 400
-        err = r.json()["error"]
-        assert err["status"] == 400 and err["reason"] == "Bad Request" and err["code"] == "COMMON_BAD_PAYLOAD"
-        assert "width" in err["message"] and "501.2608" in err["message"]
-    if sup.openapi_available():  # the emulator's 400 agrees with the reference schema
+        assert r.status_code == 200, r.text
+        gdal.FileFromMemBuffer(f"/vsimem/frac_{dep}.tif", r.content)
+        ds = gdal.Open(f"/vsimem/frac_{dep}.tif")
+        assert (ds.RasterXSize, ds.RasterYSize) == (501, 420)
+        assert ds.GetGeoTransform() == pytest.approx(core_grid.bbox_geotransform(sup.SEED_BBOX_3035, 501, 420))
+        ds = None
+        gdal.Unlink(f"/vsimem/frac_{dep}.tif")
+    if sup.openapi_available():  # the reference types them integer: a documented leniency of the live service
         assert any("501.2608 is not of type 'integer'" in e for e in sup.schema_errors(body, ("ProcessRequest",)))
+    assert len(process_body_warnings(body)) == 2 and "501 px" in process_body_warnings(body)[0]
+
+
+def test_resx_grid_is_derived_as_in_core(eps):
+    """One derivation of a resx/resy grid: the server's size and geotransform are core.grid's, and the plugin's
+    snap="nearest" grid has the same size (its pixels are exact, the server's stretched to the bbox)."""
+    bbox = (4681903.305609, 1981958.981233, 4686951.734307, 1986431.434369)
+    for res in (10.0, 20.0, 60.0, 7.3):
+        body = sup.seed_request_10m()
+        body["output"].update(resx=res, resy=res)
+        body["output"]["responses"] = [{"identifier": "default", "format": {"type": "image/tiff"}}]
+        r = post_process(eps, "cdse", body)
+        assert r.status_code == 200, r.text
+        gdal.FileFromMemBuffer("/vsimem/resx.tif", r.content)
+        ds = gdal.Open("/vsimem/resx.tif")
+        size, gt = (ds.RasterXSize, ds.RasterYSize), ds.GetGeoTransform()
+        ds = None
+        gdal.Unlink("/vsimem/resx.tif")
+        expected = (
+            core_grid.size_for_resolution(bbox[2] - bbox[0], res),
+            core_grid.size_for_resolution(bbox[3] - bbox[1], res),
+        )
+        assert size == expected
+        assert gt == pytest.approx(core_grid.bbox_geotransform(bbox, *expected))
+        nearest = snap_grid(bbox, 3035, res, "nearest")
+        assert (nearest.width, nearest.height) == expected
+        assert nearest.geotransform[:4] == pytest.approx([bbox[0], res, 0.0, bbox[3]])
 
 
 def test_integral_float_size_accepted_and_rounding_of_resx(eps):
@@ -279,7 +313,7 @@ def test_recorded_requests_valid_against_openapi(eps):
         pytest.skip("../shared/data is not beside this checkout")
     assert sup.validate_recorded(eps.request_bodies, rejected_may_be_invalid=True) >= 4
     fractional = [b for b in eps.request_bodies if b["body"].get("output", {}).get("width") == 501.2608]
-    assert fractional and all(b["status"] == 400 for b in fractional)
+    assert fractional and all(b["status"] == 200 for b in fractional)
 
 
 def test_concurrent_requests_to_both_deployments_match_sequential(eps):
