@@ -345,25 +345,41 @@ class ProcessResult:
     userdata: Any = None
 
 
+def scene_units(acqs: list[Acquisition], mosaicking: str) -> list[list[Acquisition]]:
+    """What the evalscript sees as one scene: one orbit pass (all its tiles, mosaicked) for ORBIT and SIMPLE, one
+    tile for TILE. Passes keep the order of their first tile in ``acqs``; tiles of a pass are in ``acqs`` order."""
+    if mosaicking == "TILE":
+        return [[a] for a in acqs]
+    passes: dict[tuple[Any, str], list[Acquisition]] = {}
+    for a in acqs:
+        passes.setdefault((a.sensing_time, a.satellite), []).append(a)
+    return list(passes.values())
+
+
 def _scene_context(
     acqs: list[Acquisition], deployment: str, source: Any, mosaicking: str, plan: ProcessPlan
 ) -> dict[str, Any]:
-    tiles = [acquisition_metadata(a, deployment, source) for a in acqs]
     if mosaicking == "ORBIT":
         orbits = []
-        for a, t in zip(acqs, tiles):
+        for unit in scene_units(acqs, "ORBIT"):
+            a = unit[0]
             day = dt.datetime(a.date.year, a.date.month, a.date.day, tzinfo=dt.timezone.utc)
             orbits.append(
                 {
                     "dateFrom": day.strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "dateTo": (day + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "tiles": [t],
+                    "tiles": [acquisition_metadata(t, deployment, source) for t in unit],
                 }
             )
         return {"orbits": orbits}
-    if mosaicking == "TILE":
-        return {"tiles": tiles}
-    return {"tiles": tiles}
+    return {"tiles": [acquisition_metadata(a, deployment, source) for a in acqs]}
+
+
+def _mosaic_tiles(tiles: list[dict[str, np.ndarray]], n: int) -> dict[str, np.ndarray]:
+    """The tiles of one pass as one scene: per pixel the first tile with data (tiles overlap by 9.8 km)."""
+    if len(tiles) == 1:
+        return tiles[0]
+    return {b: _simple_mosaic(tiles, b, n) for b in tiles[0]}
 
 
 def execute(
@@ -394,14 +410,7 @@ def execute(
         acqs_all = source.acquisitions(_bbox_lonlat(plan), plan.time_from, plan.time_to)
         cc = {a: source.cloud_cover(a, deployment) for a in acqs_all}
         acqs = [a for a in acqs_all if cc[a] <= plan.max_cloud_coverage]
-        # one tile per date (the tile of the AOI centre first; a real service would mosaic tiles)
-        by_date: dict[dt.date, Acquisition] = {}
-        centre_lon, centre_lat = _centre_lonlat(plan)
-        for a in acqs:
-            cur = by_date.get(a.date)
-            if cur is None or _dist(a, centre_lon, centre_lat) < _dist(cur, centre_lon, centre_lat):
-                by_date[a.date] = a
-        acqs = order_acquisitions(list(by_date.values()), plan.mosaicking_order, cc)
+        acqs = order_acquisitions(acqs, plan.mosaicking_order, cc)  # every tile of every pass reaching the bbox
 
         input_metadata = {"serviceVersion": service_version, "normalizationFactor": NORMALIZATION_FACTOR}
         if setup.mosaicking in ("ORBIT", "TILE"):
@@ -423,7 +432,10 @@ def execute(
             scenes_ctx = _scene_context(acqs, deployment, source, "TILE", plan)["tiles"]
 
         n = plan.width * plan.height
-        n_used = len(acqs) if setup.mosaicking != "SIMPLE" else min(len(acqs), SIMPLE_MAX_SCENES)
+        units_used = scene_units(acqs, setup.mosaicking)
+        if setup.mosaicking == "SIMPLE":
+            units_used = units_used[:SIMPLE_MAX_SCENES]
+        n_used = sum(len(u) for u in units_used)
         samples = n * max(1, n_used) * (len(setup.bands) + 1)
         if samples > MAX_INPUT_SAMPLES:
             raise bad_payload(
@@ -436,12 +448,15 @@ def execute(
         method = _method(plan, setup.bands)
         render_bands = [b for b in setup.bands if b != "dataMask"]
         per_scene: list[dict[str, np.ndarray]] = []
-        for a in acqs if (setup.mosaicking != "SIMPLE") else acqs[:SIMPLE_MAX_SCENES]:
-            try:
-                vals = _cached_render(source, a, deployment, [*render_bands, "dataMask"], plan, x, y, method)
-            except KeyError as exc:
-                raise bad_payload(f"Band {exc.args[0]} is not available for {a.product_id(deployment)}.") from None
-            per_scene.append(_apply_units(vals, setup.units, a.baseline(deployment), plan.harmonize, inside))
+        for unit in units_used:
+            tiles = []
+            for a in unit:
+                try:
+                    vals = _cached_render(source, a, deployment, [*render_bands, "dataMask"], plan, x, y, method)
+                except KeyError as exc:
+                    raise bad_payload(f"Band {exc.args[0]} is not available for {a.product_id(deployment)}.") from None
+                tiles.append(_apply_units(vals, setup.units, a.baseline(deployment), plan.harmonize, inside))
+            per_scene.append(_mosaic_tiles(tiles, n))
         band_data: dict[str, list[np.ndarray]] = {}
         if setup.mosaicking == "SIMPLE":
             band_data = {b: [_simple_mosaic(per_scene, b, n)] for b in setup.bands}
@@ -491,18 +506,6 @@ def _kept_product_ids(scenes: Any, mosaicking: str) -> set[str]:
         for t in scenes.get("tiles") or []:
             kept.add(str((t or {}).get("productId")))
     return kept
-
-
-def _centre_lonlat(plan: ProcessPlan) -> tuple[float, float]:
-    cx, cy = (plan.bbox[0] + plan.bbox[2]) / 2, (plan.bbox[1] + plan.bbox[3]) / 2
-    lon, lat = transformer(plan.crs, "EPSG:4326").transform(cx, cy)
-    return float(lon), float(lat)
-
-
-def _dist(a: Acquisition, lon: float, lat: float) -> float:
-    e, n = transformer("EPSG:4326", f"EPSG:{a.tile.epsg}").transform(lon, lat)
-    cx, cy = (a.tile.xmin + a.tile.xmax) / 2, (a.tile.ymin + a.tile.ymax) / 2
-    return math.hypot(e - cx, n - cy)
 
 
 def _method(plan: ProcessPlan, bands: list[str]) -> str:

@@ -80,8 +80,6 @@ _SPECTRA = {
 _SPECTRA_ARR = {k: np.asarray(v, dtype=np.float64)[:, None] for k, v in _SPECTRA.items()}
 
 SHADOW_VECTOR_M = (600.0, -800.0)  # shadow(E, N) = cloud(E + 600, N - 800): shadows fall north-west of clouds
-ANCHOR_DATE = dt.date(2020, 10, 4)
-REVISIT_DAYS = 5
 
 # --------------------------------------------------------------------------------------------------------------------
 # Noise
@@ -249,14 +247,28 @@ def _tiles_for_points(lons: np.ndarray, lats: np.ndarray) -> list[Tile]:
     return [t for t in out if t is not None]
 
 
+TILE_OVERLAP_M = 9800.0  # S2 tiles are 109.8 km squares on a 100 km grid: neighbours overlap by 9.8 km
+
+
 def tiles_for_bbox_lonlat(bbox: tuple[float, float, float, float]) -> list[Tile]:
-    """All tiles whose 100 km square contains a point of a 9 x 9 sample grid of the lon/lat ``bbox``."""
+    """All tiles whose footprint (109.8 km, overlapping its neighbours) contains a point of a 9 x 9 sample grid of the
+    lon/lat ``bbox``: near a tile edge, both the tile and its neighbour."""
     minx, miny, maxx, maxy = bbox
     gx, gy = np.meshgrid(np.linspace(minx, maxx, 9), np.linspace(miny, maxy, 9))
+    lons, lats = gx.ravel(), gy.ravel()
+    dlon = TILE_OVERLAP_M / (111_320.0 * max(0.05, math.cos(math.radians(float(np.mean(lats))))))
+    dlat = TILE_OVERLAP_M / 110_574.0
     found: dict[str, Tile] = {}
-    for t in _tiles_for_points(gx.ravel(), gy.ravel()):
-        found.setdefault(t.tile_id, t)
-    return [found[k] for k in sorted(found)]
+    for sx, sy in ((0.0, 0.0), (-dlon, 0.0), (0.0, dlat), (-dlon, dlat)):
+        for t in _tiles_for_points(lons + sx, lats + sy):
+            found.setdefault(t.tile_id, t)
+    out = []
+    for t in found.values():
+        e, n = transformer("EPSG:4326", f"EPSG:{t.epsg}").transform(lons, lats)
+        e, n = np.asarray(e), np.asarray(n)
+        if ((e >= t.xmin) & (e <= t.xmax) & (n >= t.ymin) & (n <= t.ymax)).any():
+            out.append(t)
+    return sorted(out, key=lambda t: t.tile_id)
 
 
 class AcquisitionNaming:
@@ -319,26 +331,94 @@ class Acquisition(AcquisitionNaming):
         )
 
 
-def acquisitions_for_tile(tile: Tile, start: dt.datetime, end: dt.datetime) -> list[Acquisition]:
-    """All acquisitions of ``tile`` with sensing time in [start, end] (UTC, inclusive), oldest first."""
-    lon, _ = transformer(f"EPSG:{tile.epsg}", "EPSG:4326").transform(
-        (tile.xmin + tile.xmax) / 2, (tile.ymin + tile.ymax) / 2
-    )
-    utc_hours = 10.5 - lon / 15.0  # ~10:30 local solar time
-    seconds = int(utc_hours * 3600) + int(300 * baselines.stable_unit("t", tile.tile_id)) - 150
-    rel_orbit = 1 + int(143 * baselines.stable_unit("orbit", tile.tile_id))
-    out: list[Acquisition] = []
-    first = start.date() - dt.timedelta(days=1)
-    offset = (first - ANCHOR_DATE).days % REVISIT_DAYS
-    day = first + dt.timedelta(days=(REVISIT_DAYS - offset) % REVISIT_DAYS)
-    while day <= end.date() + dt.timedelta(days=1):
-        t = dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc) + dt.timedelta(seconds=seconds)
-        if start <= t <= end and day >= dt.date(2017, 3, 28):
-            k = (day - ANCHOR_DATE).days // REVISIT_DAYS
-            sat = "S2B" if k % 2 == 0 else "S2A"
-            out.append(Acquisition(tile, t, sat, rel_orbit))
-        day += dt.timedelta(days=REVISIT_DAYS)
+# Orbits: Sentinel-2's real relative-orbit geometry, simplified to a circular sun-synchronous orbit.
+S2_INCLINATION_DEG = 98.62  # ESA Sentinel-2 mission guide
+RELATIVE_ORBITS = 143  # per 10-day repeat cycle of one satellite
+CYCLE_DAYS = 10
+ORBIT_PERIOD_DAYS = CYCLE_DAYS / RELATIVE_ORBITS  # 100.7 min between consecutive relative orbits
+SWATH_HALF_WIDTH_KM = 145.0  # 290 km swath
+S2B_PHASE_DAYS = 5  # S2B flies 180° apart from S2A: the same relative orbit 5 days later
+#: Anchor: the real product S2A_MSIL2A_20221005T115411_N0400_R023_T29UNU (../shared/data 1a): S2A, R023, datatake
+#: start 2022-10-05T11:54:11Z. Its descending-node longitude (−25.526°) is fitted so that the modelled east swath
+#: edge runs along the real tile's no-data boundary (column 1378 of the 60 m grid at the tile's top row; the model
+#: then puts the bottom-row edge within 0.3 km of the real column 800).
+ANCHOR_ORBIT = 23
+ANCHOR_TIME = dt.datetime(2022, 10, 5, 11, 54, 11, tzinfo=dt.timezone.utc)
+ANCHOR_NODE_LON_DEG = -25.5258
+SATELLITE_START = {"S2A": dt.date(2015, 6, 23), "S2B": dt.date(2017, 3, 7)}
+_EARTH_DEG_PER_MIN = 360.0 / 1440.0  # sun-synchronous: the node follows the sun, so solar-day rotation
+
+
+def node_lon(relative_orbit: int) -> float:
+    """Longitude (deg) of the descending node of ``relative_orbit``: each next orbit crosses 25.17° further west."""
+    lon = ANCHOR_NODE_LON_DEG - 360.0 * ORBIT_PERIOD_DAYS * (relative_orbit - ANCHOR_ORBIT)
+    return (lon + 180.0) % 360.0 - 180.0
+
+
+def track_lon(node: float | np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Longitude (deg) of the descending ground track of a node at latitude ``lat`` (deg): circular orbit of
+    inclination :data:`S2_INCLINATION_DEG` plus the Earth's rotation since the pass (tracks lean ~15° at 53° N)."""
+    inc = math.radians(S2_INCLINATION_DEG)
+    u = np.pi - np.arcsin(np.clip(np.sin(np.radians(lat)) / math.sin(inc), -1.0, 1.0))
+    dl = np.degrees(np.arctan2(math.cos(inc) * np.sin(u), np.cos(u)) - np.pi)
+    minutes = (u - np.pi) / (2 * np.pi) * ORBIT_PERIOD_DAYS * 1440.0
+    return node + ((dl + 180.0) % 360.0 - 180.0) - _EARTH_DEG_PER_MIN * minutes
+
+
+def cross_track_km(lon: np.ndarray, lat: np.ndarray, relative_orbit: int) -> np.ndarray:
+    """Distance (km, east +) of lon/lat points (deg) from the ground track of ``relative_orbit``."""
+    lat = np.asarray(lat, dtype=np.float64)
+    node = node_lon(relative_orbit)
+    d = (np.asarray(lon, dtype=np.float64) - track_lon(node, lat) + 180.0) % 360.0 - 180.0
+    slope = (track_lon(node, lat + 0.01) - track_lon(node, lat - 0.01)) / 0.02 * np.cos(np.radians(lat))
+    return d * 111.32 * np.cos(np.radians(lat)) / np.sqrt(1.0 + slope * slope)
+
+
+def in_swath(lon: np.ndarray, lat: np.ndarray, relative_orbit: int) -> np.ndarray:
+    """True where lon/lat (deg) lie inside the 290 km swath of ``relative_orbit``."""
+    return np.abs(cross_track_km(lon, lat, relative_orbit)) <= SWATH_HALF_WIDTH_KM
+
+
+def _tile_lonlat_samples(tile: Tile, n: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    xs, ys = np.linspace(tile.xmin, tile.xmax, n), np.linspace(tile.ymin, tile.ymax, n)
+    gx, gy = np.meshgrid(xs, ys)
+    lon, lat = transformer(f"EPSG:{tile.epsg}", "EPSG:4326").transform(gx.ravel(), gy.ravel())
+    return np.asarray(lon), np.asarray(lat)
+
+
+@lru_cache(maxsize=1024)
+def relative_orbits_of_tile(tile: Tile) -> tuple[int, ...]:
+    """Relative orbits whose swath covers part of ``tile`` (two or three for most tiles: overlapping swaths)."""
+    lon, lat = _tile_lonlat_samples(tile)
+    return tuple(r for r in range(1, RELATIVE_ORBITS + 1) if in_swath(lon, lat, r).any())
+
+
+def pass_times(satellite: str, relative_orbit: int, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
+    """Datatake start times (UTC) of ``satellite`` on ``relative_orbit`` in [start, end]; one per 10-day cycle."""
+    base = ANCHOR_TIME + dt.timedelta(days=ORBIT_PERIOD_DAYS * (relative_orbit - ANCHOR_ORBIT))
+    if satellite == "S2B":
+        base += dt.timedelta(days=S2B_PHASE_DAYS)
+    k = math.ceil((start - base).total_seconds() / (CYCLE_DAYS * 86400.0))
+    out = []
+    t = base + dt.timedelta(days=CYCLE_DAYS * k)
+    while t <= end:
+        if t >= start and t.date() >= SATELLITE_START[satellite]:
+            out.append(t.replace(microsecond=0))
+        t += dt.timedelta(days=CYCLE_DAYS)
     return out
+
+
+def acquisitions_for_tile(tile: Tile, start: dt.datetime, end: dt.datetime) -> list[Acquisition]:
+    """All acquisitions of ``tile`` with sensing time in [start, end] (UTC, inclusive), oldest first: every pass of
+    S2A and S2B over a relative orbit whose swath reaches the tile. Tiles of one pass share its sensing time (the
+    datatake start), as real products of one datatake do."""
+    out = [
+        Acquisition(tile, t, sat, r)
+        for r in relative_orbits_of_tile(tile)
+        for sat in ("S2A", "S2B")
+        for t in pass_times(sat, r, start, end)
+    ]
+    return sorted(out, key=lambda a: (a.sensing_time, a.relative_orbit))
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -552,10 +632,15 @@ class SyntheticSceneSource:
     def acquisitions(
         self, bbox_lonlat: tuple[float, float, float, float], start: dt.datetime, end: dt.datetime
     ) -> list[Acquisition]:
-        """Acquisitions of every tile touching ``bbox_lonlat`` (deg) in [start, end] (UTC), oldest first."""
+        """Acquisitions of every tile touching ``bbox_lonlat`` (deg) in [start, end] (UTC) whose swath reaches the
+        bbox (a 9 × 9 sample of it), oldest first."""
+        minx, miny, maxx, maxy = bbox_lonlat
+        gx, gy = np.meshgrid(np.linspace(minx, maxx, 9), np.linspace(miny, maxy, 9))
         out: list[Acquisition] = []
         for tile in tiles_for_bbox_lonlat(bbox_lonlat):
-            out.extend(acquisitions_for_tile(tile, start, end))
+            for a in acquisitions_for_tile(tile, start, end):
+                if in_swath(gx.ravel(), gy.ravel(), a.relative_orbit).any():
+                    out.append(a)
         return sorted(out, key=lambda a: (a.sensing_time, a.tile.tile_id))
 
     def cloud_cover(self, acq: Acquisition, deployment: str) -> float:
@@ -602,10 +687,11 @@ class SyntheticSceneSource:
                 cache[key] = taps  # type: ignore[assignment]
             return cache[key]  # type: ignore[return-value]
 
+        data = self.data_mask(acq, e, n)
         for band in bands:
             res = NATIVE_RES_M[band]
             if band == "dataMask":
-                out[band] = np.ones(e.shape)
+                out[band] = data.astype(np.float64)
             elif band in REFLECTANCE_BANDS:
                 k = REFLECTANCE_BANDS.index(band)
                 acc = np.zeros(e.shape)
@@ -635,7 +721,17 @@ class SyntheticSceneSource:
                 out[band] = np.full(e.shape, 100.0 + 10 * baselines.stable_unit("va", acq.tile.tile_id))
             else:
                 raise KeyError(band)
+            if band != "dataMask" and not data.all():
+                out[band] = np.where(data, out[band], 0.0)
         return out
+
+    @staticmethod
+    def data_mask(acq: Acquisition, e: np.ndarray, n: np.ndarray) -> np.ndarray:
+        """True where the product has data: inside the tile's footprint and inside its orbit's swath (UTM e/n, m)."""
+        t = acq.tile
+        inside = (e >= t.xmin) & (e <= t.xmax) & (n >= t.ymin) & (n <= t.ymax)
+        lon, lat = transformer(f"EPSG:{t.epsg}", "EPSG:4326").transform(e, n)
+        return inside & in_swath(np.asarray(lon), np.asarray(lat), acq.relative_orbit)
 
 
 _UTM_CACHE: OrderedDict[bytes, tuple[np.ndarray, np.ndarray]] = OrderedDict()

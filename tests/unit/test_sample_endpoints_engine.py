@@ -338,10 +338,15 @@ def test_generator_tile_ids_and_schedule():
     acqs = sg.acquisitions_for_tile(
         sg.tile_for_lonlat(14.29, 40.86), dt.datetime(2020, 10, 1, tzinfo=utc), dt.datetime(2020, 10, 31, tzinfo=utc)
     )
-    assert [a.date.day for a in acqs] == [4, 9, 14, 19, 24, 29]
-    assert [a.satellite for a in acqs] == ["S2B", "S2A"] * 3
-    pid = acqs[0].product_id("sh")
-    assert pid.startswith("S2B_MSIL2A_20201004T") and "_N0214_R" in pid and pid.split("_")[5] == "T33TVF"
+    # real relative orbits over Campania: R079 (the seed: S2B 2020-10-04 ~09:50 UTC) and R122, 10-day cycles, S2B
+    # flying each 5 days after S2A
+    assert sg.relative_orbits_of_tile(acqs[0].tile) == (79, 122)
+    r079 = [a for a in acqs if a.relative_orbit == 79]
+    assert [a.date.day for a in r079] == [4, 9, 14, 19, 24, 29]
+    assert [a.satellite for a in r079] == ["S2B", "S2A"] * 3
+    assert [a.date.day for a in acqs if a.relative_orbit == 122] == [2, 7, 12, 17, 22, 27]
+    pid = r079[0].product_id("sh")
+    assert pid.startswith("S2B_MSIL2A_20201004T095") and "_N0214_R079_" in pid and pid.split("_")[5] == "T33TVF"
 
 
 def test_generator_old_version_is_the_shifted_field():
@@ -403,3 +408,74 @@ def test_recorded_engine_requests_valid_openapi(eps):
     # the legacy "S2L2A" type alias is accepted by the real service but not listed in the OpenAPI enum
     recorded = [r for r in eps.request_bodies if "S2L2A" not in json.dumps(r["body"])]
     assert sup.validate_recorded(recorded, rejected_may_be_invalid=True) >= 8
+
+
+ORBIT_FIRST_VALID = """//VERSION=3
+function setup() { return {input: [{bands: ["B04", "dataMask"], units: "DN"}], mosaicking: "ORBIT",
+                            output: [{id: "default", bands: 2, sampleType: "UINT16"}]}; }
+function evaluatePixel(samples) {
+  for (let i = 0; i < samples.length; i++) { if (samples[i].dataMask === 1) { return [samples[i].B04, i + 1]; } }
+  return [0, 0];
+}
+function updateOutputMetadata(scenes, inputMetadata, outputMetadata) {
+  outputMetadata.userData = {orbits: scenes.orbits.map(function (o) {
+    return o.tiles.map(function (t) { return t.productId; }); })};
+}
+"""
+
+
+def _utm_body(bbox, time_range, order="mostRecent"):
+    return body(
+        ORBIT_FIRST_VALID,
+        responses=[
+            {"identifier": "default", "format": {"type": "image/tiff"}},
+            {"identifier": "userdata", "format": {"type": "application/json"}},
+        ],
+        bounds={"bbox": bbox, "properties": {"crs": "http://www.opengis.net/def/crs/EPSG/0/32633"}},
+        data={"dataFilter": {"timeRange": time_range, "mosaickingOrder": order}},
+        output={"width": 100, "height": 50},
+    )
+
+
+def test_aoi_across_two_tiles_gets_pixels_from_both(eps):
+    """One pass, two tiles: T33TVF ends at E 509760, T33TWF starts at E 499980; an AOI across E 509760 is mosaicked
+    from both and both product ids are listed in the orbit's tiles."""
+    bbox = [505000.0, 4520000.0, 515000.0, 4525000.0]
+    day = {"from": "2020-10-04T00:00:00Z", "to": "2020-10-04T23:59:59Z"}
+    members = tar_members(post(eps, _utm_body(bbox, day)).content)
+    tiles = json.loads(members["userdata.json"])["orbits"]
+    assert len(tiles) == 1 and {pid.split("_")[5] for pid in tiles[0]} == {"T33TVF", "T33TWF"}
+    img = tifffile.imread(io.BytesIO(members["default.tif"]))
+    assert (img[..., 1] == 1).all()  # every pixel has data: east of 509760 from T33TWF
+    tvf = sg.tile_for_lonlat(14.29, 40.86)
+    e = np.array([505005.0, 512005.0])
+    n = np.array([4522005.0, 4522005.0])
+    acq = [a for a in sg.SyntheticSceneSource().acquisitions((14.9, 40.8, 15.2, 40.9), *_days("2020-10-04"))]
+    a_tvf = next(a for a in acq if a.tile == tvf)
+    assert sg.SyntheticSceneSource.data_mask(a_tvf, e, n).tolist() == [True, False]
+
+
+def _days(day):
+    import datetime as dt
+
+    d = dt.datetime.fromisoformat(day).replace(tzinfo=dt.timezone.utc)
+    return d, d + dt.timedelta(hours=23, minutes=59)
+
+
+def test_first_valid_sample_falls_through_at_a_swath_edge(eps):
+    """R122's swath ends east of Naples: over an AOI across that edge the 2020-10-02 (R122) pass has dataMask 0 on
+    the east side, so a first-valid script takes those pixels from the next pass (2020-10-04, R079)."""
+    from s2parity_plugin.sample_endpoints.scene_generator import cross_track_km, transformer
+
+    # find the easting where R122's swath ends at northing 4525000 (zone 33)
+    es = np.arange(440000.0, 560000.0, 100.0)
+    lon, lat = transformer("EPSG:32633", "EPSG:4326").transform(es, np.full(es.shape, 4525000.0))
+    edge = es[np.argmin(np.abs(np.abs(cross_track_km(np.asarray(lon), np.asarray(lat), 122)) - 145.0))]
+    bbox = [edge - 500.0, 4524750.0, edge + 500.0, 4525250.0]
+    rng = {"from": "2020-10-02T00:00:00Z", "to": "2020-10-04T23:59:59Z"}
+    members = tar_members(post(eps, _utm_body(bbox, rng, order="leastRecent")).content)
+    first = tifffile.imread(io.BytesIO(members["default.tif"]))[..., 1]
+    assert set(np.unique(first)) == {1, 2}  # west of the edge the R122 pass, east of it the R079 pass
+    assert first[:, :10].mean() < first[:, -10:].mean()
+    orbits = json.loads(members["userdata.json"])["orbits"]
+    assert [o[0].split("_")[4] for o in orbits] == ["R122", "R079"]
