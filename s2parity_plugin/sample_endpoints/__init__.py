@@ -34,9 +34,11 @@ Other documented choices
 * Categorical bands (SCL, CLM, SNW, dataMask) are always nearest-neighbour; reflectance bands use ``upsampling``
   when the request pixel is finer than 10 m, else ``downsampling`` (NEAREST / BILINEAR / BICUBIC on the band's
   native 10/20/60 m grid).
-* One tile per acquisition date (the tile nearest the AOI centre), scenes ordered by ``mosaickingOrder``
-  (mostRecent / leastRecent / leastCC), filtered by ``maxCloudCoverage`` (per-deployment cloud cover: the old
-  Sen2Cor flags slightly more cloud).
+* Every tile of every orbit pass whose swath reaches the AOI (real relative orbits and MGRS footprints, see
+  :mod:`.scene_generator`); an ORBIT scene is one pass with its tiles mosaicked (``scenes.orbits[i].tiles`` lists
+  them all), a TILE scene one tile; dataMask 0 and band values 0 outside a tile's footprint or swath. Scenes are
+  ordered by ``mosaickingOrder`` (mostRecent / leastRecent / leastCC) and filtered by ``maxCloudCoverage``
+  (per-deployment cloud cover: the old Sen2Cor flags slightly more cloud).
 * Errors use the real JSON shape ``{"error": {"status", "reason", "message", "code"}}``: 400 COMMON_BAD_PAYLOAD
   (payload, sizes, CRS, bands), 400 RENDERER_EXCEPTION (evalscript failed in V8; message carries the JS error),
   401 COMMON_UNAUTHORIZED (missing/invalid/expired token, or a token of the other deployment), 403
@@ -52,10 +54,10 @@ Other documented choices
 Data
 ----
 Scenes come from :class:`~.scene_generator.SyntheticSceneSource` (procedural, any AOI/date; the "sh" version of an
-acquisition before 2022-01-25 is the 05.00 scene moved by :func:`reprocessing_truth`'s ``shift_m`` with its
-radiometric gain/offset and SCL rules) or from any object with the same three methods
-(``acquisitions``/``cloud_cover``/``render``), e.g. :class:`~.raster_source.RasterSceneSource` over real files:
-``SampleEndpoints(scene_source=...)`` (one source for both deployments, or ``{"sh": …, "cdse": …}``).
+acquisition before 2023-12-13 is the "cdse" scene moved by :func:`reprocessing_truth`'s ``shift_m`` with its
+radiometric gain/offset and SCL thresholds, per era of the baseline history) or from any object with the same
+three methods (``acquisitions``/``cloud_cover``/``render``), e.g. :class:`~.raster_source.RasterSceneSource` over
+real files: ``SampleEndpoints(scene_source=...)`` (one source for both deployments, or ``{"sh": …, "cdse": …}``).
 
 Modules: :mod:`.server` (HTTP, thin), :mod:`.auth`, :mod:`.process_api`, :mod:`.evalscript_engine` (V8 via
 mini-racer, vectorised), :mod:`.scene_generator`, :mod:`.baselines` (timeline + :func:`reprocessing_truth`),

@@ -25,14 +25,19 @@ DN semantics (``product_dn``): ``DN = round(reflectance * 10000) + 1000`` for ba
 (BOA_ADD_OFFSET -1000), ``DN = round(gain * reflectance * 10000 + offset_dn)`` for the old baselines (gain/offset
 from the reprocessing truth), clipped to [0, 65535]. The Process API layer applies ``harmonizeValues``.
 
-Tiles and revisit (simplified MGRS, documented)
------------------------------------------------
+Tiles, orbits and coverage
+--------------------------
 The tile of a point is its real MGRS 100 km square label (zone, latitude band, column/row letters, "AA" lettering
 scheme as Sentinel-2 uses), e.g. ``33TVF``; its footprint is the S2 tile extent
-``[E0, E0 + 109800] x [N0 + 40 - 109800, N0 + 100040]`` (E0, N0: the square's south-west corner). The scene itself
-is a continuous field of the zone, so pixels of an AOI that leaves the tile are still valid (a mosaic of tiles).
-Acquisitions: every 5 days, phase anchored on 2020-10-04 (the seed acquisition), S2B on anchor-phase days and S2A
-5 days later (alternating), sensing time ~10:30 local solar time, relative orbit a fixed function of the tile.
+``[E0, E0 + 109800] x [N0 + 40 - 109800, N0 + 100040]`` (E0, N0: the square's south-west corner), so neighbouring
+tiles overlap by 9.8 km and an AOI near a tile edge lies in both.
+Acquisitions follow Sentinel-2's relative orbits: 143 per 10-day cycle, S2B flying each relative orbit 5 days after
+S2A, a 290 km swath around the ground track of a circular sun-synchronous orbit (inclination 98.62°), anchored on the
+real product S2A R023 T29UNU of 2022-10-05 (its swath edge is reproduced within a pixel row's worth of kilometres).
+A tile is acquired by every relative orbit whose swath reaches it (two or three: Campania has R079 — the seed's
+2020-10-04 S2B pass — and R122); one pass is one datatake, its tiles share the sensing time. Pixels outside the
+tile footprint or the swath have ``dataMask`` 0 and band values 0. Simplifications: no Norway/Svalbard zone
+exceptions, S2A/S2B for the whole archive (no S2C), circular orbit, datatakes never interrupted.
 """
 
 from __future__ import annotations
