@@ -6,6 +6,7 @@ only where both serve the same product (2024-08, operational 05.11 on both)."""
 from __future__ import annotations
 
 import pytest
+import sample_endpoints_support as sup
 from shapely.geometry import box
 
 from s2parity_plugin.core import s2facts
@@ -31,6 +32,7 @@ CASES = {
 
 @pytest.fixture(scope="module")
 def pair():
+    sup.clear_sessions()  # sentinelhub-py caches sessions process-wide: no token of another module's server
     with sample_endpoints.SampleEndpoints(host="127.0.0.1", port=0, token_ttl_s=3600.0) as eps:
         info = eps.info
 
@@ -40,6 +42,7 @@ def pair():
             return Endpoint(f"sample-{dep}", d["base_url"], d["token_url"], creds)
 
         yield endpoint("sh"), endpoint("cdse")
+    sup.clear_sessions()
 
 
 @pytest.mark.parametrize("day", sorted(CASES))
