@@ -39,8 +39,14 @@ Other documented choices
   them all), a TILE scene one tile; dataMask 0 and band values 0 outside a tile's footprint or swath. Scenes are
   ordered by ``mosaickingOrder`` (mostRecent / leastRecent / leastCC) and filtered by ``maxCloudCoverage``
   (per-deployment cloud cover: the old Sen2Cor flags slightly more cloud).
-* Errors use the real JSON shape ``{"error": {"status", "reason", "message", "code"}}``: 400 COMMON_BAD_PAYLOAD
-  (payload, sizes, CRS, bands), 400 RENDERER_EXCEPTION (evalscript failed in V8; message carries the JS error),
+* Outputs: an output's ``nodataValue`` is written into TIFFs; JPEG ``format.quality`` (0–100, default 90; GDAL
+  encodes 0–9 as 10) is honoured; ``Accept: multipart/mixed`` gets one part per response (Content-Type and
+  Content-Disposition ``name``/``filename`` per part — part headers assumed).
+* Catalog errors (400/404 inside the Catalog API) use its ``CatalogException`` shape ``{"code", "description"}``
+  (401/429 keep the common shape: they come from the gateway — assumed).
+* Process API errors use the real JSON shape ``{"error": {"status", "reason", "message", "code"}}``:
+  400 COMMON_BAD_PAYLOAD (payload, sizes, CRS, bands), 400 RENDERER_EXCEPTION (evalscript failed in V8; message
+  carries the JS error),
   401 COMMON_UNAUTHORIZED (missing/invalid/expired token, or a token of the other deployment), 403
   COMMON_INSUFFICIENT_PERMISSIONS (``byoc-``/``batch-``/``zarr-`` collections), 404 COMMON_NOT_FOUND (other unknown
   collections, unknown paths), 429 RATE_LIMIT_EXCEEDED with ``Retry-After`` in milliseconds, 500/503.

@@ -153,6 +153,7 @@ class OutputSpec:
     id: str
     bands: int
     sample_type: str = "AUTO"
+    nodata_value: float | None = None  # ``nodataValue``: written into TIFF outputs as their no-data value
 
     @property
     def dtype(self) -> type:
@@ -290,7 +291,10 @@ class EvalscriptRun:
                 raise EvalscriptError(f"Invalid script! Output '{oid}' must have a positive integer 'bands'.")
             if any(x.id == oid for x in outputs):
                 raise EvalscriptError(f"Invalid script! Duplicate output id '{oid}'.")
-            outputs.append(OutputSpec(str(oid), nb, st))
+            nodata = o.get("nodataValue")
+            if nodata is not None and (isinstance(nodata, bool) or not isinstance(nodata, (int, float))):
+                raise EvalscriptError(f"Invalid script! Output '{oid}': nodataValue must be a number.")
+            outputs.append(OutputSpec(str(oid), nb, st, None if nodata is None else float(nodata)))
         mosaicking = str(raw.get("mosaicking", "SIMPLE")).upper()
         if mosaicking not in MOSAICKING:
             raise EvalscriptError(f"Invalid script! Unknown mosaicking '{raw.get('mosaicking')}'.")

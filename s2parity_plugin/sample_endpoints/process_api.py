@@ -85,6 +85,7 @@ class ProcessPlan:
     responses: list[tuple[str, str]]  # (identifier, mime type)
     evalscript: str
     data_type: str
+    jpeg_quality: dict[str, int] = dataclasses.field(default_factory=dict)  # identifier -> format.quality
 
     @property
     def geotransform(self) -> tuple[float, float, float, float, float, float]:
@@ -260,6 +261,7 @@ def parse_request(body: Any) -> ProcessPlan:
     if not isinstance(responses_raw, list):
         raise bad_payload("Invalid output.responses: an array is required.")
     responses: list[tuple[str, str]] = []
+    jpeg_quality: dict[str, int] = {}
     for r in responses_raw:
         if not isinstance(r, dict):
             raise bad_payload("Invalid output.responses entry: an object is required.")
@@ -273,6 +275,11 @@ def parse_request(body: Any) -> ProcessPlan:
             raise bad_payload("Response 'userdata' must have format application/json.")
         if any(ident == x[0] for x in responses):
             raise bad_payload(f"Duplicate response identifier '{ident}'.")
+        quality = (r.get("format") or {}).get("quality")
+        if quality is not None:
+            if isinstance(quality, bool) or not isinstance(quality, int) or not 0 <= quality <= 100:
+                raise bad_payload(f"Invalid format.quality of response '{ident}': an integer 0–100 is required.")
+            jpeg_quality[str(ident)] = quality
         responses.append((str(ident), fmt))
     return ProcessPlan(
         crs=crs,
@@ -291,6 +298,7 @@ def parse_request(body: Any) -> ProcessPlan:
         responses=responses,
         evalscript=evalscript,
         data_type=dtype,
+        jpeg_quality=jpeg_quality,
     )
 
 
@@ -343,6 +351,7 @@ class ProcessResult:
     content_type: str
     acquisitions: list[str]  # product ids used, in evalscript order
     userdata: Any = None
+    members: list[tuple[str, bytes]] = dataclasses.field(default_factory=list)  # (file name, content) per response
 
 
 def scene_units(acqs: list[Acquisition], mosaicking: str) -> list[list[Acquisition]]:
@@ -484,14 +493,21 @@ def execute(
         values = raw[ident].reshape(spec.bands, plan.height, plan.width)
         arr = to_sample_type(values, spec.sample_type)
         try:
-            content = encoding.encode_image(arr, fmt, plan.geotransform, srs_wkt)
+            content = encoding.encode_image(
+                arr,
+                fmt,
+                plan.geotransform,
+                srs_wkt,
+                nodata=spec.nodata_value,
+                quality=plan.jpeg_quality.get(ident, encoding.DEFAULT_JPEG_QUALITY),
+            )
         except ValueError as exc:
             raise bad_payload(f"Response '{ident}': {exc}") from exc
         members.append((f"{ident}.{encoding.EXTENSIONS[fmt]}", content))
     used = [a.product_id(deployment) for a in acqs]
     if len(members) == 1:
-        return ProcessResult(members[0][1], plan.responses[0][1], used, userdata)
-    return ProcessResult(encoding.build_tar(members), "application/x-tar", used, userdata)
+        return ProcessResult(members[0][1], plan.responses[0][1], used, userdata, members)
+    return ProcessResult(encoding.build_tar(members), "application/x-tar", used, userdata, members)
 
 
 def _kept_product_ids(scenes: Any, mosaicking: str) -> set[str]:

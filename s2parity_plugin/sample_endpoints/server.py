@@ -20,7 +20,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional, Union
 
-from s2parity_plugin.sample_endpoints import catalog, process_api
+from s2parity_plugin.sample_endpoints import catalog, encoding, process_api
 from s2parity_plugin.sample_endpoints.auth import DEMO_CLIENTS, REALMS, TOKEN_PATHS, TokenIssuer
 from s2parity_plugin.sample_endpoints.errors import ServiceError, bad_payload, internal_error, not_found, unauthorized
 from s2parity_plugin.sample_endpoints.faults import FaultConfig, FaultState
@@ -105,7 +105,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(doc).encode("utf-8"), content_type, **kw)
 
     def _send_error(self, err: ServiceError) -> None:
-        self._send(err.status, err.body_bytes(), "application/json", headers=err.headers)
+        body = err.body_bytes()
+        if getattr(self, "_in_catalog", False) and err.status not in (401, 429):
+            body = err.catalog_body_bytes()  # Catalog API errors: CatalogException {code, description}
+        self._send(err.status, body, "application/json", headers=err.headers)
 
     def _authorize(self) -> None:
         d = self.deployment
@@ -133,6 +136,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         d = self.deployment
         path = self.path.split("?", 1)[0]
+        self._in_catalog = False  # one handler serves every request of a keep-alive connection
         try:
             body = self._read_body() if method == "POST" else b""
             d.faults.sleep_latency()
@@ -174,18 +178,21 @@ class _Handler(BaseHTTPRequestHandler):
             plan, d.name, d.source, SERVICE_VERSIONS[d.name], timeout_ms=self.owner.evalscript_timeout_ms
         )
         accept = self.headers.get("Accept", "")
-        ctype = result.content_type
+        ctype, payload = result.content_type, result.body
         if ctype == "application/x-tar" and accept in ("application/tar",):
             ctype = accept
+        elif accept.split(";")[0].strip() == "multipart/mixed":
+            payload, ctype = encoding.build_multipart(result.members)
         # processing units as the service reports them (512 x 512 px per scene = 1 PU, minimum 0.005)
         n_scenes = max(1, len(result.acquisitions))
         pu = max(0.005, plan.width * plan.height / 262144.0 * n_scenes)
         headers = {"x-processingunits-spent": f"{pu:.4f}"}
-        self._send(200, result.body, ctype, headers=headers, truncate=d.faults.draw_truncate())
+        self._send(200, payload, ctype, headers=headers, truncate=d.faults.draw_truncate())
 
     def _catalog(self, method: str, sub: str, body: bytes) -> None:
         d = self.deployment
         self._authorize()
+        self._in_catalog = True
         if method == "POST" and sub == "/search":
             doc = self._json_body(body)
             self._record_entry = self.owner._record(d.name, self.path, doc)

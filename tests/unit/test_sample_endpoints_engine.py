@@ -479,3 +479,95 @@ def test_first_valid_sample_falls_through_at_a_swath_edge(eps):
     assert first[:, :10].mean() < first[:, -10:].mean()
     orbits = json.loads(members["userdata.json"])["orbits"]
     assert [o[0].split("_")[4] for o in orbits] == ["R122", "R079"]
+
+
+def _post_with(eps, b, headers, deployment="cdse"):
+    d = eps.info[deployment]
+    tok = requests.post(
+        d["token_url"],
+        data={"grant_type": "client_credentials", "client_id": d["client_id"], "client_secret": d["client_secret"]},
+        timeout=10,
+    ).json()["access_token"]
+    return requests.post(
+        d["base_url"] + "/api/v1/process", json=b, headers={"Authorization": f"Bearer {tok}", **headers}, timeout=60
+    )
+
+
+def test_nodata_value_is_written_into_tiffs(eps):
+    script = """//VERSION=3
+function setup() { return {input: [{bands: ["B04"], units: "DN"}],
+                            output: {bands: 1, sampleType: "UINT16", nodataValue: 65535}}; }
+function evaluatePixel(s) { return [s.B04]; }
+"""
+    from osgeo import gdal
+
+    r = post(eps, body(script))
+    assert r.status_code == 200, r.text
+    gdal.FileFromMemBuffer("/vsimem/nodata.tif", r.content)
+    ds = gdal.Open("/vsimem/nodata.tif")
+    assert ds.GetRasterBand(1).GetNoDataValue() == 65535
+    ds = None
+    gdal.Unlink("/vsimem/nodata.tif")
+
+
+def test_jpeg_quality_is_honoured(eps):
+    script = """//VERSION=3
+function setup() { return {input: ["B04", "B03", "B02"], output: {bands: 3}}; }
+function evaluatePixel(s) { return [3 * s.B04, 3 * s.B03, 3 * s.B02]; }
+"""
+    sizes = {}
+    for q in (10, 95):
+        fmt = {"type": "image/jpeg", "quality": q}
+        r = post(eps, body(script, responses=[{"identifier": "default", "format": fmt}]))
+        assert r.status_code == 200 and r.headers["Content-Type"] == "image/jpeg"
+        sizes[q] = len(r.content)
+    assert sizes[10] < 0.6 * sizes[95]
+    bad = post(
+        eps, body(script, responses=[{"identifier": "default", "format": {"type": "image/jpeg", "quality": 101}}])
+    )
+    assert bad.status_code == 400 and "quality" in bad.json()["error"]["message"]
+
+
+def test_accept_multipart_mixed_answers_one_part_per_response(eps):
+    from email import message_from_bytes
+
+    script = """//VERSION=3
+function setup() { return {input: [{bands: ["B04", "SCL"], units: "DN"}],
+                            output: [{id: "default", bands: 1, sampleType: "UINT16"}, {id: "scl", bands: 1,
+                            sampleType: "UINT8"}]}; }
+function evaluatePixel(s) { return {default: [s.B04], scl: [s.SCL]}; }
+function updateOutputMetadata(scenes, inputMetadata, outputMetadata) { outputMetadata.userData = {n: 1}; }
+"""
+    responses = [
+        {"identifier": "default", "format": {"type": "image/tiff"}},
+        {"identifier": "scl", "format": {"type": "image/tiff"}},
+        {"identifier": "userdata", "format": {"type": "application/json"}},
+    ]
+    r = _post_with(eps, body(script, responses=responses), {"Accept": "multipart/mixed"})
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("multipart/mixed; boundary=")
+    msg = message_from_bytes(b"Content-Type: " + r.headers["Content-Type"].encode() + b"\r\n\r\n" + r.content)
+    parts = msg.get_payload()
+    assert [p.get_param("name", header="content-disposition") for p in parts] == ["default", "scl", "userdata"]
+    assert [p.get_content_type() for p in parts] == ["image/tiff", "image/tiff", "application/json"]
+    assert json.loads(parts[2].get_payload(decode=True)) == {"n": 1}
+    assert tifffile.imread(io.BytesIO(parts[0].get_payload(decode=True))).shape == (48, 64)
+
+
+def test_catalog_errors_have_the_catalog_shape(eps):
+    d = eps.info["cdse"]
+    tok = requests.post(
+        d["token_url"],
+        data={"grant_type": "client_credentials", "client_id": d["client_id"], "client_secret": d["client_secret"]},
+        timeout=10,
+    ).json()["access_token"]
+    r = requests.post(
+        d["base_url"] + "/api/v1/catalog/1.0.0/search",
+        json={"collections": ["sentinel-2-l2a"], "datetime": "not-a-date"},
+        headers={"Authorization": f"Bearer {tok}"},
+        timeout=10,
+    )
+    assert r.status_code == 400
+    doc = r.json()
+    assert set(doc) == {"code", "description"} and "datetime" in doc["description"]
+    # a Process API error keeps the {"error": {...}} shape on the same connection afterwards
+    assert set(post(eps, body("not a script")).json()) == {"error"}
