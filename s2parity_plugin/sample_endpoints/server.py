@@ -19,6 +19,7 @@ import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional, Union
+from urllib.parse import parse_qs, urlsplit
 
 from s2parity_plugin.sample_endpoints import catalog, encoding, process_api
 from s2parity_plugin.sample_endpoints.auth import DEMO_CLIENTS, REALMS, TOKEN_PATHS, TokenIssuer
@@ -191,18 +192,27 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _catalog(self, method: str, sub: str, body: bytes) -> None:
         d = self.deployment
+        if method == "GET" and sub in ("", "/"):  # the landing page answers without a token
+            self._send_json(200, catalog.landing_page(d.base_url, d.name))
+            return
         self._authorize()
         self._in_catalog = True
-        if method == "POST" and sub == "/search":
-            doc = self._json_body(body)
+        if sub == "/search" and method in ("POST", "GET"):
+            if method == "POST":
+                doc = self._json_body(body)
+            else:
+                doc = catalog.search_body_from_query(parse_qs(urlsplit(self.path).query))
             self._record_entry = self.owner._record(d.name, self.path, doc)
             self._api_fault()
             result = catalog.search(doc, d.name, d.source, d.base_url)
             payload = json.dumps(result).encode("utf-8")
             self._send(200, payload, "application/geo+json", truncate=d.faults.draw_truncate())
             return
-        if method == "GET" and sub in ("", "/"):
-            self._send_json(200, catalog.landing_page(d.base_url, d.name))
+        if method == "GET" and sub == "/conformance":
+            self._send_json(200, catalog.conformance())
+            return
+        if method == "GET" and sub in ("/queryables", f"/collections/{catalog.COLLECTION_ID}/queryables"):
+            self._send_json(200, catalog.queryables(d.base_url), content_type="application/schema+json")
             return
         if method == "GET" and sub == "/collections":
             self._send_json(200, {"collections": [catalog.collection_doc(d.base_url)], "links": []})

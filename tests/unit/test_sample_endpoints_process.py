@@ -372,3 +372,59 @@ def test_catalog_get_feature(eps):
         assert item["id"] == ids[0] and item["properties"]["datetime"].startswith("2020-10-04")
         with pytest.raises(Exception, match="404"):
             cat.get_feature(coll, ids[0].replace("T33TVF", "T33TVG"))
+
+
+def _catalog(eps, method, sub, deployment="cdse", auth=True, **kw):
+    url = eps.info[deployment]["base_url"] + "/api/v1/catalog/1.0.0" + sub
+    headers = {"Authorization": f"Bearer {token(eps, deployment)}"} if auth else {}
+    return requests.request(method, url, headers=headers, timeout=30, **kw)
+
+
+SEED_LONLAT_BBOX = [14.27, 40.84, 14.33, 40.88]
+OCT_2020 = "2020-10-01T00:00:00Z/2020-10-31T23:59:59Z"
+
+
+def test_catalog_fields_merge_with_the_default_set(eps):
+    """Catalog docs: include is merged with the default set, exclude removed from it."""
+    base = {"collections": ["sentinel-2-l2a"], "bbox": SEED_LONLAT_BBOX, "datetime": OCT_2020, "limit": 1}
+    only_include = _catalog(eps, "POST", "/search", json={**base, "fields": {"include": ["properties.eo:cloud_cover"]}})
+    item = only_include.json()["features"][0]
+    assert set(item) == {"id", "type", "geometry", "bbox", "links", "assets", "properties"}
+    assert set(item["properties"]) == {"datetime", "eo:cloud_cover"}
+    only_exclude = _catalog(eps, "POST", "/search", json={**base, "fields": {"exclude": ["links", "assets"]}})
+    item = only_exclude.json()["features"][0]
+    assert set(item) == {"id", "type", "geometry", "bbox", "properties"} and set(item["properties"]) == {"datetime"}
+    empty = _catalog(eps, "POST", "/search", json={**base, "fields": {}}).json()["features"][0]
+    assert set(empty["properties"]) == {"datetime"}
+
+
+@pytest.mark.parametrize(
+    "flt",
+    [
+        "eo:cloud_cover BETWEEN 0 AND 100 AND eo:cloud_cover <> 12.5",
+        {"op": "between", "args": [{"property": "eo:cloud_cover"}, 0, 100]},
+        {"op": "neq", "args": [{"property": "eo:cloud_cover"}, -1]},
+    ],
+)
+def test_catalog_cql2_neq_and_between(eps, flt):
+    base = {"collections": ["sentinel-2-l2a"], "bbox": SEED_LONLAT_BBOX, "datetime": OCT_2020, "limit": 100}
+    everything = _catalog(eps, "POST", "/search", json=base).json()["features"]
+    filtered = _catalog(eps, "POST", "/search", json={**base, "filter": flt}).json()["features"]
+    assert len(filtered) == len(everything) == 12
+    none = {"op": "between", "args": [{"property": "eo:cloud_cover"}, 101, 200]}
+    assert _catalog(eps, "POST", "/search", json={**base, "filter": none}).json()["features"] == []
+
+
+def test_catalog_distinct_date_get_search_conformance_queryables_and_open_landing_page(eps):
+    body = {"collections": ["sentinel-2-l2a"], "bbox": SEED_LONLAT_BBOX, "datetime": OCT_2020, "distinct": "date"}
+    dates = _catalog(eps, "POST", "/search", json=body).json()["features"]
+    assert dates[:4] == ["2020-10-02", "2020-10-04", "2020-10-07", "2020-10-09"] and len(dates) == 10
+    params = {"collections": "sentinel-2-l2a", "bbox": ",".join(map(str, SEED_LONLAT_BBOX)), "datetime": OCT_2020}
+    got = _catalog(eps, "GET", "/search", params={**params, "limit": 3})
+    assert got.status_code == 200 and len(got.json()["features"]) == 3
+    assert "https://api.stacspec.org/v1.0.0/item-search" in _catalog(eps, "GET", "/conformance").json()["conformsTo"]
+    q = _catalog(eps, "GET", "/collections/sentinel-2-l2a/queryables").json()
+    assert "eo:cloud_cover" in q["properties"]
+    landing = _catalog(eps, "GET", "/", auth=False)
+    assert landing.status_code == 200 and landing.json()["type"] == "Catalog"
+    assert _catalog(eps, "GET", "/conformance", auth=False).status_code == 401
