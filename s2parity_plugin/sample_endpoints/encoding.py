@@ -26,6 +26,8 @@ gdal.UseExceptions()
 _GDAL_TYPES = {
     np.dtype(np.uint8): gdal.GDT_Byte,
     np.dtype(np.uint16): gdal.GDT_UInt16,
+    np.dtype(np.int16): gdal.GDT_Int16,
+    np.dtype(np.int8): gdal.GDT_Byte,  # GDAL < 3.7 has no Int8: signed bytes via GTiff PIXELTYPE=SIGNEDBYTE
     np.dtype(np.float32): gdal.GDT_Float32,
 }
 EXTENSIONS = {"image/tiff": "tif", "image/png": "png", "image/jpeg": "jpeg", "application/json": "json"}
@@ -55,7 +57,7 @@ def _mem_dataset(data: np.ndarray, geotransform: Sequence[float] | None, srs_wkt
     if srs_wkt:
         ds.SetProjection(srs_wkt)
     for i in range(bands):
-        ds.GetRasterBand(i + 1).WriteArray(data[i])
+        ds.GetRasterBand(i + 1).WriteArray(data[i].view(np.uint8) if data.dtype == np.int8 else data[i])
     return ds
 
 
@@ -84,10 +86,12 @@ def encode_image(
     path = f"/vsimem/s2p_{uuid.uuid4().hex}"
     if mime == "image/tiff":
         opts = ["COMPRESS=DEFLATE", "INTERLEAVE=PIXEL", "BLOCKYSIZE=8", "ENDIANNESS=BIG", "PREDICTOR=1"]
+        if data.dtype == np.int8:
+            opts.append("PIXELTYPE=SIGNEDBYTE")
         out = gdal.GetDriverByName("GTiff").CreateCopy(path, src, options=opts)
     elif mime == "image/png":
-        if data.dtype == np.float32:
-            raise ValueError("PNG cannot hold FLOAT32 samples; use image/tiff")
+        if data.dtype not in (np.uint8, np.uint16):
+            raise ValueError(f"PNG cannot hold {data.dtype} samples; use image/tiff")
         if data.shape[0] not in (1, 2, 3, 4):
             raise ValueError("PNG output needs 1 to 4 bands")
         out = gdal.GetDriverByName("PNG").CreateCopy(path, src, options=["WORLDFILE=NO"])

@@ -376,12 +376,20 @@ def _scene_context(
             orbits.append(
                 {
                     "dateFrom": day.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "dateTo": (day + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "dateTo": (day + dt.timedelta(hours=23, minutes=59, seconds=59)).strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "tiles": [acquisition_metadata(t, deployment, source) for t in unit],
+                    "__idx": len(orbits),
                 }
             )
         return {"orbits": orbits}
-    return {"tiles": [acquisition_metadata(a, deployment, source) for a in acqs]}
+    return {"tiles": [{**acquisition_metadata(a, deployment, source), "__idx": i} for i, a in enumerate(acqs)]}
+
+
+def _scene_list(scenes_ctx: Any) -> list[Any]:
+    """The scenes as ``updateOutput``'s ``collection.scenes`` sees them: orbits (ORBIT) or tiles."""
+    if isinstance(scenes_ctx, dict):
+        return list(scenes_ctx.get("orbits", scenes_ctx.get("tiles", [])))
+    return list(scenes_ctx)
 
 
 def _mosaic_tiles(tiles: list[dict[str, np.ndarray]], n: int) -> dict[str, np.ndarray]:
@@ -474,6 +482,7 @@ def execute(
                 band_data[b] = [s[b] for s in per_scene]
         context = {"scenes": scenes_ctx, "inputMetadata": input_metadata, "customData": {}}
         try:
+            run.update_output({"scenes": _scene_list(scenes_ctx)})
             raw = run.evaluate(band_data, n, context)
             userdata = (
                 run.update_output_metadata({"scenes": scenes_ctx, "inputMetadata": input_metadata})

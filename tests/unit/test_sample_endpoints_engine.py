@@ -75,6 +75,12 @@ def tar_members(content: bytes) -> dict[str, bytes]:
         return {m.name: tar.extractfile(m).read() for m in tar.getmembers()}
 
 
+def test_signed_sample_types():
+    v = np.array([[-40000.0, -200.0, -1.5, 3.6, 200.0, np.nan]], dtype=np.float32)
+    np.testing.assert_array_equal(to_sample_type(v, "INT8")[0], [-128, -128, -1, 4, 127, 0])
+    np.testing.assert_array_equal(to_sample_type(v, "INT16")[0], [-32768, -200, -1, 4, 200, 0])
+
+
 def test_sample_type_semantics():
     v = np.array([[-0.4, 0.0, 0.5, 0.9999, 1.2, np.nan, 300.5, 70000.0]], dtype=np.float32)
     np.testing.assert_array_equal(to_sample_type(v, "AUTO")[0], [0, 0, 128, 255, 255, 0, 255, 255])
@@ -150,7 +156,7 @@ function updateOutputMetadata(scenes, inputMetadata, outputMetadata) {
     ud = json.loads(m["userdata.json"])
     orbits = ud["scenes"]["orbits"]
     assert len(orbits) == 2 and orbits[0]["dateFrom"] > orbits[1]["dateFrom"]  # mostRecent first
-    assert orbits[0]["dateFrom"] == "2020-10-09T00:00:00Z" and orbits[0]["dateTo"] == "2020-10-10T00:00:00Z"
+    assert orbits[0]["dateFrom"] == "2020-10-09T00:00:00Z" and orbits[0]["dateTo"] == "2020-10-09T23:59:59Z"
     t = orbits[0]["tiles"][0]
     assert set(t) >= {"date", "shId", "cloudCoverage", "dataPath", "productId"} and "_N0500_" in t["productId"]
     assert ud["im"]["serviceVersion"] and ud["im"]["normalizationFactor"] == pytest.approx(1e-4)
@@ -571,3 +577,46 @@ def test_catalog_errors_have_the_catalog_shape(eps):
     assert set(doc) == {"code", "description"} and "datetime" in doc["description"]
     # a Process API error keeps the {"error": {...}} shape on the same connection afterwards
     assert set(post(eps, body("not a script")).json()) == {"error"}
+
+
+def test_evalscript_runtime_as_documented(eps):
+    """updateOutput runs (one band per orbit), evaluatePixel may return nothing (no data → nodataValue),
+    preProcessScenes gets Date objects, orbits carry __idx and a dateTo of 23:59:59, index(0, 0) is 0, INT16 out."""
+    script = """//VERSION=3
+function setup() { return {input: [{bands: ["B04", "dataMask"], units: "DN"}], mosaicking: "ORBIT",
+                            output: {bands: 1, sampleType: "INT16", nodataValue: -9}}; }
+function updateOutput(outputs, collection) { outputs.default.bands = collection.scenes.length; }
+var seen = {};
+function preProcessScenes(collections) {
+  seen = {isDate: collections.from instanceof Date && collections.to instanceof Date,
+          year: collections.from.getUTCFullYear()};
+  return collections;
+}
+function evaluatePixel(samples, scenes) {
+  if (samples[0].B04 % 2 === 1) return;  // no data for odd DN
+  var out = [];
+  for (var i = 0; i < samples.length; i++) out.push(index(0, 0) - scenes.orbits[i].__idx - 1);
+  return out;
+}
+function updateOutputMetadata(scenes, inputMetadata, outputMetadata) {
+  outputMetadata.userData = {seen: seen, dateTo: scenes.orbits.map(function (o) { return o.dateTo; })};
+}
+"""
+    rng = {"from": "2020-10-01T00:00:00Z", "to": "2020-10-10T23:59:59Z"}
+    responses = [
+        {"identifier": "default", "format": {"type": "image/tiff"}},
+        {"identifier": "userdata", "format": {"type": "application/json"}},
+    ]
+    r = post(eps, body(script, responses=responses, data={"dataFilter": {"timeRange": rng}}))
+    assert r.status_code == 200, r.text
+    members = tar_members(r.content)
+    img = tifffile.imread(io.BytesIO(members["default.tif"]))
+    user = json.loads(members["userdata.json"])
+    assert user["seen"] == {"isDate": True, "year": 2020}
+    n_orbits = len(user["dateTo"])
+    assert user["dateTo"][0].endswith("T23:59:59Z") and n_orbits >= 2 and img.shape[-1] == n_orbits
+    assert img.dtype == np.int16
+    valid = img[..., 0] != -9
+    assert 0.3 < valid.mean() < 0.7  # about half the pixels returned nothing
+    np.testing.assert_array_equal(img[valid], np.tile(-1 - np.arange(n_orbits), (int(valid.sum()), 1)))
+    assert (img[~valid] == -9).all()
