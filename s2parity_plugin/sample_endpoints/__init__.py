@@ -31,9 +31,10 @@ Other documented choices
   DEGREES is a 400; a known unit that does not apply to a band (REFLECTANCE on SCL) is ignored for that band.
 * Sample types: AUTO (``x * 255``, rounded half-up, clamped to UINT8), UINT8/UINT16 (rounded half-up, clamped),
   FLOAT32 unchanged; NaN -> 0 for integer types.
-* Categorical bands (SCL, CLM, SNW, dataMask) are always nearest-neighbour; reflectance bands use ``upsampling``
-  when the request pixel is finer than 10 m, else ``downsampling`` (NEAREST / BILINEAR / BICUBIC on the band's
-  native 10/20/60 m grid).
+* Categorical bands (SCL, CLM, SNW, dataMask) are always nearest-neighbour; every other band uses ``upsampling``
+  when the request pixel is finer than **its own** native resolution (10/20/60 m), else ``downsampling``
+  (NEAREST / BILINEAR / BICUBIC on that native grid; the raster-file source on the file's grid). DN are quantised
+  at the native pixels and then interpolated, so BILINEAR/BICUBIC DN are floats as the service returns them.
 * Every tile of every orbit pass whose swath reaches the AOI (real relative orbits and MGRS footprints, see
   :mod:`.scene_generator`); an ORBIT scene is one pass with its tiles mosaicked (``scenes.orbits[i].tiles`` lists
   them all), a TILE scene one tile; dataMask 0 and band values 0 outside a tile's footprint or swath. Scenes are

@@ -33,6 +33,7 @@ from s2parity_plugin.sample_endpoints.evalscript_engine import EvalscriptError, 
 from s2parity_plugin.sample_endpoints.scene_generator import (
     ALL_BANDS,
     CATEGORICAL_BANDS,
+    NATIVE_RES_M,
     REFLECTANCE_BANDS,
     Acquisition,
     acquisition_metadata,
@@ -533,15 +534,26 @@ def _kept_product_ids(scenes: Any, mosaicking: str) -> set[str]:
     return kept
 
 
-def _method(plan: ProcessPlan, bands: list[str]) -> str:
-    """Resampling for continuous bands: upsampling when the request pixel is finer than 10 m, else downsampling."""
+def request_pixel_m(plan: ProcessPlan) -> float:
+    """Request pixel width in metres (degrees converted at the bbox's mid-latitude for CRS84/EPSG:4326)."""
     minx, miny, maxx, maxy = plan.bbox
     if plan.epsg == 4326:
-        px_m = (maxx - minx) / plan.width * 111_320 * math.cos(math.radians((miny + maxy) / 2))
-    else:
-        px_m = (maxx - minx) / plan.width
-    finest = min((10 if b in REFLECTANCE_BANDS else 20) for b in bands) if bands else 10
-    return plan.upsampling if px_m < finest else plan.downsampling
+        return (maxx - minx) / plan.width * 111_320 * math.cos(math.radians((miny + maxy) / 2))
+    return (maxx - minx) / plan.width
+
+
+def _method(plan: ProcessPlan, bands: list[str]) -> tuple[tuple[str, str], ...]:
+    """Resampling per band, decided against **that band's** native resolution (S2L2A "processing" options):
+    ``upsampling`` when the request pixel is finer than the band's (5 m from a 10 m band, 10 m from a 20 m band),
+    else ``downsampling``; categorical bands always NEAREST."""
+    px_m = request_pixel_m(plan)
+    out = []
+    for b in bands:
+        if b in CATEGORICAL_BANDS:
+            out.append((b, "NEAREST"))
+        else:
+            out.append((b, plan.upsampling if px_m < NATIVE_RES_M[b] else plan.downsampling))
+    return tuple(out)
 
 
 def _apply_units(
@@ -601,7 +613,7 @@ RENDER_CACHE_SIZE = 6  # rendered (acquisition, deployment, grid, bands) results
 
 
 def _cached_render(
-    source: Any, acq: Any, deployment: str, bands: list[str], plan: ProcessPlan, x: Any, y: Any, method: str
+    source: Any, acq: Any, deployment: str, bands: list[str], plan: ProcessPlan, x: Any, y: Any, method: Any
 ) -> dict[str, np.ndarray]:
     """``source.render`` memoised on (source, product, deployment, bands, grid, method): scenes are deterministic, so
     repeated identical requests (demo re-runs, client retries) skip the scene generation. Arrays are read-only."""
@@ -621,7 +633,7 @@ def _cached_render(
         if hit is not None:
             _RENDER_CACHE.move_to_end(key)
             return hit
-    vals = source.render(acq, deployment, bands, x, y, plan.crs, method)
+    vals = source.render(acq, deployment, bands, x, y, plan.crs, dict(method) if isinstance(method, tuple) else method)
     for v in vals.values():
         v.flags.writeable = False
     with _RENDER_CACHE_LOCK:

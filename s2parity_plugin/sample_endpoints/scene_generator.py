@@ -604,7 +604,7 @@ def _cloud_cover_cached(tile: Tile, day: dt.date, deployment: str, samples: int)
     return round(100.0 * float(cloudy.mean()), 2)
 
 
-def _native_taps(x: np.ndarray, res: float, method: str) -> list[tuple[np.ndarray, np.ndarray]]:
+def native_taps(x: np.ndarray, res: float, method: str) -> list[tuple[np.ndarray, np.ndarray]]:
     """Native-grid centre coordinates and weights along one axis for the resampling ``method``."""
     if method == "NEAREST":
         return [((np.floor(x / res) + 0.5) * res, np.ones_like(x))]
@@ -660,12 +660,15 @@ class SyntheticSceneSource:
         x: np.ndarray,
         y: np.ndarray,
         crs: str,
-        method: str = "NEAREST",
+        method: str | dict[str, str] = "NEAREST",
     ) -> dict[str, np.ndarray]:
         """Product values of ``bands`` at pixel centres ``x``/``y`` (request CRS ``crs``, e.g. ``"EPSG:3035"``).
 
+        :param method: resampling of continuous bands, one for all or per band (``{"B04": "BILINEAR", …}``).
         :return: band -> float64 array: reflectance bands as **product DN** of the deployment's baseline (offset
-            +1000 for >= 04.00), SCL/CLD/SNW/CLM/CLP as stored, angles in degrees, AOT/WVP DN, dataMask 0/1.
+            +1000 for >= 04.00), quantised at the native pixels and then interpolated (BILINEAR/BICUBIC give
+            non-integer DN, as the service's float DN), SCL/CLD/SNW/CLM/CLP as stored, angles in degrees, AOT/WVP
+            DN, dataMask 0/1.
         """
         e, n = _to_utm(x, y, crs, acq.tile.epsg)
         truth = baselines.reprocessing_truth(acq.date, acq.tile.tile_id)
@@ -685,8 +688,8 @@ class SyntheticSceneSource:
                     REFLECTANCE_BANDS.index(b) for b in bands if b in REFLECTANCE_BANDS and NATIVE_RES_M[b] == res
                 )
                 taps = []
-                for ex, wx in _native_taps(e, res, meth):
-                    for ny, wy in _native_taps(n, res, meth):
+                for ex, wx in native_taps(e, res, meth):
+                    for ny, wy in native_taps(n, res, meth):
                         fields = _fields_on_unique(ex - dx, ny - dy, res, acq.date, thresholds, gain, off, idx)
                         taps.append((fields, wx * wy))
                 cache[key] = taps  # type: ignore[assignment]
@@ -700,9 +703,10 @@ class SyntheticSceneSource:
             elif band in REFLECTANCE_BANDS:
                 k = REFLECTANCE_BANDS.index(band)
                 acc = np.zeros(e.shape)
-                for f, w in fields_at(res, method):
-                    acc += w * f["refl"][k]
-                out[band] = np.clip(np.round(acc * 10000.0) + add, 0, 65535)
+                meth = method.get(band, "NEAREST") if isinstance(method, dict) else method
+                for f, w in fields_at(res, meth):
+                    acc += w * np.clip(np.round(f["refl"][k] * 10000.0) + add, 0, 65535)
+                out[band] = acc
             elif band == "SCL":
                 out[band] = fields_at(res, "NEAREST")[0][0]["scl"].astype(np.float64)
             elif band in ("CLD", "CLP"):

@@ -620,3 +620,19 @@ function updateOutputMetadata(scenes, inputMetadata, outputMetadata) {
     assert 0.3 < valid.mean() < 0.7  # about half the pixels returned nothing
     np.testing.assert_array_equal(img[valid], np.tile(-1 - np.arange(n_orbits), (int(valid.sum()), 1)))
     assert (img[~valid] == -9).all()
+
+
+def test_resampling_is_decided_per_band_and_interpolated_dn_stay_floats(eps):
+    """15 m pixels: finer than B05's 20 m (upsampling: BILINEAR → non-integer DN), coarser than B04's 10 m
+    (downsampling: NEAREST → the product's integer DN)."""
+    script = """//VERSION=3
+function setup() { return {input: [{bands: ["B04", "B05"], units: "DN"}], output: {bands: 2, sampleType: "FLOAT32"}}; }
+function evaluatePixel(s) { return [s.B04, s.B05]; }
+"""
+    one_day = {"timeRange": {"from": "2020-10-04T00:00:00Z", "to": "2020-10-04T23:59:59Z"}}
+    processing = {"upsampling": "BILINEAR", "downsampling": "NEAREST"}
+    b = body(script, output={"width": 40, "height": 32}, data={"dataFilter": one_day, "processing": processing})
+    img = tifffile.imread(io.BytesIO(post(eps, b).content)).astype(np.float64)  # 640 m / 40 px = 16 m pixels
+    b04, b05 = img[..., 0], img[..., 1]
+    assert (b04 == np.round(b04)).all()
+    assert (b05 != np.round(b05)).mean() > 0.5

@@ -78,14 +78,14 @@ def read(path: Path, band: int = 1) -> np.ndarray:
     return arr
 
 
-def fetch(eps, deployment, evalscript, bbox, epsg, size, time, responses, harmonize=True, **kw):
+def fetch(eps, deployment, evalscript, bbox, epsg, size, time, responses, harmonize=True, other_processing=None, **kw):
     req = SentinelHubRequest(
         evalscript=evalscript,
         input_data=[
             SentinelHubRequest.input_data(
                 sup.collection(eps.info, deployment),
                 time_interval=time,
-                other_args={"processing": {"harmonizeValues": harmonize}},
+                other_args={"processing": {"harmonizeValues": harmonize, **(other_processing or {})}},
                 **kw,
             )
         ],
@@ -218,3 +218,23 @@ def test_modelled_swath_edge_follows_the_real_tile(shared_data):
     model = sg.in_swath(np.asarray(lon), np.asarray(lat), 23).reshape(e.shape)
     assert ((scl > 0) == model).mean() > 0.98
     assert sg.relative_orbits_of_tile(sg.tile_for_lonlat(-8.2, 52.8)) == (23, 80, 123)
+
+
+def test_real_raster_source_honours_bilinear(real_eps, shared_data):
+    """Upsampling the real 60 m B04 to 5 m with BILINEAR interpolates between the file's pixels (float DN); NEAREST
+    repeats them in 12 × 12 blocks."""
+    bbox = (499980 + 300 * 60, 5900040 - 320 * 60, 499980 + 320 * 60, 5900040 - 300 * 60)  # 20 × 20 px at 60 m
+    script = """//VERSION=3
+function setup() { return {input: [{bands: ["B04", "dataMask"], units: "DN"}],
+                            output: {bands: 1, sampleType: "FLOAT32"}}; }
+function evaluatePixel(s) { return [s.B04]; }
+"""
+    kw = dict(time=("2022-10-05", "2022-10-06"), responses=[("default", MimeType.TIFF)], harmonize=False)
+    near = fetch(real_eps, "sh", script, bbox, 32629, (240, 240), **kw)
+    bil = fetch(real_eps, "sh", script, bbox, 32629, (240, 240), other_processing={"upsampling": "BILINEAR"}, **kw)
+    truth = read(shared_data / "s2l2a_T29UNU_20221005_N0400" / "T29UNU_20221005T115411_B04_60m.jp2")[300:320, 300:320]
+    truth = truth.astype(np.float64)
+    np.testing.assert_array_equal(near[6::12, 6::12], truth)
+    assert (bil != np.round(bil)).mean() > 0.3
+    step = np.abs(np.diff(truth, axis=1)).mean()  # typical difference between neighbouring 60 m pixels
+    assert np.abs(bil[6::12, 6::12] - truth)[1:-1, 1:-1].mean() < 0.1 * step  # 2.5 m from the 60 m centres
