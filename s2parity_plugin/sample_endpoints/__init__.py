@@ -51,6 +51,10 @@ Other documented choices
   401 COMMON_UNAUTHORIZED (missing/invalid/expired token, or a token of the other deployment), 403
   COMMON_INSUFFICIENT_PERMISSIONS (``byoc-``/``batch-``/``zarr-`` collections), 404 COMMON_NOT_FOUND (other unknown
   collections, unknown paths), 429 RATE_LIMIT_EXCEEDED with ``Retry-After`` in milliseconds, 500/503.
+* Rate-limit mode per deployment (:meth:`SampleEndpoints.set_budget`, :mod:`.budget`): request, processing-unit
+  and token budgets per window, 429 ``RATE_LIMIT_EXCEEDED`` with ``Retry-After`` in ms; processing units per the
+  docs (area / 512², minimum 0.01; input bands / 3 without dataMask; FLOAT32 × 2; × scenes; minimum 0.005) in
+  ``x-processingunits-spent``; tokens are JWTs whose ``exp`` is issue time + TTL.
 * Fault injection per deployment (:meth:`SampleEndpoints.set_faults`, CLI ``--faults-sh``/``--faults-cdse``):
   latency, 429 bursts, random 5xx, truncated bodies (``truncate_mode`` "content-length" — undetected by
   requests 2.28/urllib3 1.26, the client fails decoding — or "chunked" — a ``ChunkedEncodingError`` sentinelhub-py
@@ -68,7 +72,8 @@ real files: ``SampleEndpoints(scene_source=...)`` (one source for both deploymen
 
 Modules: :mod:`.server` (HTTP, thin), :mod:`.auth`, :mod:`.process_api`, :mod:`.evalscript_engine` (V8 via
 mini-racer, vectorised), :mod:`.scene_generator`, :mod:`.baselines` (timeline + :func:`reprocessing_truth`),
-:mod:`.catalog`, :mod:`.faults`, :mod:`.errors`, :mod:`.encoding`, :mod:`.raster_source`. No QGIS/Qt import.
+:mod:`.catalog`, :mod:`.faults`, :mod:`.budget`, :mod:`.errors`, :mod:`.encoding`, :mod:`.raster_source`.
+No QGIS/Qt import.
 """
 
 from __future__ import annotations

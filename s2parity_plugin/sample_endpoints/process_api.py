@@ -27,7 +27,7 @@ import numpy as np
 from osgeo import gdal, ogr, osr
 
 from s2parity_plugin.core import grid as core_grid
-from s2parity_plugin.sample_endpoints import baselines, encoding, scene_generator
+from s2parity_plugin.sample_endpoints import baselines, budget, encoding, scene_generator
 from s2parity_plugin.sample_endpoints.errors import bad_payload, forbidden, not_found, renderer_error
 from s2parity_plugin.sample_endpoints.evalscript_engine import EvalscriptError, EvalscriptRun, to_sample_type
 from s2parity_plugin.sample_endpoints.scene_generator import (
@@ -353,6 +353,7 @@ class ProcessResult:
     acquisitions: list[str]  # product ids used, in evalscript order
     userdata: Any = None
     members: list[tuple[str, bytes]] = dataclasses.field(default_factory=list)  # (file name, content) per response
+    processing_units: float = 0.0  # as charged (budget.processing_units)
 
 
 def scene_units(acqs: list[Acquisition], mosaicking: str) -> list[list[Acquisition]]:
@@ -515,9 +516,11 @@ def execute(
             raise bad_payload(f"Response '{ident}': {exc}") from exc
         members.append((f"{ident}.{encoding.EXTENSIONS[fmt]}", content))
     used = [a.product_id(deployment) for a in acqs]
+    float32 = any(o.sample_type == "FLOAT32" for o in setup.outputs if any(o.id == r[0] for r in plan.responses))
+    pu = budget.processing_units(plan.width, plan.height, setup.bands, float32, len(units_used))
     if len(members) == 1:
-        return ProcessResult(members[0][1], plan.responses[0][1], used, userdata, members)
-    return ProcessResult(encoding.build_tar(members), "application/x-tar", used, userdata, members)
+        return ProcessResult(members[0][1], plan.responses[0][1], used, userdata, members, pu)
+    return ProcessResult(encoding.build_tar(members), "application/x-tar", used, userdata, members, pu)
 
 
 def _kept_product_ids(scenes: Any, mosaicking: str) -> set[str]:

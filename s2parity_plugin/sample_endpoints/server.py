@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from s2parity_plugin.sample_endpoints import catalog, encoding, process_api
 from s2parity_plugin.sample_endpoints.auth import DEMO_CLIENTS, REALMS, TOKEN_PATHS, TokenIssuer
+from s2parity_plugin.sample_endpoints.budget import Budget, BudgetConfig
 from s2parity_plugin.sample_endpoints.errors import ServiceError, bad_payload, internal_error, not_found, unauthorized
 from s2parity_plugin.sample_endpoints.faults import FaultConfig, FaultState
 from s2parity_plugin.sample_endpoints.scene_generator import SyntheticSceneSource
@@ -45,6 +46,7 @@ class Deployment:
     issuer: TokenIssuer
     faults: FaultState
     base_url: str = ""
+    budget: Optional[Budget] = None  # rate-limit mode (off when None)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -116,6 +118,17 @@ class _Handler(BaseHTTPRequestHandler):
         if d.issuer.verify(self.headers.get("Authorization"), d.faults.config.expire_tokens_after) is None:
             raise unauthorized()
 
+    def _admit(self, token: bool = False) -> None:
+        """Rate-limit mode: 429 with ``Retry-After`` (ms) when the request or PU budget of the window is spent."""
+        b = self.deployment.budget
+        if b is None:
+            return
+        wait_ms = b.admit_token() if token else b.admit_request()
+        if wait_ms is not None:
+            from s2parity_plugin.sample_endpoints.errors import rate_limited
+
+            raise rate_limited(wait_ms)
+
     def _api_fault(self) -> None:
         fault = self.deployment.faults.draw_api_fault()
         if fault == "429":
@@ -142,6 +155,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = self._read_body() if method == "POST" else b""
             d.faults.sleep_latency()
             if method == "POST" and path == TOKEN_PATHS[d.name]:
+                self._admit(token=True)
                 status, doc = d.issuer.token_response(body, self.headers)
                 self._send_json(status, doc)
                 return
@@ -173,6 +187,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._authorize()
         doc = self._json_body(body)
         self._record_entry = self.owner._record(d.name, self.path, doc)
+        self._admit()
         self._api_fault()
         plan = process_api.parse_request(doc)
         result = process_api.execute(
@@ -184,9 +199,9 @@ class _Handler(BaseHTTPRequestHandler):
             ctype = accept
         elif accept.split(";")[0].strip() == "multipart/mixed":
             payload, ctype = encoding.build_multipart(result.members)
-        # processing units as the service reports them (512 x 512 px per scene = 1 PU, minimum 0.005)
-        n_scenes = max(1, len(result.acquisitions))
-        pu = max(0.005, plan.width * plan.height / 262144.0 * n_scenes)
+        pu = result.processing_units  # budget.processing_units: area, bands / 3, FLOAT32 × 2, scenes
+        if d.budget is not None:
+            d.budget.charge(pu)
         headers = {"x-processingunits-spent": f"{pu:.4f}"}
         self._send(200, payload, ctype, headers=headers, truncate=d.faults.draw_truncate())
 
@@ -196,6 +211,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, catalog.landing_page(d.base_url, d.name))
             return
         self._authorize()
+        self._admit()
         self._in_catalog = True
         if sub == "/search" and method in ("POST", "GET"):
             if method == "POST":
@@ -360,6 +376,26 @@ class SampleEndpoints:
                 seed=seed,
             )
         )
+
+    def set_budget(
+        self,
+        deployment: str,
+        requests: Optional[int] = None,
+        processing_units: Optional[float] = None,
+        token_requests: Optional[int] = None,
+        window_s: float = 60.0,
+    ) -> None:
+        """Rate-limit mode for one deployment (see :mod:`.budget`); ``clear_budget`` turns it off."""
+        if deployment not in self.deployments:
+            raise ValueError(f"unknown deployment {deployment!r} (started? expected one of {DEPLOYMENTS})")
+        config = BudgetConfig(requests, processing_units, token_requests, float(window_s))
+        self.deployments[deployment].budget = Budget(config)
+
+    def clear_budget(self, deployment: Optional[str] = None) -> None:
+        """Rate-limit mode off (on one deployment, or on both)."""
+        for name, dep in self.deployments.items():
+            if deployment in (None, name):
+                dep.budget = None
 
     def clear_faults(self, deployment: Optional[str] = None) -> None:
         """Turn every fault off (on one deployment, or on both)."""
