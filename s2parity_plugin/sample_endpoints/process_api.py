@@ -445,7 +445,7 @@ def execute(
             except EvalscriptError as exc:
                 raise renderer_error(str(exc)) from exc
             kept_ids = _kept_product_ids(pre.get("scenes", {}), setup.mosaicking)
-            acqs = [a for a in acqs if a.product_id(deployment) in kept_ids]
+            acqs = [a for a in acqs if a.catalog_id(deployment) in kept_ids]
             scenes_ctx = _scene_context(acqs, deployment, source, setup.mosaicking, plan)
         else:
             scenes_ctx = _scene_context(acqs, deployment, source, "TILE", plan)["tiles"]

@@ -258,6 +258,11 @@ TILE_OVERLAP_M = 9800.0  # S2 tiles are 109.8 km squares on a 100 km grid: neigh
 def tiles_for_bbox_lonlat(bbox: tuple[float, float, float, float]) -> list[Tile]:
     """All tiles whose footprint (109.8 km, overlapping its neighbours) contains a point of a 9 x 9 sample grid of the
     lon/lat ``bbox``: near a tile edge, both the tile and its neighbour."""
+    return list(_tiles_for_bbox_cached(tuple(float(v) for v in bbox)))
+
+
+@lru_cache(maxsize=256)
+def _tiles_for_bbox_cached(bbox: tuple[float, ...]) -> tuple[Tile, ...]:
     minx, miny, maxx, maxy = bbox
     gx, gy = np.meshgrid(np.linspace(minx, maxx, 9), np.linspace(miny, maxy, 9))
     lons, lats = gx.ravel(), gy.ravel()
@@ -273,7 +278,7 @@ def tiles_for_bbox_lonlat(bbox: tuple[float, float, float, float]) -> list[Tile]
         e, n = np.asarray(e), np.asarray(n)
         if ((e >= t.xmin) & (e <= t.xmax) & (n >= t.ymin) & (n <= t.ymax)).any():
             out.append(t)
-    return sorted(out, key=lambda t: t.tile_id)
+    return tuple(sorted(out, key=lambda t: t.tile_id))
 
 
 class AcquisitionNaming:
@@ -342,6 +347,7 @@ RELATIVE_ORBITS = 143  # per 10-day repeat cycle of one satellite
 CYCLE_DAYS = 10
 ORBIT_PERIOD_DAYS = CYCLE_DAYS / RELATIVE_ORBITS  # 100.7 min between consecutive relative orbits
 SWATH_HALF_WIDTH_KM = 145.0  # 290 km swath
+SWATH_SHORTCUT_MARGIN_KM = 2.0  # request corners this far inside the swath: every pixel is inside
 S2B_PHASE_DAYS = 5  # S2B flies 180° apart from S2A: the same relative orbit 5 days later
 #: Anchor: the real product S2A_MSIL2A_20221005T115411_N0400_R023_T29UNU (../shared/data 1a): S2A, R023, datatake
 #: start 2022-10-05T11:54:11Z. Its descending-node longitude (−25.526°) is fitted so that the modelled east swath
@@ -739,7 +745,13 @@ class SyntheticSceneSource:
         """True where the product has data: inside the tile's footprint and inside its orbit's swath (UTM e/n, m)."""
         t = acq.tile
         inside = (e >= t.xmin) & (e <= t.xmax) & (n >= t.ymin) & (n <= t.ymax)
-        lon, lat = transformer(f"EPSG:{t.epsg}", "EPSG:4326").transform(e, n)
+        to_lonlat = transformer(f"EPSG:{t.epsg}", "EPSG:4326")
+        ce, cn = np.meshgrid([e.min(), e.max()], [n.min(), n.max()])
+        clon, clat = to_lonlat.transform(ce.ravel(), cn.ravel())
+        corners = np.abs(cross_track_km(np.asarray(clon), np.asarray(clat), acq.relative_orbit))
+        if (corners <= SWATH_HALF_WIDTH_KM - SWATH_SHORTCUT_MARGIN_KM).all():
+            return inside  # the whole request lies well inside the swath (a band, straight at this scale)
+        lon, lat = to_lonlat.transform(e, n)
         return inside & in_swath(np.asarray(lon), np.asarray(lat), acq.relative_orbit)
 
 
@@ -780,7 +792,7 @@ def acquisition_metadata(acq: Acquisition, deployment: str, source: Any) -> dict
         "shId": acq.sh_id(deployment),
         "cloudCoverage": source.cloud_cover(acq, deployment),
         "dataPath": acq.data_path(deployment),
-        "productId": acq.product_id(deployment),
+        "productId": acq.catalog_id(deployment),  # CDSE names its products with .SAFE, as in its catalog
     }
 
 
