@@ -8,6 +8,7 @@ resamples silently. :func:`align_to_grid` is the explicit escape hatch (gdal.War
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,44 @@ def check_same_grid(a: GridInfo, b: GridInfo, names: tuple[str, str] = ("A", "B"
             + f". Put {names[1]} onto {names[0]}'s grid first (explicit resampling, e.g. align_to_grid), "
             "or fetch both with the same request."
         )
+
+
+# -- the Process API's output grid ---------------------------------------------------------------------------------
+# One derivation of a request's output grid, used by the plugin (core.spec) and by the local endpoint pair, so the
+# two cannot disagree. Assumptions that only a live run can confirm are marked ASSUMED.
+
+
+def coerce_output_size(value: float) -> int:
+    """Pixel count the service uses for an ``output.width``/``height`` of ``value``.
+
+    The OpenAPI reference types them ``integer``, yet the Request Builder emits fractional sizes (the seed's
+    501.2608 × 420.7543) and the live service answers them. ASSUMED: it truncates (Jackson's default
+    ``ACCEPT_FLOAT_AS_INT`` coercion casts a JSON float to int by truncation): 501.2608 → 501, 420.7543 → 420.
+    """
+    return math.trunc(float(value))
+
+
+def is_fractional_size(value: Any) -> bool:
+    """True for a finite number with a fractional part (``501.26``); ``501``/``501.0`` are whole."""
+    return (
+        isinstance(value, float) and math.isfinite(value) and value != math.floor(value) and not isinstance(value, bool)
+    )
+
+
+def size_for_resolution(extent: float, resolution: float) -> int:
+    """Pixels along one axis for ``resx``/``resy``: the bbox extent (CRS units) over the resolution, rounded half up
+    (``floor(x + 0.5)``), at least 1. ASSUMED rounding (the reference says only "used to calculate the width")."""
+    return max(1, math.floor(extent / resolution + 0.5))
+
+
+def bbox_geotransform(
+    bbox: tuple[float, float, float, float], width: int, height: int
+) -> tuple[float, float, float, float, float, float]:
+    """GDAL geotransform of a Process API output: the image covers the request bbox exactly, so a pixel is
+    ``extent / size`` (CRS units) — with ``resx``/``resy`` slightly stretched from the requested resolution when the
+    extent is not a multiple of it (the bbox is kept, the resolution is not)."""
+    minx, miny, maxx, maxy = bbox
+    return (minx, (maxx - minx) / width, 0.0, maxy, 0.0, -(maxy - miny) / height)
 
 
 RESAMPLING = {

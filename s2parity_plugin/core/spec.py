@@ -20,13 +20,19 @@ the request grid therefore coincides with the band's pixel grid and no resamplin
 (EPSG:3035, a neighbouring UTM zone) the service must resample — identically on both endpoints, which is what
 matters for the comparison; choose ``upsampling``/``NEAREST`` to keep values untouched.
 
-``snap="nearest"`` reproduces what the Process API does with ``resx``/``resy`` for a given bbox: keep the bbox's
-upper-left corner and round its size to the nearest whole number of pixels (the seed bbox in EPSG:3035 at 10 m →
-505 × 447 px; ``snap="outward"`` gives 506 × 449 px for it). Use it to re-issue a request built elsewhere.
+``snap="nearest"`` keeps the bbox's upper-left corner and gives the pixel count the Process API derives from
+``resx``/``resy`` for that bbox (:func:`core.grid.size_for_resolution`, extent / resolution rounded half up: the seed
+bbox in EPSG:3035 at 10 m → 505 × 447 px; ``snap="outward"`` gives 506 × 449 px for it). The difference: the Process
+API keeps the bbox and stretches its pixels to it (:func:`core.grid.bbox_geotransform`: 9.997 × 10.006 m for the seed),
+while this grid keeps pixels of exactly ``res`` and moves the right/bottom edge by less than half a pixel (the
+bbox sent is the grid's, so both services return this exact grid). Use it to re-issue a request built elsewhere.
 
-Never send ``resx``/``resy`` or a fractional ``width``/``height`` (the seed's 501.26 × 420.75): the two services
-may round differently; and never compute the size with sentinelhub-py's ``bbox_to_dimensions``, which measures the
-bbox in UTM (528 × 415 px for the seed bbox) while the request is in EPSG:3035.
+Never send ``resx``/``resy`` or a fractional ``width``/``height`` (the seed's 501.26 × 420.75): the live service
+accepts fractional sizes and is assumed to truncate them (:func:`core.grid.coerce_output_size`, to verify live),
+which silently changes the pixel size; :func:`process_body_warnings` says so for a body built elsewhere, and
+:attr:`RequestSpec.warnings` when the AOI is not a whole number of pixels in ``snap="nearest"``. Never compute the
+size with sentinelhub-py's ``bbox_to_dimensions``, which measures the bbox in UTM (528 × 415 px for the seed bbox)
+while the request is in EPSG:3035.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ from s2parity_plugin.core.evalscripts import (
     normalize_quantity,
 )
 from s2parity_plugin.core.fetch_errors import AoiError, DateRangeError, PresetError
+from s2parity_plugin.core.grid import coerce_output_size, is_fractional_size, size_for_resolution
 
 S2_FIRST_DAY = date(2015, 6, 23)
 DEFAULT_MAX_PIXELS = 60_000_000  # per side and per request date; 60 Mpx ≈ 77 km × 77 km at 10 m
@@ -123,7 +130,7 @@ def snap_grid(bounds: tuple[float, float, float, float], epsg: int, resolution_m
         width, height = max(c1 - c0, 1), max(r1 - r0, 1)
         return Grid(int(epsg), c0 * r, r1 * r, r, width, height)
     if snap == "nearest":
-        width, height = max(round((maxx - minx) / r), 1), max(round((maxy - miny) / r), 1)
+        width, height = size_for_resolution(maxx - minx, r), size_for_resolution(maxy - miny, r)
         return Grid(int(epsg), minx, maxy, r, width, height)
     raise AoiError(f"Unknown grid snapping {snap!r}: use one of {', '.join(SNAP_MODES)}.")
 
@@ -153,6 +160,7 @@ class RequestSpec:
     evalscript: str
     outputs: Outputs = field(default_factory=Outputs)
     options: Options = field(default_factory=Options)
+    warnings: tuple[str, ...] = ()  # for the user (Processing log, dock); the request is valid as it is
 
     def aoi_shape(self) -> Polygon | MultiPolygon:
         """The AOI as a shapely geometry (grid CRS)."""
@@ -218,6 +226,42 @@ class RequestSpec:
                 "downsampling": self.options.downsampling,
             },
         }
+
+
+def process_body_warnings(body: Any) -> list[str]:
+    """Warnings for a Process API body built elsewhere (e.g. the Request Builder): fractional output sizes.
+
+    The live service accepts them and is assumed to truncate (:func:`core.grid.coerce_output_size`), so the pixels
+    silently differ from what the bbox / size suggest; each warning says what to change."""
+    out = (body or {}).get("output") if isinstance(body, dict) else None
+    if not isinstance(out, dict):
+        return []
+    warnings = []
+    for name in ("width", "height"):
+        value = out.get(name)
+        if is_fractional_size(value):
+            warnings.append(
+                f"output.{name} is {value}, not a whole number of pixels: the service will use "
+                f"{coerce_output_size(value)} px (truncated; assumed, not yet verified against the live service), "
+                f"which changes the pixel size. Send a whole {name} or resx/resy instead."
+            )
+    return warnings
+
+
+def grid_size_warnings(bounds: tuple[float, float, float, float], grid: Grid, snap: str) -> list[str]:
+    """With ``snap="nearest"``, a warning when the AOI's extent is not a whole number of pixels (the grid's right or
+    bottom edge then differs from the AOI's by up to half a pixel). ``"outward"`` always covers the AOI: none."""
+    if snap != "nearest":
+        return []
+    r = grid.resolution_m
+    w_px, h_px = (bounds[2] - bounds[0]) / r, (bounds[3] - bounds[1]) / r
+    if abs(w_px - grid.width) < 1e-6 and abs(h_px - grid.height) < 1e-6:
+        return []
+    return [
+        f"The AOI spans {w_px:.2f} × {h_px:.2f} px at {r:g} m, not a whole number of pixels: the grid uses "
+        f"{grid.width} × {grid.height} px of exactly {r:g} m, so its right/bottom edge moves by up to half a pixel. "
+        "Choose grid snapping 'outward' to cover the whole AOI."
+    ]
 
 
 def _response(identifier: str, mime: str) -> dict[str, Any]:
@@ -460,4 +504,5 @@ def build_spec(
         upsampling=upsampling.upper() if upsampling else None,
         downsampling=downsampling.upper() if downsampling else None,
     )
-    return RequestSpec(geojson(projected), grid, d0, d1, q, u, script, outputs, options)
+    warnings = tuple(grid_size_warnings(projected.bounds, grid, snap))
+    return RequestSpec(geojson(projected), grid, d0, d1, q, u, script, outputs, options, warnings)

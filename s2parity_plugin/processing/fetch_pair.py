@@ -269,6 +269,8 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
                 f"Grid: {spec.grid.width} × {spec.grid.height} px at {spec.grid.resolution_m:g} m in {spec.grid.crs}; "
                 f"A = {a.profile_id} ({a.base_url}), B = {b.profile_id} ({b.base_url})"
             )
+            for warning in spec.warnings:
+                feedback.pushWarning(warning)
 
             def progress(done: int, total: int, message: str) -> None:
                 feedback.setProgress(100.0 * done / max(total, 1))

@@ -12,34 +12,49 @@ The unmodified ``sentinelhub`` client talks to it over real HTTP (``SHConfig(sh_
 ``DataCollection.SENTINEL2_L2A.define_from(…, service_url=…)``; plain http on loopback needs
 ``OAUTHLIB_INSECURE_TRANSPORT=1``).
 
-Fractional ``output.width``/``height`` (decision)
-------------------------------------------------
-The OpenAPI reference declares ``output.width``/``height`` as ``type: integer, format: int32, minimum 1,
-maximum 2500`` ("Must be an integer between 1 and 2500"). JSON Schema's ``integer`` accepts ``501.0`` but not
-``501.2608``, so a body carrying the seed's fractional 501.2608 x 420.7543 does not validate against the schema:
-the emulator answers **400 COMMON_BAD_PAYLOAD** (real error shape, message naming the field) rather than silently
-rounding — silently rounding would hide exactly the kind of client bug (a grid computed from bbox/resolution and
-never rounded) that makes two fetches disagree by one pixel. Integral floats (``505.0``) are accepted as the schema
-allows. Clients should send integers, or ``resx``/``resy`` (then ``width = round((maxx - minx) / resx)``, likewise
-height, as the real service computes it — 505 x 447 for the seed bbox at 10 m).
+Output grid (decision; core.grid holds the one derivation)
+---------------------------------------------------------
+The OpenAPI reference declares ``output.width``/``height`` as ``type: integer``, but the Request Builder emits
+fractional sizes (the seed's 501.2608 x 420.7543) and the live service answers them. The pair accepts them and
+**truncates** (:func:`s2parity_plugin.core.grid.coerce_output_size`: 501 x 420) — ASSUMED, to verify live (Jackson's
+default float-to-int coercion truncates). The plugin never sends fractional sizes and warns about them
+(:func:`s2parity_plugin.core.spec.process_body_warnings`). With ``resx``/``resy`` the size is
+:func:`~s2parity_plugin.core.grid.size_for_resolution` (extent / res rounded half up, ASSUMED) and the image covers
+the bbox exactly (:func:`~s2parity_plugin.core.grid.bbox_geotransform`, pixels stretched to the bbox).
 
 Other documented choices
 ------------------------
-* ``harmonizeValues=true`` (default) removes the BOA offset of >= 04.00 products and clamps negatives to 0;
-  ``false`` returns product DNs; ``REFLECTANCE = DN / 10000`` either way (old baselines have no offset).
+* Radiometry (Sentinel-2 L2A data page, "Harmonize Values"): ``REFLECTANCE`` is ``(DN + BOA_ADD_OFFSET) / 10000``
+  on every baseline, clamped at 0 with ``harmonizeValues=true`` (default) and possibly negative with ``false``;
+  ``DN`` is harmonized (offset removed, clamped at 0) with ``true`` and the product DN as stored with ``false``.
+  AOT defaults to ``OPTICAL_DEPTH`` (DN / 1000). A unit name outside REFLECTANCE, DN, OPTICAL_DEPTH, PERCENT,
+  DEGREES is a 400; a known unit that does not apply to a band (REFLECTANCE on SCL) is ignored for that band.
 * Sample types: AUTO (``x * 255``, rounded half-up, clamped to UINT8), UINT8/UINT16 (rounded half-up, clamped),
   FLOAT32 unchanged; NaN -> 0 for integer types.
-* Categorical bands (SCL, CLM, SNW, dataMask) are always nearest-neighbour; reflectance bands use ``upsampling``
-  when the request pixel is finer than 10 m, else ``downsampling`` (NEAREST / BILINEAR / BICUBIC on the band's
-  native 10/20/60 m grid).
-* One tile per acquisition date (the tile nearest the AOI centre), scenes ordered by ``mosaickingOrder``
-  (mostRecent / leastRecent / leastCC), filtered by ``maxCloudCoverage`` (per-deployment cloud cover: the old
-  Sen2Cor flags slightly more cloud).
-* Errors use the real JSON shape ``{"error": {"status", "reason", "message", "code"}}``: 400 COMMON_BAD_PAYLOAD
-  (payload, sizes, CRS, bands), 400 RENDERER_EXCEPTION (evalscript failed in V8; message carries the JS error),
+* Categorical bands (SCL, CLM, SNW, dataMask) are always nearest-neighbour; every other band uses ``upsampling``
+  when the request pixel is finer than **its own** native resolution (10/20/60 m), else ``downsampling``
+  (NEAREST / BILINEAR / BICUBIC on that native grid; the raster-file source on the file's grid). DN are quantised
+  at the native pixels and then interpolated, so BILINEAR/BICUBIC DN are floats as the service returns them.
+* Every tile of every orbit pass whose swath reaches the AOI (real relative orbits and MGRS footprints, see
+  :mod:`.scene_generator`); an ORBIT scene is one pass with its tiles mosaicked (``scenes.orbits[i].tiles`` lists
+  them all), a TILE scene one tile; dataMask 0 and band values 0 outside a tile's footprint or swath. Scenes are
+  ordered by ``mosaickingOrder`` (mostRecent / leastRecent / leastCC) and filtered by ``maxCloudCoverage``
+  (per-deployment cloud cover: the old Sen2Cor flags slightly more cloud).
+* Outputs: an output's ``nodataValue`` is written into TIFFs; JPEG ``format.quality`` (0–100, default 90; GDAL
+  encodes 0–9 as 10) is honoured; ``Accept: multipart/mixed`` gets one part per response (Content-Type and
+  Content-Disposition ``name``/``filename`` per part — part headers assumed).
+* Catalog errors (400/404 inside the Catalog API) use its ``CatalogException`` shape ``{"code", "description"}``
+  (401/429 keep the common shape: they come from the gateway — assumed).
+* Process API errors use the real JSON shape ``{"error": {"status", "reason", "message", "code"}}``:
+  400 COMMON_BAD_PAYLOAD (payload, sizes, CRS, bands), 400 RENDERER_EXCEPTION (evalscript failed in V8; message
+  carries the JS error),
   401 COMMON_UNAUTHORIZED (missing/invalid/expired token, or a token of the other deployment), 403
   COMMON_INSUFFICIENT_PERMISSIONS (``byoc-``/``batch-``/``zarr-`` collections), 404 COMMON_NOT_FOUND (other unknown
   collections, unknown paths), 429 RATE_LIMIT_EXCEEDED with ``Retry-After`` in milliseconds, 500/503.
+* Rate-limit mode per deployment (:meth:`SampleEndpoints.set_budget`, :mod:`.budget`): request, processing-unit
+  and token budgets per window, 429 ``RATE_LIMIT_EXCEEDED`` with ``Retry-After`` in ms; processing units per the
+  docs (area / 512², minimum 0.01; input bands / 3 without dataMask; FLOAT32 × 2; × scenes; minimum 0.005) in
+  ``x-processingunits-spent``; tokens are JWTs whose ``exp`` is issue time + TTL.
 * Fault injection per deployment (:meth:`SampleEndpoints.set_faults`, CLI ``--faults-sh``/``--faults-cdse``):
   latency, 429 bursts, random 5xx, truncated bodies (``truncate_mode`` "content-length" — undetected by
   requests 2.28/urllib3 1.26, the client fails decoding — or "chunked" — a ``ChunkedEncodingError`` sentinelhub-py
@@ -50,14 +65,15 @@ Other documented choices
 Data
 ----
 Scenes come from :class:`~.scene_generator.SyntheticSceneSource` (procedural, any AOI/date; the "sh" version of an
-acquisition before 2022-01-25 is the 05.00 scene moved by :func:`reprocessing_truth`'s ``shift_m`` with its
-radiometric gain/offset and SCL rules) or from any object with the same three methods
-(``acquisitions``/``cloud_cover``/``render``), e.g. :class:`~.raster_source.RasterSceneSource` over real files:
-``SampleEndpoints(scene_source=...)`` (one source for both deployments, or ``{"sh": …, "cdse": …}``).
+acquisition before 2023-12-13 is the "cdse" scene moved by :func:`reprocessing_truth`'s ``shift_m`` with its
+radiometric gain/offset and SCL thresholds, per era of the baseline history) or from any object with the same
+three methods (``acquisitions``/``cloud_cover``/``render``), e.g. :class:`~.raster_source.RasterSceneSource` over
+real files: ``SampleEndpoints(scene_source=...)`` (one source for both deployments, or ``{"sh": …, "cdse": …}``).
 
 Modules: :mod:`.server` (HTTP, thin), :mod:`.auth`, :mod:`.process_api`, :mod:`.evalscript_engine` (V8 via
 mini-racer, vectorised), :mod:`.scene_generator`, :mod:`.baselines` (timeline + :func:`reprocessing_truth`),
-:mod:`.catalog`, :mod:`.faults`, :mod:`.errors`, :mod:`.encoding`, :mod:`.raster_source`. No QGIS/Qt import.
+:mod:`.catalog`, :mod:`.faults`, :mod:`.budget`, :mod:`.errors`, :mod:`.encoding`, :mod:`.raster_source`.
+No QGIS/Qt import.
 """
 
 from __future__ import annotations

@@ -6,8 +6,11 @@ Items are shaped like each real deployment's (see ``catalog_api_item_*.json`` in
 (``s3://sentinel-s2-l2a/tiles/…`` vs ``s3://EODATA/Sentinel-2/MSI/L2A_N0500/…``). Supported body fields:
 ``collections`` (required), ``datetime`` (instant or interval, open ends ``..``), ``bbox`` (lon/lat) or
 ``intersects`` (GeoJSON, lon/lat), ``ids``, ``limit`` (1–100, larger is clamped), ``next`` (integer offset),
-``fields`` (include/exclude dotted paths) and ``filter`` on ``eo:cloud_cover`` (cql2-text ``eo:cloud_cover < 30``
-joined by ``AND``, or the equivalent cql2-json). Results are sorted by datetime, oldest first.
+``fields`` (``DEFAULT_FIELDS`` ∪ include − exclude, dotted paths, as the Catalog docs describe), ``filter`` on
+``eo:cloud_cover`` (cql2-text ``=``, ``<>``, ``<``, ``<=``, ``>``, ``>=``, ``BETWEEN a AND b`` joined by ``AND``, or
+cql2-json ``eq``/``neq``/``lt``/``lte``/``gt``/``gte``/``between``/``and``) and ``distinct: "date"`` (the features are
+then the distinct sensing dates). ``GET …/search`` takes the same as query parameters; ``/conformance`` and
+``/queryables`` are served; the landing page needs no token. Results are sorted by datetime, oldest first.
 """
 
 from __future__ import annotations
@@ -31,7 +34,12 @@ _OPS = {
     ">": lambda a, b: a > b,
     ">=": lambda a, b: a >= b,
     "=": lambda a, b: a == b,
+    "<>": lambda a, b: a != b,
+    "between": lambda a, b: b[0] <= a <= b[1],
 }
+#: What an item holds when ``fields`` is given: this default set plus ``include``, minus ``exclude`` (Catalog docs,
+#: "Include/Exclude behaviour").
+DEFAULT_FIELDS = ("id", "type", "geometry", "bbox", "links", "assets", "properties.datetime")
 
 
 def _parse_dt(text: str, default: dt.datetime) -> dt.datetime:
@@ -58,31 +66,41 @@ def parse_datetime(value: Any) -> tuple[dt.datetime, dt.datetime]:
     return t, t
 
 
-def _cc_filter(flt: Any) -> list[tuple[str, float]]:
-    """Parse a cloud-cover filter into (op, value) conditions (all ANDed)."""
+#: cql2-json operator names and their cql2-text symbols (Catalog "Filter": eq, neq, lt, lte, gt, gte, between).
+_JSON_OPS = {"eq": "=", "neq": "<>", "lt": "<", "lte": "<=", "gt": ">", "gte": ">=", "between": "between"}
+_TEXT_CMP = re.compile(r"\(?\s*eo:cloud_cover\s*(<=|>=|<>|<|>|=)\s*(-?[0-9.]+)\s*\)?")
+_TEXT_BETWEEN = re.compile(
+    r"\(?\s*eo:cloud_cover\s+BETWEEN\s+(-?[0-9.]+)\s+AND\s+(-?[0-9.]+)\s*\)?", flags=re.IGNORECASE
+)
+
+
+def _cc_filter(flt: Any) -> list[tuple[str, Any]]:
+    """Parse a cloud-cover filter into (op, value) conditions (all ANDed); ``between`` carries (low, high)."""
     if flt is None or flt == "":
         return []
-    conds: list[tuple[str, float]] = []
     if isinstance(flt, str):
-        for part in re.split(r"\s+AND\s+", flt.strip(), flags=re.IGNORECASE):
-            m = re.fullmatch(r"\(?\s*eo:cloud_cover\s*(<=|>=|<|>|=)\s*([0-9.]+)\s*\)?", part.strip())
+        conds: list[tuple[str, Any]] = []
+        text = _TEXT_BETWEEN.sub(lambda m: f" __between_{m.group(1)}_{m.group(2)} ", flt.strip()).strip()
+        for part in re.split(r"\s+AND\s+", text, flags=re.IGNORECASE):
+            part = part.strip()
+            if part.startswith("__between_"):
+                lo, hi = part[len("__between_") :].split("_")
+                conds.append(("between", (float(lo), float(hi))))
+                continue
+            m = _TEXT_CMP.fullmatch(part)
             if not m:
                 raise bad_payload(f"Unsupported filter '{part}': only eo:cloud_cover comparisons are supported.")
             conds.append((m.group(1), float(m.group(2))))
         return conds
     if isinstance(flt, dict):
         if flt.get("op") == "and":
-            for arg in flt.get("args", []):
-                conds.extend(_cc_filter(arg))
-            return conds
-        args = flt.get("args", [])
-        if (
-            flt.get("op") in _OPS
-            and len(args) == 2
-            and isinstance(args[0], dict)
-            and args[0].get("property") == "eo:cloud_cover"
-        ):
-            return [(flt["op"], float(args[1]))]
+            return [c for arg in flt.get("args", []) for c in _cc_filter(arg)]
+        op, args = _JSON_OPS.get(flt.get("op"), flt.get("op")), flt.get("args", [])
+        if op in _OPS and len(args) >= 2 and isinstance(args[0], dict) and args[0].get("property") == "eo:cloud_cover":
+            if op == "between":
+                bounds = args[1] if len(args) == 2 and isinstance(args[1], list) else args[1:3]
+                return [("between", (float(bounds[0]), float(bounds[1])))]
+            return [(op, float(args[1]))]
     raise bad_payload(f"Unsupported filter {json.dumps(flt)}: only eo:cloud_cover comparisons are supported.")
 
 
@@ -183,32 +201,34 @@ def item_for(acq: Acquisition, deployment: str, cloud_cover: float, base_url: st
 
 
 def _apply_fields(item: dict[str, Any], fields: Any) -> dict[str, Any]:
-    if not isinstance(fields, dict):
+    """The item reduced to ``(DEFAULT_FIELDS ∪ include) − exclude`` when ``fields`` is given (an empty object or
+    empty lists give the default set); without ``fields`` the whole item."""
+    if fields is None:
         return item
-    include = [f for f in fields.get("include") or [] if isinstance(f, str)]
+    if not isinstance(fields, dict):
+        raise bad_payload("Invalid 'fields': an object with 'include' and/or 'exclude' lists is required.")
+    include = list(DEFAULT_FIELDS) + [f for f in fields.get("include") or [] if isinstance(f, str)]
     exclude = [f for f in fields.get("exclude") or [] if isinstance(f, str)]
-    if include:
-        out: dict[str, Any] = {"id": item["id"]}
-        for path in include:
-            src: Any = item
-            parts = path.split(".")
-            for p in parts:
-                src = src.get(p) if isinstance(src, dict) else None
-            if src is None:
-                continue
-            dst = out
-            for p in parts[:-1]:
-                dst = dst.setdefault(p, {})
-            dst[parts[-1]] = copy.deepcopy(src)
-        item = out
+    out: dict[str, Any] = {}
+    for path in include:
+        src: Any = item
+        parts = path.split(".")
+        for p in parts:
+            src = src.get(p) if isinstance(src, dict) else None
+        if src is None:
+            continue
+        dst = out
+        for p in parts[:-1]:
+            dst = dst.setdefault(p, {})
+        dst[parts[-1]] = copy.deepcopy(src)
     for path in exclude:
         parts = path.split(".")
-        d: Any = item
+        d: Any = out
         for p in parts[:-1]:
             d = d.get(p) if isinstance(d, dict) else None
         if isinstance(d, dict):
             d.pop(parts[-1], None)
-    return item
+    return out
 
 
 def search(body: Any, deployment: str, source: Any, base_url: str) -> dict[str, Any]:
@@ -250,8 +270,15 @@ def search(body: Any, deployment: str, source: Any, base_url: str) -> dict[str, 
             if not fp.Intersects(geom):
                 continue
         items.append(item)
+    distinct = body.get("distinct")
+    if distinct is not None:
+        if distinct != "date":
+            raise bad_payload(f"Invalid 'distinct' {distinct!r}: sentinel-2-l2a supports 'date'.")
+        dates = sorted({i["properties"]["datetime"][:10] for i in items})
+        items = dates  # type: ignore[assignment]  # distinct answers the values themselves as features
     page = items[offset : offset + limit]
-    page = [_apply_fields(i, body.get("fields")) for i in page]
+    if distinct is None:
+        page = [_apply_fields(i, body.get("fields")) for i in page]
     context: dict[str, Any] = {"limit": limit, "returned": len(page)}
     links = [{"href": f"{base_url}/api/v1/catalog/1.0.0/search", "rel": "self", "type": "application/geo+json"}]
     if offset + limit < len(items):
@@ -312,19 +339,71 @@ def landing_page(base_url: str, deployment: str) -> dict[str, Any]:
         "id": "sentinel-hub" if deployment == "sh" else "cdse",
         "title": "Sentinel Hub STAC catalog (S2 Parity sample deployment)",
         "description": "STAC v1.0.0 implementation (local emulation)",
-        "conformsTo": [
-            "https://api.stacspec.org/v1.0.0/core",
-            "https://api.stacspec.org/v1.0.0/item-search",
-            "https://api.stacspec.org/v1.0.0/item-search#fields",
-            "https://api.stacspec.org/v1.0.0/item-search#context",
-            "https://api.stacspec.org/v1.0.0/item-search#filter",
-        ],
+        "conformsTo": list(CONFORMANCE),
         "links": [
             {"href": f"{cat}/", "rel": "self", "type": "application/json"},
+            {"href": f"{cat}/conformance", "rel": "conformance", "type": "application/json"},
+            {"href": f"{cat}/queryables", "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables"},
             {"href": f"{cat}/collections", "rel": "data", "type": "application/json"},
             {"href": f"{cat}/search", "rel": "search", "type": "application/geo+json", "method": "POST"},
         ],
     }
+
+
+CONFORMANCE = [
+    "https://api.stacspec.org/v1.0.0/core",
+    "https://api.stacspec.org/v1.0.0/item-search",
+    "https://api.stacspec.org/v1.0.0/item-search#fields",
+    "https://api.stacspec.org/v1.0.0/item-search#context",
+    "https://api.stacspec.org/v1.0.0/item-search#filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+]
+
+
+def conformance() -> dict[str, Any]:
+    """``GET …/conformance``."""
+    return {"conformsTo": list(CONFORMANCE)}
+
+
+def queryables(base_url: str) -> dict[str, Any]:
+    """``GET …/queryables`` / ``…/collections/sentinel-2-l2a/queryables``: what ``filter`` accepts (JSON Schema)."""
+    return {
+        "$schema": "https://json-schema.org/draft/2019-09/schema",
+        "$id": f"{base_url}/api/v1/catalog/1.0.0/collections/{COLLECTION_ID}/queryables",
+        "type": "object",
+        "title": "Queryables for sentinel-2-l2a",
+        "properties": {
+            "eo:cloud_cover": {"description": "Cloud cover percentage", "type": "number", "minimum": 0, "maximum": 100}
+        },
+        "additionalProperties": False,
+    }
+
+
+def search_body_from_query(query: dict[str, list[str]]) -> dict[str, Any]:
+    """A ``GET …/search?…`` query string as the equivalent POST body (collections/bbox/ids comma-separated)."""
+    body: dict[str, Any] = {}
+    one = {k: v[-1] for k, v in query.items() if v}
+    if "collections" in one:
+        body["collections"] = [c for c in one["collections"].split(",") if c]
+    if "ids" in one:
+        body["ids"] = [i for i in one["ids"].split(",") if i]
+    if "bbox" in one:
+        try:
+            body["bbox"] = [float(v) for v in one["bbox"].split(",")]
+        except ValueError as exc:
+            raise bad_payload(f"Invalid 'bbox' {one['bbox']!r}: four comma-separated numbers expected.") from exc
+    for key in ("datetime", "filter", "distinct"):
+        if key in one:
+            body[key] = one[key]
+    for key in ("limit", "next"):
+        if key in one:
+            try:
+                body[key] = int(one[key])
+            except ValueError as exc:
+                raise bad_payload(f"Invalid '{key}' {one[key]!r}: an integer is required.") from exc
+    return body
 
 
 def collection_doc(base_url: str) -> dict[str, Any]:

@@ -26,10 +26,15 @@ from s2parity_plugin.core.gdal_scope import gdal_exceptions
 _GDAL_TYPES = {
     np.dtype(np.uint8): gdal.GDT_Byte,
     np.dtype(np.uint16): gdal.GDT_UInt16,
+    np.dtype(np.int16): gdal.GDT_Int16,
+    np.dtype(np.int8): gdal.GDT_Byte,  # GDAL < 3.7 has no Int8: signed bytes via GTiff PIXELTYPE=SIGNEDBYTE
     np.dtype(np.float32): gdal.GDT_Float32,
 }
 EXTENSIONS = {"image/tiff": "tif", "image/png": "png", "image/jpeg": "jpeg", "application/json": "json"}
 _lock = threading.Lock()
+DEFAULT_JPEG_QUALITY = 90  # ProcessRequestOutputFormatJpeg.quality default
+GDAL_JPEG_MIN_QUALITY = 10  # GDAL's JPEG driver refuses lower values; 0–9 are encoded at 10
+MIME_OF_EXTENSION = {v: k for k, v in EXTENSIONS.items()}
 
 
 def _read_vsimem(path: str) -> bytes:
@@ -52,28 +57,42 @@ def _mem_dataset(data: np.ndarray, geotransform: Sequence[float] | None, srs_wkt
     if srs_wkt:
         ds.SetProjection(srs_wkt)
     for i in range(bands):
-        ds.GetRasterBand(i + 1).WriteArray(data[i])
+        ds.GetRasterBand(i + 1).WriteArray(data[i].view(np.uint8) if data.dtype == np.int8 else data[i])
     return ds
 
 
 @gdal_exceptions()
 def encode_image(
-    data: np.ndarray, mime: str, geotransform: Sequence[float] | None = None, srs_wkt: str | None = None
+    data: np.ndarray,
+    mime: str,
+    geotransform: Sequence[float] | None = None,
+    srs_wkt: str | None = None,
+    *,
+    nodata: float | None = None,
+    quality: int = DEFAULT_JPEG_QUALITY,
 ) -> bytes:
     """Encode ``data`` (bands, height, width; uint8/uint16/float32) as ``image/tiff``, ``image/png`` or ``image/jpeg``.
+
+    ``nodata``: the evalscript output's ``nodataValue``, written into TIFFs (GDAL_NODATA tag). ``quality``: JPEG
+    quality 0–100 (``format.quality``, default 90).
 
     :raises ValueError: when the format cannot carry the sample type/band count (e.g. JPEG of UINT16).
     """
     if data.dtype not in _GDAL_TYPES:
         raise ValueError(f"unsupported sample type {data.dtype}")
     src = _mem_dataset(data, geotransform, srs_wkt)
+    if nodata is not None and mime == "image/tiff":
+        for i in range(data.shape[0]):
+            src.GetRasterBand(i + 1).SetNoDataValue(float(nodata))
     path = f"/vsimem/s2p_{uuid.uuid4().hex}"
     if mime == "image/tiff":
         opts = ["COMPRESS=DEFLATE", "INTERLEAVE=PIXEL", "BLOCKYSIZE=8", "ENDIANNESS=BIG", "PREDICTOR=1"]
+        if data.dtype == np.int8:
+            opts.append("PIXELTYPE=SIGNEDBYTE")
         out = gdal.GetDriverByName("GTiff").CreateCopy(path, src, options=opts)
     elif mime == "image/png":
-        if data.dtype == np.float32:
-            raise ValueError("PNG cannot hold FLOAT32 samples; use image/tiff")
+        if data.dtype not in (np.uint8, np.uint16):
+            raise ValueError(f"PNG cannot hold {data.dtype} samples; use image/tiff")
         if data.shape[0] not in (1, 2, 3, 4):
             raise ValueError("PNG output needs 1 to 4 bands")
         out = gdal.GetDriverByName("PNG").CreateCopy(path, src, options=["WORLDFILE=NO"])
@@ -82,7 +101,9 @@ def encode_image(
             raise ValueError("JPEG output needs sampleType UINT8 or AUTO")
         if data.shape[0] not in (1, 3):
             raise ValueError("JPEG output needs 1 or 3 bands")
-        out = gdal.GetDriverByName("JPEG").CreateCopy(path, src, options=["QUALITY=90", "WORLDFILE=NO"])
+        out = gdal.GetDriverByName("JPEG").CreateCopy(
+            path, src, options=[f"QUALITY={max(GDAL_JPEG_MIN_QUALITY, int(quality))}", "WORLDFILE=NO"]
+        )
     else:
         raise ValueError(f"unsupported image format {mime}")
     out.FlushCache()
@@ -129,3 +150,21 @@ def build_tar(members: Sequence[tuple[str, bytes]]) -> bytes:
         checksum = sum(data[off : off + 512])
         data[off + 148 : off + 156] = b"%06o\x00 " % checksum
     return bytes(data)
+
+
+def build_multipart(members: Sequence[tuple[str, bytes]], boundary: str | None = None) -> tuple[bytes, str]:
+    """A ``multipart/mixed`` body of ``(name, content)`` members (``Accept: multipart/mixed``); returns the body and
+    its Content-Type with the boundary. Each part carries its own Content-Type and a Content-Disposition naming the
+    response (``name="default"; filename="default.tif"``) — the part headers are ASSUMED (not in the reference)."""
+    boundary = boundary or f"s2p{uuid.uuid4().hex}"
+    out = io.BytesIO()
+    for name, content in members:
+        ident, _, ext = name.rpartition(".")
+        mime = MIME_OF_EXTENSION.get(ext, "application/octet-stream")
+        out.write(f"--{boundary}\r\n".encode())
+        out.write(f"Content-Type: {mime}\r\n".encode())
+        out.write(f'Content-Disposition: form-data; name="{ident}"; filename="{name}"\r\n\r\n'.encode())
+        out.write(content)
+        out.write(b"\r\n")
+    out.write(f"--{boundary}--\r\n".encode())
+    return out.getvalue(), f"multipart/mixed; boundary={boundary}"

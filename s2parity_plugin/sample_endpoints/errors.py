@@ -44,6 +44,10 @@ class ServiceError(Exception):
     def body_bytes(self) -> bytes:
         return json.dumps(self.body()).encode("utf-8")
 
+    def catalog_body_bytes(self) -> bytes:
+        """The Catalog API's error document (OpenAPI ``CatalogException``: ``code`` plus ``description``)."""
+        return json.dumps({"code": self.code, "description": self.message}).encode("utf-8")
+
 
 def bad_payload(message: str, errors: Any = None) -> ServiceError:
     """400 COMMON_BAD_PAYLOAD."""

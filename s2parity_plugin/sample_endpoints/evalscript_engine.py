@@ -20,10 +20,14 @@ is run before a context is closed, so a stray handle is never finalised (from an
 isolate is gone.
 
 Supported V3 surface: ``setup()`` (``input`` as objects ``{bands, units}`` or the short form ``["B04", …]``;
-``output`` object or array with ``id``/``bands``/``sampleType``; ``mosaicking`` SIMPLE/ORBIT/TILE, also through the
-``Mosaicking``/``SampleType`` constants), ``preProcessScenes(collections)``, ``evaluatePixel(sample(s), scenes,
-inputMetadata, customData, outputMetadata)`` returning an array (single output) or an object keyed by output id,
-and ``updateOutputMetadata(scenes, inputMetadata, outputMetadata)`` (``outputMetadata.userData`` -> userdata.json).
+``output`` object or array with ``id``/``bands``/``sampleType`` (AUTO, UINT8, UINT16, INT8, INT16, FLOAT32)/
+``nodataValue``; ``mosaicking`` SIMPLE/ORBIT/TILE, also through the ``Mosaicking``/``SampleType`` constants),
+``updateOutput(outputs, collection)`` (may set each output's ``bands``), ``preProcessScenes(collections)``
+(``collections.from``/``to`` are ``Date`` objects), ``evaluatePixel(sample(s), scenes, inputMetadata, customData,
+outputMetadata)`` returning an array (single output), an object keyed by output id, or nothing (no data: every band
+gets the output's ``nodataValue``, 0 by default), and ``updateOutputMetadata(scenes, inputMetadata,
+outputMetadata)`` (``outputMetadata.userData`` -> userdata.json); ``index(a, b)`` is 0 when ``a + b`` is 0. Not
+provided: the documented helper utilities (``valueMap``, ``combine``, colour visualizers).
 """
 
 from __future__ import annotations
@@ -40,7 +44,15 @@ if TYPE_CHECKING:  # imported lazily: the package imports (and the HTTP layer st
     from py_mini_racer import MiniRacer
 
 #: Output sample types and their numpy dtype (AUTO is delivered as UINT8 after *255 scaling).
-SAMPLE_TYPES = {"AUTO": np.uint8, "UINT8": np.uint8, "UINT16": np.uint16, "FLOAT32": np.float32}
+SAMPLE_TYPES = {
+    "AUTO": np.uint8,
+    "UINT8": np.uint8,
+    "UINT16": np.uint16,
+    "INT8": np.int8,
+    "INT16": np.int16,
+    "FLOAT32": np.float32,
+}
+_INT_RANGES = {"UINT8": (0, 255), "UINT16": (0, 65535), "INT8": (-128, 127), "INT16": (-32768, 32767)}
 MOSAICKING = ("SIMPLE", "ORBIT", "TILE")
 DEFAULT_TIMEOUT_MS = 30_000
 V8_LOCK = threading.RLock()
@@ -63,9 +75,9 @@ class EvalscriptError(Exception):
 
 
 _PRELUDE = r"""
-var SampleType = {AUTO: "AUTO", UINT8: "UINT8", UINT16: "UINT16", FLOAT32: "FLOAT32"};
+var SampleType = {AUTO: "AUTO", UINT8: "UINT8", UINT16: "UINT16", INT8: "INT8", INT16: "INT16", FLOAT32: "FLOAT32"};
 var Mosaicking = {SIMPLE: "SIMPLE", ORBIT: "ORBIT", TILE: "TILE"};
-function index(a, b) { return (a - b) / (a + b); }
+function index(a, b) { return a + b === 0 ? 0 : (a - b) / (a + b); }
 function debug() {}
 """
 
@@ -83,7 +95,7 @@ function __s2p_alloc(n, bands, nScenes) {
 }
 function __s2p_buf(band, scene) { return __s2p_in[band][scene]; }
 function __s2p_outbuf(id) { return __s2p_out[id]; }
-function __s2p_run(n, bands, nScenes, multi, outIds, outBands, singleId, ctxJson) {
+function __s2p_run(n, bands, nScenes, multi, outIds, outBands, singleId, ctxJson, outNodata) {
   var ctx = JSON.parse(ctxJson);
   var scenes = ctx.scenes, inputMetadata = ctx.inputMetadata, customData = ctx.customData;
   var outputMetadata = {};
@@ -107,7 +119,12 @@ function __s2p_run(n, bands, nScenes, multi, outIds, outBands, singleId, ctxJson
       for (b = 0; b < nb; b++) one[bands[b]] = cols[b][0][p];
       res = evaluatePixel(one, scenes, inputMetadata, customData, outputMetadata);
     }
-    if (res === undefined || res === null) throw new Error("evaluatePixel returned " + res + " for pixel " + p);
+    if (res === undefined || res === null) {  // no data: every output band gets its no-data value
+      for (var o0 = 0; o0 < outIds.length; o0++) {
+        for (k = 0; k < outBands[o0]; k++) __s2p_out[outIds[o0]][k * n + p] = outNodata[o0];
+      }
+      continue;
+    }
     if (Array.isArray(res) || ArrayBuffer.isView(res)) {
       if (singleId === null) {
         throw new Error("evaluatePixel returned an array, but setup() defines several outputs; " +
@@ -128,6 +145,12 @@ function __s2p_run(n, bands, nScenes, multi, outIds, outBands, singleId, ctxJson
   }
   return true;
 }
+function __s2p_update_output(outputsJson, collectionJson) {
+  if (typeof updateOutput !== "function") return outputsJson;
+  var outputs = JSON.parse(outputsJson);
+  updateOutput(outputs, JSON.parse(collectionJson));
+  return JSON.stringify(outputs);
+}
 function __s2p_update(ctxJson) {
   var ctx = JSON.parse(ctxJson);
   var outputMetadata = {};
@@ -139,6 +162,8 @@ function __s2p_update(ctxJson) {
 function __s2p_preprocess(collectionsJson) {
   if (typeof preProcessScenes !== "function") return collectionsJson;
   var c = JSON.parse(collectionsJson);
+  if (c.from) c.from = new Date(c.from);  // the documented Date objects; JSON.stringify writes them back as ISO
+  if (c.to) c.to = new Date(c.to);
   var r = preProcessScenes(c);
   return JSON.stringify(r === undefined ? c : r);
 }
@@ -152,6 +177,7 @@ class OutputSpec:
     id: str
     bands: int
     sample_type: str = "AUTO"
+    nodata_value: float | None = None  # ``nodataValue``: written into TIFF outputs as their no-data value
 
     @property
     def dtype(self) -> type:
@@ -290,7 +316,10 @@ class EvalscriptRun:
                 raise EvalscriptError(f"Invalid script! Output '{oid}' must have a positive integer 'bands'.")
             if any(x.id == oid for x in outputs):
                 raise EvalscriptError(f"Invalid script! Duplicate output id '{oid}'.")
-            outputs.append(OutputSpec(str(oid), nb, st))
+            nodata = o.get("nodataValue")
+            if nodata is not None and (isinstance(nodata, bool) or not isinstance(nodata, (int, float))):
+                raise EvalscriptError(f"Invalid script! Output '{oid}': nodataValue must be a number.")
+            outputs.append(OutputSpec(str(oid), nb, st, None if nodata is None else float(nodata)))
         mosaicking = str(raw.get("mosaicking", "SIMPLE")).upper()
         if mosaicking not in MOSAICKING:
             raise EvalscriptError(f"Invalid script! Unknown mosaicking '{raw.get('mosaicking')}'.")
@@ -329,10 +358,12 @@ class EvalscriptRun:
                     _fill(self.ctx.eval(f"__s2p_in[{json.dumps(b)}][{s_idx}]"), band_data[b][s_idx])
         out_ids = [o.id for o in self.setup.outputs]
         out_bands = [o.bands for o in self.setup.outputs]
+        out_nodata = [0.0 if o.nodata_value is None else o.nodata_value for o in self.setup.outputs]
         single = json.dumps(out_ids[0]) if len(out_ids) == 1 else "null"
         self._eval(
             f"__s2p_run({int(n_pixels)}, {json.dumps(bands)}, {n_scenes}, {str(multi).lower()}, "
-            f"{json.dumps(out_ids)}, {json.dumps(out_bands)}, {single}, {json.dumps(json.dumps(context))})"
+            f"{json.dumps(out_ids)}, {json.dumps(out_bands)}, {single}, {json.dumps(json.dumps(context))}, "
+            f"{json.dumps(out_nodata)})"
         )
         result: dict[str, np.ndarray] = {}
         with V8_LOCK:
@@ -340,6 +371,19 @@ class EvalscriptRun:
                 result[oid] = _copy_out(self.ctx.eval(f"__s2p_out[{json.dumps(oid)}]"), nb, n_pixels)
         self._eval("__s2p_out = null; __s2p_in = null; true")
         return result
+
+    def update_output(self, collection: dict[str, Any]) -> None:
+        """Run ``updateOutput(outputs, collection)`` if defined (before evaluatePixel): it may change each output's
+        ``bands`` (e.g. one band per scene); ``self.setup.outputs`` is updated accordingly."""
+        outputs = {o.id: {"id": o.id, "bands": o.bands, "sampleType": o.sample_type} for o in self.setup.outputs}
+        self._eval("var __s2p_uo_args = " + json.dumps([json.dumps(outputs), json.dumps(collection)]))
+        got = self._eval_json("__s2p_update_output(__s2p_uo_args[0], __s2p_uo_args[1])")
+        for o in self.setup.outputs:
+            bands = (got.get(o.id) or {}).get("bands") if isinstance(got, dict) else None
+            if bands is not None:
+                if isinstance(bands, bool) or not isinstance(bands, int) or bands < 1:
+                    raise EvalscriptError(f"Invalid script! updateOutput gave output '{o.id}' {bands!r} bands.")
+                o.bands = bands
 
     def update_output_metadata(self, context: dict[str, Any]) -> Any:
         """Run ``updateOutputMetadata(scenes, inputMetadata, outputMetadata)``; returns ``outputMetadata.userData``."""
@@ -361,7 +405,7 @@ def to_sample_type(values: np.ndarray, sample_type: str) -> np.ndarray:
     """Convert raw evaluatePixel results to the output sample type as the service does.
 
     * ``AUTO``: ``value * 255``, rounded, clamped to [0, 255], UINT8 (AUTO expects values in 0–1);
-    * ``UINT8`` / ``UINT16``: rounded (half up), clamped to [0, 255] / [0, 65535];
+    * ``UINT8`` / ``UINT16`` / ``INT8`` / ``INT16``: rounded (half up), clamped to the type's range;
     * ``FLOAT32``: unchanged. NaN becomes 0 for the integer types.
     """
     v = values.astype(np.float64)
@@ -369,9 +413,7 @@ def to_sample_type(values: np.ndarray, sample_type: str) -> np.ndarray:
         return values.astype(np.float32)
     if sample_type == "AUTO":
         v = v * 255.0
-        hi = 255
-    else:
-        hi = 255 if sample_type == "UINT8" else 65535
-    v = np.nan_to_num(v, nan=0.0, posinf=hi, neginf=0.0)
-    v = np.clip(np.floor(v + 0.5), 0, hi)
+    lo, hi = _INT_RANGES.get(sample_type, (0, 255))
+    v = np.nan_to_num(v, nan=0.0, posinf=hi, neginf=lo)
+    v = np.clip(np.floor(v + 0.5), lo, hi)
     return v.astype(SAMPLE_TYPES[sample_type])

@@ -3,7 +3,8 @@
 Used by the tests to push real pixels (shared/data) through the whole pipeline. Each :class:`RasterProduct` names
 one acquisition: its ESA product id per deployment (which carries the baseline), its sensing time and, per band, a
 file path and 1-based band index. Values are read once with GDAL (the dataset is kept open while its band is read)
-and sampled **nearest-neighbour** at the request's pixel centres transformed into the raster's CRS; pixels outside
+and sampled at the request's pixel centres transformed into the raster's CRS (NEAREST, BILINEAR or BICUBIC on the
+file's own pixel grid, as the request's up/downsampling says; categorical bands nearest); pixels outside
 the raster, or with DN 0 in the first reflectance band (S2 nodata), get ``dataMask`` 0.
 
 ``values="product"`` means the file holds product DNs as ESA stores them (offset +1000 for baselines >= 04.00);
@@ -27,9 +28,11 @@ from osgeo import gdal
 from s2parity_plugin.core.gdal_scope import gdal_exceptions
 from s2parity_plugin.sample_endpoints import baselines
 from s2parity_plugin.sample_endpoints.scene_generator import (
+    CATEGORICAL_BANDS,
     REFLECTANCE_BANDS,
     AcquisitionNaming,
     Tile,
+    native_taps,
     transformer,
 )
 
@@ -114,6 +117,22 @@ class _Band:
         vals[inside] = self.data[row[inside], col[inside]]
         return vals, inside
 
+    def sample_with(self, x: np.ndarray, y: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
+        """Values at x/y (this band's CRS) resampled with ``method`` (NEAREST / BILINEAR / BICUBIC on this file's
+        pixel grid, edge pixels repeated) and the nearest-pixel inside mask."""
+        vals, inside = self.sample(x, y)
+        if method == "NEAREST":
+            return vals, inside
+        gt, data = self.gt, self.data
+        px, py = (x - gt[0]) / gt[1], (y - gt[3]) / gt[5]  # continuous pixel coordinates (0 = left/top edge)
+        acc = np.zeros(x.shape, dtype=np.float64)
+        for cx, wx in native_taps(px, 1.0, method):
+            col = np.clip(np.floor(cx).astype(np.int64), 0, self.width - 1)
+            for cy, wy in native_taps(py, 1.0, method):
+                row = np.clip(np.floor(cy).astype(np.int64), 0, self.height - 1)
+                acc += wx * wy * data[row, col]
+        return np.where(inside, acc, 0.0), inside
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class RasterAcquisition(AcquisitionNaming):
@@ -194,10 +213,10 @@ class RasterSceneSource:
         x: np.ndarray,
         y: np.ndarray,
         crs: str,
-        method: str = "NEAREST",
+        method: str | dict[str, str] = "NEAREST",
     ) -> dict[str, np.ndarray]:
-        """Nearest-neighbour product values at the pixel centres (see module docstring); ``method`` is ignored."""
-        del method
+        """Product values at the pixel centres (see module docstring), resampled per band with ``method`` (one for
+        all, or per band); categorical bands (SCL …) and the data mask are always nearest."""
         files = {name: (path, idx) for name, path, idx in acq.product.bands}
         add = -baselines.boa_add_offset(acq.baseline(deployment))
         out: dict[str, np.ndarray] = {}
@@ -220,7 +239,10 @@ class RasterSceneSource:
             if name not in files:
                 raise KeyError(name)
             band = self._band(*files[name])
-            vals, _ = band.sample(*xy_for(band))
+            meth = method.get(name, "NEAREST") if isinstance(method, dict) else method
+            if name in CATEGORICAL_BANDS:
+                meth = "NEAREST"
+            vals, _ = band.sample_with(*xy_for(band), meth)
             if name in REFLECTANCE_BANDS and acq.product.values == "harmonized" and add:
                 vals = vals + add
             out[name] = np.where(mask, vals, 0.0)

@@ -25,14 +25,19 @@ DN semantics (``product_dn``): ``DN = round(reflectance * 10000) + 1000`` for ba
 (BOA_ADD_OFFSET -1000), ``DN = round(gain * reflectance * 10000 + offset_dn)`` for the old baselines (gain/offset
 from the reprocessing truth), clipped to [0, 65535]. The Process API layer applies ``harmonizeValues``.
 
-Tiles and revisit (simplified MGRS, documented)
------------------------------------------------
+Tiles, orbits and coverage
+--------------------------
 The tile of a point is its real MGRS 100 km square label (zone, latitude band, column/row letters, "AA" lettering
 scheme as Sentinel-2 uses), e.g. ``33TVF``; its footprint is the S2 tile extent
-``[E0, E0 + 109800] x [N0 + 40 - 109800, N0 + 100040]`` (E0, N0: the square's south-west corner). The scene itself
-is a continuous field of the zone, so pixels of an AOI that leaves the tile are still valid (a mosaic of tiles).
-Acquisitions: every 5 days, phase anchored on 2020-10-04 (the seed acquisition), S2B on anchor-phase days and S2A
-5 days later (alternating), sensing time ~10:30 local solar time, relative orbit a fixed function of the tile.
+``[E0, E0 + 109800] x [N0 + 40 - 109800, N0 + 100040]`` (E0, N0: the square's south-west corner), so neighbouring
+tiles overlap by 9.8 km and an AOI near a tile edge lies in both.
+Acquisitions follow Sentinel-2's relative orbits: 143 per 10-day cycle, S2B flying each relative orbit 5 days after
+S2A, a 290 km swath around the ground track of a circular sun-synchronous orbit (inclination 98.62°), anchored on the
+real product S2A R023 T29UNU of 2022-10-05 (its swath edge is reproduced within a pixel row's worth of kilometres).
+A tile is acquired by every relative orbit whose swath reaches it (two or three: Campania has R079 — the seed's
+2020-10-04 S2B pass — and R122); one pass is one datatake, its tiles share the sensing time. Pixels outside the
+tile footprint or the swath have ``dataMask`` 0 and band values 0. Simplifications: no Norway/Svalbard zone
+exceptions, S2A/S2B for the whole archive (no S2C), circular orbit, datatakes never interrupted.
 """
 
 from __future__ import annotations
@@ -49,7 +54,6 @@ from typing import Any, Optional
 import numpy as np
 from pyproj import CRS, Transformer
 
-from s2parity_plugin.core import s2facts
 from s2parity_plugin.sample_endpoints import baselines
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -81,8 +85,6 @@ _SPECTRA = {
 _SPECTRA_ARR = {k: np.asarray(v, dtype=np.float64)[:, None] for k, v in _SPECTRA.items()}
 
 SHADOW_VECTOR_M = (600.0, -800.0)  # shadow(E, N) = cloud(E + 600, N - 800): shadows fall north-west of clouds
-ANCHOR_DATE = dt.date(2020, 10, 4)
-REVISIT_DAYS = 5
 
 # --------------------------------------------------------------------------------------------------------------------
 # Noise
@@ -250,14 +252,33 @@ def _tiles_for_points(lons: np.ndarray, lats: np.ndarray) -> list[Tile]:
     return [t for t in out if t is not None]
 
 
+TILE_OVERLAP_M = 9800.0  # S2 tiles are 109.8 km squares on a 100 km grid: neighbours overlap by 9.8 km
+
+
 def tiles_for_bbox_lonlat(bbox: tuple[float, float, float, float]) -> list[Tile]:
-    """All tiles whose 100 km square contains a point of a 9 x 9 sample grid of the lon/lat ``bbox``."""
+    """All tiles whose footprint (109.8 km, overlapping its neighbours) contains a point of a 9 x 9 sample grid of the
+    lon/lat ``bbox``: near a tile edge, both the tile and its neighbour."""
+    return list(_tiles_for_bbox_cached(tuple(float(v) for v in bbox)))
+
+
+@lru_cache(maxsize=256)
+def _tiles_for_bbox_cached(bbox: tuple[float, ...]) -> tuple[Tile, ...]:
     minx, miny, maxx, maxy = bbox
     gx, gy = np.meshgrid(np.linspace(minx, maxx, 9), np.linspace(miny, maxy, 9))
+    lons, lats = gx.ravel(), gy.ravel()
+    dlon = TILE_OVERLAP_M / (111_320.0 * max(0.05, math.cos(math.radians(float(np.mean(lats))))))
+    dlat = TILE_OVERLAP_M / 110_574.0
     found: dict[str, Tile] = {}
-    for t in _tiles_for_points(gx.ravel(), gy.ravel()):
-        found.setdefault(t.tile_id, t)
-    return [found[k] for k in sorted(found)]
+    for sx, sy in ((0.0, 0.0), (-dlon, 0.0), (0.0, dlat), (-dlon, dlat)):
+        for t in _tiles_for_points(lons + sx, lats + sy):
+            found.setdefault(t.tile_id, t)
+    out = []
+    for t in found.values():
+        e, n = transformer("EPSG:4326", f"EPSG:{t.epsg}").transform(lons, lats)
+        e, n = np.asarray(e), np.asarray(n)
+        if ((e >= t.xmin) & (e <= t.xmax) & (n >= t.ymin) & (n <= t.ymax)).any():
+            out.append(t)
+    return tuple(sorted(out, key=lambda t: t.tile_id))
 
 
 class AcquisitionNaming:
@@ -320,26 +341,95 @@ class Acquisition(AcquisitionNaming):
         )
 
 
-def acquisitions_for_tile(tile: Tile, start: dt.datetime, end: dt.datetime) -> list[Acquisition]:
-    """All acquisitions of ``tile`` with sensing time in [start, end] (UTC, inclusive), oldest first."""
-    lon, _ = transformer(f"EPSG:{tile.epsg}", "EPSG:4326").transform(
-        (tile.xmin + tile.xmax) / 2, (tile.ymin + tile.ymax) / 2
-    )
-    utc_hours = 10.5 - lon / 15.0  # ~10:30 local solar time
-    seconds = int(utc_hours * 3600) + int(300 * baselines.stable_unit("t", tile.tile_id)) - 150
-    rel_orbit = 1 + int(143 * baselines.stable_unit("orbit", tile.tile_id))
-    out: list[Acquisition] = []
-    first = start.date() - dt.timedelta(days=1)
-    offset = (first - ANCHOR_DATE).days % REVISIT_DAYS
-    day = first + dt.timedelta(days=(REVISIT_DAYS - offset) % REVISIT_DAYS)
-    while day <= end.date() + dt.timedelta(days=1):
-        t = dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc) + dt.timedelta(seconds=seconds)
-        if start <= t <= end and day >= dt.date(2017, 3, 28):
-            k = (day - ANCHOR_DATE).days // REVISIT_DAYS
-            sat = "S2B" if k % 2 == 0 else "S2A"
-            out.append(Acquisition(tile, t, sat, rel_orbit))
-        day += dt.timedelta(days=REVISIT_DAYS)
+# Orbits: Sentinel-2's real relative-orbit geometry, simplified to a circular sun-synchronous orbit.
+S2_INCLINATION_DEG = 98.62  # ESA Sentinel-2 mission guide
+RELATIVE_ORBITS = 143  # per 10-day repeat cycle of one satellite
+CYCLE_DAYS = 10
+ORBIT_PERIOD_DAYS = CYCLE_DAYS / RELATIVE_ORBITS  # 100.7 min between consecutive relative orbits
+SWATH_HALF_WIDTH_KM = 145.0  # 290 km swath
+SWATH_SHORTCUT_MARGIN_KM = 2.0  # request corners this far inside the swath: every pixel is inside
+S2B_PHASE_DAYS = 5  # S2B flies 180° apart from S2A: the same relative orbit 5 days later
+#: Anchor: the real product S2A_MSIL2A_20221005T115411_N0400_R023_T29UNU (../shared/data 1a): S2A, R023, datatake
+#: start 2022-10-05T11:54:11Z. Its descending-node longitude (−25.526°) is fitted so that the modelled east swath
+#: edge runs along the real tile's no-data boundary (column 1378 of the 60 m grid at the tile's top row; the model
+#: then puts the bottom-row edge within 0.3 km of the real column 800).
+ANCHOR_ORBIT = 23
+ANCHOR_TIME = dt.datetime(2022, 10, 5, 11, 54, 11, tzinfo=dt.timezone.utc)
+ANCHOR_NODE_LON_DEG = -25.5258
+SATELLITE_START = {"S2A": dt.date(2015, 6, 23), "S2B": dt.date(2017, 3, 7)}
+_EARTH_DEG_PER_MIN = 360.0 / 1440.0  # sun-synchronous: the node follows the sun, so solar-day rotation
+
+
+def node_lon(relative_orbit: int) -> float:
+    """Longitude (deg) of the descending node of ``relative_orbit``: each next orbit crosses 25.17° further west."""
+    lon = ANCHOR_NODE_LON_DEG - 360.0 * ORBIT_PERIOD_DAYS * (relative_orbit - ANCHOR_ORBIT)
+    return (lon + 180.0) % 360.0 - 180.0
+
+
+def track_lon(node: float | np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Longitude (deg) of the descending ground track of a node at latitude ``lat`` (deg): circular orbit of
+    inclination :data:`S2_INCLINATION_DEG` plus the Earth's rotation since the pass (tracks lean ~15° at 53° N)."""
+    inc = math.radians(S2_INCLINATION_DEG)
+    u = np.pi - np.arcsin(np.clip(np.sin(np.radians(lat)) / math.sin(inc), -1.0, 1.0))
+    dl = np.degrees(np.arctan2(math.cos(inc) * np.sin(u), np.cos(u)) - np.pi)
+    minutes = (u - np.pi) / (2 * np.pi) * ORBIT_PERIOD_DAYS * 1440.0
+    return node + ((dl + 180.0) % 360.0 - 180.0) - _EARTH_DEG_PER_MIN * minutes
+
+
+def cross_track_km(lon: np.ndarray, lat: np.ndarray, relative_orbit: int) -> np.ndarray:
+    """Distance (km, east +) of lon/lat points (deg) from the ground track of ``relative_orbit``."""
+    lat = np.asarray(lat, dtype=np.float64)
+    node = node_lon(relative_orbit)
+    d = (np.asarray(lon, dtype=np.float64) - track_lon(node, lat) + 180.0) % 360.0 - 180.0
+    slope = (track_lon(node, lat + 0.01) - track_lon(node, lat - 0.01)) / 0.02 * np.cos(np.radians(lat))
+    return d * 111.32 * np.cos(np.radians(lat)) / np.sqrt(1.0 + slope * slope)
+
+
+def in_swath(lon: np.ndarray, lat: np.ndarray, relative_orbit: int) -> np.ndarray:
+    """True where lon/lat (deg) lie inside the 290 km swath of ``relative_orbit``."""
+    return np.abs(cross_track_km(lon, lat, relative_orbit)) <= SWATH_HALF_WIDTH_KM
+
+
+def _tile_lonlat_samples(tile: Tile, n: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    xs, ys = np.linspace(tile.xmin, tile.xmax, n), np.linspace(tile.ymin, tile.ymax, n)
+    gx, gy = np.meshgrid(xs, ys)
+    lon, lat = transformer(f"EPSG:{tile.epsg}", "EPSG:4326").transform(gx.ravel(), gy.ravel())
+    return np.asarray(lon), np.asarray(lat)
+
+
+@lru_cache(maxsize=1024)
+def relative_orbits_of_tile(tile: Tile) -> tuple[int, ...]:
+    """Relative orbits whose swath covers part of ``tile`` (two or three for most tiles: overlapping swaths)."""
+    lon, lat = _tile_lonlat_samples(tile)
+    return tuple(r for r in range(1, RELATIVE_ORBITS + 1) if in_swath(lon, lat, r).any())
+
+
+def pass_times(satellite: str, relative_orbit: int, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
+    """Datatake start times (UTC) of ``satellite`` on ``relative_orbit`` in [start, end]; one per 10-day cycle."""
+    base = ANCHOR_TIME + dt.timedelta(days=ORBIT_PERIOD_DAYS * (relative_orbit - ANCHOR_ORBIT))
+    if satellite == "S2B":
+        base += dt.timedelta(days=S2B_PHASE_DAYS)
+    k = math.ceil((start - base).total_seconds() / (CYCLE_DAYS * 86400.0))
+    out = []
+    t = base + dt.timedelta(days=CYCLE_DAYS * k)
+    while t <= end:
+        if t >= start and t.date() >= SATELLITE_START[satellite]:
+            out.append(t.replace(microsecond=0))
+        t += dt.timedelta(days=CYCLE_DAYS)
     return out
+
+
+def acquisitions_for_tile(tile: Tile, start: dt.datetime, end: dt.datetime) -> list[Acquisition]:
+    """All acquisitions of ``tile`` with sensing time in [start, end] (UTC, inclusive), oldest first: every pass of
+    S2A and S2B over a relative orbit whose swath reaches the tile. Tiles of one pass share its sensing time (the
+    datatake start), as real products of one datatake do."""
+    out = [
+        Acquisition(tile, t, sat, r)
+        for r in relative_orbits_of_tile(tile)
+        for sat in ("S2A", "S2B")
+        for t in pass_times(sat, r, start, end)
+    ]
+    return sorted(out, key=lambda a: (a.sensing_time, a.relative_orbit))
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -437,12 +527,15 @@ def scene_fields(
     e: np.ndarray,
     n: np.ndarray,
     day: dt.date,
-    old_thresholds: bool,
+    old_thresholds: bool | dict[str, float],
     gain: float = 1.0,
     offset_dn: float = 0.0,
     idx: tuple[int, ...] = tuple(range(len(REFLECTANCE_BANDS))),
 ) -> dict[str, Any]:
     """L2A fields at ground coordinates ``e``/``n`` (m, UTM; already shifted for an old baseline).
+
+    :param old_thresholds: the SCL thresholds to use (a dict of :mod:`.baselines`), or True / False for
+        ``SCL_THRESHOLDS_OLD`` / ``SCL_THRESHOLDS_NEW``.
 
     :param idx: REFLECTANCE_BANDS indices to compute (B04 and B08 are always computed, for NDVI/SCL).
     :return: ``refl``: {band index: reflectance incl. clouds/shadows, before DN quantisation, ``gain``/``offset_dn``
@@ -450,7 +543,10 @@ def scene_fields(
     """
     refl, water, ndvi, texture = _surface(e, n, day, idx)
     cloud_p, cirrus, shadow_p = _atmosphere(e, n, day)
-    thr = baselines.SCL_THRESHOLDS_OLD if old_thresholds else baselines.SCL_THRESHOLDS_NEW
+    if isinstance(old_thresholds, dict):
+        thr = old_thresholds
+    else:
+        thr = baselines.SCL_THRESHOLDS_OLD if old_thresholds else baselines.SCL_THRESHOLDS_NEW
     shadow_only = shadow_p * (1 - cloud_p)
     dim = 1 - np.float32(0.55) * shadow_only
     cirrus_add = np.float32(0.03) * cirrus
@@ -474,7 +570,7 @@ def _fields_on_unique(
     n: np.ndarray,
     res: float,
     day: dt.date,
-    old: bool,
+    old: bool | dict[str, float],
     gain: float,
     off: float,
     idx: tuple[int, ...],
@@ -498,24 +594,23 @@ def _fields_on_unique(
 
 def estimate_cloud_cover(acq: Acquisition, deployment: str, samples: int = 48) -> float:
     """Tile cloud cover in percent (SCL 8, 9, 10 share on a ``samples`` x ``samples`` grid), 2 decimals."""
-    return _cloud_cover_cached(acq.tile, acq.date, baselines.baseline_for(deployment, acq.date), samples)
+    return _cloud_cover_cached(acq.tile, acq.date, deployment, samples)
 
 
 @lru_cache(maxsize=4096)
-def _cloud_cover_cached(tile: Tile, day: dt.date, baseline: str, samples: int) -> float:
+def _cloud_cover_cached(tile: Tile, day: dt.date, deployment: str, samples: int) -> float:
     if _cloudiness(day) <= 0:
         return 0.0
     xs = np.linspace(tile.xmin + 500, tile.xmax - 500, samples)
     ys = np.linspace(tile.ymin + 500, tile.ymax - 500, samples)
     e, n = np.meshgrid(xs, ys)
     cloud_p, cirrus, _ = _atmosphere(e.ravel(), n.ravel(), day)
-    old = not s2facts.at_least(baseline, s2facts.OFFSET_FROM_BASELINE) and not s2facts.is_collection1(baseline, day)
-    thr = baselines.SCL_THRESHOLDS_OLD if old else baselines.SCL_THRESHOLDS_NEW
+    thr = baselines.scl_thresholds(deployment, day)
     cloudy = (cloud_p >= thr["cloud_medium"]) | (cirrus >= thr["cirrus"])
     return round(100.0 * float(cloudy.mean()), 2)
 
 
-def _native_taps(x: np.ndarray, res: float, method: str) -> list[tuple[np.ndarray, np.ndarray]]:
+def native_taps(x: np.ndarray, res: float, method: str) -> list[tuple[np.ndarray, np.ndarray]]:
     """Native-grid centre coordinates and weights along one axis for the resampling ``method``."""
     if method == "NEAREST":
         return [((np.floor(x / res) + 0.5) * res, np.ones_like(x))]
@@ -548,10 +643,15 @@ class SyntheticSceneSource:
     def acquisitions(
         self, bbox_lonlat: tuple[float, float, float, float], start: dt.datetime, end: dt.datetime
     ) -> list[Acquisition]:
-        """Acquisitions of every tile touching ``bbox_lonlat`` (deg) in [start, end] (UTC), oldest first."""
+        """Acquisitions of every tile touching ``bbox_lonlat`` (deg) in [start, end] (UTC) whose swath reaches the
+        bbox (a 9 × 9 sample of it), oldest first."""
+        minx, miny, maxx, maxy = bbox_lonlat
+        gx, gy = np.meshgrid(np.linspace(minx, maxx, 9), np.linspace(miny, maxy, 9))
         out: list[Acquisition] = []
         for tile in tiles_for_bbox_lonlat(bbox_lonlat):
-            out.extend(acquisitions_for_tile(tile, start, end))
+            for a in acquisitions_for_tile(tile, start, end):
+                if in_swath(gx.ravel(), gy.ravel(), a.relative_orbit).any():
+                    out.append(a)
         return sorted(out, key=lambda a: (a.sensing_time, a.tile.tile_id))
 
     def cloud_cover(self, acq: Acquisition, deployment: str) -> float:
@@ -566,18 +666,22 @@ class SyntheticSceneSource:
         x: np.ndarray,
         y: np.ndarray,
         crs: str,
-        method: str = "NEAREST",
+        method: str | dict[str, str] = "NEAREST",
     ) -> dict[str, np.ndarray]:
         """Product values of ``bands`` at pixel centres ``x``/``y`` (request CRS ``crs``, e.g. ``"EPSG:3035"``).
 
+        :param method: resampling of continuous bands, one for all or per band (``{"B04": "BILINEAR", …}``).
         :return: band -> float64 array: reflectance bands as **product DN** of the deployment's baseline (offset
-            +1000 for >= 04.00), SCL/CLD/SNW/CLM/CLP as stored, angles in degrees, AOT/WVP DN, dataMask 0/1.
+            +1000 for >= 04.00), quantised at the native pixels and then interpolated (BILINEAR/BICUBIC give
+            non-integer DN, as the service's float DN), SCL/CLD/SNW/CLM/CLP as stored, angles in degrees, AOT/WVP
+            DN, dataMask 0/1.
         """
         e, n = _to_utm(x, y, crs, acq.tile.epsg)
         truth = baselines.reprocessing_truth(acq.date, acq.tile.tile_id)
         old = deployment == "sh" and truth["reprocessed"]
         dx, dy = truth["shift_m"] if old else (0.0, 0.0)
         gain, off = (truth["gain"], truth["offset_dn"]) if old else (1.0, 0.0)
+        thresholds = truth["scl_thresholds_sh"] if old else baselines.SCL_THRESHOLDS_NEW
         base = acq.baseline(deployment)
         add = -baselines.boa_add_offset(base)
         out: dict[str, np.ndarray] = {}
@@ -590,23 +694,25 @@ class SyntheticSceneSource:
                     REFLECTANCE_BANDS.index(b) for b in bands if b in REFLECTANCE_BANDS and NATIVE_RES_M[b] == res
                 )
                 taps = []
-                for ex, wx in _native_taps(e, res, meth):
-                    for ny, wy in _native_taps(n, res, meth):
-                        fields = _fields_on_unique(ex - dx, ny - dy, res, acq.date, old, gain, off, idx)
+                for ex, wx in native_taps(e, res, meth):
+                    for ny, wy in native_taps(n, res, meth):
+                        fields = _fields_on_unique(ex - dx, ny - dy, res, acq.date, thresholds, gain, off, idx)
                         taps.append((fields, wx * wy))
                 cache[key] = taps  # type: ignore[assignment]
             return cache[key]  # type: ignore[return-value]
 
+        data = self.data_mask(acq, e, n)
         for band in bands:
             res = NATIVE_RES_M[band]
             if band == "dataMask":
-                out[band] = np.ones(e.shape)
+                out[band] = data.astype(np.float64)
             elif band in REFLECTANCE_BANDS:
                 k = REFLECTANCE_BANDS.index(band)
                 acc = np.zeros(e.shape)
-                for f, w in fields_at(res, method):
-                    acc += w * f["refl"][k]
-                out[band] = np.clip(np.round(acc * 10000.0) + add, 0, 65535)
+                meth = method.get(band, "NEAREST") if isinstance(method, dict) else method
+                for f, w in fields_at(res, meth):
+                    acc += w * np.clip(np.round(f["refl"][k] * 10000.0) + add, 0, 65535)
+                out[band] = acc
             elif band == "SCL":
                 out[band] = fields_at(res, "NEAREST")[0][0]["scl"].astype(np.float64)
             elif band in ("CLD", "CLP"):
@@ -630,7 +736,23 @@ class SyntheticSceneSource:
                 out[band] = np.full(e.shape, 100.0 + 10 * baselines.stable_unit("va", acq.tile.tile_id))
             else:
                 raise KeyError(band)
+            if band != "dataMask" and not data.all():
+                out[band] = np.where(data, out[band], 0.0)
         return out
+
+    @staticmethod
+    def data_mask(acq: Acquisition, e: np.ndarray, n: np.ndarray) -> np.ndarray:
+        """True where the product has data: inside the tile's footprint and inside its orbit's swath (UTM e/n, m)."""
+        t = acq.tile
+        inside = (e >= t.xmin) & (e <= t.xmax) & (n >= t.ymin) & (n <= t.ymax)
+        to_lonlat = transformer(f"EPSG:{t.epsg}", "EPSG:4326")
+        ce, cn = np.meshgrid([e.min(), e.max()], [n.min(), n.max()])
+        clon, clat = to_lonlat.transform(ce.ravel(), cn.ravel())
+        corners = np.abs(cross_track_km(np.asarray(clon), np.asarray(clat), acq.relative_orbit))
+        if (corners <= SWATH_HALF_WIDTH_KM - SWATH_SHORTCUT_MARGIN_KM).all():
+            return inside  # the whole request lies well inside the swath (a band, straight at this scale)
+        lon, lat = to_lonlat.transform(e, n)
+        return inside & in_swath(np.asarray(lon), np.asarray(lat), acq.relative_orbit)
 
 
 _UTM_CACHE: OrderedDict[bytes, tuple[np.ndarray, np.ndarray]] = OrderedDict()
@@ -670,7 +792,7 @@ def acquisition_metadata(acq: Acquisition, deployment: str, source: Any) -> dict
         "shId": acq.sh_id(deployment),
         "cloudCoverage": source.cloud_cover(acq, deployment),
         "dataPath": acq.data_path(deployment),
-        "productId": acq.product_id(deployment),
+        "productId": acq.catalog_id(deployment),  # CDSE names its products with .SAFE, as in its catalog
     }
 
 

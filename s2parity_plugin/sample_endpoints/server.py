@@ -19,9 +19,11 @@ import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional, Union
+from urllib.parse import parse_qs, urlsplit
 
-from s2parity_plugin.sample_endpoints import catalog, process_api
+from s2parity_plugin.sample_endpoints import catalog, encoding, process_api
 from s2parity_plugin.sample_endpoints.auth import DEMO_CLIENTS, REALMS, TOKEN_PATHS, TokenIssuer
+from s2parity_plugin.sample_endpoints.budget import Budget, BudgetConfig
 from s2parity_plugin.sample_endpoints.errors import ServiceError, bad_payload, internal_error, not_found, unauthorized
 from s2parity_plugin.sample_endpoints.faults import FaultConfig, FaultState
 from s2parity_plugin.sample_endpoints.scene_generator import SyntheticSceneSource
@@ -44,6 +46,7 @@ class Deployment:
     issuer: TokenIssuer
     faults: FaultState
     base_url: str = ""
+    budget: Optional[Budget] = None  # rate-limit mode (off when None)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -105,12 +108,26 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(doc).encode("utf-8"), content_type, **kw)
 
     def _send_error(self, err: ServiceError) -> None:
-        self._send(err.status, err.body_bytes(), "application/json", headers=err.headers)
+        body = err.body_bytes()
+        if getattr(self, "_in_catalog", False) and err.status not in (401, 429):
+            body = err.catalog_body_bytes()  # Catalog API errors: CatalogException {code, description}
+        self._send(err.status, body, "application/json", headers=err.headers)
 
     def _authorize(self) -> None:
         d = self.deployment
         if d.issuer.verify(self.headers.get("Authorization"), d.faults.config.expire_tokens_after) is None:
             raise unauthorized()
+
+    def _admit(self, token: bool = False) -> None:
+        """Rate-limit mode: 429 with ``Retry-After`` (ms) when the request or PU budget of the window is spent."""
+        b = self.deployment.budget
+        if b is None:
+            return
+        wait_ms = b.admit_token() if token else b.admit_request()
+        if wait_ms is not None:
+            from s2parity_plugin.sample_endpoints.errors import rate_limited
+
+            raise rate_limited(wait_ms)
 
     def _api_fault(self) -> None:
         fault = self.deployment.faults.draw_api_fault()
@@ -133,10 +150,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         d = self.deployment
         path = self.path.split("?", 1)[0]
+        self._in_catalog = False  # one handler serves every request of a keep-alive connection
         try:
             body = self._read_body() if method == "POST" else b""
             d.faults.sleep_latency()
             if method == "POST" and path == TOKEN_PATHS[d.name]:
+                self._admit(token=True)
                 status, doc = d.issuer.token_response(body, self.headers)
                 self._send_json(status, doc)
                 return
@@ -168,34 +187,48 @@ class _Handler(BaseHTTPRequestHandler):
         self._authorize()
         doc = self._json_body(body)
         self._record_entry = self.owner._record(d.name, self.path, doc)
+        self._admit()
         self._api_fault()
         plan = process_api.parse_request(doc)
         result = process_api.execute(
             plan, d.name, d.source, SERVICE_VERSIONS[d.name], timeout_ms=self.owner.evalscript_timeout_ms
         )
         accept = self.headers.get("Accept", "")
-        ctype = result.content_type
+        ctype, payload = result.content_type, result.body
         if ctype == "application/x-tar" and accept in ("application/tar",):
             ctype = accept
-        # processing units as the service reports them (512 x 512 px per scene = 1 PU, minimum 0.005)
-        n_scenes = max(1, len(result.acquisitions))
-        pu = max(0.005, plan.width * plan.height / 262144.0 * n_scenes)
+        elif accept.split(";")[0].strip() == "multipart/mixed":
+            payload, ctype = encoding.build_multipart(result.members)
+        pu = result.processing_units  # budget.processing_units: area, bands / 3, FLOAT32 × 2, scenes
+        if d.budget is not None:
+            d.budget.charge(pu)
         headers = {"x-processingunits-spent": f"{pu:.4f}"}
-        self._send(200, result.body, ctype, headers=headers, truncate=d.faults.draw_truncate())
+        self._send(200, payload, ctype, headers=headers, truncate=d.faults.draw_truncate())
 
     def _catalog(self, method: str, sub: str, body: bytes) -> None:
         d = self.deployment
+        if method == "GET" and sub in ("", "/"):  # the landing page answers without a token
+            self._send_json(200, catalog.landing_page(d.base_url, d.name))
+            return
         self._authorize()
-        if method == "POST" and sub == "/search":
-            doc = self._json_body(body)
+        self._admit()
+        self._in_catalog = True
+        if sub == "/search" and method in ("POST", "GET"):
+            if method == "POST":
+                doc = self._json_body(body)
+            else:
+                doc = catalog.search_body_from_query(parse_qs(urlsplit(self.path).query))
             self._record_entry = self.owner._record(d.name, self.path, doc)
             self._api_fault()
             result = catalog.search(doc, d.name, d.source, d.base_url)
             payload = json.dumps(result).encode("utf-8")
             self._send(200, payload, "application/geo+json", truncate=d.faults.draw_truncate())
             return
-        if method == "GET" and sub in ("", "/"):
-            self._send_json(200, catalog.landing_page(d.base_url, d.name))
+        if method == "GET" and sub == "/conformance":
+            self._send_json(200, catalog.conformance())
+            return
+        if method == "GET" and sub in ("/queryables", f"/collections/{catalog.COLLECTION_ID}/queryables"):
+            self._send_json(200, catalog.queryables(d.base_url), content_type="application/schema+json")
             return
         if method == "GET" and sub == "/collections":
             self._send_json(200, {"collections": [catalog.collection_doc(d.base_url)], "links": []})
@@ -343,6 +376,26 @@ class SampleEndpoints:
                 seed=seed,
             )
         )
+
+    def set_budget(
+        self,
+        deployment: str,
+        requests: Optional[int] = None,
+        processing_units: Optional[float] = None,
+        token_requests: Optional[int] = None,
+        window_s: float = 60.0,
+    ) -> None:
+        """Rate-limit mode for one deployment (see :mod:`.budget`); ``clear_budget`` turns it off."""
+        if deployment not in self.deployments:
+            raise ValueError(f"unknown deployment {deployment!r} (started? expected one of {DEPLOYMENTS})")
+        config = BudgetConfig(requests, processing_units, token_requests, float(window_s))
+        self.deployments[deployment].budget = Budget(config)
+
+    def clear_budget(self, deployment: Optional[str] = None) -> None:
+        """Rate-limit mode off (on one deployment, or on both)."""
+        for name, dep in self.deployments.items():
+            if deployment in (None, name):
+                dep.budget = None
 
     def clear_faults(self, deployment: Optional[str] = None) -> None:
         """Turn every fault off (on one deployment, or on both)."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from s2parity_plugin.core import s2facts
 from s2parity_plugin.core.diagnosis import (
     REFINEMENT_RANGE_M,
-    boa_add_offset,
+    acquisition_pairs,
     check_claims,
     diagnose,
-    parse_baseline,
+    expected_offset,
     resolve,
     served_offset_dn,
     side_baselines,
@@ -31,8 +32,8 @@ NEW_ID = "S2B_MSIL2A_20201004T095029_N0500_R079_T33TVF_20230316T093516.SAFE"
         ("", None),
     ],
 )
-def test_parse_baseline(pid, baseline):
-    assert parse_baseline(pid) == baseline
+def test_side_baselines_parse_each_id_form(pid, baseline):
+    assert side_baselines({"catalog_ids": [pid]}) == ([baseline] if baseline else [])
 
 
 def test_side_baselines_from_acquisitions_and_catalog():
@@ -42,7 +43,6 @@ def test_side_baselines_from_acquisitions_and_catalog():
 
 
 def test_offsets():
-    assert boa_add_offset("02.14") == 0 and boa_add_offset("04.00") == -1000 and boa_add_offset(None) is None
     assert served_offset_dn("05.00", False) == 1000.0
     assert served_offset_dn("05.00", True) == 0.0
     assert served_offset_dn("05.00", None) == 0.0  # harmonizeValues defaults to true
@@ -84,7 +84,8 @@ def test_offset_explained_by_harmonize_off_on_new_baseline():
     assert "BOA_ADD_OFFSET" in d["explanation"]
 
 
-def test_reflectance_offset_and_no_offset_expected():
+def test_reflectance_has_no_expected_offset_whatever_harmonize_says():
+    """REFLECTANCE is (DN + BOA_ADD_OFFSET)/10000 on every baseline; harmonizeValues only clamps negatives."""
     d = diagnose(
         {"catalog_ids": [OLD_ID]},
         {"catalog_ids": [NEW_ID], "harmonize_values": False},
@@ -93,9 +94,10 @@ def test_reflectance_offset_and_no_offset_expected():
         None,
         "REFLECTANCE",
     )
-    assert d["offset"]["expected_offset"] == pytest.approx(0.1)
-    assert d["offset"]["explained_by_boa_add_offset"] is True
-    # both harmonized: no offset expected, a 0.1 bias is flagged as offset-like but not explained
+    assert d["offset"]["expected_offset"] == 0.0
+    assert d["offset"]["explained_by_boa_add_offset"] is False
+    assert d["offset"]["offset_like_boa_add_offset"] is True
+    assert "converted raw DN itself" in d["explanation"]
     d = diagnose({"catalog_ids": [OLD_ID]}, {"catalog_ids": [NEW_ID]}, stats(0.1), shift(1), None, "REFLECTANCE")
     assert d["offset"]["expected_offset"] == 0.0
     assert d["offset"]["explained_by_boa_add_offset"] is False
@@ -103,6 +105,61 @@ def test_reflectance_offset_and_no_offset_expected():
     d = diagnose({"catalog_ids": [OLD_ID]}, {"catalog_ids": [NEW_ID]}, stats(0.002), shift(1), None, "REFLECTANCE")
     assert d["offset"]["offset_like_boa_add_offset"] is False
     assert "No BOA_ADD_OFFSET difference is expected and none is seen" in d["explanation"]
+
+
+@pytest.mark.parametrize(
+    ("units", "harm_a", "harm_b", "expected"),
+    [
+        ("DN", False, False, 1000.0),  # 02.14 has no offset; 05.00's raw DN carries +1000
+        ("DN", True, True, 0.0),
+        ("DN", None, False, 1000.0),
+        ("REFLECTANCE", False, False, 0.0),
+        (None, False, False, None),
+    ],
+)
+def test_expected_offset_by_units_and_harmonize(units, harm_a, harm_b, expected):
+    assert expected_offset("02.14", "05.00", harm_a, harm_b, units) == expected
+
+
+def test_ids_in_both_forms_and_ms_timestamps_pair_to_one_acquisition():
+    """Sentinel Hub id without .SAFE, CDSE's with .SAFE and a millisecond datetime: one pair, its baselines."""
+    meta_a = {"acquisitions": [{"product_id": OLD_ID, "date": "2020-10-04T09:50:29Z"}]}
+    meta_b = {"acquisitions": [{"product_id": NEW_ID, "date": "2020-10-04T09:50:29.024Z"}]}
+    pairs = acquisition_pairs(meta_a, meta_b)
+    assert len(pairs) == 1
+    p = pairs[0]
+    assert (p["sensing_date"], p["tile"], p["baseline_a"], p["baseline_b"]) == ("2020-10-04", "33TVF", "02.14", "05.00")
+    assert p["kind"] == s2facts.DIFFERENT_BASELINES
+    same = acquisition_pairs(
+        {"acquisitions": [{"product_id": NEW_ID.removesuffix(".SAFE")}]}, {"acquisitions": [{"product_id": NEW_ID}]}
+    )
+    assert [q["kind"] for q in same] == [s2facts.IDENTICAL]
+
+
+def test_2022_2023_baselines_differ_and_are_never_called_identical():
+    """Sentinel Hub 04.00 vs CDSE 05.10 (2022-06): different inputs, both GRI-refined, Sen2Cor 2.10 vs 2.11."""
+    a = "S2A_MSIL2A_20220615T100031_N0400_R122_T33TVF_20220615T140003"
+    b = "S2A_MSIL2A_20220615T100031_N0510_R122_T33TVF_20240301T101010.SAFE"
+    d = diagnose(
+        {"acquisitions": [{"product_id": a}]}, {"acquisitions": [{"product_id": b}]}, stats(2.0), shift(1.2), None, "DN"
+    )
+    assert d["expected_parity"]["kind"] == s2facts.DIFFERENT_BASELINES
+    assert d["collection1_a"] is False and d["collection1_b"] is True
+    assert d["gri_refined_a"] is True and d["gri_refined_b"] is True
+    assert "no difference is expected" not in d["explanation"]
+    assert "Sen2Cor 2.10 vs 2.11" in d["explanation"]
+    assert "refined, but separately" in d["explanation"]
+    assert d["shift"]["refinement_expected"] is False and d["shift"]["separately_refined"] is True
+    assert check_claims({"diagnosis": d, "stats": stats(2.0), "shift": shift(1.2)}) == []
+
+
+def test_same_product_on_both_sides_is_the_only_no_difference_case():
+    pid = "S2A_MSIL2A_20240801T100031_N0511_R122_T33TVF_20240801T140003"
+    d = diagnose(
+        {"acquisitions": [{"product_id": pid}]}, {"catalog_ids": [pid + ".SAFE"]}, stats(0.0), shift(0.1), None, "DN"
+    )
+    assert d["expected_parity"]["kind"] == s2facts.IDENTICAL
+    assert "no difference is expected from the inputs" in d["explanation"]
 
 
 def test_unknown_baselines():

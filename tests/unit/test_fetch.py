@@ -279,9 +279,9 @@ def test_wrong_credentials(pair, tmp_path):
 
 def test_no_acquisitions(pair, tmp_path):
     a, b = pair
-    # acquisitions every 5 days from 2020-10-04: nothing on the 5th–8th
+    # the sample pair's orbits over the seed area: R079 on 2020-10-04/09, R122 on 2020-10-02/07: nothing on 5th–6th
     with pytest.raises(NoAcquisitionsError, match=r"sample-sh.*and.*sample-cdse"):
-        fetch_pair(build_spec(SMALL, 4326, "2020-10-05", "2020-10-08"), a, b, tmp_path)
+        fetch_pair(build_spec(SMALL, 4326, "2020-10-05", "2020-10-06"), a, b, tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -365,7 +365,7 @@ def test_per_date_runs(pair, tmp_path):
     a, b = pair
     spec = build_spec(SMALL, 4326, "2020-10-01", "2020-10-10", quantity="B04", resolution_m=20)
     runs = fetch_pair_per_date(spec, a, b, tmp_path, run_name="series")
-    assert [r.name for r in runs] == ["2020-10-04", "2020-10-09"]
+    assert [r.name for r in runs] == ["2020-10-02", "2020-10-04", "2020-10-07", "2020-10-09"]  # R122 and R079
     for r in runs:
         manifest = run_folder.load_manifest(r)
         assert manifest["request"]["input"]["data"][0]["dataFilter"]["timeRange"]["from"].startswith(r.name)

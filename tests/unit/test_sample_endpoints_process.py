@@ -20,6 +20,8 @@ from sentinelhub import (
     SentinelHubRequest,
 )
 
+from s2parity_plugin.core import grid as core_grid
+from s2parity_plugin.core.spec import process_body_warnings, snap_grid
 from s2parity_plugin.sample_endpoints import SampleEndpoints, reprocessing_truth
 from s2parity_plugin.sample_endpoints.catalog import tile_centre_lonlat
 from s2parity_plugin.sample_endpoints.scene_generator import reprocessing_shift_in_crs, tile_for_lonlat
@@ -195,17 +197,49 @@ def test_seed_georeferencing_identical_on_both(eps):
     assert gt[5] == pytest.approx(-(sup.SEED_BBOX_3035[3] - sup.SEED_BBOX_3035[1]) / 447)
 
 
-def test_seed_body_as_is_fractional_size_is_rejected_like_the_schema(eps):
+def test_seed_body_as_is_fractional_size_is_truncated(eps):
+    """The Request Builder's 501.2608 × 420.7543 is answered (ASSUMED truncation, core.grid.coerce_output_size)."""
     body = sup.seed_request()
     assert body["output"]["width"] == 501.2608
+    body["output"]["responses"] = [{"identifier": "default", "format": {"type": "image/tiff"}}]
     for dep in ("sh", "cdse"):
         r = post_process(eps, dep, body)
-        assert r.status_code == 400
-        err = r.json()["error"]
-        assert err["status"] == 400 and err["reason"] == "Bad Request" and err["code"] == "COMMON_BAD_PAYLOAD"
-        assert "width" in err["message"] and "501.2608" in err["message"]
-    if sup.openapi_available():  # the emulator's 400 agrees with the reference schema
+        assert r.status_code == 200, r.text
+        gdal.FileFromMemBuffer(f"/vsimem/frac_{dep}.tif", r.content)
+        ds = gdal.Open(f"/vsimem/frac_{dep}.tif")
+        assert (ds.RasterXSize, ds.RasterYSize) == (501, 420)
+        assert ds.GetGeoTransform() == pytest.approx(core_grid.bbox_geotransform(sup.SEED_BBOX_3035, 501, 420))
+        ds = None
+        gdal.Unlink(f"/vsimem/frac_{dep}.tif")
+    if sup.openapi_available():  # the reference types them integer: a documented leniency of the live service
         assert any("501.2608 is not of type 'integer'" in e for e in sup.schema_errors(body, ("ProcessRequest",)))
+    assert len(process_body_warnings(body)) == 2 and "501 px" in process_body_warnings(body)[0]
+
+
+def test_resx_grid_is_derived_as_in_core(eps):
+    """One derivation of a resx/resy grid: the server's size and geotransform are core.grid's, and the plugin's
+    snap="nearest" grid has the same size (its pixels are exact, the server's stretched to the bbox)."""
+    bbox = (4681903.305609, 1981958.981233, 4686951.734307, 1986431.434369)
+    for res in (10.0, 20.0, 60.0, 7.3):
+        body = sup.seed_request_10m()
+        body["output"].update(resx=res, resy=res)
+        body["output"]["responses"] = [{"identifier": "default", "format": {"type": "image/tiff"}}]
+        r = post_process(eps, "cdse", body)
+        assert r.status_code == 200, r.text
+        gdal.FileFromMemBuffer("/vsimem/resx.tif", r.content)
+        ds = gdal.Open("/vsimem/resx.tif")
+        size, gt = (ds.RasterXSize, ds.RasterYSize), ds.GetGeoTransform()
+        ds = None
+        gdal.Unlink("/vsimem/resx.tif")
+        expected = (
+            core_grid.size_for_resolution(bbox[2] - bbox[0], res),
+            core_grid.size_for_resolution(bbox[3] - bbox[1], res),
+        )
+        assert size == expected
+        assert gt == pytest.approx(core_grid.bbox_geotransform(bbox, *expected))
+        nearest = snap_grid(bbox, 3035, res, "nearest")
+        assert (nearest.width, nearest.height) == expected
+        assert nearest.geotransform[:4] == pytest.approx([bbox[0], res, 0.0, bbox[3]])
 
 
 def test_integral_float_size_accepted_and_rounding_of_resx(eps):
@@ -223,7 +257,7 @@ def test_catalog_via_sentinelhub(eps):
         it = cat.search(sup.collection(eps.info, dep), bbox=bbox, time=("2020-09-20", "2020-10-10"), limit=2)
         items = list(it)
         ids[dep] = [i["id"] for i in items]
-        assert len(items) == 4  # every 5 days, paged by 2
+        assert len(items) == 8  # relative orbits 79 and 122 (S2A and S2B, 10-day cycles), paged by 2
         for i in items:
             p = i["properties"]
             assert p["proj:epsg"] == 32633 and len(p["proj:bbox"]) == 4 and "eo:cloud_cover" in p
@@ -279,7 +313,7 @@ def test_recorded_requests_valid_against_openapi(eps):
         pytest.skip("../shared/data is not beside this checkout")
     assert sup.validate_recorded(eps.request_bodies, rejected_may_be_invalid=True) >= 4
     fractional = [b for b in eps.request_bodies if b["body"].get("output", {}).get("width") == 501.2608]
-    assert fractional and all(b["status"] == 400 for b in fractional)
+    assert fractional and all(b["status"] == 200 for b in fractional)
 
 
 def test_concurrent_requests_to_both_deployments_match_sequential(eps):
@@ -338,3 +372,59 @@ def test_catalog_get_feature(eps):
         assert item["id"] == ids[0] and item["properties"]["datetime"].startswith("2020-10-04")
         with pytest.raises(Exception, match="404"):
             cat.get_feature(coll, ids[0].replace("T33TVF", "T33TVG"))
+
+
+def _catalog(eps, method, sub, deployment="cdse", auth=True, **kw):
+    url = eps.info[deployment]["base_url"] + "/api/v1/catalog/1.0.0" + sub
+    headers = {"Authorization": f"Bearer {token(eps, deployment)}"} if auth else {}
+    return requests.request(method, url, headers=headers, timeout=30, **kw)
+
+
+SEED_LONLAT_BBOX = [14.27, 40.84, 14.33, 40.88]
+OCT_2020 = "2020-10-01T00:00:00Z/2020-10-31T23:59:59Z"
+
+
+def test_catalog_fields_merge_with_the_default_set(eps):
+    """Catalog docs: include is merged with the default set, exclude removed from it."""
+    base = {"collections": ["sentinel-2-l2a"], "bbox": SEED_LONLAT_BBOX, "datetime": OCT_2020, "limit": 1}
+    only_include = _catalog(eps, "POST", "/search", json={**base, "fields": {"include": ["properties.eo:cloud_cover"]}})
+    item = only_include.json()["features"][0]
+    assert set(item) == {"id", "type", "geometry", "bbox", "links", "assets", "properties"}
+    assert set(item["properties"]) == {"datetime", "eo:cloud_cover"}
+    only_exclude = _catalog(eps, "POST", "/search", json={**base, "fields": {"exclude": ["links", "assets"]}})
+    item = only_exclude.json()["features"][0]
+    assert set(item) == {"id", "type", "geometry", "bbox", "properties"} and set(item["properties"]) == {"datetime"}
+    empty = _catalog(eps, "POST", "/search", json={**base, "fields": {}}).json()["features"][0]
+    assert set(empty["properties"]) == {"datetime"}
+
+
+@pytest.mark.parametrize(
+    "flt",
+    [
+        "eo:cloud_cover BETWEEN 0 AND 100 AND eo:cloud_cover <> 12.5",
+        {"op": "between", "args": [{"property": "eo:cloud_cover"}, 0, 100]},
+        {"op": "neq", "args": [{"property": "eo:cloud_cover"}, -1]},
+    ],
+)
+def test_catalog_cql2_neq_and_between(eps, flt):
+    base = {"collections": ["sentinel-2-l2a"], "bbox": SEED_LONLAT_BBOX, "datetime": OCT_2020, "limit": 100}
+    everything = _catalog(eps, "POST", "/search", json=base).json()["features"]
+    filtered = _catalog(eps, "POST", "/search", json={**base, "filter": flt}).json()["features"]
+    assert len(filtered) == len(everything) == 12
+    none = {"op": "between", "args": [{"property": "eo:cloud_cover"}, 101, 200]}
+    assert _catalog(eps, "POST", "/search", json={**base, "filter": none}).json()["features"] == []
+
+
+def test_catalog_distinct_date_get_search_conformance_queryables_and_open_landing_page(eps):
+    body = {"collections": ["sentinel-2-l2a"], "bbox": SEED_LONLAT_BBOX, "datetime": OCT_2020, "distinct": "date"}
+    dates = _catalog(eps, "POST", "/search", json=body).json()["features"]
+    assert dates[:4] == ["2020-10-02", "2020-10-04", "2020-10-07", "2020-10-09"] and len(dates) == 10
+    params = {"collections": "sentinel-2-l2a", "bbox": ",".join(map(str, SEED_LONLAT_BBOX)), "datetime": OCT_2020}
+    got = _catalog(eps, "GET", "/search", params={**params, "limit": 3})
+    assert got.status_code == 200 and len(got.json()["features"]) == 3
+    assert "https://api.stacspec.org/v1.0.0/item-search" in _catalog(eps, "GET", "/conformance").json()["conformsTo"]
+    q = _catalog(eps, "GET", "/collections/sentinel-2-l2a/queryables").json()
+    assert "eo:cloud_cover" in q["properties"]
+    landing = _catalog(eps, "GET", "/", auth=False)
+    assert landing.status_code == 200 and landing.json()["type"] == "Catalog"
+    assert _catalog(eps, "GET", "/conformance", auth=False).status_code == 401

@@ -78,14 +78,14 @@ def read(path: Path, band: int = 1) -> np.ndarray:
     return arr
 
 
-def fetch(eps, deployment, evalscript, bbox, epsg, size, time, responses, harmonize=True, **kw):
+def fetch(eps, deployment, evalscript, bbox, epsg, size, time, responses, harmonize=True, other_processing=None, **kw):
     req = SentinelHubRequest(
         evalscript=evalscript,
         input_data=[
             SentinelHubRequest.input_data(
                 sup.collection(eps.info, deployment),
                 time_interval=time,
-                other_args={"processing": {"harmonizeValues": harmonize}},
+                other_args={"processing": {"harmonizeValues": harmonize, **(other_processing or {})}},
                 **kw,
             )
         ],
@@ -181,3 +181,60 @@ def test_real_data_requests_valid_openapi(real_eps):
         pytest.skip("../shared/data is not beside this checkout")
     assert sup.validate_recorded(real_eps.request_bodies, rejected_may_be_invalid=True) >= 1
     assert dt.date(2023, 11, 3).isoformat() in MANILA_ID.replace("20231103", "2023-11-03")
+
+
+def test_real_swath_edge_gives_datamask_0(real_eps, shared_data):
+    """The real T29UNU 2022-10-05 product ends at its swath edge: pixels beyond it come back with dataMask 0 and
+    band values 0, the others with the product's DN."""
+    unu = shared_data / "s2l2a_T29UNU_20221005_N0400"
+    rows, cols = slice(450, 550), slice(1150, 1300)  # the edge crosses column ~1221 at row 500
+    bbox = (499980 + 1150 * 60, 5900040 - 550 * 60, 499980 + 1300 * 60, 5900040 - 450 * 60)
+    script = """//VERSION=3
+function setup() { return {input: [{bands: ["B04", "dataMask"], units: "DN"}],
+                            output: {bands: 2, sampleType: "UINT16"}}; }
+function evaluatePixel(s) { return [s.B04, s.dataMask]; }
+"""
+    kw = dict(time=("2022-10-05", "2022-10-06"), responses=[("default", MimeType.TIFF)])
+    got = fetch(real_eps, "sh", script, bbox, 32629, (150, 100), harmonize=False, **kw)
+    b04, mask = got[..., 0], got[..., 1]
+    real_scl = read(unu / "T29UNU_20221005T115411_SCL_60m.jp2")[rows, cols]
+    real_b04 = read(unu / "T29UNU_20221005T115411_B04_60m.jp2")[rows, cols]
+    assert 0.2 < mask.mean() < 0.8  # both sides of the edge
+    real_b02 = read(unu / "T29UNU_20221005T115411_B02_60m.jp2")[rows, cols]
+    np.testing.assert_array_equal(mask == 1, real_b02 > 0)  # the product's own no-data (DN 0)
+    assert ((mask == 1) == (real_scl > 0)).mean() > 0.99  # the SCL's edge differs by a pixel here and there
+    assert (b04[mask == 0] == 0).all()
+    np.testing.assert_array_equal(b04[mask == 1], real_b04[mask == 1])
+
+
+def test_modelled_swath_edge_follows_the_real_tile(shared_data):
+    """The synthetic pair's orbit model (S2A R023) puts T29UNU's swath edge where the real product's no-data starts."""
+    from s2parity_plugin.sample_endpoints import scene_generator as sg
+
+    scl = read(shared_data / "s2l2a_T29UNU_20221005_N0400" / "T29UNU_20221005T115411_SCL_60m.jp2")[::10, ::10]
+    cols, rows = np.meshgrid(np.arange(0, 1830, 10), np.arange(0, 1830, 10))
+    e, n = 499980 + (cols + 0.5) * 60, 5900040 - (rows + 0.5) * 60
+    lon, lat = sg.transformer("EPSG:32629", "EPSG:4326").transform(e.ravel(), n.ravel())
+    model = sg.in_swath(np.asarray(lon), np.asarray(lat), 23).reshape(e.shape)
+    assert ((scl > 0) == model).mean() > 0.98
+    assert sg.relative_orbits_of_tile(sg.tile_for_lonlat(-8.2, 52.8)) == (23, 80, 123)
+
+
+def test_real_raster_source_honours_bilinear(real_eps, shared_data):
+    """Upsampling the real 60 m B04 to 5 m with BILINEAR interpolates between the file's pixels (float DN); NEAREST
+    repeats them in 12 × 12 blocks."""
+    bbox = (499980 + 300 * 60, 5900040 - 320 * 60, 499980 + 320 * 60, 5900040 - 300 * 60)  # 20 × 20 px at 60 m
+    script = """//VERSION=3
+function setup() { return {input: [{bands: ["B04", "dataMask"], units: "DN"}],
+                            output: {bands: 1, sampleType: "FLOAT32"}}; }
+function evaluatePixel(s) { return [s.B04]; }
+"""
+    kw = dict(time=("2022-10-05", "2022-10-06"), responses=[("default", MimeType.TIFF)], harmonize=False)
+    near = fetch(real_eps, "sh", script, bbox, 32629, (240, 240), **kw)
+    bil = fetch(real_eps, "sh", script, bbox, 32629, (240, 240), other_processing={"upsampling": "BILINEAR"}, **kw)
+    truth = read(shared_data / "s2l2a_T29UNU_20221005_N0400" / "T29UNU_20221005T115411_B04_60m.jp2")[300:320, 300:320]
+    truth = truth.astype(np.float64)
+    np.testing.assert_array_equal(near[6::12, 6::12], truth)
+    assert (bil != np.round(bil)).mean() > 0.3
+    step = np.abs(np.diff(truth, axis=1)).mean()  # typical difference between neighbouring 60 m pixels
+    assert np.abs(bil[6::12, 6::12] - truth)[1:-1, 1:-1].mean() < 0.1 * step  # 2.5 m from the 60 m centres

@@ -244,3 +244,17 @@ def test_tile_body_geometry_is_clipped():
     assert body["output"]["width"] == 50 and body["output"]["height"] == 50
     clipped = shape(body["input"]["bounds"]["geometry"])
     assert box(*tiles[0].grid.bounds).buffer(1e-6).contains(clipped)
+
+
+def test_non_integer_sizes_are_warned_about():
+    """A body with the Request Builder's fractional sizes gets one warning per axis naming the truncated size; the
+    plugin's own snap="nearest" grid warns when the AOI is not a whole number of pixels, "outward" never."""
+    from s2parity_plugin.core.spec import process_body_warnings
+
+    warnings = process_body_warnings({"output": {"width": 501.2608, "height": 420.7543}})
+    assert len(warnings) == 2
+    assert "501 px" in warnings[0] and "420 px" in warnings[1] and "assumed" in warnings[0]
+    assert process_body_warnings({"output": {"width": 505, "height": 447.0}}) == []
+    nearest = seed_spec()
+    assert len(nearest.warnings) == 1 and "504.84 × 447.25 px" in nearest.warnings[0]
+    assert seed_spec(snap="outward").warnings == ()

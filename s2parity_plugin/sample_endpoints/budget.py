@@ -1,0 +1,114 @@
+"""Rate-limit mode of the sample pair: request and processing-unit budgets per window, as Sentinel Hub / CDSE enforce.
+
+Off by default (:meth:`SampleEndpoints.set_budget` turns it on per deployment). Rules, from the CDSE pages in
+``../shared/data/sentinelhub_api/cdse_docs``:
+
+* Rate limiting ("Overview_RateLimiting"): every policy must hold — *N* requests and *P* processing units per
+  minute (the free tier: 300 / 300, "Quotas"); a request that would break one is answered **429** with
+  ``Retry-After`` in **milliseconds** until the window has room again; unused budget does not accumulate.
+  Processing units count only for successful (2xx) requests, so the PU policy admits a request while the PU spent
+  in the window is below the budget and charges it afterwards.
+* Token endpoint: its own request budget; a 429 there has the same ``Retry-After``.
+* Processing units ("Overview_ProcessingUnit", :func:`processing_units`): area factor ``w × h / 512²`` (minimum
+  0.01), input bands / 3 (``dataMask`` not counted unless it is the only band), × 2 for FLOAT32 output, × the number
+  of data samples per pixel (scenes), minimum 0.005 PU per Process API request.
+
+``window_s`` defaults to 60 s; tests shrink it so a run under budget takes seconds, not minutes.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import math
+import threading
+import time
+from typing import Callable, Optional
+
+PU_AREA_PX = 512 * 512
+PU_BANDS = 3
+PU_MIN_AREA_FACTOR = 0.01
+PU_FLOAT32_FACTOR = 2.0
+PU_MIN_PROCESS = 0.005
+
+
+def processing_units(width: int, height: int, input_bands: list[str], float32_output: bool, samples: int) -> float:
+    """Processing units of one Process API request (rules in the module docstring)."""
+    area = max(PU_MIN_AREA_FACTOR, width * height / PU_AREA_PX)
+    counted = [b for b in input_bands if b != "dataMask"] or list(input_bands)
+    bands = len(counted) / PU_BANDS
+    fmt = PU_FLOAT32_FACTOR if float32_output else 1.0
+    return max(PU_MIN_PROCESS, area * bands * fmt * max(1, samples))
+
+
+@dataclasses.dataclass(frozen=True)
+class BudgetConfig:
+    """Budgets of one deployment per ``window_s`` seconds (None = unlimited)."""
+
+    requests: Optional[int] = None
+    processing_units: Optional[float] = None
+    token_requests: Optional[int] = None
+    window_s: float = 60.0
+
+
+class Budget:
+    """Sliding-window accounting of one deployment (thread-safe). ``clock`` returns seconds (monotonic)."""
+
+    def __init__(self, config: BudgetConfig, clock: Callable[[], float] = time.monotonic):
+        self.config = config
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._requests: collections.deque[float] = collections.deque()
+        self._tokens: collections.deque[float] = collections.deque()
+        self._pu: collections.deque[tuple[float, float]] = collections.deque()
+
+    def _trim(self, now: float) -> None:
+        edge = now - self.config.window_s
+        for q in (self._requests, self._tokens):
+            while q and q[0] <= edge:
+                q.popleft()
+        while self._pu and self._pu[0][0] <= edge:
+            self._pu.popleft()
+
+    def _wait_ms(self, oldest: float, now: float) -> int:
+        return max(1, math.ceil((oldest + self.config.window_s - now) * 1000.0))
+
+    def admit_request(self) -> Optional[int]:
+        """Count one API request; None when admitted, else the ``Retry-After`` in ms (nothing counted)."""
+        with self._lock:
+            now = self._clock()
+            self._trim(now)
+            cap = self.config.requests
+            if cap is not None and len(self._requests) >= cap:
+                return self._wait_ms(self._requests[0], now)
+            pu_cap = self.config.processing_units
+            if pu_cap is not None and self._pu and sum(p for _, p in self._pu) >= pu_cap:
+                return self._wait_ms(self._pu[0][0], now)
+            self._requests.append(now)
+            return None
+
+    def admit_token(self) -> Optional[int]:
+        """Count one token request; None when admitted, else the ``Retry-After`` in ms."""
+        with self._lock:
+            now = self._clock()
+            self._trim(now)
+            cap = self.config.token_requests
+            if cap is not None and len(self._tokens) >= cap:
+                return self._wait_ms(self._tokens[0], now)
+            self._tokens.append(now)
+            return None
+
+    def charge(self, units: float) -> None:
+        """Charge the processing units of a successful request."""
+        with self._lock:
+            self._pu.append((self._clock(), float(units)))
+
+    def remaining(self) -> dict[str, Optional[float]]:
+        """What is left in the current window (for the response headers and tests)."""
+        with self._lock:
+            self._trim(self._clock())
+            req, pu = self.config.requests, self.config.processing_units
+            return {
+                "requests": None if req is None else req - len(self._requests),
+                "processing_units": None if pu is None else pu - sum(p for _, p in self._pu),
+            }

@@ -1,0 +1,92 @@
+"""Rate-limit mode of the sample pair: request / PU / token budgets, 429 with Retry-After in ms, PU per the docs, and
+the plugin's fetch finishing a 30-request run under such a budget with one token per endpoint."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+import sample_endpoints_support as sup
+from shapely.geometry import box
+
+from s2parity_plugin.core import run_folder
+from s2parity_plugin.core.endpoints import Credentials, Endpoint
+from s2parity_plugin.core.fetch import fetch_pair
+from s2parity_plugin.core.spec import build_spec
+from s2parity_plugin.sample_endpoints import SampleEndpoints
+from s2parity_plugin.sample_endpoints.budget import Budget, BudgetConfig, processing_units
+
+SMALL = box(14.200, 40.800, 14.212, 40.809)  # ~1 km² near Naples
+
+
+@pytest.mark.parametrize(
+    ("args", "pu"),
+    [
+        ((512, 512, ["B04", "B08", "B11"], False, 1), 1.0),
+        ((20, 20, ["B04", "B08"], False, 1), 0.01 * 2 / 3),  # the docs' worked example: minimum area, 2 bands
+        ((512, 512, ["B04", "dataMask"], True, 2), 1 / 3 * 2 * 2),  # dataMask not counted; FLOAT32 × 2; 2 samples
+        ((10, 10, ["dataMask"], False, 1), 0.005),  # minimum per Process API request
+    ],
+)
+def test_processing_units_per_the_docs(args, pu):
+    assert processing_units(*args) == pytest.approx(pu)
+
+
+def test_budget_window_and_retry_after():
+    now = [100.0]
+    b = Budget(BudgetConfig(requests=2, processing_units=1.0, window_s=60.0), clock=lambda: now[0])
+    assert b.admit_request() is None and b.admit_request() is None
+    assert b.admit_request() == 60_000  # the oldest request leaves the window in 60 s
+    now[0] += 59.5
+    assert b.admit_request() == 500
+    now[0] += 1.0
+    assert b.admit_request() is None
+    b.charge(1.2)
+    assert b.admit_request() == 60_000  # PU spent: the next request waits for the charge to leave the window
+
+
+def _token(info, dep):
+    d = info[dep]
+    data = {"grant_type": "client_credentials", "client_id": d["client_id"], "client_secret": d["client_secret"]}
+    return requests.post(d["token_url"], data=data, timeout=10)
+
+
+def test_budget_answers_429_with_retry_after_in_ms():
+    with SampleEndpoints() as eps:
+        eps.set_budget("cdse", requests=1, token_requests=2, window_s=30.0)
+        tok = _token(eps.info, "cdse").json()["access_token"]
+        url = eps.info["cdse"]["base_url"] + "/api/v1/process"
+        body = sup.seed_request_10m()
+        body["output"]["responses"] = [{"identifier": "default", "format": {"type": "image/tiff"}}]
+        ok = requests.post(url, json=body, headers={"Authorization": f"Bearer {tok}"}, timeout=60)
+        assert ok.status_code == 200 and float(ok.headers["x-processingunits-spent"]) > 0
+        limited = requests.post(url, json=body, headers={"Authorization": f"Bearer {tok}"}, timeout=60)
+        assert limited.status_code == 429 and limited.json()["error"]["code"] == "RATE_LIMIT_EXCEEDED"
+        assert 25_000 < int(limited.headers["Retry-After"]) <= 30_000
+        assert _token(eps.info, "cdse").status_code == 200
+        third = _token(eps.info, "cdse")
+        assert third.status_code == 429 and int(third.headers["Retry-After"]) > 0
+        assert _token(eps.info, "sh").status_code == 200  # the other deployment has no budget
+
+
+def test_fetch_finishes_a_30_request_run_under_a_budget_with_one_token(tmp_path, monkeypatch):
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    sup.clear_sessions()
+    with SampleEndpoints() as eps:
+        for dep in ("sh", "cdse"):
+            eps.set_budget(dep, requests=3, token_requests=3, window_s=2.0)
+        info = eps.info
+        a, b = (
+            Endpoint(f"sample-{d}", info[d]["base_url"], info[d]["token_url"], Credentials(info[d]["client_id"],
+                                                                                           info[d]["client_secret"]))
+            for d in ("sh", "cdse")
+        )  # fmt: skip
+        spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04")
+        run = fetch_pair(spec, a, b, tmp_path, max_tile_px=25)
+        assert run_folder.load_manifest(run)["tiles"] >= 15
+        log = eps.request_log
+    sup.clear_sessions()
+    process = [r for r in log if r[2].endswith("/process")]
+    assert sum(1 for r in process if r[3] == 200) >= 30
+    assert any(r[3] == 429 for r in process), "the budget should have rate-limited some requests"
+    for dep in ("sh", "cdse"):
+        assert sum(1 for r in log if r[0] == dep and r[2].endswith("/token") and r[3] == 200) == 1
