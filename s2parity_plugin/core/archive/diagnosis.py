@@ -63,6 +63,12 @@ def diagnose(timeline: ArchiveTimeline) -> tuple[str, list[str]]:
     query_words = f"over this AOI between {q.date_from} and {q.date_to}{cloud}"
     statements = side_statements(timeline.listing_a, timeline.listing_b, query_words)
     statements += side_statements(timeline.listing_b, timeline.listing_a, query_words)
+    one_sided = sum(r.presence != "both" for r in timeline.rows)
+    if cloud and one_sided:
+        statements.append(
+            f"With a cloud limit, {one_sided} acquisition(s) can be listed on one side only because the two "
+            "baselines estimate cloud cover differently: set the limit to 100 % to see the archives' own gaps."
+        )
     if not timeline.rows:
         text = (
             f"Neither endpoint lists an acquisition {query_words}: widen the period, raise the cloud limit or check "

@@ -25,9 +25,9 @@ SENTINEL2_START = dt.date(2015, 6, 23)
 #: An AOI geometry with more vertices than this is searched by its convex hull (catalog request bodies stay small).
 MAX_SEARCH_VERTICES = 500
 DAYS_PER_YEAR = 365.25
-#: Sentinel-2A + 2B revisit one tile from one relative orbit every 5 days (≈ 73 a year); tiles in the overlap of
-#: two orbits get twice that.
-ACQUISITIONS_PER_TILE_YEAR = 146
+#: Sentinel-2A + 2B revisit one tile from one relative orbit every 5 days (≈ 73 a year; tiles in the overlap of two
+#: orbits get twice that).
+ACQUISITIONS_PER_TILE_YEAR = 73
 
 
 @dataclass(frozen=True)
@@ -68,11 +68,12 @@ class ArchiveQuery:
 
     def request_estimate(self, endpoints: int = 2, items_per_page: int = 100, tiles: int = 2) -> int:
         """Catalog requests this query needs at least: one per chunk and endpoint, plus further pages where a year
-        over ``tiles`` tiles (≈ 146 acquisitions per tile and year) exceeds ``items_per_page`` items."""
-        per_chunk = [
-            max(1, math.ceil(146 * tiles * (b - a).days / DAYS_PER_YEAR / items_per_page)) for a, b in self.chunks()
-        ]
-        return endpoints * sum(per_chunk)
+        over ``tiles`` tiles (≈ 73 acquisitions per tile, orbit and year) exceeds ``items_per_page`` items."""
+        pages = 0
+        for start, end in self.chunks():
+            items = ACQUISITIONS_PER_TILE_YEAR * tiles * ((end - start).days + 1) / DAYS_PER_YEAR
+            pages += max(1, math.ceil(items / items_per_page))
+        return endpoints * pages
 
     def search_geometry(self) -> BaseGeometry:
         """The AOI in WGS 84 (lon/lat degrees) as sent to the catalogs: its polygons, or its bounding box with
