@@ -158,17 +158,20 @@ def _lanes(painter: QPainter, report: dict[str, Any], plot: QRectF) -> None:
 
 
 def _marks(painter: QPainter, report: dict[str, Any], plot: QRectF) -> None:
+    """Baseline marks first, then the crosses of missing acquisitions on top (a neighbour's mark never hides one)."""
+    missing = []
+    painter.setPen(Qt.PenStyle.NoPen)
     for row in report.get("acquisitions", []):
         x = x_of(report, _day(row["date"]), plot)
         for index, side in enumerate(("a", "b")):
             top = plot.top() + index * LANE_H + MARK_INSET
-            baseline, product = row.get(f"baseline_{side}"), row.get(f"product_{side}")
-            if product:
-                painter.setPen(Qt.PenStyle.NoPen)
-                painter.setBrush(baseline_colour(baseline))
+            if row.get(f"product_{side}"):
+                painter.setBrush(baseline_colour(row.get(f"baseline_{side}")))
                 painter.drawRect(QRectF(x - MARK_W / 2, top, MARK_W, LANE_H - 2 * MARK_INSET))
             else:
-                _cross(painter, QPointF(x, top + LANE_H / 2 - MARK_INSET))
+                missing.append(QPointF(x, plot.top() + (index + 0.5) * LANE_H))
+    for centre in missing:
+        _cross(painter, centre)
 
 
 def _cross(painter: QPainter, centre: QPointF, size: float = 4.0) -> None:
