@@ -24,6 +24,7 @@ from qgis.PyQt.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QSizePolicy,
@@ -38,6 +39,7 @@ from s2parity_plugin.i18n import tr
 
 ALG_ID = "s2parity:comparecatalogs"
 DEFAULT_FROM = QDate(2019, 1, 1)
+DIAGNOSIS_MAX_H = 130  # px: the diagnosis scrolls, the table keeps the room
 #: (report key, column title) of the table.
 COLUMNS = (
     ("date", "Date"),
@@ -119,7 +121,10 @@ class TimelineView(QWidget):
         self.chart = TimelineChart(self)
         self.chart.setObjectName("timeline_chart")
         layout.addWidget(self.chart)
-        self.diagnosis = _wrapping_label("timeline_diagnosis")
+        self.diagnosis = QPlainTextEdit()
+        self.diagnosis.setObjectName("timeline_diagnosis")
+        self.diagnosis.setReadOnly(True)
+        self.diagnosis.setMaximumHeight(DIAGNOSIS_MAX_H)
         layout.addWidget(self.diagnosis)
         self.table = self._table()
         layout.addWidget(self.table, 1)
@@ -272,7 +277,7 @@ class TimelineView(QWidget):
         self.report = report
         self.chart.set_report(report)
         lines = [*report.get("statements", []), *report.get("diagnosis", "").splitlines()]
-        self.diagnosis.setText("\n".join(lines))
+        self.diagnosis.setPlainText("\n".join(lines))
         self.diagnosis.setStyleSheet("" if report.get("complete", True) else "color: #c0392b;")
         rows = report.get("acquisitions", [])
         self.table.blockSignals(True)

@@ -40,6 +40,7 @@ def test_desktop_toolbar_button_opens_dock(tmp_path, artifacts_dir, monkeypatch,
     if with_runtime_packages:
         assert warnings == []
         assert result["algorithms"] == [
+            "s2parity:comparecatalogs",
             "s2parity:compareendpoints",
             "s2parity:comparerasters",
             "s2parity:exportcomparison",
@@ -83,6 +84,23 @@ def test_desktop_comparison_against_sample_endpoints(tmp_path, artifacts_dir, mo
     assert result["engine"] == ("numba" if importlib.util.find_spec("numba") else "numpy")
     assert result["main_png"] is True and result["dock_png"] is True
     assert (artifacts_dir / "desktop_compare_main.png").stat().st_size > 50_000
+
+
+def test_desktop_archive_timeline_against_sample_endpoints(tmp_path, artifacts_dir, monkeypatch):
+    """Open the dock's Archive tab, check the seed AOI's 2019–2024 archive against the offline pair, choose a row;
+    screenshots of the main window and the dock go to tests/artifacts/."""
+    for name in ("desktop_timeline_main.png", "desktop_timeline_dock.png"):
+        (artifacts_dir / name).unlink(missing_ok=True)
+    monkeypatch.setenv("S2PARITY_E2E_SCREENSHOT_DIR", str(artifacts_dir))
+    result = run_desktop(tmp_path, HERE / "desktop_timeline.py", timeout_s=240)
+    assert "error" not in result, result.get("error")
+    assert result["tabs"] == ["Pixels", "Archive"]
+    assert result["started"] is True and result["status"].startswith("Done"), result["status"]
+    assert result["rows"] == 438 and result["periods"] == 11
+    assert result["diagnosis_first_line"].startswith("370 of 438 acquisitions (84 %) are expected to differ")
+    assert result["form_dates"] == ["2021-06-06", "2021-06-06"]
+    assert result["main_png"] is True and result["dock_png"] is True
+    assert (artifacts_dir / "desktop_timeline_dock.png").stat().st_size > 30_000
 
 
 def _qgis_process_run(env: dict, algorithm: str, **params: str) -> dict:
@@ -176,6 +194,9 @@ def test_offline_demo_script(tmp_path):
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "Diagnosis: Endpoint A served baseline 02.14, B served baseline 05.00" in proc.stdout
+    assert "Timeline: 2020-01-28 – 2021-03-28 (86 acquisitions" in proc.stdout
+    assert (out / "s2parity_archive_timeline.png").stat().st_size > 10_000
+    assert len((out / "archive_timeline.csv").read_text(encoding="utf-8").splitlines()) == 1 + 438
     png = out / "s2parity_demo_map.png"
     assert png.stat().st_size > 50_000
     [report] = out.glob("runs/*/compare/report.json")

@@ -46,7 +46,7 @@ def test_check_archive_fills_chart_and_table_and_a_row_sets_the_pixel_date(dock,
     rows = report["acquisitions"]
     assert view.table.rowCount() == len(rows) > 100
     assert [p["baseline_a"] for p in report["periods"]] == ["02.13", "02.14", "03.00", "03.01"]
-    assert view.diagnosis.text().splitlines()[2].startswith("2020-01-28 – 2021-03-28")
+    assert view.diagnosis.toPlainText().splitlines()[2].startswith("2020-01-28 – 2021-03-28")
     pick = next(i for i, r in enumerate(rows) if r["date"] == "2021-06-06")
     view.table.selectRow(pick)
     assert dock.form.dates() == ("2021-06-06", "2021-06-06")
