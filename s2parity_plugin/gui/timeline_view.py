@@ -190,8 +190,8 @@ class TimelineView(QWidget):
             "DATE_TO": date_to,
             "ENDPOINT_A": form.endpoint_a.profile_id(),
             "ENDPOINT_B": form.endpoint_b.profile_id(),
-            "AUTH_A": form.endpoint_a.auth_value(),
-            "AUTH_B": form.endpoint_b.auth_value(),
+            "AUTH_A": _auth(form.endpoint_a),
+            "AUTH_B": _auth(form.endpoint_b),
             "MAX_CLOUD_COVERAGE": self.max_cloud.value(),
             "OUTPUT_TABLE": str(out / f"{stem}.gpkg"),
             "OUTPUT_REPORT": str(out / f"{stem}.json"),
@@ -226,14 +226,29 @@ class TimelineView(QWidget):
         except RuntimeError as exc:
             self._set_status(str(exc), True)
             return
+        if self.run.task.isCanceled():  # prepareAlgorithm refused the input: a task that will never report
+            self._set_status(self.run.error_text(), True)
+            self.run = None
+            return
         self.destroyed.connect(functools.partial(_abandon_if_running, self.run))
         self.progress.setValue(0)
         self.check_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        years = (self.date_from.date().daysTo(self.date_to.date()) + 1) / 365.25
-        note = tr(" (over 10 years: the request count is in the Processing log)") if years > 10 else ""
-        self._set_status(tr("Searching both catalogs…") + note)
+        self._set_status(tr("Searching both catalogs…") + self._long_period_note(params))
         self.run.start()
+
+    @staticmethod
+    def _long_period_note(params: dict[str, Any]) -> str:
+        """For a period over 10 years, how many catalog requests it takes at least (yearly searches per side)."""
+        from s2parity_plugin.core.archive.query import ArchiveQuery
+
+        start, end = (dt.date.fromisoformat(params[k]) for k in ("DATE_FROM", "DATE_TO"))
+        query = ArchiveQuery("", "", start, end)
+        if not query.is_long:
+            return ""
+        return tr(
+            " The period is over 10 years: at least {n} catalog requests ({c} yearly searches per endpoint)."
+        ).format(n=2 * len(query.chunks()), c=len(query.chunks()))
 
     def _show_progress(self, percent: float) -> None:
         self.progress.setValue(int(percent))
@@ -319,6 +334,14 @@ class TimelineView(QWidget):
     def _set_status(self, text: str, error: bool = False) -> None:
         self.status.setText(text)
         self.status.setStyleSheet("color: #c0392b;" if error else "")
+
+
+def _auth(picker) -> str:
+    """The picker's credentials reference; none for the sample pair (its fields are hidden and may hold stale
+    values from another profile)."""
+    from s2parity_plugin.gui.comparison_form import SAMPLE_PROFILES
+
+    return "" if picker.profile_id() in SAMPLE_PROFILES else picker.auth_value()
 
 
 def _abandon_if_running(run, *_args) -> None:

@@ -185,7 +185,7 @@ class CompareCatalogsAlgorithm(S2ParityAlgorithm):
         for row in timeline.rows:
             if feedback.isCanceled():
                 return {}
-            sink.addFeature(self._feature(row, sink), QgsFeatureSink.FastInsert)
+            sink.addFeature(self._feature(row), QgsFeatureSink.FastInsert)
         report_path = write_report(timeline, self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context))
         self._log_result(timeline, feedback)
         feedback.setProgress(100.0)
@@ -224,7 +224,7 @@ class CompareCatalogsAlgorithm(S2ParityAlgorithm):
         self._fields = fields
         return sink, dest
 
-    def _feature(self, row, sink) -> QgsFeature:
+    def _feature(self, row) -> QgsFeature:
         from s2parity_plugin.core.archive.report import table_values
 
         feature = QgsFeature(self._fields)

@@ -124,10 +124,10 @@ def test_cancel_stops_a_slow_search(dock):
     sample_endpoints().set_faults("cdse", latency_s=1.0)
     try:
         view = _view(dock)
-        view.date_from.setDate(QDate(2017, 1, 1))
+        view.date_from.setDate(QDate(2017, 1, 1))  # 8 yearly searches per side, each ≥ 1 s
         view.date_to.setDate(QDate(2024, 12, 31))
         view.check_button.click()
-        assert view.run is not None
+        assert view.run is not None and "at least 16 catalog requests" not in view.status.text()  # 8 years
         task = view.run.task
         wait_for(lambda: task.status() == QgsTask.Running, timeout_s=30)
         view.cancel_button.click()
@@ -135,3 +135,29 @@ def test_cancel_stops_a_slow_search(dock):
         assert view.status.text() == "Cancelled." and view.table.rowCount() == 0 and view.check_button.isEnabled()
     finally:
         sample_endpoints().clear_faults()
+
+
+def test_a_long_period_states_its_request_count_before_searching(dock):
+    view = _view(dock)
+    view.date_from.setDate(QDate(2013, 1, 1))
+    view.date_to.setDate(QDate(2024, 12, 31))
+    view.check_button.click()
+    assert "over 10 years: at least 24 catalog requests (12 yearly searches per endpoint)" in view.status.text()
+    wait_for(lambda: view.run is None)
+    assert view.status.text().startswith("Done")
+
+
+def test_input_the_algorithm_refuses_is_stated_and_nothing_hangs(dock):
+    """A hidden, stale credentials field is ignored for the sample pair; a real endpoint with an unknown profile name
+    is refused by prepareAlgorithm, and the view says why instead of waiting for a task that never runs."""
+    view = _view(dock)
+    view.date_from.setDate(QDate(2024, 1, 1))
+    view.date_to.setDate(QDate(2024, 2, 1))
+    dock.form.endpoint_a.sh_profile.setText("no-such-profile")  # hidden while A is the sample endpoint
+    view.check_button.click()
+    wait_for(lambda: view.run is None, timeout_s=60)
+    assert view.status.text().startswith("Done"), view.status.text()
+    dock.form.endpoint_a.set_profile("sentinelhub")
+    view.check_button.click()
+    assert view.run is None and view.check_button.isEnabled()
+    assert "no-such-profile" in view.status.text(), view.status.text()

@@ -40,10 +40,21 @@ def compare_catalogs(
     def on_chunk(side: str, count: int) -> None:
         done[side] = count
 
+    geometry = query.search_geometry()  # once: pyproj builds its transformer holding the GIL
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="s2parity-catalog")
     try:
         futures = [
-            pool.submit(list_side, side, ep, query, cache=cache, proxies=proxies, cancel=cancel, on_chunk=on_chunk)
+            pool.submit(
+                list_side,
+                side,
+                ep,
+                query,
+                geometry=geometry,
+                cache=cache,
+                proxies=proxies,
+                cancel=cancel,
+                on_chunk=on_chunk,
+            )
             for side, ep in (("A", endpoint_a), ("B", endpoint_b))
         ]
         while wait(futures, timeout=POLL_S).not_done:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sentinelhub import CRS, Geometry, SentinelHubCatalog
+from shapely.geometry.base import BaseGeometry
 
 from s2parity_plugin.core import s2facts
 from s2parity_plugin.core.archive.query import ArchiveQuery
@@ -117,59 +118,89 @@ def list_side(
     endpoint: Endpoint,
     query: ArchiveQuery,
     *,
+    geometry: BaseGeometry | None = None,
     cache: CatalogCache | None = CACHE,
     proxies: dict[str, str] | None = None,
     cancel: threading.Event | None = None,
     on_chunk: Callable[[str, int], None] | None = None,
 ) -> SideListing:
-    """All catalog items of ``endpoint`` over the query's AOI and period, chunk by chunk.
+    """All catalog items of ``endpoint`` over the query's AOI (``geometry``: its WGS 84 search geometry, computed
+    once by the caller; else here) and period, chunk by chunk; the endpoint is contacted only for chunks the cache
+    does not hold.
 
     Never raises for an unreachable or failing endpoint: the listing comes back incomplete with the reason in
     ``error``. Raises :class:`FetchCancelled` when ``cancel`` is set. ``on_chunk(side, done_chunks)`` reports
     progress."""
     listing = SideListing(side, endpoint.profile_id, endpoint.base_url)
-    geometry = query.search_geometry()
-    area_key = geometry.wkb_hex
+    geometry = geometry if geometry is not None else query.search_geometry()
     cancel = cancel or threading.Event()
-    try:
-        catalog, client = _catalog(endpoint, proxies, cancel)
-    except Exception as exc:  # any set-up failure means unreachable, said in words
-        return _failed(listing, exc, endpoint)
+    connection = _Connection(endpoint, proxies, cancel)
     for done, (start, end) in enumerate(query.chunks(), start=1):
         if cancel.is_set():
             raise FetchCancelled("Cancelled while searching the catalogs.")
-        key = (endpoint.base_url, endpoint.credentials.client_id, area_key, start, end, query.max_cloud_coverage)
-        items = cache.get(key, end) if cache is not None else None
-        if items is not None:
-            listing.cached_chunks += 1
-        else:
-            before = client.request_count
-            try:
-                items = _search_chunk(catalog, endpoint, geometry, start, end, query.max_cloud_coverage)
-            except FetchCancelled:
-                raise
-            except Exception as exc:  # the other side's list is still wanted
-                if cancel.is_set():
-                    raise FetchCancelled("Cancelled while searching the catalogs.") from exc
-                listing.requests += client.request_count - before
-                return _failed(listing, exc, endpoint)
-            listing.requests += client.request_count - before
-            if cache is not None:
-                cache.put(key, items)
-        listing.items.extend(items)
+        try:
+            listing.items.extend(_chunk_items(connection, listing, cache, geometry, query, start, end))
+        except FetchCancelled:
+            raise
+        except Exception as exc:  # the other side's list is still wanted: this one is marked incomplete
+            if cancel.is_set():
+                raise FetchCancelled("Cancelled while searching the catalogs.") from exc
+            return _failed(listing, exc, endpoint)
         if on_chunk is not None:
             on_chunk(side, done)
     listing.items.sort(key=lambda item: (item.sensing, item.id))
     return listing
 
 
-def _catalog(endpoint: Endpoint, proxies: dict[str, str] | None, cancel: threading.Event):
-    config = sh_config(endpoint)
-    session = ParitySession(config, proxies=proxies, endpoint_id=endpoint.profile_id, cancel=cancel)
-    client = ParityClient(config, session, proxies=proxies, cancel=cancel)
-    catalog = SentinelHubCatalog(config=config)
-    catalog.client = client
-    return catalog, client
+class _Connection:
+    """The endpoint's catalog and client, made (token fetched) on first use only."""
+
+    def __init__(self, endpoint: Endpoint, proxies: dict[str, str] | None, cancel: threading.Event) -> None:
+        self.endpoint, self.proxies, self.cancel = endpoint, proxies, cancel
+        self.catalog: SentinelHubCatalog | None = None
+        self.client: ParityClient | None = None
+
+    @property
+    def request_count(self) -> int:
+        """Catalog requests sent so far (the token request not included)."""
+        return self.client.request_count if self.client is not None else 0
+
+    def open(self) -> SentinelHubCatalog:
+        if self.catalog is None:
+            config = sh_config(self.endpoint)
+            session = ParitySession(
+                config, proxies=self.proxies, endpoint_id=self.endpoint.profile_id, cancel=self.cancel
+            )
+            self.client = ParityClient(config, session, proxies=self.proxies, cancel=self.cancel)
+            self.catalog = SentinelHubCatalog(config=config)
+            self.catalog.client = self.client
+        return self.catalog
+
+
+def _chunk_items(
+    connection: _Connection,
+    listing: SideListing,
+    cache: CatalogCache | None,
+    geometry: BaseGeometry,
+    query: ArchiveQuery,
+    start: dt.date,
+    end: dt.date,
+) -> list[CatalogItem]:
+    """One chunk's items, from the cache or the catalog (counting the catalog requests in ``listing``)."""
+    endpoint = connection.endpoint
+    key = (endpoint.base_url, endpoint.credentials.client_id, geometry.wkb_hex, start, end, query.max_cloud_coverage)
+    items = cache.get(key, end) if cache is not None else None
+    if items is not None:
+        listing.cached_chunks += 1
+        return items
+    before = connection.request_count
+    try:
+        items = _search_chunk(connection.open(), endpoint, geometry, start, end, query.max_cloud_coverage)
+    finally:
+        listing.requests += connection.request_count - before
+    if cache is not None:
+        cache.put(key, items)
+    return items
 
 
 def _search_chunk(
