@@ -179,6 +179,33 @@ def test_qgis_process_runs_the_whole_workflow_on_the_seed(tmp_path):
     assert "already holds" in refused.stdout + refused.stderr
 
 
+def test_qgis_process_runs_comparecatalogs_on_the_seed(tmp_path):
+    """The archive timeline through qgis_process.bin with the installed plugin: CSV table and JSON report."""
+    import csv
+
+    from s2parity_plugin.core.seed import write_seed_aoi_geojson
+
+    root = tmp_path / "profiles"
+    prepare_profiles_root(built_zip(), root)
+    env = clean_env(QGIS_CUSTOM_CONFIG_PATH=str(root), QT_QPA_PLATFORM="offscreen")
+    results = _qgis_process_run(
+        env,
+        "s2parity:comparecatalogs",
+        AOI=str(write_seed_aoi_geojson(tmp_path / "seed_aoi.geojson")),
+        DATE_FROM="2020-01-01",
+        DATE_TO="2020-12-31",
+        ENDPOINT_A="sample-sh",
+        ENDPOINT_B="sample-cdse",
+        OUTPUT_TABLE=str(tmp_path / "acquisitions.csv"),
+        OUTPUT_REPORT=str(tmp_path / "timeline.json"),
+    )
+    report = json.loads(Path(results["OUTPUT_REPORT"]).read_text(encoding="utf-8"))
+    with open(tmp_path / "acquisitions.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == report["summary"]["acquisitions"] == 73
+    assert [(p["baseline_a"], p["baseline_b"]) for p in report["periods"]] == [("02.13", "05.00"), ("02.14", "05.00")]
+
+
 def test_offline_demo_script(tmp_path):
     """`make demo`'s script: the seed case headless against the sample pair, outputs and diagnosis printed."""
     import sys
