@@ -161,3 +161,33 @@ def test_input_the_algorithm_refuses_is_stated_and_nothing_hangs(dock):
     view.check_button.click()
     assert view.run is None and view.check_button.isEnabled()
     assert "no-such-profile" in view.status.text(), view.status.text()
+
+
+def test_unloading_during_a_search_cancels_it_without_touching_the_view(iface, qgis_processing, tmp_path):
+    from qgis.core import QgsApplication
+    from qgis.PyQt import sip
+    from qgis.PyQt.QtCore import QEvent
+
+    from s2parity_plugin.core.sample_service import sample_endpoints
+
+    CACHE.clear()
+    plugin, dock = open_seed_dock(iface, tmp_path)
+    sample_endpoints().set_faults("sh", latency_s=1.0)
+    try:
+        view = _view(dock)
+        view.date_from.setDate(QDate(2017, 1, 1))
+        view.check_button.click()
+        run = view.run
+        wait_for(lambda: run.task.status() == QgsTask.Running, timeout_s=30)
+        plugin.unload()  # while the search runs
+        QgsApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+        if not sip.isdeleted(dock):
+            sip.delete(dock)
+        assert sip.isdeleted(view)
+        wait_for(lambda: QgsApplication.taskManager().countActiveTasks() == 0, timeout_s=30)
+        for _ in range(20):
+            QgsApplication.processEvents()
+        assert run.cancelled and run.finished
+    finally:
+        sample_endpoints().clear_faults()
+        QgsProject.instance().clear()
