@@ -117,10 +117,11 @@ def _area_geometry(body: dict[str, Any]) -> tuple[tuple[float, float, float, flo
     return (-180.0, -90.0, 180.0, 90.0), None
 
 
-def is_listed(acq: Acquisition, deployment: str) -> bool:
-    """Whether the deployment's catalog lists the acquisition (all but :data:`MISSING_SHARE`; the seed date is always
-    listed on both, so the demo and the seed tests keep their acquisition)."""
-    if acq.date == ANCHOR_DATE:
+def is_listed(acq: Any, deployment: str) -> bool:
+    """Whether the deployment's catalog lists the acquisition: all but :data:`MISSING_SHARE` of the synthetic ones
+    (the seed date is always listed on both, so the demo and the seed tests keep their acquisition); every product
+    of a raster-file source (those are chosen files)."""
+    if not isinstance(acq, Acquisition) or acq.date == ANCHOR_DATE:
         return True
     return stable_unit("catalog-missing", deployment, acq.tile.tile_id, acq.date) >= MISSING_SHARE
 
