@@ -2,7 +2,10 @@
 
 Headless: runs the Processing algorithm ``s2parity:compareendpoints`` (the dock's code path) on the seed AOI
 (EPSG:3035 bbox in Campania, 2020-10-04, B04 + SCL, 10 m), writes the rasters, the report and a PNG map of the
-difference and SCL-mismatch layers rendered by QGIS into the output folder, and prints the diagnosis.
+difference and SCL-mismatch layers rendered by QGIS into the output folder, and prints the diagnosis. Then the
+archive parity timeline of the same AOI for 2019-01-01..2024-12-31 (``s2parity:comparecatalogs``): the table
+(``archive_timeline.csv``), the report (``archive_timeline.json``), the chart (``s2parity_archive_timeline.png``)
+and its diagnosis, which names the periods.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -49,6 +53,42 @@ def render_map_png(layers: dict, out_png: Path, width: int = 700, height: int = 
     painter.end()
     image.save(str(out_png))
     return out_png
+
+
+TIMELINE_FROM, TIMELINE_TO = "2019-01-01", "2024-12-31"
+
+
+def run_timeline(aoi, out: Path) -> None:
+    """The seed area's archive parity timeline: table, report and chart PNG into ``out``; prints the diagnosis."""
+    import processing
+
+    from s2parity_plugin.core.archive.report import read_report
+    from s2parity_plugin.gui.charts_timeline import timeline_image
+
+    params = {
+        "AOI": aoi,
+        "DATE_FROM": TIMELINE_FROM,
+        "DATE_TO": TIMELINE_TO,
+        "ENDPOINT_A": "sample-sh",
+        "ENDPOINT_B": "sample-cdse",
+        "MAX_CLOUD_COVERAGE": 100,
+        "OUTPUT_TABLE": str(out / "archive_timeline.csv"),
+        "OUTPUT_REPORT": str(out / "archive_timeline.json"),
+    }
+    t0 = time.perf_counter()
+    results = processing.run("s2parity:comparecatalogs", params)
+    seconds = time.perf_counter() - t0
+    report = read_report(results["OUTPUT_REPORT"])
+    png = out / "s2parity_archive_timeline.png"
+    timeline_image(report, 1200).save(str(png))
+    print()
+    print(f"timeline {TIMELINE_FROM}..{TIMELINE_TO} ({seconds:.1f} s, no processing units):")
+    print(f"table:       {results['OUTPUT_TABLE']}")
+    print(f"report:      {results['OUTPUT_REPORT']}")
+    print(f"chart:       {png}")
+    print()
+    for line in [*report["statements"], *report["diagnosis"].splitlines()]:
+        print("Timeline: " + line)
 
 
 def run_demo(out: Path) -> int:
@@ -97,6 +137,7 @@ def run_demo(out: Path) -> int:
         print(f"map:         {png}")
         print()
         print("Diagnosis: " + report["diagnosis"]["explanation"])
+        run_timeline(aoi, out)
         return 0
     finally:
         plugin.unload()  # also stops the in-process sample endpoints

@@ -305,6 +305,13 @@ class ComparisonForm(QWidget):
         date_to = self.date_to.date().toString("yyyy-MM-dd") if self.use_range.isChecked() else date_from
         return date_from, date_to
 
+    def set_dates(self, date_from: str, date_to: str) -> None:
+        """Set the acquisition date (``YYYY-MM-DD``), or a range when ``date_to`` differs (other views use it)."""
+        start, end = QDate.fromString(date_from, "yyyy-MM-dd"), QDate.fromString(date_to, "yyyy-MM-dd")
+        self.date_from.setDate(start)
+        self.date_to.setDate(end)
+        self.use_range.setChecked(end != start)
+
     # ----------------------------------------------------------------------------------------------
     def validate(self) -> list[str]:
         """Check every field; show each reason next to its field and return them all (empty when valid)."""

@@ -134,6 +134,8 @@ class S2ParityDock(QgsDockWidget):
         """The comparison form, its buttons, progress, status and results (needs the runtime packages)."""
         from s2parity_plugin.gui.comparison_form import ComparisonForm
         from s2parity_plugin.gui.results_panel import ResultsPanel
+        from s2parity_plugin.gui.timeline_view import TimelineView
+        from s2parity_plugin.i18n import tr
 
         self.form = ComparisonForm(iface, body)
         layout.addWidget(self.form)
@@ -183,6 +185,7 @@ class S2ParityDock(QgsDockWidget):
         self.tabs.setObjectName("views")
         self.tabs.addTab(scroll, "Pixels")
         self.setWidget(self.tabs)
+        self.add_view(TimelineView(self), tr("Archive"))
 
         self.compare_button.clicked.connect(self.start_compare)
         self.cancel_button.clicked.connect(self.cancel_compare)

@@ -41,6 +41,7 @@ class S2ParityProvider(QgsProcessingProvider):
 #: (module, class) of every algorithm; imported lazily so one missing runtime package (e.g. sentinelhub) only
 #: hides the algorithms that need it instead of breaking the provider (and QGIS start-up with it).
 ALGORITHMS = (
+    ("s2parity_plugin.processing.compare_catalogs", "CompareCatalogsAlgorithm"),
     ("s2parity_plugin.processing.compare_endpoints", "CompareEndpointsAlgorithm"),
     ("s2parity_plugin.processing.compare_rasters", "CompareRastersAlgorithm"),
     ("s2parity_plugin.processing.export_comparison", "ExportComparisonAlgorithm"),

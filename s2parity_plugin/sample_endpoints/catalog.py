@@ -11,6 +11,11 @@ Items are shaped like each real deployment's (see ``catalog_api_item_*.json`` in
 cql2-json ``eq``/``neq``/``lt``/``lte``/``gt``/``gte``/``between``/``and``) and ``distinct: "date"`` (the features are
 then the distinct sensing dates). ``GET …/search`` takes the same as query parameters; ``/conformance`` and
 ``/queryables`` are served; the landing page needs no token. Results are sorted by datetime, oldest first.
+
+Like the real pair, the two catalogs differ for the same acquisition: "cdse" writes ``datetime`` with milliseconds
+and a little earlier than "sh" (:func:`item_datetime`), and each side lacks a small deterministic share of the
+acquisitions the other lists (:func:`is_listed`; never the seed date), so a cross-catalog match must use tile and
+sensing time with a tolerance, not ids or exact datetimes.
 """
 
 from __future__ import annotations
@@ -24,10 +29,16 @@ from typing import Any, Optional
 
 from osgeo import ogr
 
+from s2parity_plugin.sample_endpoints.baselines import stable_unit
 from s2parity_plugin.sample_endpoints.errors import ServiceError, bad_payload, not_found
-from s2parity_plugin.sample_endpoints.scene_generator import Acquisition, transformer
+from s2parity_plugin.sample_endpoints.scene_generator import ANCHOR_DATE, Acquisition, transformer
 
 COLLECTION_ID = "sentinel-2-l2a"
+#: Share of acquisitions one deployment's catalog does not list (each side independently, deterministic per tile and
+#: date): real archives differ by products never ingested, withdrawn or not (yet) reprocessed.
+MISSING_SHARE = 0.03
+#: "cdse" datetimes are this many seconds earlier at most (plus milliseconds) than "sh"'s for the same acquisition.
+CDSE_DATETIME_LEAD_S = 90.0
 _OPS = {
     "<": lambda a, b: a < b,
     "<=": lambda a, b: a <= b,
@@ -124,6 +135,25 @@ def _area_geometry(body: dict[str, Any]) -> tuple[tuple[float, float, float, flo
     return (-180.0, -90.0, 180.0, 90.0), None
 
 
+def is_listed(acq: Any, deployment: str) -> bool:
+    """Whether the deployment's catalog lists the acquisition: all but :data:`MISSING_SHARE` of the synthetic ones
+    (the seed date is always listed on both, so the demo and the seed tests keep their acquisition); every product
+    of a raster-file source (those are chosen files)."""
+    if not isinstance(acq, Acquisition) or acq.date == ANCHOR_DATE:
+        return True
+    return stable_unit("catalog-missing", deployment, acq.tile.tile_id, acq.date) >= MISSING_SHARE
+
+
+def item_datetime(acq: Acquisition, deployment: str) -> str:
+    """``properties.datetime`` as the deployment writes it: whole seconds on "sh" (``2020-10-04T10:00:29Z``); on
+    "cdse" milliseconds and up to :data:`CDSE_DATETIME_LEAD_S` earlier (``2020-10-04T09:59:41.024Z``)."""
+    if deployment != "cdse":
+        return acq.sensing_time.strftime("%Y-%m-%dT%H:%M:%SZ")
+    lead = dt.timedelta(seconds=CDSE_DATETIME_LEAD_S * stable_unit("cdse-datetime", acq.tile.tile_id, acq.date))
+    t = acq.sensing_time - lead
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
 def _footprint_lonlat(acq: Acquisition) -> list[list[float]]:
     t = acq.tile
     ring = [(t.xmin, t.ymax), (t.xmin, t.ymin), (t.xmax, t.ymin), (t.xmax, t.ymax), (t.xmin, t.ymax)]
@@ -180,7 +210,7 @@ def item_for(acq: Acquisition, deployment: str, cloud_cover: float, base_url: st
         },
         "bbox": [min(lons), min(lats), max(lons), max(lats)],
         "properties": {
-            "datetime": acq.sensing_time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "datetime": item_datetime(acq, deployment),
             "platform": "sentinel-2" + acq.satellite[-1].lower(),
             "instruments": ["msi"],
             "constellation": "sentinel-2",
@@ -259,7 +289,7 @@ def search(body: Any, deployment: str, source: Any, base_url: str) -> dict[str, 
     ids = body.get("ids")
     items: list[dict[str, Any]] = []
     for a in acqs:
-        if ids and a.catalog_id(deployment) not in ids:
+        if (ids and a.catalog_id(deployment) not in ids) or not is_listed(a, deployment):
             continue
         cc = source.cloud_cover(a, deployment)
         if not all(_OPS[op](cc, v) for op, v in conds):
@@ -325,7 +355,7 @@ def get_item(item_id: str, deployment: str, source: Any, base_url: str) -> dict[
     bbox = (lon - 0.01, lat - 0.01, lon + 0.01, lat + 0.01)
     day = dt.timedelta(days=1)
     for a in source.acquisitions(bbox, sensing - day, sensing + day):
-        if a.catalog_id(deployment) == item_id:
+        if a.catalog_id(deployment) == item_id and is_listed(a, deployment):
             return item_for(a, deployment, source.cloud_cover(a, deployment), base_url)
     raise not_found(f"Item '{item_id}' not found.")
 

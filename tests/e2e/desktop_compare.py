@@ -91,7 +91,7 @@ def _shoot() -> None:
     try:
         QgsApplication.processEvents()
         result["main_png"] = iface.mainWindow().grab().save(str(SHOTS / "desktop_compare_main.png"))
-        result["dock_png"] = dock.widget().widget().grab().save(str(SHOTS / "desktop_compare_results.png"))
+        result["dock_png"] = dock.tabs.widget(0).widget().grab().save(str(SHOTS / "desktop_compare_results.png"))
     except Exception:
         result["error"] = traceback.format_exc()
     _finish()

@@ -41,6 +41,7 @@ def test_desktop_toolbar_button_opens_dock(tmp_path, artifacts_dir, monkeypatch,
         assert warnings == []
         assert result["install_button"] is None
         assert result["algorithms"] == [
+            "s2parity:comparecatalogs",
             "s2parity:compareendpoints",
             "s2parity:comparerasters",
             "s2parity:exportcomparison",
@@ -86,6 +87,23 @@ def test_desktop_comparison_against_sample_endpoints(tmp_path, artifacts_dir, mo
     assert result["engine"] == ("numba" if importlib.util.find_spec("numba") else "numpy")
     assert result["main_png"] is True and result["dock_png"] is True
     assert (artifacts_dir / "desktop_compare_main.png").stat().st_size > 50_000
+
+
+def test_desktop_archive_timeline_against_sample_endpoints(tmp_path, artifacts_dir, monkeypatch):
+    """Open the dock's Archive tab, check the seed AOI's 2019–2024 archive against the offline pair, choose a row;
+    screenshots of the main window and the dock go to tests/artifacts/."""
+    for name in ("desktop_timeline_main.png", "desktop_timeline_dock.png"):
+        (artifacts_dir / name).unlink(missing_ok=True)
+    monkeypatch.setenv("S2PARITY_E2E_SCREENSHOT_DIR", str(artifacts_dir))
+    result = run_desktop(tmp_path, HERE / "desktop_timeline.py", timeout_s=240)
+    assert "error" not in result, result.get("error")
+    assert result["tabs"] == ["Pixels", "Archive"]
+    assert result["started"] is True and result["status"].startswith("Done"), result["status"]
+    assert result["rows"] == 438 and result["periods"] == 11
+    assert result["diagnosis_first_line"].startswith("370 of 438 acquisitions (84 %) are expected to differ")
+    assert result["form_dates"] == ["2021-06-06", "2021-06-06"]
+    assert result["main_png"] is True and result["dock_png"] is True
+    assert (artifacts_dir / "desktop_timeline_dock.png").stat().st_size > 30_000
 
 
 def _qgis_process_run(env: dict, algorithm: str, **params: str) -> dict:
@@ -164,6 +182,33 @@ def test_qgis_process_runs_the_whole_workflow_on_the_seed(tmp_path):
     assert "already holds" in refused.stdout + refused.stderr
 
 
+def test_qgis_process_runs_comparecatalogs_on_the_seed(tmp_path):
+    """The archive timeline through qgis_process.bin with the installed plugin: CSV table and JSON report."""
+    import csv
+
+    from s2parity_plugin.core.seed import write_seed_aoi_geojson
+
+    root = tmp_path / "profiles"
+    prepare_profiles_root(built_zip(), root)
+    env = clean_env(QGIS_CUSTOM_CONFIG_PATH=str(root), QT_QPA_PLATFORM="offscreen")
+    results = _qgis_process_run(
+        env,
+        "s2parity:comparecatalogs",
+        AOI=str(write_seed_aoi_geojson(tmp_path / "seed_aoi.geojson")),
+        DATE_FROM="2020-01-01",
+        DATE_TO="2020-12-31",
+        ENDPOINT_A="sample-sh",
+        ENDPOINT_B="sample-cdse",
+        OUTPUT_TABLE=str(tmp_path / "acquisitions.csv"),
+        OUTPUT_REPORT=str(tmp_path / "timeline.json"),
+    )
+    report = json.loads(Path(results["OUTPUT_REPORT"]).read_text(encoding="utf-8"))
+    with open(tmp_path / "acquisitions.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == report["summary"]["acquisitions"] == 73
+    assert [(p["baseline_a"], p["baseline_b"]) for p in report["periods"]] == [("02.13", "05.00"), ("02.14", "05.00")]
+
+
 def test_offline_demo_script(tmp_path):
     """`make demo`'s script: the seed case headless against the sample pair, outputs and diagnosis printed."""
     import sys
@@ -179,6 +224,9 @@ def test_offline_demo_script(tmp_path):
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "Diagnosis: Endpoint A served baseline 02.14, B served baseline 05.00" in proc.stdout
+    assert "Timeline: 2020-01-28 – 2021-03-28 (86 acquisitions" in proc.stdout
+    assert (out / "s2parity_archive_timeline.png").stat().st_size > 10_000
+    assert len((out / "archive_timeline.csv").read_text(encoding="utf-8").splitlines()) == 1 + 438
     png = out / "s2parity_demo_map.png"
     assert png.stat().st_size > 50_000
     [report] = out.glob("runs/*/compare/report.json")

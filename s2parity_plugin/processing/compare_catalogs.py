@@ -1,0 +1,243 @@
+"""``s2parity:comparecatalogs``: the archive parity timeline of an AOI and period, from both catalogs alone.
+
+Main thread (:meth:`prepareAlgorithm`): the AOI layer and its selection, the authentication manager, proxies.
+Any thread (:meth:`processAlgorithm`): the QGIS-free ``core.archive`` with plain values, then the table sink and
+the JSON report. No processing units are used: only Catalog API searches.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qgis.core import (
+    QgsFeature,
+    QgsFeatureSink,
+    QgsField,
+    QgsFields,
+    QgsProcessing,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterString,
+    QgsProcessingParameterVectorLayer,
+    QgsWkbTypes,
+)
+from qgis.PyQt.QtCore import QVariant
+
+from s2parity_plugin.core.endpoints import PROFILE_IDS, Endpoint
+from s2parity_plugin.core.errors import S2ParityError
+from s2parity_plugin.core.fetch_errors import EndpointConfigError
+from s2parity_plugin.i18n import tr
+from s2parity_plugin.processing.base import S2ParityAlgorithm
+
+_VARIANT = {"str": QVariant.String, "int": QVariant.Int, "float": QVariant.Double, "bool": QVariant.Bool}
+
+
+class CompareCatalogsAlgorithm(S2ParityAlgorithm):
+    """Which acquisitions of a period the two deployments will serve differently, and why."""
+
+    NAME = "comparecatalogs"
+    DISPLAY_NAME = tr("Compare catalogs (archive parity timeline)")
+    GROUP = "Compare"
+    HELP = tr(
+        "Searches the Sentinel-2 L2A catalogs of endpoint A and endpoint B over the AOI for the whole period (years "
+        "are fine; no processing units are used), matches the same acquisitions across both by tile and sensing "
+        "time, and says for each what a pixel comparison will find: the same product, different processing "
+        "baselines (with what that implies: BOA offset, GRI geolocation refinement, Sen2Cor/SCL version), or "
+        "missing on one side.\n\nOUTPUT_TABLE: one row per acquisition (GeoPackage table or CSV). OUTPUT_REPORT: "
+        "JSON with the periods (contiguous dates with the same baseline pair and expectation), the share expected "
+        "to differ and a diagnosis in words.\nDates: YYYY-MM-DD (UTC, inclusive). Periods over 10 years are "
+        "searched too, after the number of catalog requests is logged. An endpoint that cannot be reached gives "
+        "an incomplete report with the other side's list."
+    )
+
+    AOI = "AOI"
+    SELECTED_ONLY = "SELECTED_ONLY"
+    DATE_FROM = "DATE_FROM"
+    DATE_TO = "DATE_TO"
+    ENDPOINT_A = "ENDPOINT_A"
+    ENDPOINT_B = "ENDPOINT_B"
+    AUTH_A = "AUTH_A"
+    AUTH_B = "AUTH_B"
+    MAX_CLOUD_COVERAGE = "MAX_CLOUD_COVERAGE"
+    OUTPUT_TABLE = "OUTPUT_TABLE"
+    OUTPUT_REPORT = "OUTPUT_REPORT"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._prepared: dict[str, Any] = {}
+
+    def initAlgorithm(self, config: dict | None = None) -> None:
+        self.addParameter(
+            QgsProcessingParameterVectorLayer(self.AOI, tr("AOI (polygon layer)"), [QgsProcessing.TypeVectorPolygon])
+        )
+        self.addParameter(QgsProcessingParameterBoolean(self.SELECTED_ONLY, tr("Selected features only"), False))
+        self.addParameter(QgsProcessingParameterString(self.DATE_FROM, tr("Start date (YYYY-MM-DD, UTC)")))
+        self.addParameter(QgsProcessingParameterString(self.DATE_TO, tr("End date (YYYY-MM-DD, UTC, inclusive)")))
+        for key, label, default in (
+            (self.ENDPOINT_A, tr("Endpoint A"), "sentinelhub"),
+            (self.ENDPOINT_B, tr("Endpoint B"), "cdse"),
+        ):
+            self.addParameter(
+                QgsProcessingParameterEnum(key, label, list(PROFILE_IDS), False, default, usesStaticStrings=True)
+            )
+        for key, side in ((self.AUTH_A, "A"), (self.AUTH_B, "B")):
+            self.addParameter(
+                QgsProcessingParameterString(
+                    key, tr("Credentials {} (auth config id or sentinelhub profile)").format(side), "", False, True
+                )
+            )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.MAX_CLOUD_COVERAGE,
+                tr("Maximum cloud cover (%)"),
+                QgsProcessingParameterNumber.Double,
+                100.0,
+                False,
+                0.0,
+                100.0,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFeatureSink(
+                self.OUTPUT_TABLE, tr("Acquisitions (one row each)"), QgsProcessing.TypeVector
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFileDestination(self.OUTPUT_REPORT, tr("Timeline report (JSON)"), "JSON (*.json)")
+        )
+
+    # -- main thread ----------------------------------------------------------------------------------------------
+    def prepareAlgorithm(
+        self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> bool:
+        from s2parity_plugin.qgis_side.aoi import aoi_from_layer
+        from s2parity_plugin.qgis_side.auth import qgis_proxies
+
+        try:
+            layer = self.parameterAsVectorLayer(parameters, self.AOI, context)
+            wkt, crs = aoi_from_layer(layer, self.parameterAsBoolean(parameters, self.SELECTED_ONLY, context))
+            endpoints = [self._endpoint(parameters, context, side) for side in ("A", "B")]
+        except S2ParityError as exc:
+            raise QgsProcessingException(str(exc)) from exc
+        self._prepared = {"aoi_wkt": wkt, "aoi_crs": crs, "endpoints": endpoints, "proxies": qgis_proxies()}
+        return True
+
+    def _endpoint(self, parameters: dict, context: QgsProcessingContext, side: str) -> Endpoint:
+        """Resolve one side. ``custom`` takes its URLs from the sentinelhub-py profile named in AUTH_x."""
+        from s2parity_plugin.core.endpoints import credentials_from_sh_profile, resolve_endpoint
+        from s2parity_plugin.qgis_side.auth import resolve_credentials
+
+        profile = self.parameterAsEnumString(parameters, f"ENDPOINT_{side}", context)
+        reference = self.parameterAsString(parameters, f"AUTH_{side}", context)
+        if profile != "custom":
+            return resolve_endpoint(profile, resolve_credentials(reference))
+        try:
+            creds, base_url, token_url = credentials_from_sh_profile(reference)
+        except EndpointConfigError as exc:
+            raise EndpointConfigError(
+                f"Endpoint {side} is 'custom': name in AUTH_{side} a sentinelhub-py profile that holds sh_base_url "
+                f"and sh_token_url besides the client id/secret. {exc}"
+            ) from exc
+        return resolve_endpoint(profile, creds, base_url=base_url, token_url=token_url)
+
+    # -- any thread -----------------------------------------------------------------------------------------------
+    def processAlgorithm(
+        self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> dict:
+        from s2parity_plugin.core.archive import compare_catalogs
+        from s2parity_plugin.core.archive.query import build_query
+        from s2parity_plugin.core.archive.report import write_report
+        from s2parity_plugin.core.fetch_errors import FetchCancelled
+
+        prepared = self._prepared
+        a, b = prepared["endpoints"]
+        try:
+            query = build_query(
+                prepared["aoi_wkt"],
+                prepared["aoi_crs"],
+                self.parameterAsString(parameters, self.DATE_FROM, context),
+                self.parameterAsString(parameters, self.DATE_TO, context),
+                self.parameterAsDouble(parameters, self.MAX_CLOUD_COVERAGE, context),
+            )
+        except S2ParityError as exc:
+            raise QgsProcessingException(str(exc)) from exc
+        self._announce(query, feedback, a, b)
+        try:
+            timeline = compare_catalogs(
+                query,
+                a,
+                b,
+                proxies=prepared["proxies"],
+                is_cancelled=feedback.isCanceled,
+                progress=lambda f: feedback.setProgress(90.0 * f),
+            )
+        except FetchCancelled:
+            return {}
+        except S2ParityError as exc:
+            raise QgsProcessingException(str(exc)) from exc
+        sink, table_id = self._table_sink(parameters, context)
+        for row in timeline.rows:
+            if feedback.isCanceled():
+                return {}
+            sink.addFeature(self._feature(row), QgsFeatureSink.FastInsert)
+        report_path = write_report(timeline, self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context))
+        self._log_result(timeline, feedback)
+        feedback.setProgress(100.0)
+        return {self.OUTPUT_TABLE: table_id, self.OUTPUT_REPORT: str(report_path)}
+
+    def _announce(self, query, feedback: QgsProcessingFeedback, a: Endpoint, b: Endpoint) -> None:
+        chunks = len(query.chunks())
+        text = tr(
+            "Searching the catalogs of A = {a} and B = {b} from {start} to {end} ({years:.1f} years): at least {n} "
+            "catalog requests ({chunks} yearly searches per endpoint, more pages where a year holds over 100 items)."
+        ).format(
+            a=a.profile_id,
+            b=b.profile_id,
+            start=query.date_from,
+            end=query.date_to,
+            years=query.years,
+            n=2 * chunks,
+            chunks=chunks,
+        )
+        if query.is_long:
+            feedback.pushWarning(tr("The period is longer than 10 years. ") + text)
+        else:
+            feedback.pushInfo(text)
+
+    def _table_sink(self, parameters: dict, context: QgsProcessingContext):
+        from s2parity_plugin.core.archive.report import TABLE_FIELDS
+
+        fields = QgsFields()
+        for name, kind in TABLE_FIELDS:
+            fields.append(QgsField(name, _VARIANT[kind]))
+        sink, dest = self.parameterAsSink(parameters, self.OUTPUT_TABLE, context, fields, QgsWkbTypes.NoGeometry)
+        if sink is None:
+            raise QgsProcessingException(
+                tr("Cannot create the acquisitions table: choose a writable .gpkg or .csv file.")
+            )
+        self._fields = fields
+        return sink, dest
+
+    def _feature(self, row) -> QgsFeature:
+        from s2parity_plugin.core.archive.report import table_values
+
+        feature = QgsFeature(self._fields)
+        feature.setAttributes(table_values(row))
+        return feature
+
+    def _log_result(self, timeline, feedback: QgsProcessingFeedback) -> None:
+        for side in (timeline.listing_a, timeline.listing_b):
+            feedback.pushInfo(
+                tr("{side}: {n} acquisitions listed, {r} catalog requests, {c} yearly searches from the cache.").format(
+                    side=side.side, n=len(side.items), r=side.requests, c=side.cached_chunks
+                )
+            )
+        for statement in timeline.statements:
+            feedback.pushWarning(statement)
+        feedback.pushInfo(tr("Diagnosis: ") + timeline.diagnosis)
