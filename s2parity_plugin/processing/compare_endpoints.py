@@ -56,6 +56,7 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
     INVALID_CLASSES = "INVALID_CLASSES"
     TOLERANCE = "TOLERANCE"
     SHIFT_CORRECT = "SHIFT_CORRECT"
+    MASK_INVALID = "MASK_INVALID"
     OUTPUTS: ClassVar[dict[str, str]] = {
         "RUN_FOLDER": "Run folder",
         "COMPARE_FOLDER": "Comparison folder",
@@ -92,6 +93,11 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
         )
         self.addParameter(
             QgsProcessingParameterBoolean(self.SHIFT_CORRECT, "Also compute a shift-corrected difference", False)
+        )
+        self.addParameter(
+            QgsProcessingParameterBoolean(
+                self.MASK_INVALID, "Mask the difference where either side's SCL class is invalid", True
+            )
         )
         for key, label in self.OUTPUTS.items():
             if key in ("RUN_FOLDER", "COMPARE_FOLDER"):
@@ -179,6 +185,7 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
                 invalid_classes=self.parameterAsString(parameters, self.INVALID_CLASSES, context) or DEFAULT_INVALID,
                 tolerance=self._optional_number(parameters, self.TOLERANCE, context),
                 shift_correct=self.parameterAsBoolean(parameters, self.SHIFT_CORRECT, context),
+                mask_invalid=self.parameterAsBoolean(parameters, self.MASK_INVALID, context),
                 feedback=progress,
             )
         except CompareCancelled:
