@@ -55,7 +55,7 @@ ENDPOINT_SHORT = {
 }
 #: Deployments whose accounts are separate: one auth config cannot serve both.
 SEPARATE_ACCOUNTS = {"sentinelhub", "cdse"}
-COMBO_MIN_CHARS = 18
+COMBO_MIN_CHARS = 14
 SAMPLE_PROFILES = ("sample-sh", "sample-cdse")
 SEED_DATE = QDate(2020, 10, 4)
 
@@ -279,7 +279,7 @@ class ComparisonForm(QWidget):
                 "(most recent on top). With a single date both give the same pixels."
             )
         )
-        self.harmonize = QCheckBox(tr("harmonizeValues (remove BOA offset of baseline ≥ 04.00)"))
+        self.harmonize = QCheckBox(tr("harmonizeValues (no BOA offset)"))
         self.harmonize.setObjectName("harmonize")
         self.harmonize.setChecked(True)
         self.harmonize.setToolTip(
@@ -288,7 +288,7 @@ class ComparisonForm(QWidget):
                 "later add, so old and new baselines are on the same scale. Untick to see the raw offset."
             )
         )
-        self.shift_correct = QCheckBox(tr("Also compute a shift-corrected difference"))
+        self.shift_correct = QCheckBox(tr("Also a shift-corrected difference"))
         self.shift_correct.setObjectName("shift_correct")
         self.shift_correct.setToolTip(
             tr(
@@ -296,7 +296,7 @@ class ComparisonForm(QWidget):
                 "difference layer with B moved back onto A, to separate misregistration from radiometry."
             )
         )
-        self.mask_invalid = QCheckBox(tr("Hide pixels whose SCL is invalid on either side"))
+        self.mask_invalid = QCheckBox(tr("Mask invalid SCL on the map"))
         self.mask_invalid.setObjectName("mask_invalid")
         self.mask_invalid.setChecked(True)
         self.mask_invalid.setToolTip(
@@ -496,7 +496,8 @@ class ComparisonForm(QWidget):
         }
         for side, picker in (("A", self.endpoint_a), ("B", self.endpoint_b)):
             params[f"ENDPOINT_{side}"] = picker.profile_id()
-            params[f"AUTH_{side}"] = picker.auth_value()
+            # the sample pair uses its own demo credentials: a leftover profile name must not reach it
+            params[f"AUTH_{side}"] = picker.auth_value() if picker.profile_id() not in SAMPLE_PROFILES else ""
             if picker.profile_id() == "custom":
                 params[f"BASE_URL_{side}"] = picker.base_url.text().strip()
                 params[f"TOKEN_URL_{side}"] = picker.token_url.text().strip()

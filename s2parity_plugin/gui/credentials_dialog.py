@@ -118,12 +118,12 @@ class CredentialsDialog(QDialog):
         self.test_button = QPushButton(tr("Test connection"))
         self.test_button.setObjectName("test_connection")
         self.test_button.setToolTip(tr("Request an access token with this client id and secret"))
-        self.result = QLabel()
-        self.result.setObjectName("test_result")
-        self.result.setWordWrap(True)
-        self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.test_result = QLabel()
+        self.test_result.setObjectName("test_result")
+        self.test_result.setWordWrap(True)
+        self.test_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.test_button)
-        layout.addWidget(self.result)
+        layout.addWidget(self.test_result)
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         layout.addWidget(self.buttons)
@@ -154,8 +154,8 @@ class CredentialsDialog(QDialog):
         return client_id, secret
 
     def _show(self, text: str, ok: bool) -> None:
-        self.result.setText(text)
-        self.result.setStyleSheet("color: #1e8449;" if ok else "color: #c0392b;")
+        self.test_result.setText(text)
+        self.test_result.setStyleSheet("color: #1e8449;" if ok else "color: #c0392b;")
 
     def test_connection(self) -> None:
         """Request a token in a background task; the result appears below the button."""

@@ -175,10 +175,7 @@ class S2ParityDock(QgsDockWidget):
         self.group = None
         self.form = None
         self.flicker = Flicker(parent=self)
-        canvas = iface.mapCanvas() if iface is not None else None
-        self.inspector_tool = PixelInspectorTool(canvas) if canvas is not None else None
-        self.swipe_tool = SwipeTool(canvas) if canvas is not None else None
-        self.frame_label = CanvasLabel(canvas) if canvas is not None else None
+        self.inspector_tool = self.swipe_tool = self.frame_label = None
 
         intro = QLabel(
             tr(
@@ -204,6 +201,12 @@ class S2ParityDock(QgsDockWidget):
 
         from s2parity_plugin.gui.comparison_form import ComparisonForm
         from s2parity_plugin.gui.results_panel import ResultsPanel
+
+        canvas = iface.mapCanvas() if iface is not None else None
+        if canvas is not None:
+            self.inspector_tool = PixelInspectorTool(canvas)
+            self.swipe_tool = SwipeTool(canvas)
+            self.frame_label = CanvasLabel(canvas)
 
         setup = QWidget()
         setup_layout = QVBoxLayout(setup)
@@ -294,7 +297,7 @@ class S2ParityDock(QgsDockWidget):
         for combo, tip in ((self.swipe_left, tr("Left of the divider")), (self.swipe_right, tr("Right of it"))):
             combo.setToolTip(tip)
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(8)
+            combo.setMinimumContentsLength(5)
         tools.addWidget(self.inspect_button, 0, 0)
         tools.addWidget(self.flicker_button, 0, 1)
         tools.addWidget(self.export_button, 0, 2)
@@ -400,7 +403,13 @@ class S2ParityDock(QgsDockWidget):
 
     def load_results(self, results: dict) -> None:
         """Add the run's layer group to the project and show its report (main thread only)."""
-        from s2parity_plugin.qgis_side.layers import add_comparison_group, build_layers, comparison_files, group_title
+        from s2parity_plugin.qgis_side.layers import (
+            add_comparison_group,
+            build_layers,
+            comparison_files,
+            group_layers,
+            group_title,
+        )
 
         report = json.loads(Path(results["OUTPUT_REPORT"]).read_text(encoding="utf-8"))
         names = self._layer_names(report)
@@ -411,7 +420,7 @@ class S2ParityDock(QgsDockWidget):
         group = add_comparison_group(
             title, layers, aoi=aoi, run=json.dumps(_plain(results)), masked=self.form.mask_invalid.isChecked()
         )
-        self._attach(group, dict(layers), results, report)
+        self._attach(group, group_layers(group), results, report)
         self._zoom_to(layers["difference"])
         self._set_status(tr("Done. Layers added to “{0}”.").format(group.name()))
 
@@ -611,8 +620,11 @@ class S2ParityDock(QgsDockWidget):
                 self.swipe_button.setChecked(False)
                 return
             self._set_status(tr("Swipe: drag on the map to move the divider; Esc leaves."))
-        elif canvas.mapTool() is self.swipe_tool:
-            canvas.unsetMapTool(self.swipe_tool)
+        else:
+            if canvas.mapTool() is self.swipe_tool:
+                canvas.unsetMapTool(self.swipe_tool)
+            if self.status.text().startswith(tr("Swipe:")):
+                self._set_status("")
 
     def _toggle_flicker(self, on: bool) -> None:
         if on:

@@ -42,7 +42,7 @@ FEATURE_HEADERS = {
     "mismatch_share": "SCL mismatch",
 }
 SHARE_COLUMNS = {"mismatch_share"}
-PLOT_WIDTH_PX = 380
+PLOT_WIDTH_PX = 360
 OFF_DIAGONAL = QColor("#fff3b0")
 
 
@@ -200,6 +200,7 @@ class ResultsPanel(QWidget):
         for plot in (self.histogram, self.density):
             plot.setAlignment(Qt.AlignmentFlag.AlignCenter)
             plot.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            plot.setMinimumWidth(1)  # a narrower dock crops the plot's margin instead of widening the panel
             plots.addWidget(plot)
         layout.addWidget(plots_box)
 
@@ -208,7 +209,11 @@ class ResultsPanel(QWidget):
         self.confusion.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.confusion.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.confusion.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.confusion_box = QGroupBox(tr("SCL classes, % of compared pixels (rows A, columns B)"))
+        self.confusion.horizontalHeader().setMinimumSectionSize(24)
+        self.confusion.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.confusion.setMinimumWidth(1)
+        self.confusion_box = QGroupBox(tr("SCL classes A → B (% of pixels)"))
+        self.confusion_box.setToolTip(tr("Rows: SCL class in A; columns: SCL class in B; off-diagonal cells changed"))
         QVBoxLayout(self.confusion_box).addWidget(self.confusion)
         layout.addWidget(self.confusion_box)
 

@@ -18,6 +18,7 @@ from s2parity_plugin.gui.map_overlays import VisibilityGuard, alive
 DIVIDER_WIDTH_PX = 3
 HANDLE_RADIUS_PX = 9
 TAG_MARGIN_PX = 8
+TAG_MAX_WIDTH_PX = 300
 
 
 class SwipeOverlay(QgsMapCanvasItem):
@@ -106,21 +107,24 @@ class SwipeOverlay(QgsMapCanvasItem):
         self._paint_tags(painter, x, width)
 
     def _paint_tags(self, painter: QPainter, x: float, width: float) -> None:
+        """The two layer titles beside the divider, just above its handle (clear of message bars at the top)."""
         font = QFont()
         font.setPointSize(10)
         font.setBold(True)
         painter.setFont(font)
         left, right = self.titles
         box_h = 24
+        top = self._canvas.height() / 2 - HANDLE_RADIUS_PX - box_h - TAG_MARGIN_PX
         painter.setBrush(QColor(255, 255, 255, 225))
         painter.setPen(QPen(QColor("#333333")))
         if left and x > 2 * TAG_MARGIN_PX:
-            box = QRectF(TAG_MARGIN_PX, TAG_MARGIN_PX, min(x - 2 * TAG_MARGIN_PX, 320), box_h)
+            w = min(x - 2 * TAG_MARGIN_PX, TAG_MAX_WIDTH_PX)
+            box = QRectF(x - TAG_MARGIN_PX - w, top, w, box_h)
             painter.drawRoundedRect(box, 4, 4)
             painter.drawText(box, int(Qt.AlignmentFlag.AlignCenter), "◀ " + left)
         if right and width - x > 2 * TAG_MARGIN_PX:
-            w = min(width - x - 2 * TAG_MARGIN_PX, 320)
-            box = QRectF(width - TAG_MARGIN_PX - w, TAG_MARGIN_PX, w, box_h)
+            w = min(width - x - 2 * TAG_MARGIN_PX, TAG_MAX_WIDTH_PX)
+            box = QRectF(x + TAG_MARGIN_PX, top, w, box_h)
             painter.drawRoundedRect(box, 4, 4)
             painter.drawText(box, int(Qt.AlignmentFlag.AlignCenter), right + " ▶")
 

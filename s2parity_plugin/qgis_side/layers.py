@@ -254,7 +254,8 @@ def add_comparison_group(
 ) -> QgsLayerTreeGroup:
     """Add ``layers`` (and an outline of ``aoi``) to ``project`` in a new group ``title`` (made unique) at the top
     of the layer tree; return the group. Only the difference and the AOI outline start checked (plus the mismatch
-    overlay of an unmasked difference). ``run`` (JSON of the algorithm's outputs) is kept as a custom property of
+    overlay of an unmasked difference); the AOI layer itself is unchecked (its outline replaces it). ``run`` (JSON
+    of the algorithm's outputs) is kept as a custom property of
     the group, and each layer's role as one of the layer's, so a reopened project can re-attach the dock."""
     project = project or QgsProject.instance()
     root = project.layerTreeRoot()
@@ -262,6 +263,9 @@ def add_comparison_group(
     ordered = dict(layers)
     if aoi is not None and aoi.isValid():
         ordered = {"aoi_outline": aoi_outline_layer(aoi), **layers}
+        source = root.findLayer(aoi.id())
+        if source is not None:  # its fill would show through the masked pixels; the outline replaces it
+            source.setItemVisibilityChecked(False)
     visible = FIRST_VIEW | (set() if masked else {"mismatch"})
     for role, layer in ordered.items():
         project.addMapLayer(layer, False)

@@ -83,6 +83,8 @@ def test_compare_loads_the_run_group_and_the_report(dock, tmp_path):
     assert names == ["AOI outline", "Difference B − A", "SCL mismatch", a_name, b_name, "SCL A", "SCL B"]
     # The first view: only the difference and the AOI outline.
     assert [n.name() for n in group.findLayers() if n.itemVisibilityChecked()] == ["AOI outline", "Difference B − A"]
+    aoi_node = QgsProject.instance().layerTreeRoot().findLayer(dock.form.aoi_layer.currentLayer().id())
+    assert not aoi_node.itemVisibilityChecked()  # the outline replaces the AOI's fill
     layers = {node.name(): node.layer() for node in group.findLayers()}
     assert isinstance(layers["Difference B − A"].renderer(), QgsSingleBandPseudoColorRenderer)
     assert isinstance(layers[a_name].renderer(), QgsSingleBandPseudoColorRenderer)

@@ -119,8 +119,10 @@ def test_group_survives_project_save_and_reload(comparison, tmp_path):
     visible = {n.name() for n in group.children() if n.itemVisibilityChecked()}
     assert visible == {"Difference B − A"}
     assert unique_group_name(title, project) == title + " (2)"
-    second = add_comparison_group(title, build_layers(comparison), project)
+    extra = build_layers(comparison)
+    second = add_comparison_group(title, extra, project)
     assert second.name() == title + " (2)"
+    project.removeMapLayers([layer.id() for layer in extra.values()])
     project.layerTreeRoot().removeChildNode(second)
 
     project_file = tmp_path / "comparison.qgs"
