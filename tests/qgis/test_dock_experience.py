@@ -351,3 +351,32 @@ def test_credentials_dialog_names_fields_links_tests_and_stores(dock):
     form.endpoint_b.sh_profile.setText("other")
     assert not form.check_credentials() and form.same_credentials.isHidden()
     manager.removeAuthenticationConfig(dialog.config_id)
+
+
+# -- 12. processing dialogs ----------------------------------------------------------------------------------------
+def test_processing_dialog_shows_date_preset_and_auth_widgets(provider, qgis_iface, monkeypatch):
+    from processing.gui.AlgorithmDialog import AlgorithmDialog
+    from qgis.gui import QgsAuthConfigSelect, QgsBrowserGuiModel
+    from qgis.PyQt.QtWidgets import QComboBox, QDateEdit
+
+    browser = QgsBrowserGuiModel()  # the mock iface lacks the one the dialog's file widgets use
+    monkeypatch.setattr(type(qgis_iface), "browserModel", lambda _self: browser, raising=False)
+
+    alg = QgsApplication.processingRegistry().createAlgorithmById("s2parity:compareendpoints")
+    dialog = AlgorithmDialog(alg, False, qgis_iface.mainWindow())
+    try:
+        wrappers = dialog.mainWidget().wrappers
+        date = wrappers["DATE_FROM"].widget
+        assert isinstance(date, QDateEdit)
+        date.setDate(date.date().fromString("2021-03-05", "yyyy-MM-dd"))
+        preset = wrappers["PRESET"].widget
+        assert isinstance(preset, QComboBox) and preset.findData("NDVI") >= 0
+        preset.setCurrentIndex(preset.findData("NDVI"))
+        auth = wrappers["AUTH_A"].widget
+        assert isinstance(auth.auth, QgsAuthConfigSelect)
+        auth.profile.setText("my-profile")
+        values = {name: wrappers[name].value() for name in ("DATE_FROM", "PRESET", "AUTH_A")}
+        assert values == {"DATE_FROM": "2021-03-05", "PRESET": "NDVI", "AUTH_A": "my-profile"}
+    finally:
+        dialog.close()
+        dialog.deleteLater()
