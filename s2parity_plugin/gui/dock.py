@@ -322,6 +322,7 @@ class S2ParityDock(QgsDockWidget):
         self.export_button.clicked.connect(self.choose_export)
         self.results.feature_clicked.connect(self.zoom_to_feature)
         self.results.display_field_changed.connect(self._name_features)
+        self.results.save_features_requested.connect(self.choose_features_csv)
         if self.inspector_tool is not None:
             self.inspector_tool.inspected.connect(self.results.show_pixel)
             self.inspector_tool.deactivated.connect(lambda: self.inspect_button.setChecked(False))
@@ -467,6 +468,26 @@ class S2ParityDock(QgsDockWidget):
             self.results.set_feature_names({})
             return
         self.results.set_feature_names({f.id(): str(f[field]) for f in aoi.getFeatures()})
+
+    def choose_features_csv(self) -> None:
+        from qgis.PyQt.QtWidgets import QFileDialog
+
+        start = str(Path((self.last_results or {}).get("RUN_FOLDER") or ".") / "features.csv")
+        path, _ = QFileDialog.getSaveFileName(self, tr("Save the per-feature table"), start, tr("CSV (*.csv)"))
+        if path:
+            self.save_features_csv(path)
+
+    def save_features_csv(self, path: str) -> None:
+        """Write the per-feature table (joinable to the AOI by feature id or the display field) to ``path``."""
+        from s2parity_plugin.gui.results_panel import write_features_csv
+
+        field = self.results.display_field.currentData() or ""
+        try:
+            write_features_csv(path, self.results.feature_rows(), field, self.results.feature_names())
+        except OSError as exc:
+            self._fail(tr("Could not write {0}: {1}").format(path, exc))
+            return
+        self._set_status(tr("Per-feature table saved to {0}.").format(path))
 
     def zoom_to_feature(self, fid: int) -> None:
         """Select AOI feature ``fid`` and zoom the map to it."""

@@ -159,7 +159,7 @@ def density_pixmap(
 ) -> QPixmap:
     """2-D histogram ``counts[row=B bin][col=A bin]`` as a log-scaled viridis density image with the 1:1 line and a
     colour bar (pixels per cell)."""
-    bar_space = COLOUR_BAR_PX + 46
+    bar_space = COLOUR_BAR_PX + 58
     pixmap, painter, plot = frame(width, height, title, margin_r=bar_space)
     rows = len(counts)
     cols = len(counts[0]) if rows else 0
@@ -215,7 +215,7 @@ def _colour_bar(painter: QPainter, rect: QRectF, peak: int) -> None:
     painter.drawText(QRectF(rect.right() + 3, rect.top() - 2, 44, 14), align, f"{peak:,}")
     painter.drawText(QRectF(rect.right() + 3, rect.bottom() - 12, 44, 14), align, "1")
     painter.save()
-    painter.translate(rect.right() + 34, rect.center().y())
+    painter.translate(rect.right() + 44, rect.center().y())
     painter.rotate(-90)
     painter.drawText(QRectF(-60, -7, 120, 14), int(Qt.AlignmentFlag.AlignCenter), tr("pixels (log)"))
     painter.restore()

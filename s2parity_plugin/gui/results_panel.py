@@ -19,6 +19,7 @@ from qgis.PyQt.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QPushButton,
     QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
@@ -43,6 +44,7 @@ FEATURE_HEADERS = {
 }
 SHARE_COLUMNS = {"mismatch_share"}
 PLOT_WIDTH_PX = 360
+MAX_FEATURE_ROWS_SHOWN = 12  # taller tables scroll
 OFF_DIAGONAL = QColor("#fff3b0")
 
 
@@ -145,6 +147,35 @@ def acquisition_rows(acqs: dict[str, list[dict]]) -> list[tuple[str, str, str, s
     return rows
 
 
+def _fit_height(table: QTableWidget) -> None:
+    """Make ``table`` exactly as tall as its rows (no empty space, no vertical scrollbar)."""
+    table.resizeRowsToContents()
+    rows = sum(table.rowHeight(r) for r in range(table.rowCount()))
+    table.setFixedHeight(table.horizontalHeader().height() + rows + 2 * table.frameWidth() + 2)
+
+
+def write_features_csv(
+    path: str | Path, rows: list[dict], field: str = "", names: dict[int, str] | None = None
+) -> Path:
+    """One row per AOI feature: ``feature_id`` (the QGIS feature id), the display ``field``'s value when one is
+    chosen (the join key for the AOI layer), then the report's columns (shares as fractions, values in the units of
+    the comparison). UTF-8, comma-separated."""
+    import csv
+
+    path = Path(path)
+    names = names or {}
+    columns = [k for k in (rows[0] if rows else {}) if k != "feature_id"]
+    header = ["feature_id", *([field] if field else []), *columns]
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        for row in rows:
+            fid = int(row["feature_id"])
+            key = [names.get(fid, "")] if field else []
+            writer.writerow([fid, *key, *("" if row.get(c) is None else row.get(c) for c in columns)])
+    return path
+
+
 class _SortItem(QTableWidgetItem):
     """Table item that sorts by a number when it has one."""
 
@@ -164,6 +195,7 @@ class ResultsPanel(QWidget):
 
     feature_clicked = pyqtSignal(int)
     display_field_changed = pyqtSignal(str)
+    save_features_requested = pyqtSignal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -275,6 +307,11 @@ class ResultsPanel(QWidget):
         self.display_field.setObjectName("feature_display_field")
         self.display_field.setToolTip(tr("The attribute shown as the feature's name (click a row to zoom to it)"))
         row.addWidget(self.display_field, 1)
+        self.save_features = QPushButton(tr("CSV…"))
+        self.save_features.setObjectName("save_features_csv")
+        self.save_features.setToolTip(tr("Save the table, one row per feature, joinable to the AOI layer"))
+        self.save_features.clicked.connect(self.save_features_requested)
+        row.addWidget(self.save_features)
         box.addLayout(row)
         self.features = QTableWidget(0, 0)
         self.features.setObjectName("feature_table")
@@ -377,17 +414,13 @@ class ResultsPanel(QWidget):
             self.confusion.horizontalHeaderItem(c).setToolTip(f"B: {k} {SCL_CLASSES[k][0]}")
         for r, row in enumerate(percent):
             for c, share in enumerate(row):
-                text = "" if share == 0 else ("<0.1" if share < 0.1 else f"{share:.1f}")
+                text = "" if share == 0 else ("<.1" if share < 0.1 else f"{share:.1f}")
                 item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 if r != c and share:
                     item.setBackground(OFF_DIAGONAL)
                 self.confusion.setItem(r, c, item)
-        self.confusion.resizeRowsToContents()
-        height = self.confusion.horizontalHeader().height() + sum(
-            self.confusion.rowHeight(r) for r in range(len(present))
-        )
-        self.confusion.setFixedHeight(height + 2 * self.confusion.frameWidth() + 2)
+        _fit_height(self.confusion)
         self.confusion_box.setVisible(bool(present))
 
     def _show_acquisitions(self, run_folder: str | None) -> None:
@@ -401,6 +434,7 @@ class ResultsPanel(QWidget):
                 self.acquisitions.setItem(r, c, item)
         self.acquisitions.resizeColumnsToContents()
         self.acquisitions.horizontalHeader().setStretchLastSection(True)
+        _fit_height(self.acquisitions)
         counts = {side: len(acqs.get(side, [])) for side in ("a", "b")}
         if max(counts.values(), default=0) > 1:
             self.acquisitions_note.setText(
@@ -425,6 +459,12 @@ class ResultsPanel(QWidget):
             self.display_field.addItem(name, name)
         self.display_field.setCurrentIndex(max(0, self.display_field.findData(current)))
         self.display_field.blockSignals(False)
+
+    def feature_rows(self) -> list[dict]:
+        return list(self._feature_rows)
+
+    def feature_names(self) -> dict[int, str]:
+        return dict(self._feature_names)
 
     def set_feature_names(self, names: dict[int, str]) -> None:
         self._feature_names = dict(names)
@@ -464,6 +504,8 @@ class ResultsPanel(QWidget):
                 self.features.setItem(r, c, item)
         self.features.setSortingEnabled(True)
         self.features.resizeColumnsToContents()
+        if len(rows) <= MAX_FEATURE_ROWS_SHOWN:
+            _fit_height(self.features)
         self.features_box.show()
 
     def _feature_row_clicked(self, row: int, _column: int) -> None:

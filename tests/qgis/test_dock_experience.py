@@ -295,6 +295,15 @@ def test_feature_table_names_sorts_and_zooms(dock, tmp_path):
     fid = table.item(row, 0).data(Qt.ItemDataRole.UserRole)
     table.cellClicked.emit(row, 0)
     assert layer.selectedFeatureIds() == [fid]
+    import csv
+    import io
+
+    out = tmp_path / "features.csv"
+    dock.save_features_csv(str(out))
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert [r["name"] for r in rows] == [layer.getFeature(int(r["feature_id"]))["name"] for r in rows]
+    assert sorted(r["name"] for r in rows) == ["east", "west"] and all(int(r["pixels"]) > 1000 for r in rows)
+    assert dock.status.text() == f"Per-feature table saved to {out}."
     assert dock.iface.mapCanvas().extent().contains(layer.getFeature(fid).geometry().boundingBox().center())
 
 
