@@ -411,7 +411,7 @@ class ResultsPanel(QWidget):
         self.confusion.setVerticalHeaderLabels([f"{k} {SCL_CLASSES[k][0]}" for k in present])
         self.confusion.setHorizontalHeaderLabels([str(k) for k in present])
         for c, k in enumerate(present):
-            self.confusion.horizontalHeaderItem(c).setToolTip(f"B: {k} {SCL_CLASSES[k][0]}")
+            self.confusion.horizontalHeaderItem(c).setToolTip(tr("B: {0} {1}").format(k, SCL_CLASSES[k][0]))
         for r, row in enumerate(percent):
             for c, share in enumerate(row):
                 text = "" if share == 0 else ("<.1" if share < 0.1 else f"{share:.1f}")

@@ -18,6 +18,8 @@ from qgis.PyQt.QtWidgets import QScrollArea
 from s2parity_plugin.core.sample_service import sample_endpoints
 from tests.qgis.test_dock_compare import open_seed_dock, wait_for
 
+REPO = Path(__file__).resolve().parents[2]
+
 
 @pytest.fixture
 def dock(iface, qgis_processing, tmp_path):
@@ -389,3 +391,52 @@ def test_processing_dialog_shows_date_preset_and_auth_widgets(provider, qgis_ifa
     finally:
         dialog.close()
         dialog.deleteLater()
+
+
+# -- 11. polish ----------------------------------------------------------------------------------------------------
+def test_demo_gui_writes_its_aoi_into_the_output_folder_and_leaves_the_project_clean(dock, tmp_path):
+    import importlib.util
+    import tempfile
+
+    spec = importlib.util.spec_from_file_location("demo_gui_startup", REPO / "scripts" / "demo_gui_startup.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    path = module.prepare(dock, dock.iface)
+    assert path.parent == tmp_path / "runs" and path.is_file()
+    assert not str(path).startswith(tempfile.gettempdir() + "/s2parity-demo")
+    assert dock.form.aoi_layer.currentLayer().source().startswith(str(path))
+    assert not QgsProject.instance().isDirty()
+
+
+def test_help_tooltips_and_translatable_text(dock, monkeypatch):
+    import ast
+
+    from qgis.PyQt.QtGui import QDesktopServices
+
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toString()) or True)
+    dock.help_button.click()
+    assert opened == ["https://github.com/s2parity/s2parity#using-the-dock"]
+    form = dock.form
+    for widget in (form.harmonize, form.mosaicking, form.shift_correct, form.mask_invalid):
+        assert len(widget.toolTip()) > 40, widget.objectName()
+    assert "cloud shadow" in form.mask_invalid.toolTip() and "BOA_ADD_OFFSET" in form.harmonize.toolTip()
+
+    # No user-visible literal bypasses tr(): string constants passed straight to Qt text setters/constructors.
+    setters = {"setText", "setToolTip", "setWindowTitle", "setPlaceholderText", "addTab", "addRow", "setFormat"}
+    widgets = {"QLabel", "QPushButton", "QCheckBox", "QGroupBox", "QToolButton"}
+    offenders = []
+    for path in sorted((REPO / "s2parity_plugin" / "gui").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            first = node.args[0]
+            if isinstance(first, ast.JoinedStr):  # only its literal parts are text
+                text = "".join(v.value for v in first.values if isinstance(v, ast.Constant))
+            else:
+                text = first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else ""
+            literal = any(c.isalpha() for c in text.replace("%p", "")) and not text.startswith("http")
+            if (name in setters or name in widgets) and literal and not ast.unparse(first).startswith(("'<b>", '"<b>')):
+                offenders.append(f"{path.name}:{node.lineno} {ast.unparse(node)[:70]}")
+    assert offenders == [], "\n".join(offenders)
