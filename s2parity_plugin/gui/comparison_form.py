@@ -225,6 +225,15 @@ class ComparisonForm(QWidget):
         until.addWidget(self.use_range)
         until.addWidget(self.date_to, 1)
         dates.addRow("", until)
+        self.per_date = QCheckBox(tr("One comparison per date"))
+        self.per_date.setObjectName("per_date")
+        self.per_date.setToolTip(
+            tr(
+                "Compare each acquisition date of the range on its own (dates both catalogs list) instead of one "
+                "mosaic of the range; the Results tab then offers the dates."
+            )
+        )
+        dates.addRow("", self.per_date)
         self.date_error = _error_label()
         dates.addRow(self.date_error)
         outer.addWidget(date_box)
@@ -353,10 +362,12 @@ class ComparisonForm(QWidget):
             picker.auth.selectedConfigIdChanged.connect(self.check_credentials)
             picker.sh_profile.textChanged.connect(self.check_credentials)
         self.use_range.toggled.connect(self.date_to.setEnabled)
+        self.use_range.toggled.connect(self.per_date.setEnabled)
         self.preset.currentIndexChanged.connect(self._update_what)
         self.load_settings()
         self._update_what()
         self.date_to.setEnabled(self.use_range.isChecked())
+        self.per_date.setEnabled(self.use_range.isChecked())
         if iface is not None:
             iface.currentLayerChanged.connect(self.follow_active_layer)
             self.follow_active_layer(iface.activeLayer())
@@ -492,6 +503,7 @@ class ComparisonForm(QWidget):
             "HARMONIZE": self.harmonize.isChecked(),
             "SHIFT_CORRECT": self.shift_correct.isChecked(),
             "MASK_INVALID": self.mask_invalid.isChecked(),
+            "PER_DATE": self.use_range.isChecked() and self.per_date.isChecked(),
             "OUTPUT_FOLDER": self.output_folder.filePath().strip(),
         }
         for side, picker in (("A", self.endpoint_a), ("B", self.endpoint_b)):

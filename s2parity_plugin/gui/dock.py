@@ -170,6 +170,7 @@ class S2ParityDock(QgsDockWidget):
         self.run: ProcessingRun | None = None
         self.export_run: ProcessingRun | None = None
         self.last_results: dict | None = None
+        self._series: dict | None = None
         self.layers: dict = {}
         self.titles: dict[str, str] = {}
         self.group = None
@@ -304,6 +305,14 @@ class S2ParityDock(QgsDockWidget):
         tools.addWidget(self.swipe_button, 1, 0)
         tools.addWidget(self.swipe_left, 1, 1)
         tools.addWidget(self.swipe_right, 1, 2)
+        self.run_date = QComboBox()
+        self.run_date.setObjectName("run_date")
+        self.run_date.setToolTip(tr("This run compared each date of the range: choose the date to load"))
+        self.run_date_label = QLabel(tr("Date"))
+        tools.addWidget(self.run_date_label, 2, 0)
+        tools.addWidget(self.run_date, 2, 1, 1, 2)
+        self.run_date.hide()
+        self.run_date_label.hide()
         self._set_tools_enabled(False)
         return tools
 
@@ -315,6 +324,7 @@ class S2ParityDock(QgsDockWidget):
         self.inspect_button.toggled.connect(self._toggle_inspector)
         self.swipe_button.toggled.connect(self._toggle_swipe)
         self.swipe_left.currentIndexChanged.connect(self._swipe_pair_changed)
+        self.run_date.activated.connect(self._load_date)
         self.swipe_right.currentIndexChanged.connect(self._swipe_pair_changed)
         self.flicker_button.toggled.connect(self._toggle_flicker)
         self.flicker.frame_changed.connect(self._show_frame)
@@ -402,20 +412,32 @@ class S2ParityDock(QgsDockWidget):
         """Show a failure in the status line; the Processing log already has it (the algorithm reported it)."""
         self._set_status(message, error=True)
 
-    def load_results(self, results: dict) -> None:
-        """Add the run's layer group to the project and show its report (main thread only)."""
+    def load_results(self, results: dict, date_report: str | None = None) -> None:
+        """Add the run's layer group to the project and show its report (main thread only). For a per-date run the
+        last date is loaded, or ``date_report``'s date."""
         from s2parity_plugin.qgis_side.layers import (
             add_comparison_group,
             build_layers,
             comparison_files,
             group_layers,
             group_title,
+            outputs_for_report,
         )
 
+        reports = json.loads(results.get("REPORTS") or "[]")
+        if len(reports) > 1:  # one comparison per date: show the last date, offer the others
+            series = dict(results)
+            chosen = date_report or reports[-1]
+            results = {**results, **outputs_for_report(chosen), "REPORTS": json.dumps(reports)}
+            self._series = series
+        else:
+            self._series = None
         report = json.loads(Path(results["OUTPUT_REPORT"]).read_text(encoding="utf-8"))
         names = self._layer_names(report)
         layers = build_layers(comparison_files(results), names)
         date_from, date_to = self.form.dates()
+        if len(reports) > 1:
+            date_from = date_to = _report_date(results["OUTPUT_REPORT"])
         title = group_title(date_from, date_to, self.form.quantity(), self.form.selected_only.isChecked())
         aoi = self.form.aoi_layer.currentLayer()
         group = add_comparison_group(
@@ -454,9 +476,33 @@ class S2ParityDock(QgsDockWidget):
         )
         self._fill_swipe_choices()
         self._set_tools_enabled(True)
+        self._fill_dates(results)
         aoi = self.form.aoi_layer.currentLayer()
         if aoi is not None:
             self.results.set_display_fields([f.name() for f in aoi.fields()])
+
+    def _fill_dates(self, results: dict) -> None:
+        reports = json.loads(results.get("REPORTS") or "[]")
+        self.run_date.clear()
+        for report in reports:
+            self.run_date.addItem(_report_date(report), report)
+        self.run_date.setCurrentIndex(max(0, self.run_date.findData(results.get("OUTPUT_REPORT"))))
+        several = len(reports) > 1
+        self.run_date.setVisible(several)
+        self.run_date_label.setVisible(several)
+
+    def _load_date(self, index: int) -> None:
+        """Load the comparison of another date of a per-date run (a new layer group)."""
+        report = self.run_date.itemData(index)
+        if not report or (self.last_results or {}).get("OUTPUT_REPORT") == report:
+            return
+        reports = [self.run_date.itemData(i) for i in range(self.run_date.count())]
+        try:
+            self.load_results(
+                {**(self._series or {}), "REPORTS": json.dumps(reports), "OUTPUT_REPORT": report}, date_report=report
+            )
+        except (OSError, ValueError, KeyError) as exc:
+            self._fail(tr("Could not load the comparison of {0}: {1}").format(self.run_date.itemText(index), exc))
 
     def _aoi(self):
         return self.form.aoi_layer.currentLayer() if self.form is not None else None
@@ -522,6 +568,7 @@ class S2ParityDock(QgsDockWidget):
         self.titles = {}
         self.last_results = None
         self.results.clear()
+        self._fill_dates({})
         self._fill_swipe_choices()
         self._set_tools_enabled(False)
         if self.run is None:
@@ -765,6 +812,11 @@ def _style_qml(layer) -> str:
     doc = QDomDocument("qgis")
     layer.exportNamedStyle(doc)
     return doc.toString()
+
+
+def _report_date(report_path: str) -> str:
+    """The date of a per-date comparison: its run folder is named YYYY-MM-DD (``<date>/compare/report.json``)."""
+    return Path(report_path).parent.parent.name
 
 
 def _known(baseline: str) -> str | None:

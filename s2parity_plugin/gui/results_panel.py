@@ -440,8 +440,8 @@ class ResultsPanel(QWidget):
             self.acquisitions_note.setText(
                 tr(
                     "A combined {0} and B {1} acquisitions into one value per pixel (the mosaicking option decides "
-                    "how). Run the Processing algorithm 'Compare endpoints' with 'One comparison per date' to "
-                    "compare each date separately."
+                    "how: ORBIT keeps the most recent valid acquisition, SIMPLE mosaics the most recent on top). "
+                    "Tick 'One comparison per date' in Setup to compare each date separately."
                 ).format(counts["a"], counts["b"])
             )
         else:

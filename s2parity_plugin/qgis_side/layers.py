@@ -75,6 +75,32 @@ def comparison_files(outputs: dict) -> ComparisonFiles:
     )
 
 
+def outputs_for_report(report_path: str | Path) -> dict[str, str | None]:
+    """The ``s2parity:compareendpoints`` outputs of the comparison whose report is ``report_path``
+    (``<run folder>/compare/report.json``): used for the per-date runs of a date range."""
+    from s2parity_plugin.core.run_folder import file_path, load_manifest
+
+    compare = Path(report_path).parent
+    run_dir = compare.parent
+    manifest = load_manifest(run_dir)
+
+    def existing(path: Path | None) -> str | None:
+        return str(path) if path is not None and path.is_file() else None
+
+    return {
+        "RUN_FOLDER": str(run_dir),
+        "COMPARE_FOLDER": str(compare),
+        "VALUE_A": existing(file_path(run_dir, manifest, "value_a")),
+        "VALUE_B": existing(file_path(run_dir, manifest, "value_b")),
+        "SCL_A": existing(file_path(run_dir, manifest, "scl_a")),
+        "SCL_B": existing(file_path(run_dir, manifest, "scl_b")),
+        "OUTPUT_DIFFERENCE": existing(compare / "difference.tif"),
+        "OUTPUT_MISMATCH": existing(compare / "scl_mismatch.tif"),
+        "OUTPUT_SHIFT_CORRECTED": existing(compare / "difference_shift_corrected.tif"),
+        "OUTPUT_REPORT": str(report_path),
+    }
+
+
 def _paletted(layer: QgsRasterLayer, classes: dict[int, tuple[str, str]]) -> None:
     renderer = QgsPalettedRasterRenderer(
         layer.dataProvider(),

@@ -440,3 +440,53 @@ def test_help_tooltips_and_translatable_text(dock, monkeypatch):
             if (name in setters or name in widgets) and literal and not ast.unparse(first).startswith(("'<b>", '"<b>')):
                 offenders.append(f"{path.name}:{node.lineno} {ast.unparse(node)[:70]}")
     assert offenders == [], "\n".join(offenders)
+
+
+# -- 6. acquisitions -----------------------------------------------------------------------------------------------
+def test_acquisitions_listed_and_per_date_comparison_from_the_dock(dock):
+    from qgis.PyQt.QtCore import QDate
+
+    form = dock.form
+    form.use_range.setChecked(True)
+    form.date_from.setDate(QDate(2020, 10, 1))
+    form.date_to.setDate(QDate(2020, 10, 12))
+    form.resolution.setValue(20.0)
+    assert form.per_date.isEnabled()
+    form.per_date.setChecked(True)
+    assert form.parameters()["PER_DATE"] is True
+    dock.compare_button.click()
+    wait_for(lambda: dock.run is None)
+    assert dock.status.text().startswith("Done"), dock.status.text()
+    dates = [dock.run_date.itemText(i) for i in range(dock.run_date.count())]
+    assert len(dates) >= 2 and dates == sorted(dates) and not dock.run_date.isHidden()
+    assert dock.group.name().startswith(f"S2 Parity · {dates[-1]} · B04")
+    table = dock.results.acquisitions
+    rows = [[table.item(r, c).text() for c in range(5)] for r in range(table.rowCount())]
+    assert [r[0] for r in rows] == ["A", "B"] and all(r[1] == dates[-1] for r in rows)
+    assert rows[0][2] == "02.14" and rows[1][2] == "05.00" and rows[0][4].startswith("S2")
+    assert rows[0][3].endswith("%")
+
+    dock.run_date.setCurrentIndex(0)
+    dock.run_date.activated.emit(0)
+    assert dock.group.name().startswith(f"S2 Parity · {dates[0]} · B04")
+    assert Path(dock.last_results["OUTPUT_REPORT"]).parent.parent.name == dates[0]
+    assert all(table.item(r, 1).text() == dates[0] for r in range(table.rowCount()))
+
+
+def test_a_mosaicked_range_says_how_scenes_were_combined(dock):
+    from qgis.PyQt.QtCore import QDate
+
+    form = dock.form
+    form.use_range.setChecked(True)
+    form.date_from.setDate(QDate(2020, 10, 1))
+    form.date_to.setDate(QDate(2020, 10, 12))
+    form.resolution.setValue(20.0)
+    dock.compare_button.click()
+    wait_for(lambda: dock.run is None)
+    assert dock.status.text().startswith("Done"), dock.status.text()
+    table = dock.results.acquisitions
+    sides = [table.item(r, 0).text() for r in range(table.rowCount())]
+    assert sides.count("A") >= 2 and sides.count("B") >= 2
+    note = dock.results.acquisitions_note.text()
+    assert note.startswith(f"A combined {sides.count('A')} and B {sides.count('B')} acquisitions") and "ORBIT" in note
+    assert dock.run_date.isHidden()
