@@ -365,7 +365,7 @@ def test_credentials_dialog_names_fields_links_tests_and_stores(dock):
 
 
 # -- 12. processing dialogs ----------------------------------------------------------------------------------------
-def test_processing_dialog_shows_date_preset_and_auth_widgets(provider, qgis_iface, monkeypatch):
+def test_processing_dialog_shows_date_preset_and_auth_widgets(qgis_processing, qgis_iface, monkeypatch):
     from processing.gui.AlgorithmDialog import AlgorithmDialog
     from qgis.gui import QgsAuthConfigSelect, QgsBrowserGuiModel
     from qgis.PyQt.QtWidgets import QComboBox, QDateEdit
@@ -373,6 +373,10 @@ def test_processing_dialog_shows_date_preset_and_auth_widgets(provider, qgis_ifa
     browser = QgsBrowserGuiModel()  # the mock iface lacks the one the dialog's file widgets use
     monkeypatch.setattr(type(qgis_iface), "browserModel", lambda _self: browser, raising=False)
 
+    import s2parity_plugin
+
+    plugin = s2parity_plugin.classFactory(None)
+    plugin.initProcessing()
     alg = QgsApplication.processingRegistry().createAlgorithmById("s2parity:compareendpoints")
     dialog = AlgorithmDialog(alg, False, qgis_iface.mainWindow())
     try:
@@ -391,6 +395,7 @@ def test_processing_dialog_shows_date_preset_and_auth_widgets(provider, qgis_ifa
     finally:
         dialog.close()
         dialog.deleteLater()
+        plugin.unload()
 
 
 # -- 11. polish ----------------------------------------------------------------------------------------------------
@@ -490,3 +495,31 @@ def test_a_mosaicked_range_says_how_scenes_were_combined(dock):
     note = dock.results.acquisitions_note.text()
     assert note.startswith(f"A combined {sides.count('A')} and B {sides.count('B')} acquisitions") and "ORBIT" in note
     assert dock.run_date.isHidden()
+
+
+# -- 10. export ----------------------------------------------------------------------------------------------------
+def test_export_dialog_starts_in_the_run_folder_and_exports_what_is_ticked(compared):
+    from s2parity_plugin.gui.export_dialog import ExportDialog
+
+    dock = compared
+    dialog = ExportDialog(dock.last_results, dock)
+    run = Path(dock.last_results["RUN_FOLDER"])
+    assert dialog.folder() == str(run / "export")
+    assert dialog.kinds() == ["difference", "mismatch", "report"]
+    for key in ("value_a", "scl_b", "difference", "mismatch"):
+        dialog.checks[key].setChecked(key in ("value_a", "scl_b"))
+    kinds = dialog.kinds()
+    assert kinds == ["value_a", "scl_b", "report"]
+    out = run / "export"
+    dock.export_to(str(out), kinds=kinds)
+    wait_for(lambda: dock.export_run is None)
+    assert dock.status.text() == f"Exported to {out}.", dock.status.text()
+    names = sorted(p.name for p in out.iterdir())
+    assert "s2parity_a.tif" in names and "s2parity_a.qml" in names and "s2parity_scl_b.tif" in names
+    assert "s2parity_report.html" in names and not [n for n in names if n.startswith("s2parity_difference")]
+    assert "s2parity_b.tif" not in names and not [n for n in names if n.startswith("s2parity_scl_mismatch")]
+    cog = gdal.Open(str(out / "s2parity_a.tif"))
+    assert cog.GetMetadata("IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+    src = gdal.Open(dock.last_results["VALUE_A"])
+    assert np.array_equal(cog.ReadAsArray(), src.ReadAsArray())
+    assert "<qgis" in (out / "s2parity_a.qml").read_text(encoding="utf-8")

@@ -195,3 +195,33 @@ def test_flicker_alternates_hides_what_covers_and_restores(qgis_app):
     assert not flicker.start()
     flicker.shutdown()
     project.clear()
+
+
+def test_plots_clip_the_histogram_and_tick_round_values(qgis_app):
+    from s2parity_plugin.gui.plots import clip_range, histogram_pixmap, nice_ticks, viridis
+
+    # 100 bins over −491…621 (as the seed report), the data concentrated in ±69 with long thin tails
+    edges = [-491.4 + i * 11.128 for i in range(101)]
+    counts = [1] * 100
+    for i in range(38, 50):
+        counts[i] = 5000
+    first, last = clip_range(edges, counts, below=10, above=10)
+    assert edges[first] >= -69 and edges[last + 1] <= 69
+    assert nice_ticks(-55.3, 48.9) == [-40.0, -20.0, 0.0, 20.0, 40.0]
+    assert 0.0 in nice_ticks(-0.21, 0.2)
+    assert viridis(0).name() == "#440154" and viridis(1).name() == "#fde725"
+    pixmap = histogram_pixmap(edges, counts, 360)
+    assert pixmap.width() == 360 and not pixmap.isNull()
+
+
+def test_units_and_findings_for_the_results(qgis_app):
+    from s2parity_plugin.gui.results_panel import confusion_percent, display_units, findings
+
+    assert display_units({"units": "REFLECTANCE"}, "NDVI") is None
+    assert display_units({"units": "DN"}, "B04") == "DN"
+    text = "A served 02.14. B − A averages 0.5 DN (RMSE 121). No offset."
+    assert findings(text) == ["A served 02.14.", "B − A averages 0.5 DN (RMSE 121).", "No offset."]
+    matrix = [[0] * 12 for _ in range(12)]
+    matrix[4][4], matrix[4][8], matrix[8][8] = 6, 2, 2
+    present, percent = confusion_percent(matrix)
+    assert present == [4, 8] and percent == [[60.0, 20.0], [0.0, 20.0]]
