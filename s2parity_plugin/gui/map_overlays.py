@@ -74,7 +74,7 @@ class VisibilityGuard:
 
 
 class CanvasLabel(QgsMapCanvasItem):
-    """A short text in a box at the top-left corner of the map canvas (e.g. "B · CDSE · N0500")."""
+    """A short text in a box at the bottom-left corner of the map canvas (e.g. "B · CDSE · N0500")."""
 
     def __init__(self, canvas) -> None:
         super().__init__(canvas)
@@ -105,11 +105,12 @@ class CanvasLabel(QgsMapCanvasItem):
         font.setBold(True)
         painter.setFont(font)
         metrics = QFontMetricsF(font)
-        box = QRectF(
+        height = metrics.height() + 2 * LABEL_PADDING_PX
+        box = QRectF(  # bottom-left: message bars cover the top of the canvas
             LABEL_MARGIN_PX,
-            LABEL_MARGIN_PX,
+            self._canvas.height() - LABEL_MARGIN_PX - height,
             metrics.horizontalAdvance(self._text) + 2 * LABEL_PADDING_PX,
-            metrics.height() + 2 * LABEL_PADDING_PX,
+            height,
         )
         painter.setPen(QPen(QColor("#333333")))
         painter.setBrush(QColor(255, 255, 255, 225))
