@@ -87,9 +87,10 @@ class RunFeedback(QgsProcessingFeedback):
         self.errors: list[str] = []
 
     def reportError(self, error: str, fatalError: bool = False) -> None:  # noqa: N802,N803 (QGIS API)
-        if error and error not in self.errors:
+        """Keep each distinct reason once for the dock. Not passed on: QGIS already writes every algorithm failure to
+        the Processing message log itself, and its generic "There were errors…" adds nothing."""
+        if error and error not in self.errors and GENERIC_FAILURE not in error:
             self.errors.append(error)
-        super().reportError(error, fatalError)
 
     def setProgressText(self, text: str) -> None:  # noqa: N802 (QGIS API)
         super().setProgressText(text)

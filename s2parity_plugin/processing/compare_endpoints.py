@@ -37,6 +37,7 @@ from s2parity_plugin.processing.base import S2ParityAlgorithm
 from s2parity_plugin.processing.fetch_pair import FetchPairAlgorithm
 
 DEFAULT_INVALID = "1,2,3,7,8,9,10,11"
+GENERIC_FAILURE = "There were errors executing the algorithm."
 
 
 class CompareEndpointsAlgorithm(S2ParityAlgorithm):
@@ -146,7 +147,8 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
             )
         except QgsProcessingException as exc:
             # processing.run only says "There were errors executing the algorithm."; pass the real reason on.
-            raise QgsProcessingException(child_feedback.errors[-1] if child_feedback.errors else str(exc)) from exc
+            reasons = [e for e in child_feedback.errors if e != GENERIC_FAILURE]
+            raise QgsProcessingException(reasons[-1] if reasons else str(exc)) from exc
         if feedback.isCanceled():
             return {}
         # One run folder, or one per acquisition date with PER_DATE (the single-valued outputs are the last date's).
@@ -233,7 +235,7 @@ class ErrorRecordingFeedback(QgsProcessingFeedback):
     """Feedback for a child algorithm: forwards everything to ``parent`` and keeps the errors it reported."""
 
     def __init__(self, parent: QgsProcessingFeedback) -> None:
-        super().__init__()
+        super().__init__(False)  # no logging of its own: the parent logs what is forwarded (once)
         self.parent = parent
         self.errors: list[str] = []
         # Direct connections: these objects live in the task's thread, which runs no event loop.
@@ -244,7 +246,8 @@ class ErrorRecordingFeedback(QgsProcessingFeedback):
 
     def reportError(self, error: str, fatalError: bool = False) -> None:  # noqa: N802,N803 (QGIS API)
         self.errors.append(error)
-        self.parent.reportError(error, fatalError)
+        if error != GENERIC_FAILURE:  # processing.run's "There were errors…": the real reason is raised instead
+            self.parent.reportError(error, fatalError)
 
     def pushInfo(self, info: str) -> None:  # noqa: N802 (QGIS API)
         self.parent.pushInfo(info)

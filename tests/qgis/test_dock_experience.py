@@ -208,6 +208,8 @@ def test_flicker_labels_frames_hides_the_difference_and_survives_project_new(com
 def test_an_unknown_sentinelhub_profile_reaches_the_dock_and_the_log_once(dock):
     dock.form.endpoint_a.set_profile("sentinelhub")
     dock.form.endpoint_a.sh_profile.setText("no-such-profile-s2parity")
+    logged: list[tuple[str, str]] = []
+    QgsApplication.messageLog().messageReceived.connect(lambda message, tag, _level: logged.append((tag, message)))
     dock.compare_button.click()
     run = dock.run
     assert run is not None, dock.status.text()
@@ -215,8 +217,13 @@ def test_an_unknown_sentinelhub_profile_reaches_the_dock_and_the_log_once(dock):
     status = dock.status.text()
     assert "There were errors" not in status
     assert "'no-such-profile-s2parity' is neither a QGIS authentication configuration id" in status, status
-    log = run.feedback.textLog()
-    assert log.count("is neither a QGIS authentication configuration id") == 1, log
+    assert status.count("is neither a QGIS authentication configuration id") == 1
+    QgsApplication.processEvents()
+    # The Processing message log has the reason as text and no generic "There were errors…" line. (QGIS itself
+    # logs a failure where the child algorithm's preparation fails and again where the parent fails: 2 lines.)
+    reasons = [m for tag, m in logged if tag == "Processing" and "is neither a QGIS authentication" in m]
+    assert 1 <= len(reasons) <= 2, logged
+    assert not [m for _tag, m in logged if "There were errors" in m], logged
 
 
 # -- 9. names and persistence --------------------------------------------------------------------------------------
