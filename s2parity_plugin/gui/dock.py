@@ -25,6 +25,7 @@ from qgis.core import (
     QgsProject,
 )
 from qgis.gui import QgsDockWidget
+from qgis.PyQt import sip
 from qgis.PyQt.QtCore import Qt, QUrl, pyqtSignal
 from qgis.PyQt.QtGui import QDesktopServices, QKeySequence
 from qgis.PyQt.QtWidgets import (
@@ -172,6 +173,7 @@ class S2ParityDock(QgsDockWidget):
         self.export_run: ProcessingRun | None = None
         self.last_results: dict | None = None
         self._series: dict | None = None
+        self._copy_task = None
         self.layers: dict = {}
         self.titles: dict[str, str] = {}
         self.group = None
@@ -759,18 +761,34 @@ class S2ParityDock(QgsDockWidget):
         return answer == QMessageBox.StandardButton.Yes
 
     def _export_done(self, run: ProcessingRun, ok: bool, results: dict) -> None:
-        self.export_run = None
+        """The algorithm exported the difference, mismatch and report; copy the chosen input rasters (A, B, SCL) in
+        a background task. ``export_run`` stays set until everything is written."""
         if not ok:
+            self.export_run = None
             self._fail(run.error_text())
             return
-        folder = results["OUTPUT_FOLDER"]
-        try:
-            from s2parity_plugin.gui.export_dialog import copy_inputs
+        from qgis.core import QgsTask
 
-            styles = {role: _style_qml(layer) for role, layer in self.layers.items() if alive(layer)}
-            copy_inputs(self.last_results or {}, folder, getattr(self, "_export_kinds", None), styles)
-        except OSError as exc:
-            self._fail(tr("Exported to {0}, but copying the input rasters failed: {1}").format(folder, exc))
+        from s2parity_plugin.gui.export_dialog import copy_inputs
+
+        folder = results["OUTPUT_FOLDER"]
+        styles = {role: _style_qml(layer) for role, layer in self.layers.items() if alive(layer)}
+        outputs, kinds = dict(self.last_results or {}), getattr(self, "_export_kinds", None)
+
+        def work(_task):
+            return copy_inputs(outputs, folder, kinds, styles)
+
+        self._copy_task = QgsTask.fromFunction(
+            tr("S2 Parity: export the input rasters"), work, on_finished=lambda exc, _r=None: self._copied(folder, exc)
+        )
+        QgsApplication.taskManager().addTask(self._copy_task)
+
+    def _copied(self, folder: str, exception) -> None:
+        if sip.isdeleted(self):
+            return
+        self.export_run = self._copy_task = None
+        if exception is not None:
+            self._fail(tr("Exported to {0}, but copying the input rasters failed: {1}").format(folder, exception))
             return
         self._set_status(tr("Exported to {0}.").format(folder))
         if self.iface is not None:
