@@ -205,7 +205,7 @@ def test_flicker_labels_frames_hides_the_difference_and_survives_project_new(com
 
 
 # -- 5. errors -----------------------------------------------------------------------------------------------------
-def test_an_unknown_sentinelhub_profile_reaches_the_dock_and_the_log_once(dock):
+def test_an_unknown_sentinelhub_profile_reaches_the_dock_once_and_the_log_as_text(dock):
     dock.form.endpoint_a.set_profile("sentinelhub")
     dock.form.endpoint_a.sh_profile.setText("no-such-profile-s2parity")
     logged: list[tuple[str, str]] = []
