@@ -191,6 +191,16 @@ def _table(rows: list[tuple[str, Any]]) -> str:
     return f"<table>{body}</table>"
 
 
+def _features_section(rows: list[dict[str, Any]]) -> list[str]:
+    """The per-feature table (one row per AOI feature, columns as in the report), or nothing."""
+    if not rows:
+        return []
+    columns = list(rows[0])
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{_fmt(row.get(c))}</td>" for c in columns) + "</tr>" for row in rows)
+    return ["<h2>Per feature</h2>", f"<table><tr>{head}</tr>{body}</table>"]
+
+
 def render_html(report: dict[str, Any], title: str = "S2 Parity comparison report") -> str:
     """A self-contained HTML page (inline CSS, base64 PNG plots) of the report."""
     stats = report.get("stats") or {}
@@ -270,6 +280,7 @@ def render_html(report: dict[str, Any], title: str = "S2 Parity comparison repor
             ]
         )
     )
+    parts.extend(_features_section(report.get("features") or []))
     parts.append("<h2>Grid</h2>")
     parts.append(_table([(k, grid.get(k)) for k in ("crs", "geotransform", "width", "height")]))
     parts.append("</body></html>")

@@ -19,7 +19,7 @@ from qgis.core import (
     QgsWkbTypes,
 )
 from qgis.gui import QgsAuthConfigSelect, QgsCodeEditorJavascript, QgsFileWidget, QgsMapLayerComboBox
-from qgis.PyQt.QtCore import QDate, QStandardPaths, pyqtSignal
+from qgis.PyQt.QtCore import QDate, QStandardPaths, Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -31,6 +31,7 @@ from qgis.PyQt.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -50,7 +51,7 @@ ENDPOINT_LABELS = {
 }
 
 
-def _needs_credentials(profile_id: str) -> bool:
+def needs_credentials(profile_id: str) -> bool:
     profile = get_profile(profile_id)
     return profile is None or profile.needs_credentials
 
@@ -60,7 +61,25 @@ def _has_auth_configs() -> bool:
     return bool(QgsApplication.authManager().availableAuthMethodConfigs())
 
 
+#: Short endpoint names for layer titles ("A · Sentinel Hub · N0214 · B04").
+ENDPOINT_SHORT = {
+    "sentinelhub": "Sentinel Hub",
+    "cdse": "CDSE",
+    "sample-sh": "Sample SH",
+    "sample-cdse": "Sample CDSE",
+    "custom": "Custom",
+}
+#: Deployments whose accounts are separate: one auth config cannot serve both.
+SEPARATE_ACCOUNTS = {"sentinelhub", "cdse"}
+COMBO_MIN_CHARS = 14
 SEED_DATE = QDate(2020, 10, 4)
+
+
+def _compact(combo: QComboBox | None) -> None:
+    """Let a combo box shrink to the dock's width (long items are elided, the full text is in the popup)."""
+    if combo is not None:
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(COMBO_MIN_CHARS)
 
 
 def _error_label() -> QLabel:
@@ -81,21 +100,40 @@ class EndpointPicker(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.profile = QComboBox()
         self.profile.setObjectName(f"endpoint_{side}")
+        _compact(self.profile)
         for profile in profiles():
-            self.profile.addItem(ENDPOINT_LABELS.get(profile.id, profile.label), profile.id)
+            label = tr(ENDPOINT_LABELS.get(profile.id, profile.label))
+            self.profile.addItem(label, profile.id)
+            self.profile.setItemData(self.profile.count() - 1, label, Qt.ItemDataRole.ToolTipRole)
         self.auth = QgsAuthConfigSelect(self)
         self.auth.setObjectName(f"auth_{side}")
+        self.auth.setToolTip(
+            tr("A QGIS authentication configuration holding this deployment's OAuth client id and secret")
+        )
+        _compact(self.auth.findChild(QComboBox, "cmbConfigSelect"))
+        generic_add = self.auth.findChild(QToolButton, "btnConfigAdd")
+        if generic_add is not None:
+            generic_add.hide()
+        self.new_credentials = QToolButton()
+        self.new_credentials.setObjectName(f"new_credentials_{side}")
+        self.new_credentials.setText("+")
+        self.new_credentials.setToolTip(tr("Store a Sentinel Hub client id and secret for this endpoint"))
+        self.new_credentials.clicked.connect(self.create_credentials)
+        auth_row = QHBoxLayout()
+        auth_row.addWidget(self.auth, 1)
+        auth_row.addWidget(self.new_credentials)
         self.sh_profile = QLineEdit()
-        self.sh_profile.setPlaceholderText("or a sentinelhub-py profile name")
+        self.sh_profile.setPlaceholderText(tr("or a sentinelhub-py profile name"))
+        self.sh_profile.setToolTip(tr("A profile of ~/.config/sentinelhub/config.toml (sentinelhub-py)"))
         self.base_url = QLineEdit()
         self.base_url.setPlaceholderText("https://…")
         self.token_url = QLineEdit()
         self.token_url.setPlaceholderText("https://…/protocol/openid-connect/token")
-        layout.addRow("Endpoint", self.profile)
-        layout.addRow("Credentials", self.auth)
+        layout.addRow(tr("Endpoint"), self.profile)
+        layout.addRow(tr("Credentials"), auth_row)
         layout.addRow("", self.sh_profile)
-        layout.addRow("Base URL", self.base_url)
-        layout.addRow("Token URL", self.token_url)
+        layout.addRow(tr("Base URL"), self.base_url)
+        layout.addRow(tr("Token URL"), self.token_url)
         self.error = _error_label()
         layout.addRow(self.error)
         self.profile.currentIndexChanged.connect(self._update_visibility)
@@ -103,6 +141,18 @@ class EndpointPicker(QWidget):
 
     def profile_id(self) -> str:
         return self.profile.currentData()
+
+    def short_name(self) -> str:
+        """Short endpoint name for layer titles: "Sentinel Hub", "CDSE", …"""
+        return ENDPOINT_SHORT.get(self.profile_id(), self.profile_id())
+
+    def create_credentials(self) -> None:
+        """Open the "Sentinel Hub credentials" dialog and select the configuration it stores."""
+        from s2parity_plugin.gui.credentials_dialog import CredentialsDialog
+
+        dialog = CredentialsDialog(self.profile_id(), self, self.base_url.text().strip(), self.token_url.text().strip())
+        if dialog.exec() and dialog.config_id:
+            self.auth.setConfigId(dialog.config_id)
 
     def set_profile(self, pid: str) -> None:
         index = self.profile.findData(pid)
@@ -115,25 +165,31 @@ class EndpointPicker(QWidget):
 
     def _update_visibility(self) -> None:
         pid = self.profile_id()
-        needs_auth = _needs_credentials(pid)
-        for widget in (self.auth, self.sh_profile):
+        needs_auth = needs_credentials(pid)
+        for widget in (self.auth, self.new_credentials, self.sh_profile):
             widget.setVisible(needs_auth)
         for widget in (self.base_url, self.token_url):
             widget.setVisible(pid == "custom")
         form: QFormLayout = self.layout()
-        for widget in (self.auth, self.sh_profile, self.base_url, self.token_url):
-            label = form.labelForField(widget)
-            if label is not None:
-                label.setVisible(widget.isVisibleTo(self))
+        for row in range(form.rowCount()):
+            label = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+            field = form.itemAt(row, QFormLayout.ItemRole.FieldRole)
+            if label is None or label.widget() is None or field is None:
+                continue
+            shown = field.widget().isVisibleTo(self) if field.widget() is not None else needs_auth
+            label.widget().setVisible(shown)
 
     def validate(self) -> str | None:
         pid = self.profile_id()
-        if _needs_credentials(pid) and not self.auth_value():
-            return "Choose an authentication configuration (Basic: client id / secret) or a sentinelhub-py profile."
+        if needs_credentials(pid) and not self.auth_value():
+            return tr(
+                "Choose credentials (an authentication configuration; + stores a client id and secret) or a "
+                "sentinelhub-py profile."
+            )
         if pid == "custom":
-            for what, edit in (("base URL", self.base_url), ("token URL", self.token_url)):
+            for what, edit in ((tr("base URL"), self.base_url), (tr("token URL"), self.token_url)):
                 if not edit.text().strip().startswith(("https://", "http://127.", "http://localhost")):
-                    return f"Enter the {what} as a full https:// URL."
+                    return tr("Enter the {0} as a full https:// URL.").format(what)
         return None
 
 
@@ -150,65 +206,80 @@ class ComparisonForm(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
 
         # --- Area of interest ---
-        aoi_box = QGroupBox("Area of interest")
+        aoi_box = QGroupBox(tr("Area of interest"))
         aoi = QFormLayout(aoi_box)
         self.aoi_layer = QgsMapLayerComboBox()
         self.aoi_layer.setObjectName("aoi_layer")
         self.aoi_layer.setFilters(QgsMapLayerProxyModel.PolygonLayer)
         self.aoi_layer.setAllowEmptyLayer(True)
-        self.selected_only = QCheckBox("Selected features only")
+        self.aoi_layer.setToolTip(tr("The polygons to compare; the active polygon layer is picked automatically"))
+        _compact(self.aoi_layer)
+        self.selected_only = QCheckBox(tr("Selected features only"))
         self.selected_only.setObjectName("selected_only")
         self.aoi_error = _error_label()
-        aoi.addRow("Polygon layer", self.aoi_layer)
+        aoi.addRow(tr("Polygon layer"), self.aoi_layer)
         aoi.addRow("", self.selected_only)
         aoi.addRow(self.aoi_error)
         outer.addWidget(aoi_box)
 
         # --- Dates ---
-        date_box = QGroupBox("Acquisition date")
+        date_box = QGroupBox(tr("Acquisition date"))
         dates = QFormLayout(date_box)
         self.date_from = QDateEdit(SEED_DATE)
         self.date_from.setObjectName("date_from")
-        self.use_range = QCheckBox("Date range")
+        self.use_range = QCheckBox(tr("Date range, until"))
+        self.use_range.setToolTip(
+            tr("Compare every acquisition between the two dates (combined as the mosaicking option says)")
+        )
         self.date_to = QDateEdit(SEED_DATE)
         self.date_to.setObjectName("date_to")
         for edit in (self.date_from, self.date_to):
             edit.setCalendarPopup(True)
             edit.setDisplayFormat("yyyy-MM-dd")
-        row = QHBoxLayout()
-        row.addWidget(self.date_from)
-        row.addWidget(self.use_range)
-        row.addWidget(self.date_to)
-        dates.addRow("Date", row)
+        dates.addRow(tr("Date"), self.date_from)
+        until = QHBoxLayout()
+        until.addWidget(self.use_range)
+        until.addWidget(self.date_to, 1)
+        dates.addRow("", until)
+        self.per_date = QCheckBox(tr("One comparison per date"))
+        self.per_date.setObjectName("per_date")
+        self.per_date.setToolTip(
+            tr(
+                "Compare each acquisition date of the range on its own (dates both catalogs list) instead of one "
+                "mosaic of the range; the Results tab then offers the dates."
+            )
+        )
+        dates.addRow("", self.per_date)
         self.date_error = _error_label()
         dates.addRow(self.date_error)
         outer.addWidget(date_box)
 
         # --- What to compare ---
-        what_box = QGroupBox("What to compare")
+        what_box = QGroupBox(tr("What to compare"))
         what = QFormLayout(what_box)
         self.preset = QComboBox()
         self.preset.setObjectName("preset")
         for band in BANDS:
-            self.preset.addItem(f"Band {band}", band)
-        self.preset.addItem("NDVI (B04, B08)", "NDVI")
-        self.preset.addItem("Custom evalscript", "CUSTOM")
+            self.preset.addItem(tr("Band {0}").format(band), band)
+        self.preset.addItem(tr("NDVI (B04, B08)"), "NDVI")
+        self.preset.addItem(tr("Custom evalscript"), "CUSTOM")
         self.units = QComboBox()
         self.units.setObjectName("units")
-        self.units.addItem("DN (digital numbers)", "DN")
-        self.units.addItem("Reflectance (0–1)", "REFLECTANCE")
+        self.units.addItem(tr("DN (digital numbers)"), "DN")
+        self.units.addItem(tr("Reflectance (0–1)"), "REFLECTANCE")
+        self.units.setToolTip(tr("NDVI and custom evalscripts define their own units"))
         self.evalscript = QgsCodeEditorJavascript()
         self.evalscript.setObjectName("evalscript")
         self.evalscript.setMinimumHeight(140)
         self.evalscript_error = _error_label()
-        what.addRow("Quantity", self.preset)
-        what.addRow("Units", self.units)
+        what.addRow(tr("Quantity"), self.preset)
+        what.addRow(tr("Units"), self.units)
         what.addRow(self.evalscript)
         what.addRow(self.evalscript_error)
         outer.addWidget(what_box)
 
         # --- Grid and processing options ---
-        grid_box = QGroupBox("Grid and options")
+        grid_box = QGroupBox(tr("Grid and options"))
         grid = QFormLayout(grid_box)
         self.resolution = QDoubleSpinBox()
         self.resolution.setObjectName("resolution")
@@ -218,27 +289,58 @@ class ComparisonForm(QWidget):
         self.resolution.setValue(10.0)
         self.crs = QComboBox()
         self.crs.setObjectName("crs")
-        self.crs.addItem("Auto: UTM zone of the AOI", "")
-        self.crs.addItem("EPSG:3035 (ETRS89-extended / LAEA Europe)", "EPSG:3035")
-        self.crs.addItem("Project CRS", "PROJECT")
+        _compact(self.crs)
+        self.crs.addItem(tr("Auto: UTM zone of the AOI"), "")
+        self.crs.addItem(tr("EPSG:3035 (ETRS89-extended / LAEA Europe)"), "EPSG:3035")
+        self.crs.addItem(tr("Project CRS"), "PROJECT")
         self.mosaicking = QComboBox()
         self.mosaicking.setObjectName("mosaicking")
-        self.mosaicking.addItem("ORBIT (one value per orbit)", "ORBIT")
-        self.mosaicking.addItem("SIMPLE (one mosaic)", "SIMPLE")
-        self.harmonize = QCheckBox("harmonizeValues (remove BOA offset of baseline ≥ 04.00)")
+        self.mosaicking.addItem(tr("ORBIT (one value per orbit)"), "ORBIT")
+        self.mosaicking.addItem(tr("SIMPLE (one mosaic)"), "SIMPLE")
+        self.mosaicking.setToolTip(
+            tr(
+                "How the Process API combines acquisitions of the date range: ORBIT keeps one value per orbit "
+                "(the evalscript picks the most recent valid one), SIMPLE lets the service mosaic all tiles "
+                "(most recent on top). With a single date both give the same pixels."
+            )
+        )
+        self.harmonize = QCheckBox(tr("harmonizeValues (no BOA offset)"))
         self.harmonize.setObjectName("harmonize")
         self.harmonize.setChecked(True)
-        self.shift_correct = QCheckBox("Also compute a shift-corrected difference")
+        self.harmonize.setToolTip(
+            tr(
+                "Process API option: subtract the BOA_ADD_OFFSET (−1000 DN) that processing baseline 04.00 and "
+                "later add, so old and new baselines are on the same scale. Untick to see the raw offset."
+            )
+        )
+        self.shift_correct = QCheckBox(tr("Also a shift-corrected difference"))
         self.shift_correct.setObjectName("shift_correct")
-        grid.addRow("Resolution", self.resolution)
-        grid.addRow("Request CRS", self.crs)
-        grid.addRow("Mosaicking", self.mosaicking)
+        self.shift_correct.setToolTip(
+            tr(
+                "Estimate the geolocation shift of B relative to A (sub-pixel, by phase correlation) and add a "
+                "difference layer with B moved back onto A, to separate misregistration from radiometry."
+            )
+        )
+        self.mask_invalid = QCheckBox(tr("Mask invalid SCL on the map"))
+        self.mask_invalid.setObjectName("mask_invalid")
+        self.mask_invalid.setChecked(True)
+        self.mask_invalid.setToolTip(
+            tr(
+                "Invalid SCL classes: 1 saturated/defective, 2 dark area, 3 cloud shadow, 7 unclassified, 8–9 "
+                "cloud, 10 thin cirrus, 11 snow. The statistics always leave them out; ticked, the difference "
+                "layer does too. Unticked, it keeps them and greys them out with the SCL mismatch overlay."
+            )
+        )
+        grid.addRow(tr("Resolution"), self.resolution)
+        grid.addRow(tr("Request CRS"), self.crs)
+        grid.addRow(tr("Mosaicking"), self.mosaicking)
         grid.addRow(self.harmonize)
         grid.addRow(self.shift_correct)
+        grid.addRow(self.mask_invalid)
         outer.addWidget(grid_box)
 
         # --- Endpoints ---
-        ep_box = QGroupBox("Endpoints")
+        ep_box = QGroupBox(tr("Endpoints"))
         eps = QVBoxLayout(ep_box)
         self.endpoint_a = EndpointPicker("a")
         self.endpoint_b = EndpointPicker("b")
@@ -252,24 +354,42 @@ class ComparisonForm(QWidget):
             self.use_offline.setObjectName("use_offline_pair")
             self.use_offline.clicked.connect(lambda: self.set_endpoints(offline[0], offline[1]))
             eps.addWidget(self.use_offline)
+        self.same_credentials = QLabel(
+            tr(
+                "Both endpoints use the same credentials, but Sentinel Hub and CDSE issue separate accounts: "
+                "choose each deployment's own client."
+            )
+        )
+        self.same_credentials.setObjectName("same_credentials_warning")
+        self.same_credentials.setWordWrap(True)
+        self.same_credentials.setStyleSheet("color: #b9770e;")
+        self.same_credentials.hide()
+        eps.addWidget(self.same_credentials)
         outer.addWidget(ep_box)
 
         # --- Output ---
-        out_box = QGroupBox("Output")
+        out_box = QGroupBox(tr("Output"))
         out = QFormLayout(out_box)
         self.output_folder = QgsFileWidget()
         self.output_folder.setObjectName("output_folder")
         self.output_folder.setStorageMode(QgsFileWidget.GetDirectory)
+        self.output_folder.setToolTip(tr("Each run gets its own sub-folder here (rasters, run.json, report)"))
         self.output_error = _error_label()
-        out.addRow("Folder", self.output_folder)
+        out.addRow(tr("Folder"), self.output_folder)
         out.addRow(self.output_error)
         outer.addWidget(out_box)
 
+        for picker in (self.endpoint_a, self.endpoint_b):
+            picker.profile.currentIndexChanged.connect(self.check_credentials)
+            picker.auth.selectedConfigIdChanged.connect(self.check_credentials)
+            picker.sh_profile.textChanged.connect(self.check_credentials)
         self.use_range.toggled.connect(self.date_to.setEnabled)
+        self.use_range.toggled.connect(self.per_date.setEnabled)
         self.preset.currentIndexChanged.connect(self._update_what)
         self.load_settings()
         self._update_what()
         self.date_to.setEnabled(self.use_range.isChecked())
+        self.per_date.setEnabled(self.use_range.isChecked())
         if iface is not None:
             iface.currentLayerChanged.connect(self.follow_active_layer)
             self.follow_active_layer(iface.activeLayer())
@@ -300,17 +420,28 @@ class ComparisonForm(QWidget):
         preset = self.preset.currentData()
         return "Custom" if preset == "CUSTOM" else preset
 
+    def set_dates(self, date_from: str, date_to: str) -> None:
+        """Set the acquisition date (``date_from == date_to``) or range, ISO ``yyyy-MM-dd``."""
+        self.date_from.setDate(QDate.fromString(date_from, "yyyy-MM-dd"))
+        self.date_to.setDate(QDate.fromString(date_to, "yyyy-MM-dd"))
+        self.use_range.setChecked(date_to != date_from)
+
+    def check_credentials(self, *_args) -> bool:
+        """Show a warning when one credential is chosen for two deployments with separate accounts; True if so."""
+        a, b = self.endpoint_a, self.endpoint_b
+        shared = (
+            a.profile_id() != b.profile_id()
+            and {a.profile_id(), b.profile_id()} <= SEPARATE_ACCOUNTS
+            and bool(a.auth_value())
+            and a.auth_value() == b.auth_value()
+        )
+        self.same_credentials.setVisible(shared)
+        return shared
+
     def dates(self) -> tuple[str, str]:
         date_from = self.date_from.date().toString("yyyy-MM-dd")
         date_to = self.date_to.date().toString("yyyy-MM-dd") if self.use_range.isChecked() else date_from
         return date_from, date_to
-
-    def set_dates(self, date_from: str, date_to: str) -> None:
-        """Set the acquisition date (``YYYY-MM-DD``), or a range when ``date_to`` differs (other views use it)."""
-        start, end = QDate.fromString(date_from, "yyyy-MM-dd"), QDate.fromString(date_to, "yyyy-MM-dd")
-        self.date_from.setDate(start)
-        self.date_to.setDate(end)
-        self.use_range.setChecked(end != start)
 
     # ----------------------------------------------------------------------------------------------
     def validate(self) -> list[str]:
@@ -318,42 +449,46 @@ class ComparisonForm(QWidget):
         problems: dict[QLabel, str | None] = {}
         layer = self.aoi_layer.currentLayer()
         if layer is None:
-            problems[self.aoi_error] = "Choose a polygon layer as the area of interest (add one to the project)."
+            problems[self.aoi_error] = tr("Choose a polygon layer as the area of interest (add one to the project).")
         elif layer.featureCount() == 0:
-            problems[self.aoi_error] = f"Layer '{layer.name()}' has no features: draw or load the AOI polygons."
-        elif self.selected_only.isChecked() and layer.selectedFeatureCount() == 0:
-            problems[self.aoi_error] = (
-                f"No feature of '{layer.name()}' is selected: select some or untick 'Selected features only'."
+            problems[self.aoi_error] = tr("Layer '{0}' has no features: draw or load the AOI polygons.").format(
+                layer.name()
             )
+        elif self.selected_only.isChecked() and layer.selectedFeatureCount() == 0:
+            problems[self.aoi_error] = tr(
+                "No feature of '{0}' is selected: select some or untick 'Selected features only'."
+            ).format(layer.name())
         else:
             problems[self.aoi_error] = None
 
         date_from, date_to = self.date_from.date(), self.date_to.date()
         today = QDate.currentDate()
         if self.use_range.isChecked() and date_to < date_from:
-            problems[self.date_error] = "The end date is before the start date: swap them."
+            problems[self.date_error] = tr("The end date is before the start date: swap them.")
         elif date_from > today or (self.use_range.isChecked() and date_to > today):
-            problems[self.date_error] = "The date is in the future: Sentinel-2 has no acquisition there yet."
+            problems[self.date_error] = tr("The date is in the future: Sentinel-2 has no acquisition there yet.")
         elif date_from < QDate(2015, 6, 23):
-            problems[self.date_error] = "Sentinel-2 data starts on 2015-06-23: choose a later date."
+            problems[self.date_error] = tr("Sentinel-2 data starts on 2015-06-23: choose a later date.")
         else:
             problems[self.date_error] = None
 
         if self.preset.currentData() == "CUSTOM" and "evaluatePixel" not in self.evalscript.text():
-            problems[self.evalscript_error] = "Paste an Evalscript V3 (it must define setup() and evaluatePixel())."
+            problems[self.evalscript_error] = tr("Paste an Evalscript V3 (it must define setup() and evaluatePixel()).")
         else:
             problems[self.evalscript_error] = None
 
         folder = self.output_folder.filePath().strip()
         if not folder:
-            problems[self.output_error] = "Choose a folder for the downloaded and compared rasters."
+            problems[self.output_error] = tr("Choose a folder for the downloaded and compared rasters.")
         else:
             path = Path(folder)
             probe = path if path.exists() else next((p for p in path.parents if p.exists()), None)
             if path.exists() and not path.is_dir():
-                problems[self.output_error] = f"{folder} is a file: choose a folder."
+                problems[self.output_error] = tr("{0} is a file: choose a folder.").format(folder)
             elif probe is None or not probe.is_dir() or not _writable(probe):
-                problems[self.output_error] = f"Cannot write in {folder}: choose a folder you can write to."
+                problems[self.output_error] = tr("Cannot write in {0}: choose a folder you can write to.").format(
+                    folder
+                )
             else:
                 problems[self.output_error] = None
 
@@ -363,8 +498,9 @@ class ComparisonForm(QWidget):
             self.endpoint_a.profile_id() == self.endpoint_b.profile_id() != "custom"
             and self.endpoint_a.auth_value() == self.endpoint_b.auth_value()
         ):
-            problems[self.endpoint_b.error] = "Endpoint B is the same as endpoint A: choose another deployment."
+            problems[self.endpoint_b.error] = tr("Endpoint B is the same as endpoint A: choose another deployment.")
 
+        self.check_credentials()
         messages = []
         for label, message in problems.items():
             label.setText(message or "")
@@ -393,11 +529,14 @@ class ComparisonForm(QWidget):
             "MOSAICKING": self.mosaicking.currentData(),
             "HARMONIZE": self.harmonize.isChecked(),
             "SHIFT_CORRECT": self.shift_correct.isChecked(),
+            "MASK_INVALID": self.mask_invalid.isChecked(),
+            "PER_DATE": self.use_range.isChecked() and self.per_date.isChecked(),
             "OUTPUT_FOLDER": self.output_folder.filePath().strip(),
         }
         for side, picker in (("A", self.endpoint_a), ("B", self.endpoint_b)):
             params[f"ENDPOINT_{side}"] = picker.profile_id()
-            params[f"AUTH_{side}"] = picker.auth_value()
+            # the sample pair uses its own demo credentials: a leftover profile name must not reach it
+            params[f"AUTH_{side}"] = picker.auth_value() if needs_credentials(picker.profile_id()) else ""
             if picker.profile_id() == "custom":
                 params[f"BASE_URL_{side}"] = picker.base_url.text().strip()
                 params[f"TOKEN_URL_{side}"] = picker.token_url.text().strip()
@@ -416,6 +555,7 @@ class ComparisonForm(QWidget):
         s.setValue(SETTINGS_PREFIX + "crs", self.crs.currentData())
         s.setValue(SETTINGS_PREFIX + "mosaicking", self.mosaicking.currentData())
         s.setValue(SETTINGS_PREFIX + "harmonize", self.harmonize.isChecked())
+        s.setValue(SETTINGS_PREFIX + "mask_invalid", self.mask_invalid.isChecked())
         s.setValue(SETTINGS_PREFIX + "output_folder", self.output_folder.filePath())
         for side, picker in (("a", self.endpoint_a), ("b", self.endpoint_b)):
             s.setValue(SETTINGS_PREFIX + f"endpoint_{side}", picker.profile_id())
@@ -439,6 +579,7 @@ class ComparisonForm(QWidget):
         _select(self.crs, value("crs", ""))
         _select(self.mosaicking, value("mosaicking", "ORBIT"))
         self.harmonize.setChecked(value("harmonize", True) in (True, "true"))
+        self.mask_invalid.setChecked(value("mask_invalid", True) in (True, "true"))
         default_out = str(Path(QStandardPaths.writableLocation(QStandardPaths.DocumentsLocation)) / "S2Parity")
         self.output_folder.setFilePath(value("output_folder", default_out))
         defaults = default_pair(_has_auth_configs())

@@ -173,7 +173,7 @@ class TimelineView(QWidget):
         form = self.dock.form
         layer = form.aoi_layer.currentLayer() if form is not None else None
         if layer is None:
-            self._set_status(tr("Choose a polygon layer as the area of interest in the Pixels tab first."), True)
+            self._set_status(tr("Choose a polygon layer as the area of interest in the Setup tab first."), True)
             return None
         for side, picker in (("A", form.endpoint_a), ("B", form.endpoint_b)):
             problem = picker.validate()
@@ -321,7 +321,7 @@ class TimelineView(QWidget):
         if self.dock.form is not None:
             self.dock.form.set_dates(row["date"], row["date"])
         self._set_status(
-            tr("{date} ({what}) is now the date of the pixel comparison: press Compare in the Pixels tab.").format(
+            tr("{date} ({what}) is now the date of the pixel comparison: press Compare.").format(
                 date=row["date"], what=tr(PARITY_WORDS.get(row["parity"], row["parity"]))
             )
         )
@@ -339,9 +339,9 @@ class TimelineView(QWidget):
 def _auth(picker) -> str:
     """The picker's credentials reference; none for the sample pair (its fields are hidden and may hold stale
     values from another profile)."""
-    from s2parity_plugin.gui.comparison_form import SAMPLE_PROFILES
+    from s2parity_plugin.gui.comparison_form import needs_credentials
 
-    return "" if picker.profile_id() in SAMPLE_PROFILES else picker.auth_value()
+    return picker.auth_value() if needs_credentials(picker.profile_id()) else ""
 
 
 def _abandon_if_running(run, *_args) -> None:

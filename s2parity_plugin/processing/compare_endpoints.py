@@ -36,6 +36,7 @@ from s2parity_plugin.processing.base import S2ParityAlgorithm
 from s2parity_plugin.processing.fetch_pair import FetchPairAlgorithm
 
 DEFAULT_INVALID = "1,2,3,7,8,9,10,11"
+GENERIC_FAILURE = "There were errors executing the algorithm."
 
 
 class CompareEndpointsAlgorithm(S2ParityAlgorithm):
@@ -55,6 +56,7 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
     INVALID_CLASSES = "INVALID_CLASSES"
     TOLERANCE = "TOLERANCE"
     SHIFT_CORRECT = "SHIFT_CORRECT"
+    MASK_INVALID = "MASK_INVALID"
     OUTPUTS: ClassVar[dict[str, str]] = {
         "RUN_FOLDER": "Run folder",
         "COMPARE_FOLDER": "Comparison folder",
@@ -91,6 +93,11 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
         )
         self.addParameter(
             QgsProcessingParameterBoolean(self.SHIFT_CORRECT, "Also compute a shift-corrected difference", False)
+        )
+        self.addParameter(
+            QgsProcessingParameterBoolean(
+                self.MASK_INVALID, "Mask the difference where either side's SCL class is invalid", True
+            )
         )
         for key, label in self.OUTPUTS.items():
             if key in ("RUN_FOLDER", "COMPARE_FOLDER"):
@@ -139,7 +146,8 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
             )
         except QgsProcessingException as exc:
             # processing.run only says "There were errors executing the algorithm."; pass the real reason on.
-            raise QgsProcessingException(child_feedback.errors[-1] if child_feedback.errors else str(exc)) from exc
+            reasons = [e for e in child_feedback.errors if e != GENERIC_FAILURE]
+            raise QgsProcessingException(reasons[-1] if reasons else str(exc)) from exc
         if feedback.isCanceled():
             return {}
         # One run folder, or one per acquisition date with PER_DATE (the single-valued outputs are the last date's).
@@ -179,6 +187,7 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
                     or DEFAULT_INVALID,
                     tolerance=self._optional_number(parameters, self.TOLERANCE, context),
                     shift_correct=self.parameterAsBoolean(parameters, self.SHIFT_CORRECT, context),
+                    mask_invalid=self.parameterAsBoolean(parameters, self.MASK_INVALID, context),
                 ),
                 feedback=progress,
             )
@@ -225,7 +234,7 @@ class ErrorRecordingFeedback(QgsProcessingFeedback):
     """Feedback for a child algorithm: forwards everything to ``parent`` and keeps the errors it reported."""
 
     def __init__(self, parent: QgsProcessingFeedback) -> None:
-        super().__init__()
+        super().__init__(False)  # no logging of its own: the parent logs what is forwarded (once)
         self.parent = parent
         self.errors: list[str] = []
         # Direct connections: these objects live in the task's thread, which runs no event loop.
@@ -236,7 +245,8 @@ class ErrorRecordingFeedback(QgsProcessingFeedback):
 
     def reportError(self, error: str, fatalError: bool = False) -> None:  # noqa: N802,N803 (QGIS API)
         self.errors.append(error)
-        self.parent.reportError(error, fatalError)
+        if error != GENERIC_FAILURE:  # processing.run's "There were errors…": the real reason is raised instead
+            self.parent.reportError(error, fatalError)
 
     def pushInfo(self, info: str) -> None:  # noqa: N802 (QGIS API)
         self.parent.pushInfo(info)

@@ -197,6 +197,9 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
         for param in advanced:
             param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
             self.addParameter(param)
+        from s2parity_plugin.processing.dialog_widgets import apply_dialog_widgets
+
+        apply_dialog_widgets(self)
         self.addOutput(QgsProcessingOutputFolder(self.RUN_FOLDER, "Run folder"))
         self.addOutput(
             QgsProcessingOutputString(self.RUN_FOLDERS, "Run folders (JSON list; one per date with PER_DATE)")

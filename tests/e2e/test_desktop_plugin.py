@@ -71,21 +71,43 @@ def test_qgis_process_lists_the_plugin_provider(tmp_path):
 
 def test_desktop_comparison_against_sample_endpoints(tmp_path, artifacts_dir, monkeypatch):
     """Click the toolbar button, press Compare on the seed AOI against the offline sample pair, wait for the
-    background task; screenshots of the main window and the results panel go to tests/artifacts/."""
-    for name in ("desktop_compare_main.png", "desktop_compare_results.png"):
+    background task, swipe, flicker, open the credentials dialog; screenshots go to tests/artifacts/."""
+    shots = (
+        "desktop_dock_before.png",
+        "desktop_dock_during.png",
+        "desktop_compare_main.png",
+        "desktop_compare_results.png",
+        "desktop_swipe.png",
+        "desktop_flicker.png",
+        "desktop_credentials.png",
+        "desktop_results_full.png",
+    )
+    for name in shots:
         (artifacts_dir / name).unlink(missing_ok=True)
     monkeypatch.setenv("S2PARITY_E2E_SCREENSHOT_DIR", str(artifacts_dir))
     result = run_desktop(tmp_path, HERE / "desktop_compare.py", timeout_s=240)
     assert "error" not in result, result.get("error")
     assert result["aoi_follows_active_layer"] is True
     assert result["started"] is True
+    assert result["setup_hscroll"] is False and result["results_hscroll"] is False
+    # during the run the action bar is on screen with the stage
+    assert result["compare_visible_during"] is True
+    assert any(s in result["progress_during"] for s in ("Authenticating", "Tile", "Starting", "Comparing"))
     assert result["status"].startswith("Done"), result["status"]
-    assert result["group"] == "S2 Parity · 2020-10-04 · B04"
-    assert result["layers"] == ["Difference B − A", "SCL mismatch", "Raster A", "Raster B", "SCL A", "SCL B"]
-    assert "02.14" in result["diagnosis"] and "05.00" in result["diagnosis"]
+    assert result["tab_after"] == "Results"
+    assert result["group"].startswith("S2 Parity · 2020-10-04 · B04 · ")
+    a_name, b_name = "A · Sample SH · N0214 · B04", "B · Sample CDSE · N0500 · B04"
+    assert result["layers"] == ["AOI outline", "Difference B − A", "SCL mismatch", a_name, b_name, "SCL A", "SCL B"]
+    assert result["visible"] == ["AOI outline", "Difference B − A"]
+    assert result["aoi_checked"] is False  # the AOI's fill no longer covers what the mask leaves out
+    assert any("02.14" in f and "05.00" in f for f in result["findings"])
     # numba (Debian's python3-numba, installed by bootstrap) loads and runs inside the QGIS desktop
     assert result["engine"] == ("numba" if importlib.util.find_spec("numba") else "numpy")
-    assert result["main_png"] is True and result["dock_png"] is True
+    assert result["swipe_active"] is True
+    assert result["flicker_started"] is True and result["flicker_label"] == b_name
+    assert result["visible_after_flicker"] == ["AOI outline", "Difference B − A"]
+    for key in ("before_png", "during_png", "main_png", "dock_png", "swipe_png", "flicker_png", "credentials_png"):
+        assert result[key] is True, key
     assert (artifacts_dir / "desktop_compare_main.png").stat().st_size > 50_000
 
 
@@ -97,7 +119,7 @@ def test_desktop_archive_timeline_against_sample_endpoints(tmp_path, artifacts_d
     monkeypatch.setenv("S2PARITY_E2E_SCREENSHOT_DIR", str(artifacts_dir))
     result = run_desktop(tmp_path, HERE / "desktop_timeline.py", timeout_s=240)
     assert "error" not in result, result.get("error")
-    assert result["tabs"] == ["Pixels", "Archive"]
+    assert result["tabs"] == ["Setup", "Results", "Archive"]
     assert result["started"] is True and result["status"].startswith("Done"), result["status"]
     assert result["rows"] == 438 and result["periods"] == 11
     assert result["diagnosis_first_line"].startswith("370 of 438 acquisitions (84 %) are expected to differ")

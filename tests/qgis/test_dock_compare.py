@@ -15,7 +15,6 @@ from qgis.core import (
     QgsApplication,
     QgsPalettedRasterRenderer,
     QgsProject,
-    QgsSingleBandGrayRenderer,
     QgsSingleBandPseudoColorRenderer,
     QgsVectorLayer,
 )
@@ -25,7 +24,13 @@ from s2parity_plugin.core.scl import MISMATCH_CLASSES, SCL_CLASSES
 from s2parity_plugin.core.seed import write_seed_aoi_geojson
 from s2parity_plugin.sample_endpoints.profiles import sample_endpoints
 
-GROUP = "S2 Parity · 2020-10-04 · B04"
+GROUP = "S2 Parity · 2020-10-04 · B04"  # group titles start so (then the run's time)
+
+
+def run_group(prefix: str = GROUP):
+    """The S2 Parity run group whose title starts with ``prefix`` (None if there is none)."""
+    groups = [g for g in QgsProject.instance().layerTreeRoot().findGroups(True) if g.name().startswith(prefix)]
+    return groups[0] if groups else None
 
 
 def wait_for(predicate, timeout_s: float = 120.0) -> None:
@@ -71,23 +76,31 @@ def test_compare_loads_the_run_group_and_the_report(dock, tmp_path):
     assert dock.status.text().startswith("Done"), dock.status.text()
     assert dock.progress.value() == 100
 
-    group = QgsProject.instance().layerTreeRoot().findGroup(GROUP)
-    assert group is not None
+    group = run_group()
+    assert group is not None and group is dock.group
     names = [node.name() for node in group.findLayers()]
-    assert names == ["Difference B − A", "SCL mismatch", "Raster A", "Raster B", "SCL A", "SCL B"]
+    a_name, b_name = "A · Sample SH · N0214 · B04", "B · Sample CDSE · N0500 · B04"
+    assert names == ["AOI outline", "Difference B − A", "SCL mismatch", a_name, b_name, "SCL A", "SCL B"]
+    # The first view: only the difference and the AOI outline.
+    assert [n.name() for n in group.findLayers() if n.itemVisibilityChecked()] == ["AOI outline", "Difference B − A"]
+    aoi_node = QgsProject.instance().layerTreeRoot().findLayer(dock.form.aoi_layer.currentLayer().id())
+    assert not aoi_node.itemVisibilityChecked()  # the outline replaces the AOI's fill
     layers = {node.name(): node.layer() for node in group.findLayers()}
     assert isinstance(layers["Difference B − A"].renderer(), QgsSingleBandPseudoColorRenderer)
-    assert isinstance(layers["Raster A"].renderer(), QgsSingleBandGrayRenderer)
+    assert isinstance(layers[a_name].renderer(), QgsSingleBandPseudoColorRenderer)
     for name, classes in (("SCL mismatch", MISMATCH_CLASSES), ("SCL A", SCL_CLASSES), ("SCL B", SCL_CLASSES)):
         renderer = layers[name].renderer()
         assert isinstance(renderer, QgsPalettedRasterRenderer)
         assert {c.value: (c.label, c.color.name()) for c in renderer.classes()} == classes
-    for layer in layers.values():
+    for name, layer in layers.items():
+        if name == "AOI outline":
+            continue
         assert layer.crs().authid() == "EPSG:3035"
         assert (layer.width(), layer.height()) == (506, 449)  # seed bbox snapped outward to 10 m
 
     report = json.loads(Path(dock.last_results["OUTPUT_REPORT"]).read_text())
-    assert dock.results.diagnosis.text() == report["diagnosis"]["explanation"]
+    assert " ".join(dock.results.findings) == report["diagnosis"]["explanation"]
+    assert len(dock.results.findings) >= 4 and dock.results.diagnosis.text().count("<li>") == len(dock.results.findings)
     assert "02.14" in report["diagnosis"]["explanation"] and "05.00" in report["diagnosis"]["explanation"]
     assert dock.results.number_labels["n"].text() == f"{report['stats']['n']:,}"
     # The loaded difference layer holds exactly the engine's numbers: QGIS's own band statistics of the layer
@@ -100,7 +113,9 @@ def test_compare_loads_the_run_group_and_the_report(dock, tmp_path):
     valid = np.isfinite(values) if nodata is None or np.isnan(nodata) else values != nodata
     qgis_stats = diff_layer.dataProvider().bandStatistics(1)
     assert qgis_stats.mean == pytest.approx(values[valid].mean(), rel=1e-6)
-    assert report["stats"]["n"] <= valid.sum()
+    # Masked by default: the map shows exactly the pixels the statistics count, and with the same mean.
+    assert report["stats"]["n"] == valid.sum()
+    assert report["stats"]["bias"] == pytest.approx(values[valid].mean(), rel=1e-4, abs=1e-3)
 
     assert dock.inspect_button.isEnabled() and dock.flicker_button.isEnabled() and dock.export_button.isEnabled()
     centre = diff_layer.extent().center()
@@ -122,7 +137,7 @@ def test_cancel_leaves_nothing_behind(dock, tmp_path):
     wait_for(lambda: dock.run is None, timeout_s=30)
     assert time.monotonic() - t0 < 5.0
     assert dock.status.text() == "Cancelled: nothing was added to the project."
-    assert QgsProject.instance().layerTreeRoot().findGroup(GROUP) is None
+    assert run_group() is None
     runs = tmp_path / "runs"
     leftovers = [p for p in runs.rglob("*.tif")] if runs.exists() else []
     assert leftovers == []
@@ -149,7 +164,7 @@ def test_export_writes_cogs_styles_and_report_and_asks_before_overwrite(dock, tm
     assert not [n for n in names if n.startswith(".")]  # no staging folder left
 
     # Round trip: the exported COG holds the same pixels as the in-project layer.
-    group = QgsProject.instance().layerTreeRoot().findGroup(GROUP)
+    group = run_group()
     layers = {node.name(): node.layer() for node in group.findLayers()}
     for exported, name in (
         ("s2parity_difference.tif", "Difference B − A"),
@@ -286,8 +301,8 @@ def test_multi_feature_ndvi_fills_the_per_feature_table(dock, tmp_path):
     table = dock.results.features
     assert not dock.results.features_box.isHidden() and table.rowCount() == 2
     headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
-    assert headers[:4] == ["feature_id", "pixels", "mean_ndvi_a", "mean_ndvi_b"]
-    assert QgsProject.instance().layerTreeRoot().findGroup("S2 Parity · 2020-10-04 · NDVI") is not None
+    assert headers[:4] == ["Feature", "Pixels", "NDVI A", "NDVI B"]  # NDVI is unitless
+    assert run_group("S2 Parity · 2020-10-04 · NDVI") is not None
 
 
 def test_endpoint_failure_reaches_the_user_with_its_reason(dock):
@@ -298,7 +313,7 @@ def test_endpoint_failure_reaches_the_user_with_its_reason(dock):
     assert "There were errors" not in status
     assert status.startswith("endpoint 'sample-cdse'") and "HTTP 503 on every retry" in status, status
     assert "retry later" in status
-    assert QgsProject.instance().layerTreeRoot().findGroup(GROUP) is None
+    assert run_group() is None
 
 
 def test_compareendpoints_runs_inside_a_processing_model(qgis_processing, tmp_path):
@@ -407,5 +422,5 @@ def test_unloading_during_a_run_cancels_it_without_touching_the_dock(iface, qgis
     for _ in range(20):
         QgsApplication.processEvents()
     assert run.cancelled
-    assert QgsProject.instance().layerTreeRoot().findGroup(GROUP) is None
+    assert run_group() is None
     QgsProject.instance().clear()

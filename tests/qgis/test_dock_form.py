@@ -158,15 +158,20 @@ REPORT = {
 def test_results_panel_shows_diagnosis_numbers_plots_and_tables(qgis_app):
     panel = ResultsPanel()
     panel.show_report(REPORT)
-    assert panel.diagnosis.text() == "Endpoint A served baseline 02.14, B served 05.00."
+    assert panel.findings == ["Endpoint A served baseline 02.14, B served 05.00."]
+    assert "<li>Endpoint A served baseline 02.14, B served 05.00.</li>" in panel.diagnosis.text()
     assert panel.number_labels["baselines"].text() == "02.14 / 05.00"
     assert panel.number_labels["bias"].text() == "12.5 DN"
     assert panel.number_labels["rmse"].text() == "80.25 DN"
     assert panel.number_labels["shift"].text().startswith("dx +3.20 m, dy -1.10 m, |3.38 m|")
     assert panel.number_labels["mismatch"].text() == "3.10% / 1.20%"
     assert not panel.histogram.pixmap().isNull() and not panel.density.pixmap().isNull()
-    assert panel.confusion.item(5, 5).text() == "5"
+    # classes present only (1..11: class 0 has no pixel), in % of the 66 classified pixels
+    assert panel.confusion.rowCount() == 11 and panel.confusion.verticalHeaderItem(4).text() == "5 Not vegetated"
+    assert panel.confusion.item(4, 4).text() == f"{100 * 5 / 66:.1f}"
     assert panel.features.rowCount() == 1 and panel.features.item(0, 3).text() == "110"
+    headers = [panel.features.horizontalHeaderItem(c).text() for c in range(panel.features.columnCount())]
+    assert headers == ["Feature", "Pixels", "Mean A (DN)", "Mean B (DN)", "Mean B − A (DN)"]
     panel.clear()
     assert panel.number_labels["bias"].text() == "–"
 
@@ -174,24 +179,65 @@ def test_results_panel_shows_diagnosis_numbers_plots_and_tables(qgis_app):
 def test_pixel_description_names_scl_classes():
     text = describe_pixel({"value_a": 1234.0, "value_b": 1250.0, "difference": 16.0, "scl_a": 4.0, "scl_b": 8.0})
     assert text == "A 1234 · B 1250 · B − A +16 · SCL A 4 Vegetation · SCL B 8 Cloud medium"
-    assert describe_pixel({"value_a": None}) == "A nodata"
+    assert describe_pixel({"value_a": None}) == "A no data"
+    assert describe_pixel({"value_a": "outside", "value_b": "outside"}) == "Outside the rasters of this comparison."
 
 
-def test_flicker_alternates_and_restores(qgis_app):
+def test_flicker_alternates_hides_what_covers_and_restores(qgis_app):
     project = QgsProject.instance()
-    a, b = polygon_layer("A"), polygon_layer("B")
-    project.addMapLayers([a, b], False)
+    cover, a, b = polygon_layer("difference"), polygon_layer("A"), polygon_layer("B")
+    project.addMapLayers([cover, a, b], False)
     group = project.layerTreeRoot().addGroup("g")
-    node_a, node_b = group.addLayer(a), group.addLayer(b)
+    node_c, node_a, node_b = group.addLayer(cover), group.addLayer(a), group.addLayer(b)
+    node_a.setItemVisibilityChecked(False)
     node_b.setItemVisibilityChecked(False)
+    frames = []
     flicker = Flicker()
-    flicker.set_nodes(node_a, node_b)
+    flicker.frame_changed.connect(frames.append)
+    flicker.set_layers(a, b, "A · one", "B · two")
     assert flicker.start()
+    assert not node_c.itemVisibilityChecked()  # the layer above A/B is hidden while flickering
+    assert (node_a.itemVisibilityChecked(), node_b.itemVisibilityChecked()) == (True, False)
     flicker.step()
     assert (node_a.itemVisibilityChecked(), node_b.itemVisibilityChecked()) == (False, True)
     flicker.step()
-    assert (node_a.itemVisibilityChecked(), node_b.itemVisibilityChecked()) == (True, False)
-    flicker.step()
+    assert frames == ["A · one", "B · two", "A · one"]
     flicker.stop()
-    assert (node_a.itemVisibilityChecked(), node_b.itemVisibilityChecked()) == (True, False)
+    checked = [n.itemVisibilityChecked() for n in (node_c, node_a, node_b)]
+    assert checked == [True, False, False]  # exactly as before
+    assert flicker.start()
+    project.removeMapLayer(b.id())  # the user removes B while it flickers
+    assert not flicker.is_running() and node_c.itemVisibilityChecked()
+    assert not flicker.start()
+    flicker.shutdown()
     project.clear()
+
+
+def test_plots_clip_the_histogram_and_tick_round_values(qgis_app):
+    from s2parity_plugin.gui.plots import clip_range, histogram_pixmap, nice_ticks, viridis
+
+    # 100 bins over −491…621 (as the seed report), the data concentrated in ±69 with long thin tails
+    edges = [-491.4 + i * 11.128 for i in range(101)]
+    counts = [1] * 100
+    for i in range(38, 50):
+        counts[i] = 5000
+    first, last = clip_range(edges, counts, below=10, above=10)
+    assert edges[first] >= -69 and edges[last + 1] <= 69
+    assert nice_ticks(-55.3, 48.9) == [-40.0, -20.0, 0.0, 20.0, 40.0]
+    assert 0.0 in nice_ticks(-0.21, 0.2)
+    assert viridis(0).name() == "#440154" and viridis(1).name() == "#fde725"
+    pixmap = histogram_pixmap(edges, counts, 360)
+    assert pixmap.width() == 360 and not pixmap.isNull()
+
+
+def test_units_and_findings_for_the_results(qgis_app):
+    from s2parity_plugin.gui.results_panel import confusion_percent, display_units, findings
+
+    assert display_units({"units": "REFLECTANCE"}, "NDVI") is None
+    assert display_units({"units": "DN"}, "B04") == "DN"
+    text = "A served 02.14. B − A averages 0.5 DN (RMSE 121). No offset."
+    assert findings(text) == ["A served 02.14.", "B − A averages 0.5 DN (RMSE 121).", "No offset."]
+    matrix = [[0] * 12 for _ in range(12)]
+    matrix[4][4], matrix[4][8], matrix[8][8] = 6, 2, 2
+    present, percent = confusion_percent(matrix)
+    assert present == [4, 8] and percent == [[60.0, 20.0], [0.0, 20.0]]

@@ -10,12 +10,20 @@ from osgeo import gdal
 from qgis.core import (
     QgsPalettedRasterRenderer,
     QgsProject,
-    QgsSingleBandGrayRenderer,
     QgsSingleBandPseudoColorRenderer,
 )
 
 from s2parity_plugin.core.scl import MISMATCH_CLASSES, SCL_CLASSES
-from s2parity_plugin.qgis_side.layers import ComparisonFiles, add_comparison_group, build_layers, group_title
+from s2parity_plugin.qgis_side.layers import (
+    ComparisonFiles,
+    LayerNames,
+    add_comparison_group,
+    build_layers,
+    group_title,
+    nice_limit,
+    side_title,
+    unique_group_name,
+)
 from tests.geotiff import write_geotiff
 
 
@@ -50,12 +58,21 @@ def test_styles_follow_the_spec(comparison):
     diff = layers["difference"].renderer()
     assert isinstance(diff, QgsSingleBandPseudoColorRenderer)
     values = np.abs(gdal.Open(str(comparison.difference)).ReadAsArray()[1:, :])
-    expected_limit = np.percentile(values, 98)
-    assert diff.classificationMin() == pytest.approx(-expected_limit)
-    assert diff.classificationMax() == pytest.approx(expected_limit)
+    p98 = np.percentile(values, 98)
+    limit = nice_limit(p98)  # rounded up to 1, 2, 2.5 or 5 × 10^k
+    assert p98 <= limit < 2.01 * p98
+    assert diff.classificationMin() == -limit and diff.classificationMax() == limit
     ramp = diff.shader().rasterShaderFunction().colorRampItemList()
     assert ramp[len(ramp) // 2].value == pytest.approx(0.0)
     assert ramp[len(ramp) // 2].color.name() == "#f7f7f7"
+    # Legend: round numbers with the unit only for DN, 0 labelled, minus signs typographic.
+    assert [item.label for item in ramp] == [
+        f"−{limit:g}",
+        f"−{limit / 2:g}",
+        "0",
+        f"+{limit / 2:g}",
+        f"+{limit:g}",
+    ]
 
     for key, classes in (("mismatch", MISMATCH_CLASSES), ("scl_a", SCL_CLASSES), ("scl_b", SCL_CLASSES)):
         renderer = layers[key].renderer()
@@ -65,32 +82,48 @@ def test_styles_follow_the_spec(comparison):
     assert SCL_CLASSES[3] == ("Cloud shadow", "#643200") and SCL_CLASSES[10] == ("Thin cirrus", "#64c8ff")
 
     a, b = layers["value_a"].renderer(), layers["value_b"].renderer()
-    assert isinstance(a, QgsSingleBandGrayRenderer) and isinstance(b, QgsSingleBandGrayRenderer)
-    ca, cb = a.contrastEnhancement(), b.contrastEnhancement()
-    assert (ca.minimumValue(), ca.maximumValue()) == (cb.minimumValue(), cb.maximumValue())
+    assert isinstance(a, QgsSingleBandPseudoColorRenderer) and isinstance(b, QgsSingleBandPseudoColorRenderer)
+    ra = a.shader().rasterShaderFunction().colorRampItemList()
+    rb = b.shader().rasterShaderFunction().colorRampItemList()
+    assert [(i.value, i.color.name()) for i in ra] == [(i.value, i.color.name()) for i in rb]  # same stretch
     both = np.concatenate(
         [gdal.Open(str(p)).ReadAsArray().ravel() for p in (comparison.value_a, comparison.value_b)]
     ).astype(float)
-    assert ca.minimumValue() == pytest.approx(np.percentile(both, 2))
-    assert ca.maximumValue() == pytest.approx(np.percentile(both, 98))
+    assert ra[0].value == pytest.approx(np.percentile(both, 2)) and ra[0].color.name() == "#000000"
+    assert ra[-1].value == pytest.approx(np.percentile(both, 98)) and ra[-1].color.name() == "#ffffff"
+
+
+def test_dn_units_ndvi_ramp_and_side_titles(comparison):
+    layers = build_layers(comparison, LayerNames("A · x", "B · y", units="DN"))
+    labels = [i.label for i in layers["difference"].renderer().shader().rasterShaderFunction().colorRampItemList()]
+    assert labels[2] == "0 DN" and labels[0].endswith(" DN") and labels[-1].startswith("+")
+    assert (layers["value_a"].name(), layers["value_b"].name()) == ("A · x", "B · y")
+    ndvi = build_layers(comparison, LayerNames(ndvi=True))
+    ramp = ndvi["value_a"].renderer().shader().rasterShaderFunction().colorRampItemList()
+    assert [i.value for i in ramp] == [-0.2, 0.1, 0.3, 0.5, 0.9] and ramp[-1].color.name() == "#1a7d1a"
+    assert all("DN" not in i.label and "REFL" not in i.label for i in ramp)
+    assert side_title("A", "Sentinel Hub", "02.14", "B04") == "A · Sentinel Hub · N0214 · B04"
+    assert side_title("B", "CDSE", None, "NDVI") == "B · CDSE · NDVI"
+    assert [nice_limit(v) for v in (0.202972, 69.0, 100.0, 0.0)] == [0.25, 100.0, 100.0, 1.0]
 
 
 def test_group_survives_project_save_and_reload(comparison, tmp_path):
     project = QgsProject.instance()
     project.clear()
-    title = group_title("2020-10-04", "2020-10-04", "B04")
-    assert title == "S2 Parity · 2020-10-04 · B04"
-    group = add_comparison_group(title, build_layers(comparison), project)
-    assert [n.name() for n in group.children()] == [
-        "Difference B − A",
-        "SCL mismatch",
-        "Raster A",
-        "Raster B",
-        "SCL A",
-        "SCL B",
-    ]
+    from datetime import datetime
+
+    title = group_title("2020-10-04", "2020-10-04", "B04", True, datetime(2026, 1, 2, 7, 8, 9))
+    assert title == "S2 Parity · 2020-10-04 · B04 · 07:08:09 · selection"
+    group = add_comparison_group(title, build_layers(comparison), project, run='{"RUN_FOLDER": "x"}')
+    assert [n.name() for n in group.children()] == ["Difference B − A", "SCL mismatch", "A", "B", "SCL A", "SCL B"]
     visible = {n.name() for n in group.children() if n.itemVisibilityChecked()}
-    assert visible == {"Difference B − A", "SCL mismatch", "Raster A"}
+    assert visible == {"Difference B − A"}
+    assert unique_group_name(title, project) == title + " (2)"
+    extra = build_layers(comparison)
+    second = add_comparison_group(title, extra, project)
+    assert second.name() == title + " (2)"
+    project.removeMapLayers([layer.id() for layer in extra.values()])
+    project.layerTreeRoot().removeChildNode(second)
 
     project_file = tmp_path / "comparison.qgs"
     assert project.write(str(project_file))
@@ -100,6 +133,9 @@ def test_group_survives_project_save_and_reload(comparison, tmp_path):
     assert project.read(str(project_file))
     group = project.layerTreeRoot().findGroup(title)
     assert group is not None and len(group.findLayers()) == 6
+    assert group.customProperty("s2parity/run") == '{"RUN_FOLDER": "x"}'  # the dock re-attaches from this
+    roles = [n.layer().customProperty("s2parity/role") for n in group.findLayers()]
+    assert roles == ["difference", "mismatch", "value_a", "value_b", "scl_a", "scl_b"]
     for node in group.findLayers():
         assert node.layer().isValid(), node.name()
     reloaded = group.findLayers()[1].layer().renderer()

@@ -83,7 +83,7 @@ def test_bad_input_is_stated_not_run(dock):
 
 
 def test_the_view_is_a_dock_tab(dock):
-    assert isinstance(_view(dock), QWidget) and dock.tabs.tabText(0) == "Pixels"
+    assert isinstance(_view(dock), QWidget) and dock.tabs.tabText(0) == "Setup"
 
 
 def _small_report() -> dict:

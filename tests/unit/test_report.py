@@ -116,3 +116,16 @@ def test_render_html_self_contained(report):
     bias = report["stats"]["bias"]
     assert f"{bias:.6g}" in page
     assert math.isfinite(bias)
+
+
+def test_render_html_has_the_per_feature_table(report):
+    rows = [
+        {"feature_id": 3, "pixels": 120, "mean_a": 1000.5, "mean_b": 1010.25, "mean_diff": 9.75},
+        {"feature_id": 7, "pixels": 80, "mean_a": None, "mean_b": None, "mean_diff": None},
+    ]
+    page = render_html({**report, "features": rows})
+    section = page[page.index("<h2>Per feature</h2>") :]
+    assert "<th>feature_id</th><th>pixels</th><th>mean_a</th>" in section
+    assert "<tr><td>3</td><td>120</td><td>1000.5</td><td>1010.25</td><td>9.75</td></tr>" in section
+    assert "<tr><td>7</td><td>80</td><td>—</td>" in section
+    assert "<h2>Per feature</h2>" not in render_html(report)
