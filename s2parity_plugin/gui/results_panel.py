@@ -128,7 +128,7 @@ def run_quantity(run_folder: str | None) -> str | None:
 
 def acquisition_rows(acqs: dict[str, list[dict]]) -> list[tuple[str, str, str, str, str]]:
     """Rows (side, date, baseline, cloud cover, product id) for the acquisitions table."""
-    from s2parity_plugin.core.diagnosis import parse_baseline
+    from s2parity_plugin.core.s2facts import parse_baseline
 
     rows = []
     for side in ("a", "b"):

@@ -29,7 +29,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
-from s2parity_plugin.core.endpoints import PROFILE_IDS, Endpoint
+from s2parity_plugin.core.endpoints import Endpoint, profile_ids
 from s2parity_plugin.core.errors import S2ParityError
 from s2parity_plugin.core.fetch_errors import EndpointConfigError
 from s2parity_plugin.i18n import tr
@@ -84,7 +84,7 @@ class CompareCatalogsAlgorithm(S2ParityAlgorithm):
             (self.ENDPOINT_B, tr("Endpoint B"), "cdse"),
         ):
             self.addParameter(
-                QgsProcessingParameterEnum(key, label, list(PROFILE_IDS), False, default, usesStaticStrings=True)
+                QgsProcessingParameterEnum(key, label, list(profile_ids()), False, default, usesStaticStrings=True)
             )
         for key, side in ((self.AUTH_A, "A"), (self.AUTH_B, "B")):
             self.addParameter(

@@ -29,9 +29,10 @@ from typing import Any, Optional
 
 from osgeo import ogr
 
+from s2parity_plugin.core.seed import SEED_DATE
 from s2parity_plugin.sample_endpoints.baselines import stable_unit
 from s2parity_plugin.sample_endpoints.errors import ServiceError, bad_payload, not_found
-from s2parity_plugin.sample_endpoints.scene_generator import ANCHOR_DATE, Acquisition, transformer
+from s2parity_plugin.sample_endpoints.scene_generator import Acquisition, transformer
 
 COLLECTION_ID = "sentinel-2-l2a"
 #: Share of acquisitions one deployment's catalog does not list (each side independently, deterministic per tile and
@@ -135,11 +136,15 @@ def _area_geometry(body: dict[str, Any]) -> tuple[tuple[float, float, float, flo
     return (-180.0, -90.0, 180.0, 90.0), None
 
 
+#: The seed acquisition's date: listed on both sides so the demo and the seed tests keep their acquisition.
+ALWAYS_LISTED_DATE = dt.date.fromisoformat(SEED_DATE)
+
+
 def is_listed(acq: Any, deployment: str) -> bool:
     """Whether the deployment's catalog lists the acquisition: all but :data:`MISSING_SHARE` of the synthetic ones
     (the seed date is always listed on both, so the demo and the seed tests keep their acquisition); every product
     of a raster-file source (those are chosen files)."""
-    if not isinstance(acq, Acquisition) or acq.date == ANCHOR_DATE:
+    if not isinstance(acq, Acquisition) or acq.date == ALWAYS_LISTED_DATE:
         return True
     return stable_unit("catalog-missing", deployment, acq.tile.tile_id, acq.date) >= MISSING_SHARE
 

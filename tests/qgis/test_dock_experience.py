@@ -15,7 +15,7 @@ from qgis.PyQt.QtCore import QEvent, QPointF, Qt
 from qgis.PyQt.QtGui import QKeyEvent, QMouseEvent
 from qgis.PyQt.QtWidgets import QScrollArea
 
-from s2parity_plugin.core.sample_service import sample_endpoints
+from s2parity_plugin.sample_endpoints.profiles import sample_endpoints
 from tests.qgis.test_dock_compare import open_seed_dock, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -333,7 +333,7 @@ def test_credentials_dialog_names_fields_links_tests_and_stores(dock):
     assert dialog.findChild(object, "client_secret").echoMode() == dialog.secret.EchoMode.Password
 
     sample = CredentialsDialog("sample-cdse")
-    from s2parity_plugin.core.sample_service import ensure_sample_endpoints
+    from s2parity_plugin.sample_endpoints.profiles import ensure_sample_endpoints
 
     info = ensure_sample_endpoints()["cdse"]
     sample.client_id.setText(info["client_id"])

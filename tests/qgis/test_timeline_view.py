@@ -118,7 +118,7 @@ def _small_report() -> dict:
 
 
 def test_cancel_stops_a_slow_search(dock):
-    from s2parity_plugin.core.sample_service import sample_endpoints
+    from s2parity_plugin.sample_endpoints.profiles import sample_endpoints
 
     CACHE.clear()
     sample_endpoints().set_faults("cdse", latency_s=1.0)
@@ -168,7 +168,7 @@ def test_unloading_during_a_search_cancels_it_without_touching_the_view(iface, q
     from qgis.PyQt import sip
     from qgis.PyQt.QtCore import QEvent
 
-    from s2parity_plugin.core.sample_service import sample_endpoints
+    from s2parity_plugin.sample_endpoints.profiles import sample_endpoints
 
     CACHE.clear()
     plugin, dock = open_seed_dock(iface, tmp_path)
