@@ -79,7 +79,9 @@ def test_csv_table_and_report(provider, tmp_path):
     ]
     assert rows[0]["date"] == report["acquisitions"][0]["date"] and rows[0]["baseline_b"] == "05.00"
     assert {r["presence"] for r in rows} == {"both", "a_only", "b_only"}
-    assert report["complete"] is True and report["sides"]["a"]["catalog_requests"] == 2
+    assert (
+        report["complete"] is True and report["sides"]["a"]["catalog_requests"] == 4
+    )  # two years of > 100 items: two pages each
     assert any("at least 4 catalog requests" in line for line in feedback.textLog().splitlines())
 
 
@@ -91,7 +93,7 @@ def test_geopackage_table(provider, tmp_path):
         _params(tmp_path, DATE_FROM="2024-01-01", DATE_TO="2024-03-31", OUTPUT_TABLE=str(tmp_path / "t.gpkg")),
     )
     table = QgsVectorLayer(results["OUTPUT_TABLE"], "t", "ogr")
-    assert table.isValid() and table.featureCount() == 18
+    assert table.isValid() and table.featureCount() == 36
     assert {f["parity"] for f in table.getFeatures()} <= {"identical", "only_a", "only_b"}
     assert table.fields().field("differs").typeName().lower() in ("boolean", "integer")
 
