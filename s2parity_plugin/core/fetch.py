@@ -42,30 +42,21 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-import requests
 from osgeo import gdal
 from sentinelhub import CRS, BBox, SentinelHubRequest
 from sentinelhub.api.base_request import InputDataDict
-from sentinelhub.decoding import decode_sentinelhub_err_msg
-from sentinelhub.exceptions import DownloadFailedException, OutOfRequestsException
 
-from s2parity_plugin.core import run_folder
+from s2parity_plugin.core import http_errors, run_folder
 from s2parity_plugin.core.catalog import acquisition_days, search_acquisitions, wgs84_bbox
 from s2parity_plugin.core.endpoints import Endpoint, l2a_collection, sh_config
-from s2parity_plugin.core.errors import S2ParityError
 from s2parity_plugin.core.fetch_errors import (
-    AccessDeniedError,
-    CredentialsError,
     FetchCancelled,
-    FetchError,
-    NetworkError,
     NoAcquisitionsError,
     OutputFolderError,
-    QuotaExceededError,
-    RequestRejectedError,
     ServerError,
 )
 from s2parity_plugin.core.mosaic import MosaicWriter
+from s2parity_plugin.core.retry import RetryPolicy
 from s2parity_plugin.core.shclient import ParityClient, ParitySession
 from s2parity_plugin.core.spec import Grid, RequestSpec, tile_geometry
 from s2parity_plugin.core.tiling import PROCESS_API_MAX_PX, Tile, split_grid
@@ -85,6 +76,7 @@ class _Side:
     cancel: threading.Event
     proxies: dict[str, str] | None
     timeout_s: float
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
     config: Any = None
     client: ParityClient | None = None
     collection: Any = None
@@ -98,9 +90,13 @@ class _Side:
         t0 = time.perf_counter()
         self.config = sh_config(self.endpoint, timeout_s=self.timeout_s)
         session = ParitySession(
-            self.config, proxies=self.proxies, endpoint_id=self.endpoint.profile_id, cancel=self.cancel
+            self.config,
+            proxies=self.proxies,
+            endpoint_id=self.endpoint.profile_id,
+            cancel=self.cancel,
+            retry=self.retry,
         )
-        self.client = ParityClient(self.config, session, proxies=self.proxies, cancel=self.cancel)
+        self.client = ParityClient(self.config, session, proxies=self.proxies, cancel=self.cancel, retry=self.retry)
         self.collection = l2a_collection(self.endpoint.base_url)
         self.timings["auth_s"] = time.perf_counter() - t0
         t1 = time.perf_counter()
@@ -147,7 +143,15 @@ def parse_response(spec: RequestSpec, content: bytes, content_type: str) -> dict
     outputs = spec.outputs
     n_responses = 1 + (1 if outputs.scl else 0) + (1 if outputs.userdata else 0)
     if n_responses == 1 and "tar" not in content_type:
+        if not content.startswith(http_errors.TIFF_MAGIC):
+            raise ServerError(
+                f"Expected a GeoTIFF but the answer is {http_errors.describe_payload(content, content_type)}."
+            )
         return {"value": _read_tiff(content), "scl": None, "userdata": None}
+    if len(content) < 512 or content[257:262] != b"ustar":
+        raise ServerError(
+            f"Expected a TAR archive but the answer is {http_errors.describe_payload(content, content_type)}."
+        )
     result: dict[str, Any] = {"value": None, "scl": None, "userdata": None}
     with tarfile.open(fileobj=BytesIO(content)) as tar:
         for member in tar.getmembers():
@@ -186,83 +190,9 @@ def _download_tile(spec: RequestSpec, side: _Side, tile: Tile) -> tuple[_Side, T
 # -- errors -------------------------------------------------------------------------------------------------------
 
 
-def map_exception(exc: BaseException, endpoint: Endpoint) -> BaseException:
-    """A user-facing :class:`S2ParityError` for anything a download raised (messages never contain secrets)."""
-    where = f"endpoint '{endpoint.profile_id}' ({endpoint.base_url})"
-    if isinstance(exc, FetchError) and exc.endpoint_id is None:
-        exc.endpoint_id = endpoint.profile_id
-    if isinstance(exc, S2ParityError):
-        return exc
-    if isinstance(exc, OutOfRequestsException):
-        return QuotaExceededError(
-            f"{where} kept answering 429 Too Many Requests: the rate limit or quota of the account is exhausted. "
-            "Wait a minute (or until the quota resets), lower the number of parallel downloads, and retry.",
-            endpoint.profile_id,
-            429,
-        )
-    inner = exc.request_exception if isinstance(exc, DownloadFailedException) else exc
-    if isinstance(inner, requests.exceptions.ProxyError):
-        return NetworkError(
-            f"Cannot reach {where} through the configured proxy ({type(inner).__name__}). Check the proxy host, port "
-            "and credentials in QGIS ‣ Settings ‣ Options ‣ Network, or disable the proxy.",
-            endpoint.profile_id,
-        )
-    if isinstance(inner, (requests.ConnectionError, requests.Timeout)):
-        return NetworkError(
-            f"Cannot reach {where}: {type(inner).__name__}. Check the internet connection, the proxy settings "
-            "(QGIS ‣ Settings ‣ Options ‣ Network) and the endpoint URL.",
-            endpoint.profile_id,
-        )
-    response = getattr(inner, "response", None)
-    if response is not None:
-        status = response.status_code
-        try:
-            server = decode_sentinelhub_err_msg(response)
-        except Exception:
-            server = ""
-        server = (server or "").strip()[:300]
-        if status == 401:
-            return CredentialsError(
-                f"{where} refused the access token (401 Unauthorized{': ' + server if server else ''}). Check the "
-                "client id and secret (and that they belong to this endpoint).",
-                endpoint.profile_id,
-                status,
-            )
-        if status == 403:
-            text = server.lower()
-            if "processing unit" in text or "quota" in text or "insufficient" in text:
-                return QuotaExceededError(
-                    f"{where}: the account has no processing units/requests left ({server}). Wait for the quota to "
-                    "reset or use another account.",
-                    endpoint.profile_id,
-                    status,
-                )
-            return AccessDeniedError(
-                f"{where} denied access (403 Forbidden{': ' + server if server else ''}). The account may not use "
-                "Sentinel-2 L2A / the Process API there: check its subscription or use another account.",
-                endpoint.profile_id,
-                status,
-            )
-        if status == 429:
-            return QuotaExceededError(
-                f"{where} is rate-limiting this account (429). Wait a minute and retry with fewer parallel downloads.",
-                endpoint.profile_id,
-                status,
-            )
-        if status >= 500:
-            return ServerError(
-                f"{where} failed with HTTP {status} on every retry{': ' + server if server else ''}. The service may "
-                "be down: retry later.",
-                endpoint.profile_id,
-                status,
-            )
-        return RequestRejectedError(
-            f"{where} rejected the request (HTTP {status}{': ' + server if server else ''}). For a custom "
-            "evalscript check its setup()/outputs; otherwise report this as a bug.",
-            endpoint.profile_id,
-            status,
-        )
-    return FetchError(f"Downloading from {where} failed: {type(exc).__name__}: {exc}", endpoint.profile_id)
+def map_exception(exc: BaseException, endpoint: Endpoint, timeout_s: float | None = None) -> BaseException:
+    """A user-facing :class:`S2ParityError` for anything a download raised (see :mod:`.http_errors`)."""
+    return http_errors.map_exception(exc, endpoint.profile_id, endpoint.base_url, timeout_s=timeout_s)
 
 
 # -- helpers ------------------------------------------------------------------------------------------------------
@@ -381,11 +311,13 @@ def fetch_pair(
     max_workers: int = 4,
     max_tile_px: int = PROCESS_API_MAX_PX,
     timeout_s: float = 60.0,
+    retry: RetryPolicy | None = None,
 ) -> Path:
     """Fetch ``spec`` from both endpoints; return the finished run folder ``<out_parent>/<run_name>``.
 
     ``max_workers``: parallel downloads *per endpoint*. ``max_tile_px``: tile edge limit in pixels (≤ 2500).
-    ``timeout_s``: read timeout of one HTTP call (s). ``proxies``: a ``requests`` proxies dict.
+    ``timeout_s``: read timeout of one HTTP call (s). ``retry``: backoff and per-request deadline of retries
+    (default :class:`~.retry.RetryPolicy`: 5 min). ``proxies``: a ``requests`` proxies dict.
     Raises a subclass of :class:`S2ParityError` (see ``fetch_errors``) — never leaves a partial folder behind.
     """
     t_start = time.perf_counter()
@@ -394,7 +326,8 @@ def fetch_pair(
     final = _unique_final(out_parent, run_name or default_run_name(spec, endpoint_a, endpoint_b))
     partial = run_folder.partial_dir(out_parent, final.name)
     cancel = threading.Event()
-    sides = [_Side(k, ep, cancel, proxies, timeout_s) for k, ep in (("a", endpoint_a), ("b", endpoint_b))]
+    retry = retry or RetryPolicy()
+    sides = [_Side(k, ep, cancel, proxies, timeout_s, retry) for k, ep in (("a", endpoint_a), ("b", endpoint_b))]
     pools = {s.key: cf.ThreadPoolExecutor(max(1, max_workers), thread_name_prefix=f"s2parity-{s.key}") for s in sides}
     writers: list[MosaicWriter] = []
     current = sides[0]
@@ -510,7 +443,7 @@ def fetch_pair(
         shutil.rmtree(partial, ignore_errors=True)
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
-        mapped = map_exception(exc, current.endpoint)
+        mapped = map_exception(exc, current.endpoint, timeout_s)
         if mapped is exc:
             raise
         raise mapped from exc
@@ -540,7 +473,7 @@ def fetch_pair_per_date(
     cancel = threading.Event()
     days: dict[str, list[str]] = {}
     sides = [
-        _Side(k, ep, cancel, kwargs.get("proxies"), kwargs.get("timeout_s", 60.0))
+        _Side(k, ep, cancel, kwargs.get("proxies"), kwargs.get("timeout_s", 60.0), kwargs.get("retry") or RetryPolicy())
         for k, ep in (("a", endpoint_a), ("b", endpoint_b))
     ]
     bbox = wgs84_bbox(spec)  # once, here: see wgs84_bbox
@@ -553,7 +486,7 @@ def fetch_pair_per_date(
             fut.result()
     except Exception as exc:
         cancel.set()
-        mapped = map_exception(exc, current.endpoint)
+        mapped = map_exception(exc, current.endpoint, kwargs.get("timeout_s", 60.0))
         if mapped is exc:
             raise
         raise mapped from exc

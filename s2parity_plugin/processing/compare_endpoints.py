@@ -123,11 +123,22 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
     def processAlgorithm(
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict:
-        import processing
-
         from s2parity_plugin.core import compare_kernel
 
-        compare_kernel.preload_in_background()  # the compiled compare kernel loads while the fetch runs
+        # The compiled compare kernel loads while the fetch runs; the algorithm waits for that thread before it
+        # returns (also on error or cancel), so no thread of it is still inside numba/GDAL when QGIS tears down.
+        preload = compare_kernel.preload_in_background()
+        try:
+            return self._fetch_and_compare(parameters, context, feedback)
+        finally:
+            if preload is not None:
+                preload.join()
+
+    def _fetch_and_compare(
+        self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> dict:
+        import processing
+
         steps = QgsProcessingMultiStepFeedback(2, feedback)
         fetch_params = {k: v for k, v in parameters.items() if k in self._fetch_names}
         fetch_params["OUTPUT_FOLDER"] = self.parameterAsString(parameters, "OUTPUT_FOLDER", context)

@@ -23,7 +23,7 @@ from typing import Any, Optional, Union
 from s2parity_plugin.sample_endpoints import catalog, process_api
 from s2parity_plugin.sample_endpoints.auth import DEMO_CLIENTS, REALMS, TOKEN_PATHS, TokenIssuer
 from s2parity_plugin.sample_endpoints.errors import ServiceError, bad_payload, internal_error, not_found, unauthorized
-from s2parity_plugin.sample_endpoints.faults import FaultConfig, FaultState
+from s2parity_plugin.sample_endpoints.faults import FaultConfig, FaultState, request_key
 from s2parity_plugin.sample_endpoints.scene_generator import SyntheticSceneSource
 
 LOGGER = logging.getLogger(__name__)
@@ -113,15 +113,9 @@ class _Handler(BaseHTTPRequestHandler):
             raise unauthorized()
 
     def _api_fault(self) -> None:
-        fault = self.deployment.faults.draw_api_fault()
-        if fault == "429":
-            from s2parity_plugin.sample_endpoints.errors import rate_limited
-
-            raise rate_limited(self.deployment.faults.config.retry_after_ms)
-        if fault == "500":
-            raise internal_error("Injected fault: internal server error")
-        if fault == "503":
-            raise ServiceError(503, "Injected fault: service temporarily unavailable", "COMMON_EXCEPTION")
+        error = self.deployment.faults.api_error(self._fault_key)
+        if error is not None:
+            raise error
 
     # -- verbs --------
     def do_POST(self) -> None:
@@ -135,6 +129,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         try:
             body = self._read_body() if method == "POST" else b""
+            self._fault_key = request_key(method, path, body)
             d.faults.sleep_latency()
             if method == "POST" and path == TOKEN_PATHS[d.name]:
                 status, doc = d.issuer.token_response(body, self.headers)
@@ -181,7 +176,7 @@ class _Handler(BaseHTTPRequestHandler):
         n_scenes = max(1, len(result.acquisitions))
         pu = max(0.005, plan.width * plan.height / 262144.0 * n_scenes)
         headers = {"x-processingunits-spent": f"{pu:.4f}"}
-        self._send(200, result.body, ctype, headers=headers, truncate=d.faults.draw_truncate())
+        self._send(200, result.body, ctype, headers=headers, truncate=d.faults.draw_truncate(self._fault_key))
 
     def _catalog(self, method: str, sub: str, body: bytes) -> None:
         d = self.deployment
@@ -192,7 +187,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._api_fault()
             result = catalog.search(doc, d.name, d.source, d.base_url)
             payload = json.dumps(result).encode("utf-8")
-            self._send(200, payload, "application/geo+json", truncate=d.faults.draw_truncate())
+            self._send(200, payload, "application/geo+json", truncate=d.faults.draw_truncate(self._fault_key))
             return
         if method == "GET" and sub in ("", "/"):
             self._send_json(200, catalog.landing_page(d.base_url, d.name))
@@ -325,6 +320,7 @@ class SampleEndpoints:
         seed: int = 0,
         retry_after_ms: int = 200,
         truncate_mode: str = "content-length",
+        **more: Any,
     ) -> None:
         """Replace the faults of one deployment (see :class:`~.faults.FaultConfig` for the meaning and units)."""
         if deployment not in self.deployments:
@@ -341,6 +337,7 @@ class SampleEndpoints:
                 truncate_mode=truncate_mode,
                 expire_tokens_after=expire_tokens_after,
                 seed=seed,
+                **more,
             )
         )
 
