@@ -84,6 +84,12 @@ def error_code(response: requests.Response) -> str:
     return str(error.get("code") or "") if isinstance(error, dict) else ""
 
 
+def _mentions_quota(text: str) -> bool:
+    """The service's message is about processing units or a quota (not about permissions)."""
+    lowered = text.lower()
+    return "processing unit" in lowered or "quota" in lowered
+
+
 def _unwrap(exc: BaseException) -> BaseException:
     return exc.request_exception if isinstance(exc, DownloadFailedException) and exc.request_exception else exc
 
@@ -129,7 +135,7 @@ def _http(response: requests.Response, where: str, endpoint_id: str) -> FetchErr
             endpoint_id,
             status,
         )
-    if status == 429 or code in QUOTA_CODES:
+    if status == 429 or code in QUOTA_CODES or (status == 403 and _mentions_quota(server)):
         return QuotaExceededError(
             f"{where} is rate-limiting this account (HTTP {status}{said}): its request or processing-unit quota is "
             "used up. Wait for the quota to refill (or reset) and retry with fewer parallel downloads.",
