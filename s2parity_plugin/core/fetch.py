@@ -56,7 +56,7 @@ from s2parity_plugin.core.fetch_errors import (
     ServerError,
 )
 from s2parity_plugin.core.mosaic import MosaicWriter
-from s2parity_plugin.core.retry import RetryPolicy
+from s2parity_plugin.core.retry import RetryPolicy, default_policy
 from s2parity_plugin.core.shclient import ParityClient, ParitySession
 from s2parity_plugin.core.spec import Grid, RequestSpec, tile_geometry
 from s2parity_plugin.core.tiling import PROCESS_API_MAX_PX, Tile, split_grid
@@ -317,7 +317,7 @@ def fetch_pair(
 
     ``max_workers``: parallel downloads *per endpoint*. ``max_tile_px``: tile edge limit in pixels (≤ 2500).
     ``timeout_s``: read timeout of one HTTP call (s). ``retry``: backoff and per-request deadline of retries
-    (default :class:`~.retry.RetryPolicy`: 5 min). ``proxies``: a ``requests`` proxies dict.
+    (default :func:`~.retry.default_policy`: 5 min per request). ``proxies``: a ``requests`` proxies dict.
     Raises a subclass of :class:`S2ParityError` (see ``fetch_errors``) — never leaves a partial folder behind.
     """
     t_start = time.perf_counter()
@@ -326,7 +326,7 @@ def fetch_pair(
     final = _unique_final(out_parent, run_name or default_run_name(spec, endpoint_a, endpoint_b))
     partial = run_folder.partial_dir(out_parent, final.name)
     cancel = threading.Event()
-    retry = retry or RetryPolicy()
+    retry = retry or default_policy()
     sides = [_Side(k, ep, cancel, proxies, timeout_s, retry) for k, ep in (("a", endpoint_a), ("b", endpoint_b))]
     pools = {s.key: cf.ThreadPoolExecutor(max(1, max_workers), thread_name_prefix=f"s2parity-{s.key}") for s in sides}
     writers: list[MosaicWriter] = []
@@ -473,7 +473,9 @@ def fetch_pair_per_date(
     cancel = threading.Event()
     days: dict[str, list[str]] = {}
     sides = [
-        _Side(k, ep, cancel, kwargs.get("proxies"), kwargs.get("timeout_s", 60.0), kwargs.get("retry") or RetryPolicy())
+        _Side(
+            k, ep, cancel, kwargs.get("proxies"), kwargs.get("timeout_s", 60.0), kwargs.get("retry") or default_policy()
+        )
         for k, ep in (("a", endpoint_a), ("b", endpoint_b))
     ]
     bbox = wgs84_bbox(spec)  # once, here: see wgs84_bbox

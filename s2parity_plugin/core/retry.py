@@ -12,6 +12,7 @@ or ``OutOfRequestsException`` for 429), so the caller's error mapping sees the r
 from __future__ import annotations
 
 import logging
+import os
 import random
 import threading
 import time
@@ -28,6 +29,7 @@ LOGGER = logging.getLogger(__name__)
 WAIT_SLICE_S = 0.1
 RATE_LIMIT_DEFAULT_S = 30.0
 DEFAULT_DEADLINE_S = 300.0
+DEADLINE_ENV = "S2PARITY_RETRY_DEADLINE_S"  # overrides DEFAULT_DEADLINE_S (scripts, tests)
 TEMPORARY_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 
@@ -55,6 +57,16 @@ class RetryPolicy:
         """The wait before the next attempt after ``failures`` (≥ 1) failed attempts (s)."""
         wait = min(self.backoff_max_s, self.backoff_initial_s * self.backoff_factor ** (failures - 1))
         return wait * (1.0 - self.jitter * rng.random())
+
+
+def default_policy(deadline_s: float | None = None) -> RetryPolicy:
+    """The production policy; ``deadline_s`` (s) if given, else ``$S2PARITY_RETRY_DEADLINE_S``, else 5 min."""
+    if deadline_s is None:
+        try:
+            deadline_s = float(os.environ.get(DEADLINE_ENV, "") or DEFAULT_DEADLINE_S)
+        except ValueError:
+            deadline_s = DEFAULT_DEADLINE_S
+    return RetryPolicy(deadline_s=max(0.0, deadline_s))
 
 
 def retry_after_s(response: requests.Response, default_s: float | None) -> float | None:
