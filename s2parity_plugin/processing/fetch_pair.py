@@ -310,6 +310,7 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
                 max_tile_px=self.parameterAsInt(parameters, self.MAX_TILE_PX, context),
                 timeout_s=self.parameterAsDouble(parameters, self.TIMEOUT, context),
                 retry=default_policy(self._optional_seconds(parameters, self.RETRY_DEADLINE, context)),
+                notify=feedback.pushWarning,
             )
         except S2ParityError as exc:
             raise QgsProcessingException(str(exc)) from exc
