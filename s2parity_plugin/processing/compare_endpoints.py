@@ -150,8 +150,9 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
                 "s2parity:fetchpair", fetch_params, context=context, feedback=child_feedback, is_child_algorithm=True
             )
         except QgsProcessingException as exc:
-            # processing.run only says "There were errors executing the algorithm."; pass the real reason on.
-            raise QgsProcessingException(child_feedback.errors[-1] if child_feedback.errors else str(exc)) from exc
+            # processing.run only says "There were errors executing the algorithm."; raise the child's first
+            # (real) reason instead, once: the child's errors were recorded, not shown.
+            raise QgsProcessingException(child_feedback.errors[0] if child_feedback.errors else str(exc)) from exc
         if feedback.isCanceled():
             return {}
         # One run folder, or one per acquisition date with PER_DATE (the single-valued outputs are the last date's).
@@ -234,7 +235,7 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
 
 
 class ErrorRecordingFeedback(QgsProcessingFeedback):
-    """Feedback for a child algorithm: forwards everything to ``parent`` and keeps the errors it reported."""
+    """Feedback for a child algorithm: forwards everything but errors to ``parent``; keeps the errors."""
 
     def __init__(self, parent: QgsProcessingFeedback) -> None:
         super().__init__()
@@ -247,8 +248,9 @@ class ErrorRecordingFeedback(QgsProcessingFeedback):
             self.cancel()
 
     def reportError(self, error: str, fatalError: bool = False) -> None:  # noqa: N802,N803 (QGIS API)
-        self.errors.append(error)
-        self.parent.reportError(error, fatalError)
+        """Record only: the parent algorithm raises the first error, so the user sees each failure once."""
+        if error not in self.errors:
+            self.errors.append(error)
 
     def pushInfo(self, info: str) -> None:  # noqa: N802 (QGIS API)
         self.parent.pushInfo(info)
