@@ -49,7 +49,7 @@ from osgeo import gdal
 from sentinelhub import CRS, BBox, SentinelHubRequest
 from sentinelhub.api.base_request import InputDataDict
 
-from s2parity_plugin.core import http_errors, partial_run, run_folder
+from s2parity_plugin.core import evalscript_check, http_errors, partial_run, run_folder
 from s2parity_plugin.core.catalog import acquisition_days, search_acquisitions, wgs84_bbox
 from s2parity_plugin.core.endpoints import Endpoint, l2a_collection, sh_config
 from s2parity_plugin.core.errors import S2ParityError
@@ -130,11 +130,14 @@ def process_request(spec: RequestSpec, tile: Grid, side: _Side) -> Any:
     return download
 
 
-def _read_tiff(content: bytes) -> np.ndarray:
+def _read_tiff(content: bytes, output_id: str | None = None) -> np.ndarray:
+    """Band 1 of a GeoTIFF answer; with ``output_id`` (the value raster) an answer of several bands is refused."""
     name = f"/vsimem/s2parity_{uuid.uuid4().hex}.tif"
     gdal.FileFromMemBuffer(name, content)
     try:
         ds = gdal.Open(name)
+        if output_id is not None:
+            evalscript_check.check_band_count(output_id, ds.RasterCount)
         array = ds.GetRasterBand(1).ReadAsArray()
         ds = None
         return array
@@ -152,7 +155,7 @@ def parse_response(spec: RequestSpec, content: bytes, content_type: str) -> dict
             raise ServerError(
                 f"Expected a GeoTIFF but the answer is {http_errors.describe_payload(content, content_type)}."
             )
-        return {"value": _read_tiff(content), "scl": None, "userdata": None}
+        return {"value": _read_tiff(content, outputs.value), "scl": None, "userdata": None}
     if len(content) < 512 or content[257:262] != b"ustar":
         raise ServerError(
             f"Expected a TAR archive but the answer is {http_errors.describe_payload(content, content_type)}."
@@ -166,7 +169,7 @@ def parse_response(spec: RequestSpec, content: bytes, content_type: str) -> dict
                 continue
             raw = payload.read()
             if stem == outputs.value:
-                result["value"] = _read_tiff(raw)
+                result["value"] = _read_tiff(raw, outputs.value)
             elif outputs.scl and stem == outputs.scl:
                 result["scl"] = _read_tiff(raw)
             elif stem == "userdata":
@@ -409,6 +412,7 @@ def fetch_pair(
     out_parent = Path(out_parent)
     notify = notify or (lambda text: LOGGER.warning("%s", text))
     _check_writable(out_parent)
+    evalscript_check.check_single_band(spec.evalscript, spec.outputs.value)
     aoi = spec.aoi_shape()
     tiles = [t for t in split_grid(spec.grid, max_tile_px) if tile_geometry(aoi, t.grid) is not None]
     key = request_key(spec, endpoint_a, endpoint_b, max_tile_px)
