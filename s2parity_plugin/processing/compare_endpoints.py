@@ -178,25 +178,35 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
 
     def _compare_run(self, run_dir: Path, parameters: dict, context: QgsProcessingContext, progress) -> dict:
         """Compare one run folder; add the density and the per-feature table to its report; return the outputs
-        (empty when cancelled)."""
-        from s2parity_plugin.core.compare import CompareCancelled, compare_run_folder
+        (empty when cancelled). A failure to write (full disk) is a clear message and leaves no debris."""
+        from s2parity_plugin.core import compare_output
+        from s2parity_plugin.core.compare import CompareCancelled
+
+        try:
+            with compare_output.guarded(run_dir / "compare"):
+                return self._compare_into(run_dir, run_dir / "compare", parameters, context, progress)
+        except CompareCancelled:
+            return {}
+        except S2ParityError as exc:
+            raise QgsProcessingException(str(exc)) from exc
+
+    def _compare_into(
+        self, run_dir: Path, out_dir: Path, parameters: dict, context: QgsProcessingContext, progress
+    ) -> dict:
+        from s2parity_plugin.core.compare import compare_run_folder
         from s2parity_plugin.core.density import density_histogram
         from s2parity_plugin.core.run_folder import file_path, load_manifest
         from s2parity_plugin.core.zonal import feature_stats
 
         manifest = load_manifest(run_dir)
-        try:
-            result = compare_run_folder(
-                run_dir,
-                invalid_classes=self.parameterAsString(parameters, self.INVALID_CLASSES, context) or DEFAULT_INVALID,
-                tolerance=self._optional_number(parameters, self.TOLERANCE, context),
-                shift_correct=self.parameterAsBoolean(parameters, self.SHIFT_CORRECT, context),
-                feedback=progress,
-            )
-        except CompareCancelled:
-            return {}
-        except S2ParityError as exc:
-            raise QgsProcessingException(str(exc)) from exc
+        result = compare_run_folder(
+            run_dir,
+            out_dir=out_dir,
+            invalid_classes=self.parameterAsString(parameters, self.INVALID_CLASSES, context) or DEFAULT_INVALID,
+            tolerance=self._optional_number(parameters, self.TOLERANCE, context),
+            shift_correct=self.parameterAsBoolean(parameters, self.SHIFT_CORRECT, context),
+            feedback=progress,
+        )
 
         paths = {key: file_path(run_dir, manifest, key) for key in ("value_a", "value_b", "scl_a", "scl_b")}
         report = result.report

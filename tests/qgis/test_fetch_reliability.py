@@ -71,3 +71,21 @@ def test_compareendpoints_reports_a_fetch_failure_once(plugin, tmp_path):
     failures = [m for m in shown if "sample-cdse" in m and "HTTP 50" in m]
     assert len(failures) == 1, shown
     assert not any("There were errors executing the algorithm" in m for m in shown), shown
+
+
+def test_full_disk_during_the_compare_step_is_a_clear_message_without_debris(plugin, tmp_path, monkeypatch):
+    import processing
+
+    from s2parity_plugin.core import compare
+
+    def disk_full(*args, **kwargs):
+        raise RuntimeError("TIFFAppendToStrip:Write error at scanline 0: No space left on device")
+
+    monkeypatch.setattr(compare, "_create", disk_full)
+    feedback = RecordingFeedback()
+    with pytest.raises(QgsProcessingException) as info:
+        processing.run("s2parity:compareendpoints", _params(tmp_path, RUN_NAME="full"), feedback=feedback)
+    assert "is full: the comparison could not be written" in str(info.value)
+    assert "Traceback" not in "\n".join([*feedback.errors, str(info.value)])
+    run = tmp_path / "runs" / "full"
+    assert (run / "run.json").is_file() and not (run / "compare").exists()
