@@ -93,6 +93,12 @@ def _describe_baseline(b: str | None) -> str:
     return f"baseline {b}"
 
 
+NOTHING_TO_COMPARE = (
+    "Nothing to compare: no pixel is valid on both sides (no data, or masked by the SCL classes treated as "
+    "invalid). Choose another date or area, or treat fewer SCL classes as invalid."
+)
+
+
 def diagnose(
     meta_a: dict,
     meta_b: dict,
@@ -135,6 +141,11 @@ def diagnose(
             claim(f"B served processing baseline {base_b}", "diagnosis.baseline_b", base_b)
     else:
         sentences.append("The processing baselines are unknown (no ESA product or catalog ids in the metadata).")
+
+    nothing = stats.get("n") == 0  # no pixel valid on both sides
+    if nothing:
+        sentences.append(NOTHING_TO_COMPARE)
+        claim("pixels valid on both sides", "stats.n", 0)
 
     # --- radiometric offset
     bias = stats.get("bias")
@@ -232,7 +243,9 @@ def diagnose(
         if shares.get("valid_only_a") is not None:
             mism_share = shares["valid_only_a"] + shares["valid_only_b"]
         scl_out["mismatch_share"] = mism_share
-        if edges["mismatch_pixels"] == 0:
+        if edges["mismatch_pixels"] == 0 and nothing:
+            pass  # said above: masks that agree on "nothing valid" are no finding
+        elif edges["mismatch_pixels"] == 0:
             sentences.append("The SCL validity masks agree everywhere.")
             claim("share of pixels valid on one side only", "diagnosis.scl_edges.mismatch_share", mism_share)
         else:

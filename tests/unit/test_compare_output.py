@@ -71,3 +71,11 @@ def test_enospc_oserror_and_other_failures(tmp_path):
         raise OSError(errno.EIO, "I/O error")
     assert (out / "difference.tif").is_file()  # a folder that existed before is never removed
     assert remove_stale_partials(tmp_path / "missing") == []
+
+
+def test_every_pixel_masked_says_nothing_to_compare(run_dir, tmp_path):
+    result = compare_mod.compare_run_folder(run_dir, out_dir=tmp_path / "all-masked", invalid_classes="0,1,2,3,4,5,"
+                                            "6,7,8,9,10,11")  # fmt: skip
+    assert result.report["stats"]["n"] == 0
+    explanation = result.report["diagnosis"]["explanation"]
+    assert "Nothing to compare" in explanation and "agree everywhere" not in explanation
