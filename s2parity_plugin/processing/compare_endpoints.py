@@ -193,6 +193,7 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
     def _compare_into(
         self, run_dir: Path, out_dir: Path, parameters: dict, context: QgsProcessingContext, progress
     ) -> dict:
+        from s2parity_plugin.core import scl_check
         from s2parity_plugin.core.compare import compare_run_folder
         from s2parity_plugin.core.density import density_histogram
         from s2parity_plugin.core.run_folder import file_path, load_manifest
@@ -210,6 +211,7 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
 
         paths = {key: file_path(run_dir, manifest, key) for key in ("value_a", "value_b", "scl_a", "scl_b")}
         report = result.report
+        scl_check.annotate(report, paths["scl_a"], paths["scl_b"])
         report["density"] = density_histogram(paths["value_a"], paths["value_b"], result.difference)
         grid_crs = QgsCoordinateReferenceSystem(manifest.get("grid", {}).get("crs", ""))
         if len(self._features) > 1 and grid_crs.isValid():

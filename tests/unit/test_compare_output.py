@@ -79,3 +79,33 @@ def test_every_pixel_masked_says_nothing_to_compare(run_dir, tmp_path):
     assert result.report["stats"]["n"] == 0
     explanation = result.report["diagnosis"]["explanation"]
     assert "Nothing to compare" in explanation and "agree everywhere" not in explanation
+
+
+def test_scl_values_outside_0_to_11_are_counted_and_reported(run_dir, tmp_path):
+    import shutil
+
+    from osgeo import gdal
+
+    from s2parity_plugin.core.diagnosis import check_claims
+    from s2parity_plugin.core.scl_check import annotate
+
+    run = tmp_path / "odd-scl"
+    shutil.copytree(run_dir, run, ignore=shutil.ignore_patterns("compare*"))
+    ds = gdal.Open(str(run / "a" / "scl.tif"), gdal.GA_Update)
+    band = ds.GetRasterBand(1)
+    scl = band.ReadAsArray()
+    scl[0, :5] = 12
+    scl[1, :3] = 255
+    band.WriteArray(scl)
+    ds = None
+    result = compare_mod.compare_run_folder(run, out_dir=run / "compare")
+    sentence = annotate(result.report, run / "a" / "scl.tif", run / "b" / "scl.tif")
+    counts = result.report["scl"]["out_of_range"]
+    assert counts["a"] == {"pixels": 8, "values": {"12": 5, "255": 3}}
+    assert counts["b"] == {"pixels": 0, "values": {}}
+    assert sentence == (
+        "SCL A has 8 pixels with values outside the classes 0–11 (12, 255): they are no scene class and were "
+        "treated as no data."
+    )
+    assert result.report["diagnosis"]["explanation"].endswith(sentence)
+    assert check_claims(result.report) == []
