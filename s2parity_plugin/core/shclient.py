@@ -47,6 +47,7 @@ from sentinelhub.download.session import SentinelHubSession
 from sentinelhub.exceptions import DownloadFailedException
 
 from s2parity_plugin.core.fetch_errors import CredentialsError, FetchCancelled
+from s2parity_plugin.core.http_errors import describe_payload
 from s2parity_plugin.core.retry import RetryPolicy, send_with_retries
 
 LOGGER = logging.getLogger(__name__)
@@ -108,8 +109,9 @@ class ParitySession(SentinelHubSession):
         response.raise_for_status()
         if "access_token" not in body:
             raise CredentialsError(
-                f"The token service of endpoint '{self.endpoint_id}' ({request.url}) answered without an access "
-                "token: check the token URL of the endpoint.",
+                f"The token service of endpoint '{self.endpoint_id}' ({request.url}) answered "
+                f"{describe_payload(response.content or b'', response.headers.get('Content-Type', ''))} instead of "
+                "an access token: check the token URL of the endpoint (and the proxy settings).",
                 endpoint_id=self.endpoint_id,
                 status=response.status_code,
             )

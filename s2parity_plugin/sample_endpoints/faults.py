@@ -43,6 +43,8 @@ class FaultConfig:
         ``ChunkedEncodingError`` (a temporary error sentinelhub-py retries).
     :param expire_tokens_after: tokens are rejected (401) once older than this many seconds, whatever ``expires_in``
         said (token expiry mid-run); ``None`` = off.
+    :param expire_tokens_after_uses: tokens are rejected (401) after this many API requests each (token expiry
+        mid-run at a fixed point of the run, independent of timing); ``None`` = off.
     :param seed: seed of the per-(request, attempt) error/truncation decisions.
     :param schedule: outcomes of the first attempts of *every* distinct request, in order, each one of
         ``"429"``, ``"500"``, ``"503"``, ``"504"``, ``"truncate"``, ``"ok"``; later attempts follow the rates.
@@ -56,6 +58,7 @@ class FaultConfig:
     truncate_rate: float = 0.0
     truncate_mode: str = "content-length"
     expire_tokens_after: Optional[float] = None
+    expire_tokens_after_uses: Optional[int] = None
     seed: int = 0
     schedule: tuple[str, ...] = ()
 
@@ -87,6 +90,7 @@ class FaultState:
         self._burst_left = 0
         self._attempts: dict[str, int] = {}
         self._current: dict[str, str] = {}
+        self._token_uses: dict[str, int] = {}
         self.history: list[tuple[str, int, str]] = []
 
     def set(self, config: FaultConfig) -> None:
@@ -95,6 +99,7 @@ class FaultState:
             self._burst_left = int(config.rate_limit_burst)
             self._attempts = {}
             self._current = {}
+            self._token_uses = {}
             self.history = []
 
     def clear(self) -> None:
@@ -104,6 +109,16 @@ class FaultState:
         lat = self.config.latency_s
         if lat > 0:
             time.sleep(lat)
+
+    def token_spent(self, authorization: Optional[str]) -> bool:
+        """Count one API use of the bearer token; True once it was used more than ``expire_tokens_after_uses``."""
+        limit = self.config.expire_tokens_after_uses
+        if limit is None or not authorization:
+            return False
+        with self._lock:
+            uses = self._token_uses.get(authorization, 0) + 1
+            self._token_uses[authorization] = uses
+        return uses > limit
 
     def _decide(self, key: str) -> tuple[int, str]:
         cfg = self.config

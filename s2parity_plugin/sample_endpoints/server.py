@@ -109,7 +109,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _authorize(self) -> None:
         d = self.deployment
-        if d.issuer.verify(self.headers.get("Authorization"), d.faults.config.expire_tokens_after) is None:
+        authorization = self.headers.get("Authorization")
+        if d.issuer.verify(authorization, d.faults.config.expire_tokens_after) is None:
+            raise unauthorized()
+        if d.faults.token_spent(authorization):
             raise unauthorized()
 
     def _api_fault(self) -> None:

@@ -218,14 +218,27 @@ def test_429_forever_is_quota_error(eps, pair, tmp_path):
 
 def test_token_expiry_mid_run_is_renewed(eps, pair, tmp_path):
     a, b = pair
-    eps.set_faults("sh", latency_s=0.15, expire_tokens_after=0.4)
+    eps.set_faults("sh", expire_tokens_after_uses=3)  # each token expires after 3 requests: at fixed points
     start = len(eps.request_log)
     spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04")
     run = fetch_pair(spec, a, b, tmp_path, max_tile_px=40, max_workers=1)
-    assert run_folder.load_manifest(run)["tiles"] >= 4
+    tiles = run_folder.load_manifest(run)["tiles"]
+    assert tiles >= 4
     sh_log = [r for r in _log_since(eps, start) if r[0] == "sh"]
-    assert any(r[3] == 401 for r in sh_log), "expected at least one 401 from the expired token"
-    assert sum(1 for r in sh_log if r[2].endswith("/token") and r[3] == 200) >= 2
+    api = 1 + tiles  # catalog search + one request per tile
+    assert [r[3] for r in sh_log if r[2].endswith(("/search", "/process"))].count(200) == api
+    renewals = sum(1 for r in sh_log if r[2].endswith("/token") and r[3] == 200) - 1
+    assert renewals == (api - 1) // 3 and sum(1 for r in sh_log if r[3] == 401) == renewals
+
+
+def test_token_refused_right_after_renewal_says_so(eps, pair, tmp_path):
+    a, b = pair
+    eps.set_faults("cdse", expire_tokens_after_uses=0)  # every token is refused, even a fresh one
+    with pytest.raises(CredentialsError, match="refused a freshly issued access token") as info:
+        fetch_pair(build_spec(SMALL, 4326, "2020-10-04", "2020-10-04"), a, b, tmp_path, retry=SHORT)
+    message = str(info.value)
+    assert "clock" in message and "not a wrong client secret" in message and info.value.endpoint_id == "sample-cdse"
+    assert list(tmp_path.iterdir()) == []
 
 
 def _outcomes(eps, deployment: str) -> dict[str, list[str]]:
@@ -447,7 +460,7 @@ def test_junk_instead_of_a_tiff_says_what_arrived():
 def test_secret_in_no_file_and_no_log(eps, pair, tmp_path, caplog):
     a, b = pair
     caplog.set_level(logging.DEBUG)
-    eps.set_faults("sh", expire_tokens_after=0.3, latency_s=0.1)
+    eps.set_faults("sh", expire_tokens_after_uses=2)
     spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04")
     run = fetch_pair(spec, a, b, tmp_path, max_tile_px=48, max_workers=1)
     with pytest.raises(CredentialsError):
@@ -556,3 +569,33 @@ def test_catalog_bbox_in_wgs84_is_computed_once_for_both_endpoints(pair, tmp_pat
     expected = BBox(spec.grid.bounds, CRS(3035)).transform_bounds(CRS.WGS84)
     assert np.allclose(list(first), list(expected))
     assert 4 < first.min_x < first.max_x < 20 and 40 < first.min_y < first.max_y < 55  # degrees
+
+
+def test_html_instead_of_a_token_says_what_arrived(pair, tmp_path):
+    """A captive portal or proxy page answering the token URL: the message says an HTML page arrived."""
+    import http.server
+    import threading as th
+
+    class Portal(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = b"<html><head><title>Guest WiFi - please log in</title></head><body>Accept</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Portal)
+    th.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        a, _ = pair
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        portal = Endpoint("custom", url, f"{url}/token", Credentials("id", "secret"))
+        with pytest.raises(CredentialsError, match="answered an HTML page titled 'Guest WiFi - please log in'"):
+            fetch_pair(build_spec(SMALL, 4326, "2020-10-04", "2020-10-04"), a, portal, tmp_path, retry=SHORT)
+    finally:
+        server.shutdown()
+        server.server_close()
