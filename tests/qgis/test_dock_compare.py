@@ -218,13 +218,15 @@ def _basic_auth_config(name: str, client_id: str, secret: str) -> str:
     return config.id()
 
 
-STALL_BOUND_S = 0.250  # a real defect (work on the main thread) stalls for seconds; scheduler noise stays far below
+# A real defect (the fetch on the main thread: ≥ 3 requests of 300 ms in a row) stalls ≥ 0.9 s. 250 ms was
+# reached by noise: 282 and 369 ms in 2 of 15 runs with a load average of 12 on 2 CPUs (bench_gui: p99 ≈ 65 ms).
+STALL_BOUND_S = 0.500
 STALL_LOG_ENV = "S2PARITY_STALL_LOG"  # bench/bench_gui.py: where to write the heartbeat gaps for its percentiles
 STALL_COLD_ENV = "S2PARITY_STALL_COLD"  # bench/bench_gui.py: measure with numba's import inside the run
 
 
 def test_gui_thread_never_stalls_during_a_run(dock, external_sample_pair):
-    """A 10 ms QTimer heartbeat on the main thread keeps ticking (no gap over 250 ms) while the comparison runs
+    """A 10 ms QTimer heartbeat on the main thread keeps ticking (no gap over 500 ms) while the comparison runs
     against the sample endpoints (custom profile + QGIS auth configs) with 300 ms injected latency per request.
     Only this generous bound is asserted: the gap percentiles are measured by ``make bench`` (bench_gui)."""
     from qgis.PyQt.QtCore import QTimer
