@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from s2parity_plugin.core import report as report_mod
+from s2parity_plugin.core import scl_check
 from s2parity_plugin.core.compare import CompareOptions, CompareResult, Progress, compare_run_folder
 from s2parity_plugin.core.density import density_histogram
 from s2parity_plugin.core.run_folder import file_path, load_manifest
@@ -47,6 +48,7 @@ def compare_and_complete(
     result = compare_run_folder(run_dir, options=options, feedback=feedback)
     inputs = {key: file_path(run_dir, manifest, key) for key in SIDE_FILES}
     report = result.report
+    scl_check.annotate(report, inputs["scl_a"], inputs["scl_b"])  # SCL values outside 0–11, counted per side
     report["density"] = density_histogram(inputs["value_a"], inputs["value_b"], result.difference)
     if zones and len(zones) > 1:
         report["features"] = feature_stats(

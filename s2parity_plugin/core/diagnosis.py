@@ -395,7 +395,8 @@ def _shift_section(out: dict[str, Any], shift: dict[str, Any], parity_kind: str 
     return section
 
 
-def _scl_section(scl: dict[str, Any] | None, w: _Writer) -> dict[str, Any]:
+def _scl_section(scl: dict[str, Any] | None, w: _Writer, nothing: bool = False) -> dict[str, Any]:
+    """Where the SCL validity masks differ; masks that agree on "nothing valid" are no finding (``nothing``)."""
     edges = (scl or {}).get("edges")
     scl_out: dict[str, Any] = {"available": edges is not None}
     if edges is None:
@@ -409,6 +410,8 @@ def _scl_section(scl: dict[str, Any] | None, w: _Writer) -> dict[str, Any]:
     if shares.get("valid_only_a") is not None:
         mism_share = shares["valid_only_a"] + shares["valid_only_b"]
     scl_out["mismatch_share"] = mism_share
+    if edges["mismatch_pixels"] == 0 and nothing:
+        return scl_out
     if edges["mismatch_pixels"] == 0:
         w.say("The SCL validity masks agree everywhere.")
         w.claim("share of pixels valid on one side only", "diagnosis.scl_edges.mismatch_share", mism_share)
@@ -428,6 +431,12 @@ def _scl_section(scl: dict[str, Any] | None, w: _Writer) -> dict[str, Any]:
     return scl_out
 
 
+NOTHING_TO_COMPARE = (
+    "Nothing to compare: no pixel is valid on both sides (no data, or masked by the SCL classes treated as "
+    "invalid). Choose another date or area, or treat fewer SCL classes as invalid."
+)
+
+
 def diagnose(
     meta_a: dict,
     meta_b: dict,
@@ -444,11 +453,15 @@ def diagnose(
     """
     w = _Writer()
     out = _baseline_section(meta_a, meta_b, w)
+    nothing = stats.get("n") == 0  # no pixel valid on both sides
+    if nothing:
+        w.say(NOTHING_TO_COMPARE)
+        w.claim("pixels valid on both sides", "stats.n", 0)
     parity = _parity_section(meta_a, meta_b, w)
     out["expected_parity"] = parity
     out["offset"] = _offset_section(out, stats, units, w)
     out["shift"] = _shift_section(out, shift, parity["kind"], w)
-    out["scl_edges"] = _scl_section(scl, w)
+    out["scl_edges"] = _scl_section(scl, w, nothing)
     out["claims"] = w.claims
     out["explanation"] = " ".join(w.sentences)
     return out

@@ -220,8 +220,8 @@ def sh_config(
 ) -> SHConfig:
     """An ``SHConfig`` for ``endpoint`` built from scratch (``use_defaults=True``: never reads config.toml).
 
-    Retries: 5xx and connection errors are retried ``max_download_attempts`` times with a 3× backoff starting at
-    ``download_sleep_time_s``; HTTP 429 is retried up to ``max_retries_429`` times honouring ``Retry-After`` (ms).
+    The retry settings apply to sentinelhub-py's own download client only; S2 Parity's client
+    (``shclient.ParityClient``) retries with :class:`~.retry.RetryPolicy` (backoff within a per-request deadline).
     """
     config = SHConfig(use_defaults=True)
     config.sh_base_url = endpoint.base_url

@@ -2,22 +2,26 @@
 
 ``fetch_pair`` runs in the caller's thread (a QgsTask / Processing worker, a script) and never touches QGIS:
 
-1. check the output folder is writable; create ``<out_parent>/.partial-<run_name>/``;
+1. check the output folder is writable; reserve ``<out_parent>/.partial-<run_name>/`` atomically, or resume an
+   unfinished partial run of the same request found there (:mod:`.partial_run`; other stale ones are reported);
 2. per endpoint, concurrently: authenticate (OAuth client credentials) and list the acquisitions in range from
    its Catalog API; no acquisition on a side → :class:`NoAcquisitionsError` naming the side(s);
 3. split the snapped grid into ≤ ``max_tile_px`` tiles (tiles outside the AOI are skipped) and download every tile
-   from both endpoints concurrently: one thread pool per endpoint (``max_workers`` each, so each endpoint's rate
-   limit is respected separately) running sentinelhub-py's download client (``shclient.ParityClient``: retries 5xx
-   with backoff, honours 429 ``Retry-After`` in ms, renews an expired token once);
-4. the calling thread writes each finished tile into one GeoTIFF per raster and side (windowed GDAL writes) and
-   reports ``progress(done_tiles, total_tiles, message)``;
-5. writes ``a|b/userdata.json`` and ``run.json`` (no secrets), then renames the folder to ``<run_name>``.
+   not kept yet from both endpoints concurrently: one thread pool per endpoint (``max_workers`` each, so each
+   endpoint's rate limit is respected separately) running sentinelhub-py's download client
+   (``shclient.ParityClient``: retries with backoff and jitter within a per-request deadline, see :mod:`.retry`;
+   honours 429 ``Retry-After`` in ms; renews an expired token once);
+4. the calling thread keeps each finished tile in the partial folder (complete or absent) and reports
+   ``progress(done_tiles, total_tiles, message)``;
+5. mosaics the tiles into one GeoTIFF per raster and side, writes ``a|b/userdata.json`` and ``run.json`` (no
+   secrets), then renames the folder to ``<run_name>``.
 
 Cancellation: ``is_cancelled()`` is polled every 0.1 s while waiting. On cancel a shared event stops every worker
-at its next check (before a request, in every rate-limit wait slice); queued tiles are dropped, HTTP calls already
-on the wire finish or time out in their worker thread, and ``fetch_pair`` does not wait for them: it removes the
-partial folder and raises :class:`FetchCancelled` right away (measured < 0.2 s, see tests). Any failure likewise
-removes the partial folder, so a run folder exists only when complete.
+at its next check (before a request, in every wait slice); queued tiles are dropped, HTTP calls already on the wire
+finish or time out in their worker thread, and ``fetch_pair`` does not wait for them: it raises
+:class:`FetchCancelled` right away (measured < 0.2 s, see tests). A failed or cancelled fetch keeps the tiles it
+finished in its partial folder (the error says where; the same request resumes it); one that finished no tile
+leaves nothing behind. A run folder without the ``.partial-`` prefix is always complete.
 
 Multi-date: :func:`fetch_pair_per_date` lists the acquisition days both catalogs share and writes one complete run
 folder per day as sub-folders ``<out_parent>/<run_name>/<YYYY-MM-DD>/`` (each a normal run folder).
@@ -29,7 +33,6 @@ import concurrent.futures as cf
 import contextlib
 import json
 import logging
-import shutil
 import tarfile
 import tempfile
 import threading
@@ -42,31 +45,23 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-import requests
 from osgeo import gdal
 from sentinelhub import CRS, BBox, SentinelHubRequest
 from sentinelhub.api.base_request import InputDataDict
-from sentinelhub.decoding import decode_sentinelhub_err_msg
-from sentinelhub.exceptions import DownloadFailedException, OutOfRequestsException
 
-from s2parity_plugin.core import run_folder
+from s2parity_plugin.core import evalscript_check, http_errors, partial_run, run_folder
 from s2parity_plugin.core.catalog import acquisition_days, search_acquisitions, wgs84_bbox
 from s2parity_plugin.core.endpoints import Endpoint, l2a_collection, sh_config
 from s2parity_plugin.core.errors import S2ParityError
 from s2parity_plugin.core.fetch_errors import (
-    AccessDeniedError,
-    CredentialsError,
     FetchCancelled,
-    FetchError,
-    NetworkError,
     NoAcquisitionsError,
     OutputFolderError,
-    QuotaExceededError,
-    RequestRejectedError,
     ServerError,
 )
 from s2parity_plugin.core.gdal_scope import gdal_exceptions
 from s2parity_plugin.core.mosaic import MosaicWriter
+from s2parity_plugin.core.retry import RetryPolicy, default_policy
 from s2parity_plugin.core.shclient import ParityClient, ParitySession
 from s2parity_plugin.core.spec import Grid, RequestSpec, tile_geometry
 from s2parity_plugin.core.tiling import PROCESS_API_MAX_PX, Tile, split_grid
@@ -76,6 +71,7 @@ LOGGER = logging.getLogger(__name__)
 POLL_S = 0.1
 ProgressFn = Callable[[int, int, str], None]
 CancelFn = Callable[[], bool]
+NotifyFn = Callable[[str], None]
 
 
 @dataclass
@@ -85,6 +81,7 @@ class _Side:
     cancel: threading.Event
     proxies: dict[str, str] | None
     timeout_s: float
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
     config: Any = None
     client: ParityClient | None = None
     collection: Any = None
@@ -98,9 +95,13 @@ class _Side:
         t0 = time.perf_counter()
         self.config = sh_config(self.endpoint, timeout_s=self.timeout_s)
         session = ParitySession(
-            self.config, proxies=self.proxies, endpoint_id=self.endpoint.profile_id, cancel=self.cancel
+            self.config,
+            proxies=self.proxies,
+            endpoint_id=self.endpoint.profile_id,
+            cancel=self.cancel,
+            retry=self.retry,
         )
-        self.client = ParityClient(self.config, session, proxies=self.proxies, cancel=self.cancel)
+        self.client = ParityClient(self.config, session, proxies=self.proxies, cancel=self.cancel, retry=self.retry)
         self.collection = l2a_collection(self.endpoint.base_url)
         self.timings["auth_s"] = time.perf_counter() - t0
         t1 = time.perf_counter()
@@ -130,11 +131,14 @@ def process_request(spec: RequestSpec, tile: Grid, side: _Side) -> Any:
 
 
 @gdal_exceptions()
-def _read_tiff(content: bytes) -> np.ndarray:
+def _read_tiff(content: bytes, output_id: str | None = None) -> np.ndarray:
+    """Band 1 of a GeoTIFF answer; with ``output_id`` (the value raster) an answer of several bands is refused."""
     name = f"/vsimem/s2parity_{uuid.uuid4().hex}.tif"
     gdal.FileFromMemBuffer(name, content)
     try:
         ds = gdal.Open(name)
+        if output_id is not None:
+            evalscript_check.check_band_count(output_id, ds.RasterCount)
         array = ds.GetRasterBand(1).ReadAsArray()
         ds = None
         return array
@@ -148,7 +152,15 @@ def parse_response(spec: RequestSpec, content: bytes, content_type: str) -> dict
     outputs = spec.outputs
     n_responses = 1 + (1 if outputs.scl else 0) + (1 if outputs.userdata else 0)
     if n_responses == 1 and "tar" not in content_type:
-        return {"value": _read_tiff(content), "scl": None, "userdata": None}
+        if not content.startswith(http_errors.TIFF_MAGIC):
+            raise ServerError(
+                f"Expected a GeoTIFF but the answer is {http_errors.describe_payload(content, content_type)}."
+            )
+        return {"value": _read_tiff(content, outputs.value), "scl": None, "userdata": None}
+    if len(content) < 512 or content[257:262] != b"ustar":
+        raise ServerError(
+            f"Expected a TAR archive but the answer is {http_errors.describe_payload(content, content_type)}."
+        )
     result: dict[str, Any] = {"value": None, "scl": None, "userdata": None}
     with tarfile.open(fileobj=BytesIO(content)) as tar:
         for member in tar.getmembers():
@@ -158,7 +170,7 @@ def parse_response(spec: RequestSpec, content: bytes, content_type: str) -> dict
                 continue
             raw = payload.read()
             if stem == outputs.value:
-                result["value"] = _read_tiff(raw)
+                result["value"] = _read_tiff(raw, outputs.value)
             elif outputs.scl and stem == outputs.scl:
                 result["scl"] = _read_tiff(raw)
             elif stem == "userdata":
@@ -187,83 +199,9 @@ def _download_tile(spec: RequestSpec, side: _Side, tile: Tile) -> tuple[_Side, T
 # -- errors -------------------------------------------------------------------------------------------------------
 
 
-def map_exception(exc: BaseException, endpoint: Endpoint) -> BaseException:
-    """A user-facing :class:`S2ParityError` for anything a download raised (messages never contain secrets)."""
-    where = f"endpoint '{endpoint.profile_id}' ({endpoint.base_url})"
-    if isinstance(exc, FetchError) and exc.endpoint_id is None:
-        exc.endpoint_id = endpoint.profile_id
-    if isinstance(exc, S2ParityError):
-        return exc
-    if isinstance(exc, OutOfRequestsException):
-        return QuotaExceededError(
-            f"{where} kept answering 429 Too Many Requests: the rate limit or quota of the account is exhausted. "
-            "Wait a minute (or until the quota resets), lower the number of parallel downloads, and retry.",
-            endpoint.profile_id,
-            429,
-        )
-    inner = exc.request_exception if isinstance(exc, DownloadFailedException) else exc
-    if isinstance(inner, requests.exceptions.ProxyError):
-        return NetworkError(
-            f"Cannot reach {where} through the configured proxy ({type(inner).__name__}). Check the proxy host, port "
-            "and credentials in QGIS ‣ Settings ‣ Options ‣ Network, or disable the proxy.",
-            endpoint.profile_id,
-        )
-    if isinstance(inner, (requests.ConnectionError, requests.Timeout)):
-        return NetworkError(
-            f"Cannot reach {where}: {type(inner).__name__}. Check the internet connection, the proxy settings "
-            "(QGIS ‣ Settings ‣ Options ‣ Network) and the endpoint URL.",
-            endpoint.profile_id,
-        )
-    response = getattr(inner, "response", None)
-    if response is not None:
-        status = response.status_code
-        try:
-            server = decode_sentinelhub_err_msg(response)
-        except Exception:
-            server = ""
-        server = (server or "").strip()[:300]
-        if status == 401:
-            return CredentialsError(
-                f"{where} refused the access token (401 Unauthorized{': ' + server if server else ''}). Check the "
-                "client id and secret (and that they belong to this endpoint).",
-                endpoint.profile_id,
-                status,
-            )
-        if status == 403:
-            text = server.lower()
-            if "processing unit" in text or "quota" in text or "insufficient" in text:
-                return QuotaExceededError(
-                    f"{where}: the account has no processing units/requests left ({server}). Wait for the quota to "
-                    "reset or use another account.",
-                    endpoint.profile_id,
-                    status,
-                )
-            return AccessDeniedError(
-                f"{where} denied access (403 Forbidden{': ' + server if server else ''}). The account may not use "
-                "Sentinel-2 L2A / the Process API there: check its subscription or use another account.",
-                endpoint.profile_id,
-                status,
-            )
-        if status == 429:
-            return QuotaExceededError(
-                f"{where} is rate-limiting this account (429). Wait a minute and retry with fewer parallel downloads.",
-                endpoint.profile_id,
-                status,
-            )
-        if status >= 500:
-            return ServerError(
-                f"{where} failed with HTTP {status} on every retry{': ' + server if server else ''}. The service may "
-                "be down: retry later.",
-                endpoint.profile_id,
-                status,
-            )
-        return RequestRejectedError(
-            f"{where} rejected the request (HTTP {status}{': ' + server if server else ''}). For a custom "
-            "evalscript check its setup()/outputs; otherwise report this as a bug.",
-            endpoint.profile_id,
-            status,
-        )
-    return FetchError(f"Downloading from {where} failed: {type(exc).__name__}: {exc}", endpoint.profile_id)
+def map_exception(exc: BaseException, endpoint: Endpoint, timeout_s: float | None = None) -> BaseException:
+    """A user-facing :class:`S2ParityError` for anything a download raised (see :mod:`.http_errors`)."""
+    return http_errors.map_exception(exc, endpoint.profile_id, endpoint.base_url, timeout_s=timeout_s)
 
 
 # -- helpers ------------------------------------------------------------------------------------------------------
@@ -287,15 +225,11 @@ def default_run_name(spec: RequestSpec, endpoint_a: Endpoint, endpoint_b: Endpoi
     return f"{stamp}_{spec.quantity}_{endpoint_a.profile_id}-vs-{endpoint_b.profile_id}"
 
 
-def _unique_final(out_parent: Path, name: str) -> Path:
+def _check_run_name(name: str) -> None:
     if not name or name in (".", "..") or name.startswith(".") or any(c in name for c in '/\\:*?"<>|'):
         raise OutputFolderError(
             f"{name!r} cannot be a run folder name: use letters, digits, '-', '_' (no path separators, no leading dot)."
         )
-    final, n = out_parent / name, 2
-    while final.exists() or run_folder.partial_dir(out_parent, final.name).exists():
-        final, n = out_parent / f"{name}-{n}", n + 1
-    return final
 
 
 def merge_userdata(docs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -369,6 +303,86 @@ def _wait_all(futures: set[cf.Future], cancel: threading.Event, is_cancelled: Ca
 # -- the pipeline -------------------------------------------------------------------------------------------------
 
 
+def request_key(spec: RequestSpec, endpoint_a: Endpoint, endpoint_b: Endpoint, max_tile_px: int) -> str:
+    """The identity of a fetch for resuming it: request body, grid, endpoints (no credentials), tile size."""
+    endpoints = [(e.profile_id, e.base_url) for e in (endpoint_a, endpoint_b)]
+    return partial_run.fingerprint(spec.to_process_body(), spec.grid.to_manifest(), endpoints, max_tile_px)
+
+
+def _mosaic(run: partial_run.PartialRun, spec: RequestSpec, tiles: list[Tile], sides: list[_Side]) -> dict[str, str]:
+    """Write the kept tiles of both sides into one GeoTIFF per raster and side; the ``files`` of the manifest."""
+    value_dtype = np.float32 if spec.units == "REFLECTANCE" else np.uint16
+    for s in sides:
+        (run.path / s.key).mkdir(exist_ok=True)
+        value_w = MosaicWriter(run.path / s.key / "value.tif", spec.grid)
+        scl_w = MosaicWriter(run.path / s.key / "scl.tif", spec.grid) if spec.outputs.scl else None
+        try:
+            for tile in tiles:
+                parsed = run.load_tile(s.key, tile.index)
+                _write(value_w, tile, parsed["value"])
+                if scl_w is not None and parsed["scl"] is not None:
+                    _write(scl_w, tile, parsed["scl"])
+                if parsed["userdata"] is not None:
+                    s.userdata.append(parsed["userdata"])
+            value_w.ensure_created(value_dtype)
+            _close(value_w)
+            if scl_w is not None:
+                scl_w.ensure_created(np.uint8)
+                _close(scl_w)
+        finally:
+            for w in (value_w, scl_w):
+                if w is not None:
+                    with contextlib.suppress(Exception):
+                        w.close()
+    files = {"value_a": "a/value.tif", "value_b": "b/value.tif"}
+    if spec.outputs.scl:
+        files.update({"scl_a": "a/scl.tif", "scl_b": "b/scl.tif"})
+    return files
+
+
+def _check_catalogs(spec: RequestSpec, sides: list[_Side]) -> None:
+    empty = [s for s in sides if not s.catalog]
+    if empty:
+        names = " and ".join(f"'{s.endpoint.profile_id}' ({s.endpoint.host})" for s in empty)
+        cc = spec.options.max_cloud_coverage
+        cc_text = f" with cloud cover ≤ {cc:g} %" if cc < 100 else ""
+        raise NoAcquisitionsError(
+            f"The catalog of {names} lists no Sentinel-2 L2A acquisition over the AOI between "
+            f"{spec.date_from:%Y-%m-%d} and {spec.date_to:%Y-%m-%d}{cc_text}: widen the date range"
+            f"{' or raise the maximum cloud cover' if cc_text else ''}.",
+            empty[0].endpoint.profile_id,
+        )
+
+
+def _reserve(
+    out_parent: Path, name: str, key: str, tiles: int, notify: NotifyFn, explicit: bool
+) -> partial_run.PartialRun:
+    _check_run_name(name)
+    try:
+        return partial_run.reserve(out_parent, name, key, tiles, notify, explicit_name=explicit)
+    except OSError as exc:
+        raise OutputFolderError(
+            f"Cannot create a run folder in {out_parent} ({exc.strerror or exc}): choose another output folder."
+        ) from exc
+
+
+def _side_metadata(run: partial_run.PartialRun, spec: RequestSpec, s: _Side, files: dict[str, str]) -> dict:
+    userdata = merge_userdata(s.userdata)
+    if spec.outputs.userdata:
+        (run.path / s.key / "userdata.json").write_text(json.dumps(userdata, indent=2) + "\n", "utf-8")
+        files[f"userdata_{s.key}"] = f"{s.key}/userdata.json"
+    (run.path / s.key / "catalog.json").write_text(json.dumps(s.catalog, indent=2) + "\n", "utf-8")
+    return {
+        "endpoint_id": s.endpoint.profile_id,
+        "base_url": s.endpoint.base_url,
+        "acquisitions": acquisitions_from_userdata(userdata),
+        "catalog_ids": [item["id"] for item in s.catalog],
+        "units": spec.units,
+        "harmonize_values": spec.options.harmonize_values,
+        "quantity": spec.quantity,
+    }
+
+
 def fetch_pair(
     spec: RequestSpec,
     endpoint_a: Endpoint,
@@ -382,99 +396,63 @@ def fetch_pair(
     max_workers: int = 4,
     max_tile_px: int = PROCESS_API_MAX_PX,
     timeout_s: float = 60.0,
+    retry: RetryPolicy | None = None,
+    notify: NotifyFn | None = None,
 ) -> Path:
     """Fetch ``spec`` from both endpoints; return the finished run folder ``<out_parent>/<run_name>``.
 
     ``max_workers``: parallel downloads *per endpoint*. ``max_tile_px``: tile edge limit in pixels (≤ 2500).
-    ``timeout_s``: read timeout of one HTTP call (s). ``proxies``: a ``requests`` proxies dict.
-    Raises a subclass of :class:`S2ParityError` (see ``fetch_errors``) — never leaves a partial folder behind.
+    ``timeout_s``: read timeout of one HTTP call (s). ``retry``: backoff and per-request deadline of retries
+    (default :func:`~.retry.default_policy`: 5 min per request). ``proxies``: a ``requests`` proxies dict.
+    ``notify(text)``: told about resumed, renamed and stale partial runs (default: the log, level WARNING).
+    Raises a subclass of :class:`S2ParityError` (see ``fetch_errors``). Finished tiles of a failed or cancelled
+    fetch are kept in a partial run folder (:mod:`.partial_run`; the error says where) that the same request
+    resumes; a fetch that finished no tile leaves nothing behind.
     """
     t_start = time.perf_counter()
     out_parent = Path(out_parent)
+    notify = notify or (lambda text: LOGGER.warning("%s", text))
     _check_writable(out_parent)
-    final = _unique_final(out_parent, run_name or default_run_name(spec, endpoint_a, endpoint_b))
-    partial = run_folder.partial_dir(out_parent, final.name)
+    evalscript_check.check_single_band(spec.evalscript, spec.outputs.value)
+    aoi = spec.aoi_shape()
+    tiles = [t for t in split_grid(spec.grid, max_tile_px) if tile_geometry(aoi, t.grid) is not None]
+    key = request_key(spec, endpoint_a, endpoint_b, max_tile_px)
+    name = run_name or default_run_name(spec, endpoint_a, endpoint_b)
+    run = _reserve(out_parent, name, key, len(tiles), notify, explicit=run_name is not None)
+    final = out_parent / run.name
     cancel = threading.Event()
-    sides = [_Side(k, ep, cancel, proxies, timeout_s) for k, ep in (("a", endpoint_a), ("b", endpoint_b))]
+    retry = retry or default_policy()
+    sides = [_Side(k, ep, cancel, proxies, timeout_s, retry) for k, ep in (("a", endpoint_a), ("b", endpoint_b))]
     pools = {s.key: cf.ThreadPoolExecutor(max(1, max_workers), thread_name_prefix=f"s2parity-{s.key}") for s in sides}
-    writers: list[MosaicWriter] = []
     current = sides[0]
+    total = 2 * len(tiles)
+    resumed = run.tiles_done()
     try:
-        try:
-            partial.mkdir(parents=True)
-            for s in sides:
-                (partial / s.key).mkdir()
-        except OSError as exc:
-            raise OutputFolderError(f"Cannot create {partial} ({exc}): choose another output folder.") from exc
-
         # 1. authenticate + catalog, both sides at once
         if progress:
-            progress(0, 1, "Authenticating and listing acquisitions on both endpoints")
+            progress(resumed, max(total, 1), "Authenticating and listing acquisitions on both endpoints")
         bbox = wgs84_bbox(spec)  # once, here: see wgs84_bbox
         futures = {pools[s.key].submit(s.connect, spec, bbox): s for s in sides}
         for fut in _wait_all(set(futures), cancel, is_cancelled):
             current = futures[fut]
             fut.result()
-        empty = [s for s in sides if not s.catalog]
-        if empty:
-            names = " and ".join(f"'{s.endpoint.profile_id}' ({s.endpoint.host})" for s in empty)
-            cc = spec.options.max_cloud_coverage
-            cc_text = f" with cloud cover ≤ {cc:g} %" if cc < 100 else ""
-            raise NoAcquisitionsError(
-                f"The catalog of {names} lists no Sentinel-2 L2A acquisition over the AOI between "
-                f"{spec.date_from:%Y-%m-%d} and {spec.date_to:%Y-%m-%d}{cc_text}: widen the date range"
-                f"{' or raise the maximum cloud cover' if cc_text else ''}.",
-                empty[0].endpoint.profile_id,
-            )
+        _check_catalogs(spec, sides)
 
-        # 2. tiles
-        aoi = spec.aoi_shape()
-        tiles = [t for t in split_grid(spec.grid, max_tile_px) if tile_geometry(aoi, t.grid) is not None]
-        value_w = {s.key: MosaicWriter(partial / s.key / "value.tif", spec.grid) for s in sides}
-        scl_w = {s.key: MosaicWriter(partial / s.key / "scl.tif", spec.grid) for s in sides} if spec.outputs.scl else {}
-        writers = [*value_w.values(), *scl_w.values()]
-        total = 2 * len(tiles)
+        # 2. the tiles not kept yet, each kept as soon as it arrives
         t_dl = time.perf_counter()
-        tile_futures = {pools[s.key].submit(_download_tile, spec, s, t): s for t in tiles for s in sides}
-        for done, fut in enumerate(_wait_all(set(tile_futures), cancel, is_cancelled), start=1):
+        todo = [(s, t) for t in tiles for s in sides if t.index not in run.done.get(s.key, set())]
+        tile_futures = {pools[s.key].submit(_download_tile, spec, s, t): s for s, t in todo}
+        for done, fut in enumerate(_wait_all(set(tile_futures), cancel, is_cancelled), start=resumed + 1):
             current = tile_futures[fut]
             side, tile, parsed = fut.result()
-            _write(value_w[side.key], tile, parsed["value"])
-            if side.key in scl_w and parsed["scl"] is not None:
-                _write(scl_w[side.key], tile, parsed["scl"])
-            if parsed["userdata"] is not None:
-                side.userdata.append(parsed["userdata"])
+            _keep(run, side.key, tile, parsed)
             if progress:
                 progress(done, total, f"Tile {tile.index + 1}/{len(tiles)} from endpoint {side.key.upper()} done")
         download_s = time.perf_counter() - t_dl
 
-        # 3. finish files
-        value_dtype = np.float32 if spec.units == "REFLECTANCE" else np.uint16
-        for w in value_w.values():
-            w.ensure_created(value_dtype)
-        for w in scl_w.values():
-            w.ensure_created(np.uint8)
-        for w in writers:
-            _close(w)
-        files = {"value_a": "a/value.tif", "value_b": "b/value.tif"}
-        if spec.outputs.scl:
-            files.update({"scl_a": "a/scl.tif", "scl_b": "b/scl.tif"})
-        sides_meta = {}
-        for s in sides:
-            userdata = merge_userdata(s.userdata)
-            if spec.outputs.userdata:
-                (partial / s.key / "userdata.json").write_text(json.dumps(userdata, indent=2) + "\n", "utf-8")
-                files[f"userdata_{s.key}"] = f"{s.key}/userdata.json"
-            (partial / s.key / "catalog.json").write_text(json.dumps(s.catalog, indent=2) + "\n", "utf-8")
-            sides_meta[s.key] = {
-                "endpoint_id": s.endpoint.profile_id,
-                "base_url": s.endpoint.base_url,
-                "acquisitions": acquisitions_from_userdata(userdata),
-                "catalog_ids": [item["id"] for item in s.catalog],
-                "units": spec.units,
-                "harmonize_values": spec.options.harmonize_values,
-                "quantity": spec.quantity,
-            }
+        # 3. mosaics, metadata, manifest; then the folder gets its final name
+        files = _mosaic(run, spec, tiles, sides)
+        sides_meta = {s.key: _side_metadata(run, spec, s, files) for s in sides}
         manifest = {
             "schema": run_folder.SCHEMA,
             "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -494,10 +472,11 @@ def fetch_pair(
                 **{f"http_requests_{s.key}": s.client.request_count for s in sides if s.client},
             },
             "tiles": len(tiles),
+            "tiles_resumed": resumed,
             "tile_grids": [t.grid.to_manifest() for t in tiles] if len(tiles) > 1 else [],
         }
-        run_folder.write_manifest(partial, manifest)
-        result = run_folder.finalize_run(partial, final)
+        run_folder.write_manifest(run.path, manifest)
+        result = run.finalize(final)
         if progress:
             progress(total, total, f"Run folder written: {final}")
         return result
@@ -505,19 +484,81 @@ def fetch_pair(
         cancel.set()
         for pool in pools.values():
             pool.shutdown(wait=False, cancel_futures=True)
-        for w in writers:
-            with contextlib.suppress(Exception):
-                w.close()
-        shutil.rmtree(partial, ignore_errors=True)
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+        error = _failed(exc, run, current.endpoint, timeout_s)
+        if error is exc:
             raise
-        mapped = map_exception(exc, current.endpoint)
-        if mapped is exc:
-            raise
-        raise mapped from exc
+        raise error from exc
     finally:
+        run.release()
         for pool in pools.values():
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _keep(run: partial_run.PartialRun, side: str, tile: Tile, parsed: dict[str, Any]) -> None:
+    try:
+        run.save_tile(side, tile.index, parsed)
+    except OSError as exc:
+        raise OutputFolderError(
+            f"Keeping tile {tile.index + 1} in {run.path} failed ({exc.strerror or exc}): check the free disk space "
+            "of the output folder."
+        ) from exc
+
+
+def _failed(exc: BaseException, run: partial_run.PartialRun, endpoint: Endpoint, timeout_s: float) -> BaseException:
+    """The error to raise for ``exc``: mapped to a user-facing one that says where the finished tiles are kept
+    (or, when none finished, with the partial folder removed)."""
+    with contextlib.suppress(OSError):
+        (run.path / run_folder.RUN_MANIFEST).unlink()  # a failure while finishing: the folder stays resumable
+    if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+        return exc
+    mapped = map_exception(exc, endpoint, timeout_s)
+    if run.tiles_done() == 0:
+        run.discard()
+        if isinstance(mapped, FetchCancelled):
+            mapped.args = ("The fetch was cancelled; no run folder was written.",)
+        return mapped
+    if isinstance(mapped, FetchCancelled):
+        mapped.args = (f"The fetch was cancelled. {run.where()}",)
+    elif isinstance(mapped, S2ParityError):
+        mapped.args = (f"{mapped} {run.where()}",)
+    return mapped
+
+
+SERIES_MANIFEST = "series.json"
+
+
+def _series_folder(out_parent: Path, name: str, key: str, explicit: bool, notify: NotifyFn) -> Path:
+    """The folder of a per-date series: an unfinished one of the same request (resumed), else a new one named
+    ``name`` (``name-2``… when taken, said through ``notify``), reserved atomically (``mkdir``)."""
+    _check_run_name(name)
+    for folder in sorted(p for p in out_parent.iterdir() if (p / SERIES_MANIFEST).is_file()):
+        try:
+            doc = json.loads((folder / SERIES_MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if doc.get("fingerprint") == key and not doc.get("complete") and (not explicit or folder.name == name):
+            notify(f"Resuming the unfinished series {folder}: dates already complete are not fetched again.")
+            return folder
+    candidate, n = name, 2
+    while True:
+        try:
+            (out_parent / candidate).mkdir()
+        except FileExistsError:
+            candidate, n = f"{name}-{n}", n + 1
+            continue
+        except OSError as exc:
+            raise OutputFolderError(f"Cannot create {out_parent / candidate} ({exc.strerror or exc}).") from exc
+        if candidate != name:
+            notify(f"{out_parent / name} already exists: this series is written to {out_parent / candidate} instead.")
+        return out_parent / candidate
+
+
+def _complete_run(folder: Path) -> bool:
+    try:
+        run_folder.load_manifest(folder)
+    except run_folder.RunFolderError:
+        return False
+    return True
 
 
 def fetch_pair_per_date(
@@ -529,19 +570,71 @@ def fetch_pair_per_date(
     run_name: str | None = None,
     progress: ProgressFn | None = None,
     is_cancelled: CancelFn | None = None,
+    notify: NotifyFn | None = None,
     **kwargs: Any,
 ) -> list[Path]:
     """One run folder per acquisition day listed by *both* catalogs, as ``<out_parent>/<run_name>/<YYYY-MM-DD>/``.
 
-    Days only one endpoint lists are skipped (they are written to ``<run_name>/skipped_days.json``).
+    Days only one endpoint lists are skipped (they are written to ``<run_name>/skipped_days.json``). Each date is
+    complete or absent (its unfinished tiles wait in a hidden partial folder); an error names the date that
+    failed; running the same request again resumes the series (complete dates are not fetched again).
     """
     out_parent = Path(out_parent)
+    notify = notify or (lambda text: LOGGER.warning("%s", text))
     _check_writable(out_parent)
-    parent = _unique_final(out_parent, run_name or default_run_name(spec, endpoint_a, endpoint_b))
+    key = request_key(spec, endpoint_a, endpoint_b, kwargs.get("max_tile_px", PROCESS_API_MAX_PX))
+    common, skipped = _common_days(spec, endpoint_a, endpoint_b, is_cancelled, kwargs)
+    parent = _series_folder(
+        out_parent, run_name or default_run_name(spec, endpoint_a, endpoint_b), key, run_name is not None, notify
+    )
+    partial_run.write_json(parent / SERIES_MANIFEST, {"fingerprint": key, "days": common, "complete": False})
+    (parent / "skipped_days.json").write_text(json.dumps(skipped, indent=2) + "\n", "utf-8")
+    out: list[Path] = []
+    for i, day in enumerate(common):
+        if _complete_run(parent / day):
+            out.append(parent / day)
+            continue
+        d0 = datetime.fromisoformat(f"{day}T00:00:00+00:00")
+        d1 = datetime.fromisoformat(f"{day}T23:59:59+00:00")
+
+        def day_progress(done: int, total: int, message: str, i: int = i) -> None:
+            if progress:
+                progress(i * total + done, len(common) * total, f"{common[i]}: {message}")
+
+        try:
+            out.append(
+                fetch_pair(
+                    spec.for_dates(d0, d1),
+                    endpoint_a,
+                    endpoint_b,
+                    parent,
+                    run_name=day,
+                    progress=day_progress,
+                    is_cancelled=is_cancelled,
+                    notify=notify,
+                    **kwargs,
+                )
+            )
+        except S2ParityError as exc:
+            done = ", ".join(p.name for p in out) or "none"
+            exc.args = (
+                f"Date {day} failed: {exc} Dates complete in {parent}: {done}. Run the same request again (same "
+                "output folder) to resume the series.",
+            )
+            raise
+    partial_run.write_json(parent / SERIES_MANIFEST, {"fingerprint": key, "days": common, "complete": True})
+    return out
+
+
+def _common_days(
+    spec: RequestSpec, endpoint_a: Endpoint, endpoint_b: Endpoint, is_cancelled: CancelFn | None, kwargs: dict
+) -> tuple[list[str], dict[str, list[str]]]:
+    """Acquisition days both catalogs list, and the days only one lists (``{"a": [...], "b": [...]}``)."""
     cancel = threading.Event()
-    days: dict[str, list[str]] = {}
+    retry = kwargs.get("retry") or default_policy()
+    timeout_s = kwargs.get("timeout_s", 60.0)
     sides = [
-        _Side(k, ep, cancel, kwargs.get("proxies"), kwargs.get("timeout_s", 60.0))
+        _Side(k, ep, cancel, kwargs.get("proxies"), timeout_s, retry)
         for k, ep in (("a", endpoint_a), ("b", endpoint_b))
     ]
     bbox = wgs84_bbox(spec)  # once, here: see wgs84_bbox
@@ -554,42 +647,17 @@ def fetch_pair_per_date(
             fut.result()
     except Exception as exc:
         cancel.set()
-        mapped = map_exception(exc, current.endpoint)
+        mapped = map_exception(exc, current.endpoint, timeout_s)
         if mapped is exc:
             raise
         raise mapped from exc
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
-    for s in sides:
-        days[s.key] = acquisition_days(s.catalog)
+    days = {s.key: acquisition_days(s.catalog) for s in sides}
     common = sorted(set(days["a"]) & set(days["b"]))
     if not common:
         raise NoAcquisitionsError(
             f"No acquisition day between {spec.date_from:%Y-%m-%d} and {spec.date_to:%Y-%m-%d} is listed by both "
             f"endpoints (A: {len(days['a'])} days, B: {len(days['b'])} days): widen the date range.",
         )
-    parent.mkdir(parents=True)
-    skipped = {k: sorted(set(v) - set(common)) for k, v in days.items()}
-    (parent / "skipped_days.json").write_text(json.dumps(skipped, indent=2) + "\n", "utf-8")
-    out: list[Path] = []
-    for i, day in enumerate(common):
-        d0 = datetime.fromisoformat(f"{day}T00:00:00+00:00")
-        d1 = datetime.fromisoformat(f"{day}T23:59:59+00:00")
-
-        def day_progress(done: int, total: int, message: str, i: int = i) -> None:
-            if progress:
-                progress(i * total + done, len(common) * total, f"{common[i]}: {message}")
-
-        out.append(
-            fetch_pair(
-                spec.for_dates(d0, d1),
-                endpoint_a,
-                endpoint_b,
-                parent,
-                run_name=day,
-                progress=day_progress,
-                is_cancelled=is_cancelled,
-                **kwargs,
-            )
-        )
-    return out
+    return common, {k: sorted(set(v) - set(common)) for k, v in days.items()}

@@ -146,8 +146,9 @@ def check_same_grid(a: GridInfo, b: GridInfo, names: tuple[str, str] = ("A", "B"
         raise GridMismatchError(
             f"Rasters {names[0]} and {names[1]} are not on the same grid: "
             + "; ".join(diffs)
-            + f". Put {names[1]} onto {names[0]}'s grid first (explicit resampling, e.g. align_to_grid), "
-            "or fetch both with the same request."
+            + f". Put {names[1]} onto {names[0]}'s grid first with the QGIS tool Raster ‣ Align Rasters (or "
+            f"Raster ‣ Projections ‣ Warp (Reproject) with {names[0]}'s CRS, extent and pixel size), or fetch both "
+            "with the same request."
         )
 
 

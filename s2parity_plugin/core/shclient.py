@@ -1,7 +1,11 @@
 """sentinelhub-py's download client, adapted for S2 Parity: proxies, cancellation, token renewal, safe logging.
 
-What is changed (everything else — 429 handling with ``Retry-After`` in ms, 5xx/connection retries with backoff,
-session caching per client — is sentinelhub-py's own code):
+What is changed (everything else — the rate limiter, request building, session caching per client — is
+sentinelhub-py's own code):
+
+* **Retries** (:mod:`.retry`): 5xx, connection errors, read timeouts and cut-off bodies are retried with exponential
+  backoff and jitter, 429 waits ``Retry-After`` (ms; 30 s when missing), all within a per-request deadline
+  (:class:`~.retry.RetryPolicy`, default 5 min) instead of sentinelhub's 3 attempts within about 2 s.
 
 * **Token fetch** (:class:`ParitySession`): a plain OAuth2 client-credentials POST with ``requests`` instead of
   ``requests_oauthlib``. Reasons: ``requests_oauthlib`` logs the token request *body* (which contains the client
@@ -17,9 +21,10 @@ session caching per client — is sentinelhub-py's own code):
   waits are sliced to ≤ 0.1 s, so a cancelled tile stops at its next check. An HTTP call already on the wire finishes
   or hits its timeout (sentinelhub's client is blocking); the caller does not wait for it.
 * **Token expiry mid-run**: a 401 on a data request with a token that was valid by its ``expires_in`` renews the
-  token once (only if no other thread renewed it meanwhile) and repeats the request.
+  token once (only if no other thread renewed it meanwhile) and repeats the request; a 401 for the fresh token
+  raises :class:`CredentialsError` saying so (clock skew or a token service and API that disagree).
 * **Truncated answers**: a body shorter than its ``Content-Length`` (urllib3 1.26 does not check) raises
-  ``ChunkedEncodingError``, which sentinelhub-py's retry decorator treats as temporary and retries.
+  ``ChunkedEncodingError``, which is retried like any temporary error.
 * **Thread safety**: one lock per client for the whole run (sentinelhub creates a new lock per ``download()``
   call, which would not protect the shared rate limiter/session when tiles are downloaded from our own threads).
 """
@@ -27,6 +32,7 @@ session caching per client — is sentinelhub-py's own code):
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from typing import Any
@@ -34,13 +40,15 @@ from typing import Any
 import requests
 from sentinelhub import SHConfig
 from sentinelhub.download.client import DownloadClient
-from sentinelhub.download.handlers import retry_temporary_errors
-from sentinelhub.download.models import DownloadRequest
+from sentinelhub.download.models import DownloadRequest, DownloadResponse
 from sentinelhub.download.rate_limit import SentinelHubRateLimit
 from sentinelhub.download.sentinelhub_client import SentinelHubDownloadClient
 from sentinelhub.download.session import SentinelHubSession
+from sentinelhub.exceptions import DownloadFailedException
 
 from s2parity_plugin.core.fetch_errors import CredentialsError, FetchCancelled
+from s2parity_plugin.core.http_errors import describe_payload
+from s2parity_plugin.core.retry import RetryPolicy, send_with_retries
 
 LOGGER = logging.getLogger(__name__)
 
@@ -57,30 +65,33 @@ class ParitySession(SentinelHubSession):
         proxies: dict[str, str] | None = None,
         endpoint_id: str = "",
         cancel: threading.Event | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.proxies = dict(proxies or {})
         self.endpoint_id = endpoint_id
         self.cancel = cancel
+        self.retry = retry or RetryPolicy()
         super().__init__(config=config)
 
-    @retry_temporary_errors
     def _fetch_token(self, request: DownloadRequest) -> dict[str, Any]:
         if self.cancel is not None and self.cancel.is_set():
             raise FetchCancelled("Cancelled while authenticating.")
         LOGGER.debug("Requesting an access token from %s for client id %s", request.url, self.config.sh_client_id)
-        response = requests.post(
-            request.url,
-            data={
-                "grant_type": "client_credentials",
-                "client_id": self.config.sh_client_id,
-                "client_secret": self.config.sh_client_secret,
-            },
-            headers={**self.DEFAULT_HEADERS, "Accept": "application/json"},
-            timeout=min(self.config.download_timeout_seconds, 30.0),
-            proxies=self.proxies or None,
-        )
-        if response.status_code >= 500:
-            response.raise_for_status()  # retried by retry_temporary_errors
+
+        def post() -> requests.Response:
+            return requests.post(
+                request.url,
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": self.config.sh_client_id,
+                    "client_secret": self.config.sh_client_secret,
+                },
+                headers={**self.DEFAULT_HEADERS, "Accept": "application/json"},
+                timeout=min(self.config.download_timeout_seconds, 30.0),
+                proxies=self.proxies or None,
+            )
+
+        response = send_with_retries(post, self.retry, cancel=self.cancel, what="token request")
         try:
             body = response.json()
         except ValueError:
@@ -98,8 +109,9 @@ class ParitySession(SentinelHubSession):
         response.raise_for_status()
         if "access_token" not in body:
             raise CredentialsError(
-                f"The token service of endpoint '{self.endpoint_id}' ({request.url}) answered without an access "
-                "token: check the token URL of the endpoint.",
+                f"The token service of endpoint '{self.endpoint_id}' ({request.url}) answered "
+                f"{describe_payload(response.content or b'', response.headers.get('Content-Type', ''))} instead of "
+                "an access token: check the token URL of the endpoint (and the proxy settings).",
                 endpoint_id=self.endpoint_id,
                 status=response.status_code,
             )
@@ -137,10 +149,13 @@ class ParityClient(SentinelHubDownloadClient):
         proxies: dict[str, str] | None = None,
         cancel: threading.Event | None = None,
         connect_timeout_s: float = 5.0,
+        retry: RetryPolicy | None = None,
     ) -> None:
         super().__init__(config=config, session=session, default_retry_time=1.0)
         self.proxies = dict(proxies or {})
         self.cancel = cancel or threading.Event()
+        self.retry = retry or RetryPolicy()
+        self._rng = random.Random()
         self.connect_timeout_s = connect_timeout_s
         self.rate_limit = _CancellableRateLimit(self.cancel, num_processes=config.number_of_download_processes)
         self._run_lock = threading.Lock()
@@ -152,6 +167,37 @@ class ParityClient(SentinelHubDownloadClient):
         self.lock = self._run_lock
         return DownloadClient.download(self, *args, **kwargs)
 
+    def _execute_download(self, request: DownloadRequest) -> DownloadResponse:
+        """One request with :mod:`.retry`'s policy (replaces sentinelhub's 3-attempt retry decorators)."""
+
+        def attempt() -> requests.Response:
+            self._wait_for_rate_limit()
+            return self._do_download(request)
+
+        response = send_with_retries(
+            attempt,
+            self.retry,
+            cancel=self.cancel,
+            rng=self._rng,
+            on_rate_limit=self._slow_down,
+            what=f"request to {request.url}",
+        )
+        if response.status_code >= 400:
+            error = requests.HTTPError(f"HTTP {response.status_code} from {request.url}", response=response)
+            raise DownloadFailedException(str(error), request_exception=error)
+        return DownloadResponse.from_response(response, request)
+
+    def _wait_for_rate_limit(self) -> None:
+        while True:
+            wait = self._execute_thread_safe(self.rate_limit.register_next)
+            if wait <= 0:
+                return
+            time.sleep(wait)
+
+    def _slow_down(self, wait_s: float) -> None:
+        """A 429 asked to wait ``wait_s``: every worker of this client waits (the rate limit is per account)."""
+        self._execute_thread_safe(self.rate_limit.update, {"Retry-After": str(int(wait_s * 1000))}, default=0)
+
     def _do_download(self, request: DownloadRequest) -> requests.Response:
         response = self._send(request)
         if response.status_code == requests.codes.UNAUTHORIZED and request.use_session:
@@ -159,6 +205,15 @@ class ParityClient(SentinelHubDownloadClient):
             LOGGER.info("HTTP 401 from %s: renewing the access token once and repeating the request", request.url)
             self._execute_thread_safe(self.session.renew, failed or None)
             response = self._send(request)
+            if response.status_code == requests.codes.UNAUTHORIZED:
+                raise CredentialsError(
+                    f"The service refused a freshly issued access token (HTTP 401 right after renewing it) for "
+                    f"{request.url}. The credentials were accepted by the token service, so this is not a wrong "
+                    "client secret: check the computer's clock (a clock that is off by minutes makes new tokens "
+                    "look not yet valid or expired) and that the token URL belongs to the same deployment as the "
+                    "service URL.",
+                    status=401,
+                )
         return response
 
     def _send(self, request: DownloadRequest) -> requests.Response:

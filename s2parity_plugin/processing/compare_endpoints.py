@@ -129,11 +129,22 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
     def processAlgorithm(
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict:
-        import processing
-
         from s2parity_plugin.core import compare_warmup
 
-        compare_warmup.preload_in_background()  # the compiled compare kernel loads while the fetch runs
+        # The compiled compare kernel loads while the fetch runs; the algorithm waits for that thread before it
+        # returns (also on error or cancel), so no thread of it is still inside numba/GDAL when QGIS tears down.
+        preload = compare_warmup.preload_in_background()
+        try:
+            return self._fetch_and_compare(parameters, context, feedback)
+        finally:
+            if preload is not None:
+                preload.join()
+
+    def _fetch_and_compare(
+        self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> dict:
+        import processing
+
         steps = QgsProcessingMultiStepFeedback(2, feedback)
         fetch_params = {k: v for k, v in parameters.items() if k in self._fetch_names}
         fetch_params["OUTPUT_FOLDER"] = self.parameterAsString(parameters, "OUTPUT_FOLDER", context)
@@ -146,8 +157,9 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
             )
         except QgsProcessingException as exc:
             # processing.run only says "There were errors executing the algorithm."; pass the real reason on.
+            # The child's errors were recorded, not shown: raise its first real reason, once.
             reasons = [e for e in child_feedback.errors if e != GENERIC_FAILURE]
-            raise QgsProcessingException(reasons[-1] if reasons else str(exc)) from exc
+            raise QgsProcessingException(reasons[0] if reasons else str(exc)) from exc
         if feedback.isCanceled():
             return {}
         # One run folder, or one per acquisition date with PER_DATE (the single-valued outputs are the last date's).
@@ -173,24 +185,23 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
 
     def _compare_run(self, run_dir: Path, parameters: dict, context: QgsProcessingContext, progress) -> dict:
         """Compare one run folder (core: compare, density, per-feature table, report); return the outputs
-        (empty when cancelled)."""
+        (empty when cancelled). A failure to write (full disk) is a clear message and leaves no debris."""
+        from s2parity_plugin.core import compare_output
         from s2parity_plugin.core.compare import CompareCancelled, CompareOptions
         from s2parity_plugin.core.compare_run import compare_and_complete, run_grid_crs
 
+        options = CompareOptions(
+            invalid_classes=self.parameterAsString(parameters, self.INVALID_CLASSES, context) or DEFAULT_INVALID,
+            tolerance=self._optional_number(parameters, self.TOLERANCE, context),
+            shift_correct=self.parameterAsBoolean(parameters, self.SHIFT_CORRECT, context),
+            mask_invalid=self.parameterAsBoolean(parameters, self.MASK_INVALID, context),
+        )
+        zones = self._zones(QgsCoordinateReferenceSystem(run_grid_crs(run_dir)), context)
         try:
-            run = compare_and_complete(
-                run_dir,
-                zones=self._zones(QgsCoordinateReferenceSystem(run_grid_crs(run_dir)), context),
-                quantity=self._quantity,
-                options=CompareOptions(
-                    invalid_classes=self.parameterAsString(parameters, self.INVALID_CLASSES, context)
-                    or DEFAULT_INVALID,
-                    tolerance=self._optional_number(parameters, self.TOLERANCE, context),
-                    shift_correct=self.parameterAsBoolean(parameters, self.SHIFT_CORRECT, context),
-                    mask_invalid=self.parameterAsBoolean(parameters, self.MASK_INVALID, context),
-                ),
-                feedback=progress,
-            )
+            with compare_output.guarded(run_dir / "compare"):
+                run = compare_and_complete(
+                    run_dir, zones=zones, quantity=self._quantity, options=options, feedback=progress
+                )
         except CompareCancelled:
             return {}
         except S2ParityError as exc:
@@ -231,7 +242,7 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
 
 
 class ErrorRecordingFeedback(QgsProcessingFeedback):
-    """Feedback for a child algorithm: forwards everything to ``parent`` and keeps the errors it reported."""
+    """Feedback for a child algorithm: forwards everything but errors to ``parent``; keeps the errors."""
 
     def __init__(self, parent: QgsProcessingFeedback) -> None:
         super().__init__(False)  # no logging of its own: the parent logs what is forwarded (once)
@@ -244,9 +255,9 @@ class ErrorRecordingFeedback(QgsProcessingFeedback):
             self.cancel()
 
     def reportError(self, error: str, fatalError: bool = False) -> None:  # noqa: N802,N803 (QGIS API)
-        self.errors.append(error)
-        if error != GENERIC_FAILURE:  # processing.run's "There were errors…": the real reason is raised instead
-            self.parent.reportError(error, fatalError)
+        """Record only: the parent algorithm raises the first error, so the user sees each failure once."""
+        if error not in self.errors:
+            self.errors.append(error)
 
     def pushInfo(self, info: str) -> None:  # noqa: N802 (QGIS API)
         self.parent.pushInfo(info)

@@ -227,6 +227,11 @@ class CompareRastersAlgorithm(S2ParityAlgorithm):
             raise QgsProcessingException(f"GDAL could not complete the comparison: {exc}") from exc
 
         report = result.report
+        from s2parity_plugin.core.scl_check import annotate
+
+        scl_note = annotate(report, scl_a, scl_b)
+        if scl_note:
+            feedback.pushWarning(scl_note)
         outputs: dict[str, Any] = {
             self.OUTPUT_DIFFERENCE: _deliver(result.difference, diff_dest),
             self.OUTPUT_MISMATCH: None,

@@ -38,6 +38,7 @@ from s2parity_plugin.core.spec import MOSAICKING_ORDERS, SNAP_MODES
 from s2parity_plugin.processing.base import S2ParityAlgorithm
 
 MOSAICKING = ("ORBIT", "SIMPLE")
+DEFAULT_TIMEOUT_S = 60.0
 UNITS = ("DEFAULT", "DN", "REFLECTANCE")  # DEFAULT: DN for bands, REFLECTANCE for NDVI, as declared by CUSTOM
 
 
@@ -90,6 +91,8 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
     MAX_WORKERS = "MAX_WORKERS"
     RUN_NAME = "RUN_NAME"
     PER_DATE = "PER_DATE"
+    TIMEOUT = "TIMEOUT"
+    RETRY_DEADLINE = "RETRY_DEADLINE"
     RUN_FOLDERS = "RUN_FOLDERS"
     OUTPUT_FOLDER = "OUTPUT_FOLDER"
     RUN_FOLDER = "RUN_FOLDER"
@@ -193,6 +196,24 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
                 "One run per acquisition date in the range (both catalogs list it), to compare over time",
                 False,
             ),
+            QgsProcessingParameterNumber(
+                self.TIMEOUT,
+                "Read timeout: longest wait for an answer to one HTTP request (s)",
+                QgsProcessingParameterNumber.Double,
+                DEFAULT_TIMEOUT_S,
+                False,
+                1.0,
+                3600.0,
+            ),
+            QgsProcessingParameterNumber(
+                self.RETRY_DEADLINE,
+                "Retry deadline: how long one request is retried on errors and rate limits (s; empty = 300)",
+                QgsProcessingParameterNumber.Double,
+                None,
+                True,
+                0.0,
+                86400.0,
+            ),
         ]
         for param in advanced:
             param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
@@ -246,6 +267,7 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict:
         from s2parity_plugin.core.fetch import fetch_pair, fetch_pair_per_date
+        from s2parity_plugin.core.retry import default_policy
         from s2parity_plugin.core.spec import build_spec
 
         prepared = self._prepared
@@ -291,6 +313,9 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
                 proxies=prepared["proxies"],
                 max_workers=self.parameterAsInt(parameters, self.MAX_WORKERS, context),
                 max_tile_px=self.parameterAsInt(parameters, self.MAX_TILE_PX, context),
+                timeout_s=self.parameterAsDouble(parameters, self.TIMEOUT, context),
+                retry=default_policy(self._optional_seconds(parameters, self.RETRY_DEADLINE, context)),
+                notify=feedback.pushWarning,
             )
         except S2ParityError as exc:
             raise QgsProcessingException(str(exc)) from exc
@@ -300,3 +325,9 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
         for run in runs:
             feedback.pushInfo(f"Run folder: {run}")
         return {self.RUN_FOLDER: str(run_dir), self.RUN_FOLDERS: json.dumps([str(r) for r in runs])}
+
+    def _optional_seconds(self, parameters: dict, name: str, context: QgsProcessingContext) -> float | None:
+        value = parameters.get(name)
+        if value is None or value == "":
+            return None
+        return self.parameterAsDouble(parameters, name, context)

@@ -25,7 +25,7 @@ from s2parity_plugin.sample_endpoints import catalog, encoding, process_api
 from s2parity_plugin.sample_endpoints.auth import DEMO_CLIENTS, REALMS, TOKEN_PATHS, TokenIssuer
 from s2parity_plugin.sample_endpoints.budget import Budget, BudgetConfig
 from s2parity_plugin.sample_endpoints.errors import ServiceError, bad_payload, internal_error, not_found, unauthorized
-from s2parity_plugin.sample_endpoints.faults import FaultConfig, FaultState
+from s2parity_plugin.sample_endpoints.faults import FaultConfig, FaultState, request_key
 from s2parity_plugin.sample_endpoints.scene_generator import SyntheticSceneSource
 
 LOGGER = logging.getLogger(__name__)
@@ -115,7 +115,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _authorize(self) -> None:
         d = self.deployment
-        if d.issuer.verify(self.headers.get("Authorization"), d.faults.config.expire_tokens_after) is None:
+        authorization = self.headers.get("Authorization")
+        if d.issuer.verify(authorization, d.faults.config.expire_tokens_after) is None:
+            raise unauthorized()
+        if d.faults.token_spent(authorization):
             raise unauthorized()
 
     def _admit(self, token: bool = False) -> None:
@@ -130,15 +133,9 @@ class _Handler(BaseHTTPRequestHandler):
             raise rate_limited(wait_ms)
 
     def _api_fault(self) -> None:
-        fault = self.deployment.faults.draw_api_fault()
-        if fault == "429":
-            from s2parity_plugin.sample_endpoints.errors import rate_limited
-
-            raise rate_limited(self.deployment.faults.config.retry_after_ms)
-        if fault == "500":
-            raise internal_error("Injected fault: internal server error")
-        if fault == "503":
-            raise ServiceError(503, "Injected fault: service temporarily unavailable", "COMMON_EXCEPTION")
+        error = self.deployment.faults.api_error(self._fault_key)
+        if error is not None:
+            raise error
 
     # -- verbs --------
     def do_POST(self) -> None:
@@ -153,6 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._in_catalog = False  # one handler serves every request of a keep-alive connection
         try:
             body = self._read_body() if method == "POST" else b""
+            self._fault_key = request_key(method, path, body)
             d.faults.sleep_latency()
             if method == "POST" and path == TOKEN_PATHS[d.name]:
                 self._admit(token=True)
@@ -203,7 +201,7 @@ class _Handler(BaseHTTPRequestHandler):
         if d.budget is not None:
             d.budget.charge(pu)
         headers = {"x-processingunits-spent": f"{pu:.4f}"}
-        self._send(200, payload, ctype, headers=headers, truncate=d.faults.draw_truncate())
+        self._send(200, payload, ctype, headers=headers, truncate=d.faults.draw_truncate(self._fault_key))
 
     def _catalog(self, method: str, sub: str, body: bytes) -> None:
         d = self.deployment
@@ -222,7 +220,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._api_fault()
             result = catalog.search(doc, d.name, d.source, d.base_url)
             payload = json.dumps(result).encode("utf-8")
-            self._send(200, payload, "application/geo+json", truncate=d.faults.draw_truncate())
+            self._send(200, payload, "application/geo+json", truncate=d.faults.draw_truncate(self._fault_key))
             return
         if method == "GET" and sub == "/conformance":
             self._send_json(200, catalog.conformance())
@@ -358,6 +356,7 @@ class SampleEndpoints:
         seed: int = 0,
         retry_after_ms: int = 200,
         truncate_mode: str = "content-length",
+        **more: Any,
     ) -> None:
         """Replace the faults of one deployment (see :class:`~.faults.FaultConfig` for the meaning and units)."""
         if deployment not in self.deployments:
@@ -374,6 +373,7 @@ class SampleEndpoints:
                 truncate_mode=truncate_mode,
                 expire_tokens_after=expire_tokens_after,
                 seed=seed,
+                **more,
             )
         )
 

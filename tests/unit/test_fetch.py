@@ -24,7 +24,9 @@ from s2parity_plugin.core.fetch_errors import (
     NoAcquisitionsError,
     OutputFolderError,
     QuotaExceededError,
+    ServerError,
 )
+from s2parity_plugin.core.retry import RetryPolicy
 from s2parity_plugin.core.spec import build_spec
 
 sample_endpoints = pytest.importorskip("s2parity_plugin.sample_endpoints")
@@ -35,6 +37,9 @@ SEED_BBOX = SEED["input"]["bounds"]["bbox"]
 SEED_JS = (DATA / "seed_evalscript_b04_scl_orbit.js").read_text()
 # ~1 km² near Naples (WGS 84), inside the seed's tile T33TVF
 SMALL = box(14.200, 40.800, 14.212, 40.809)
+# retries as in production, with waits and deadline scaled down for tests
+FAST = RetryPolicy(deadline_s=60.0, backoff_initial_s=0.02, backoff_max_s=0.2)
+SHORT = RetryPolicy(deadline_s=1.0, backoff_initial_s=0.02, backoff_max_s=0.2)
 
 
 @pytest.fixture(scope="module")
@@ -203,36 +208,116 @@ def test_429_bursts_are_waited_out(eps, pair, tmp_path):
 
 def test_429_forever_is_quota_error(eps, pair, tmp_path):
     a, b = pair
-    eps.set_faults("cdse", rate_limit_burst=1000, retry_after_ms=20)
+    eps.set_faults("cdse", rate_limit_burst=1000, retry_after_ms=300)
     spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04")
-    with pytest.raises(QuotaExceededError, match="sample-cdse") as info:
-        fetch_pair(spec, a, b, tmp_path)
+    with pytest.raises(QuotaExceededError, match=r"sample-cdse.*429.*deadline") as info:
+        fetch_pair(spec, a, b, tmp_path, retry=SHORT)
     assert info.value.endpoint_id == "sample-cdse"
     assert list(tmp_path.iterdir()) == []
 
 
 def test_token_expiry_mid_run_is_renewed(eps, pair, tmp_path):
     a, b = pair
-    eps.set_faults("sh", latency_s=0.15, expire_tokens_after=0.4)
+    eps.set_faults("sh", expire_tokens_after_uses=3)  # each token expires after 3 requests: at fixed points
     start = len(eps.request_log)
     spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04")
     run = fetch_pair(spec, a, b, tmp_path, max_tile_px=40, max_workers=1)
-    assert run_folder.load_manifest(run)["tiles"] >= 4
+    tiles = run_folder.load_manifest(run)["tiles"]
+    assert tiles >= 4
     sh_log = [r for r in _log_since(eps, start) if r[0] == "sh"]
-    assert any(r[3] == 401 for r in sh_log), "expected at least one 401 from the expired token"
-    assert sum(1 for r in sh_log if r[2].endswith("/token") and r[3] == 200) >= 2
+    api = 1 + tiles  # catalog search + one request per tile
+    assert [r[3] for r in sh_log if r[2].endswith(("/search", "/process"))].count(200) == api
+    renewals = sum(1 for r in sh_log if r[2].endswith("/token") and r[3] == 200) - 1
+    assert renewals == (api - 1) // 3 and sum(1 for r in sh_log if r[3] == 401) == renewals
+
+
+def test_token_refused_right_after_renewal_says_so(eps, pair, tmp_path):
+    a, b = pair
+    eps.set_faults("cdse", expire_tokens_after_uses=0)  # every token is refused, even a fresh one
+    with pytest.raises(CredentialsError, match="refused a freshly issued access token") as info:
+        fetch_pair(build_spec(SMALL, 4326, "2020-10-04", "2020-10-04"), a, b, tmp_path, retry=SHORT)
+    message = str(info.value)
+    assert "clock" in message and "not a wrong client secret" in message and info.value.endpoint_id == "sample-cdse"
+    assert list(tmp_path.iterdir()) == []
+
+
+def _outcomes(eps, deployment: str) -> dict[str, list[str]]:
+    """The server's fault log: outcome of every attempt, per distinct request (process + catalog)."""
+    return eps.deployments[deployment].faults.attempts_by_request()
+
+
+def _assert_same_rasters(run: Path, reference: Path) -> None:
+    for rel in ("a/value.tif", "b/value.tif", "a/scl.tif", "b/scl.tif"):
+        arr, meta, _ = _read(run / rel)
+        ref, ref_meta, _ = _read(reference / rel)
+        assert meta == ref_meta
+        np.testing.assert_array_equal(arr, ref)
 
 
 def test_server_errors_and_truncation_are_retried(eps, pair, tmp_path):
+    """Every request fails its first attempts (5xx on A, cut-off bodies on B), then 30 % of the later attempts
+    fail too (seeded per request and attempt, so thread order cannot change which): the retries are in the
+    server's log and the rasters equal a fault-free run."""
     a, b = pair
-    eps.set_faults("sh", error_rate=0.3, seed=3)
-    eps.set_faults("cdse", truncate_rate=0.3, seed=4)
+    eps.set_faults("sh", schedule=("503", "500"), error_rate=0.3, seed=3)
+    eps.set_faults("cdse", schedule=("truncate",), truncate_rate=0.3, seed=4)
     spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04")
-    run = fetch_pair(spec, a, b, tmp_path, max_tile_px=48)
-    assert run_folder.load_manifest(run)
+    start = len(eps.request_log)
+    run = fetch_pair(spec, a, b, tmp_path, run_name="faulty", max_tile_px=48, retry=FAST)
+    tiles = run_folder.load_manifest(run)["tiles"]
+    assert tiles >= 4
+    sh, cdse = _outcomes(eps, "sh"), _outcomes(eps, "cdse")
+    assert len(sh) == len(cdse) == tiles + 1  # one catalog search + one request per tile, on each side
+    for attempts in sh.values():
+        assert attempts[:2] == ["503", "500"] and attempts[-1] == "ok"
+        assert all(o in ("500", "503") for o in attempts[:-1])
+    for attempts in cdse.values():
+        assert attempts[0] == "truncate" and attempts[-1] == "ok"
+        assert all(o == "truncate" for o in attempts[:-1])
+    api_sh = [r[3] for r in _log_since(eps, start) if r[0] == "sh" and r[2].endswith(("/process", "/search"))]
+    assert len(api_sh) == sum(len(v) for v in sh.values())  # the log of HTTP answers agrees: every attempt
+    assert api_sh.count(200) == tiles + 1
+    eps.clear_faults()
+    _assert_same_rasters(run, fetch_pair(spec, a, b, tmp_path, run_name="fault-free", max_tile_px=48))
 
 
-def test_cancel_mid_download_returns_fast_and_leaves_nothing(eps, pair, tmp_path):
+def test_each_request_fails_exactly_as_scheduled(eps, pair, tmp_path):
+    """Fail the first two attempts of every request on both sides: exactly 3 attempts per request."""
+    a, b = pair
+    for dep in ("sh", "cdse"):
+        eps.set_faults(dep, schedule=("503", "504"))
+    start = len(eps.request_log)
+    spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04")
+    run = fetch_pair(spec, a, b, tmp_path, max_tile_px=48, max_workers=3, retry=FAST)
+    tiles = run_folder.load_manifest(run)["tiles"]
+    for dep in ("sh", "cdse"):
+        process = [r[3] for r in _log_since(eps, start) if r[0] == dep and r[2].endswith("/process")]
+        assert sorted(process) == [200] * tiles + [503] * tiles + [504] * tiles
+        assert all(v == ["503", "504", "ok"] for v in _outcomes(eps, dep).values())
+
+
+def test_retries_end_at_the_deadline_with_a_clear_message(eps, pair, tmp_path):
+    a, b = pair
+    eps.set_faults("cdse", error_rate=1.0)
+    spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04")
+    with pytest.raises(ServerError, match=r"sample-cdse.*HTTP 50[03] on every retry") as info:
+        fetch_pair(spec, a, b, tmp_path, retry=SHORT)
+    assert "{" not in str(info.value) and "\\n" not in str(info.value)  # the server's message as text
+    attempts = next(iter(_outcomes(eps, "cdse").values()))
+    assert len(attempts) >= 3  # retried with backoff until the 1 s deadline
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_read_timeout_says_no_answer_within(eps, pair, tmp_path):
+    a, b = pair
+    eps.set_faults("cdse", latency_s=0.6)
+    spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04")
+    with pytest.raises(NetworkError, match=r"sample-cdse.*no answer within 0.2 s") as info:
+        fetch_pair(spec, a, b, tmp_path, timeout_s=0.2, retry=SHORT)
+    assert "Cannot reach" not in str(info.value)
+
+
+def test_cancel_mid_download_returns_fast_and_keeps_only_finished_tiles(eps, pair, tmp_path):
     a, b = pair
     eps.set_faults("sh", latency_s=0.6)
     eps.set_faults("cdse", latency_s=0.6)
@@ -249,19 +334,20 @@ def test_cancel_mid_download_returns_fast_and_leaves_nothing(eps, pair, tmp_path
             max_workers=2,
         )  # fmt: skip
     latency = time.perf_counter() - cancel_at[0]
-    assert latency < 1.0, f"cancel took {latency:.2f} s"
-    assert list(tmp_path.iterdir()) == []
+    assert latency < 3.0, f"cancel took {latency:.2f} s"  # waiting for the queued tiles would take ≥ 5 s
+    assert [p.name.startswith(run_folder.PARTIAL_PREFIX) for p in tmp_path.iterdir()] == [True]  # resumable
+    assert not list(tmp_path.rglob("*.tif"))
 
 
 def test_cancel_during_authentication(eps, pair, tmp_path):
     a, b = pair
-    eps.set_faults("sh", latency_s=0.8)
+    eps.set_faults("sh", latency_s=3.0)  # waiting for the token would take ≥ 3 s; the cancel takes ≈ 0.3 s
     flag = threading.Event()
     threading.Timer(0.2, flag.set).start()
     t0 = time.perf_counter()
     with pytest.raises(FetchCancelled):
         fetch_pair(build_spec(SMALL, 4326, "2020-10-04", "2020-10-04"), a, b, tmp_path, is_cancelled=flag.is_set)
-    assert time.perf_counter() - t0 < 1.2
+    assert time.perf_counter() - t0 < 2.5
     assert list(tmp_path.iterdir()) == []
 
 
@@ -309,7 +395,7 @@ def test_network_unreachable(pair, tmp_path):
         port = s.getsockname()[1]
     dead = Endpoint("custom", f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port}/token", Credentials("x", "y"))
     with pytest.raises(NetworkError, match="Cannot reach"):
-        fetch_pair(build_spec(SMALL, 4326, "2020-10-04", "2020-10-04"), a, dead, tmp_path)
+        fetch_pair(build_spec(SMALL, 4326, "2020-10-04", "2020-10-04"), a, dead, tmp_path, retry=SHORT)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -327,23 +413,54 @@ def test_http_status_mapping():
 
     ep = Endpoint("cdse", "https://sh.dataspace.copernicus.eu", "https://t", Credentials("c", "s"))
 
-    def failed(status: int, text: str) -> DownloadFailedException:
+    def failed(status: int, text: str, code: str = "", body: bytes | None = None, ctype="application/json"):
         response = requests.Response()
         response.status_code = status
-        response._content = json.dumps({"error": {"message": text}}).encode()
-        response.headers["Content-Type"] = "application/json"
+        error = {"status": status, "message": text, **({"code": code} if code else {})}
+        response._content = body if body is not None else json.dumps({"error": error}).encode()
+        response.headers["Content-Type"] = ctype
         return DownloadFailedException("x", request_exception=requests.HTTPError(response=response))
 
+    denied = map_exception(failed(403, "Insufficient permissions.", "COMMON_INSUFFICIENT_PERMISSIONS"), ep)
+    assert isinstance(denied, AccessDeniedError) and "processing units" not in str(denied)
+    assert "403" in str(denied) and "Insufficient permissions." in str(denied)
     assert isinstance(map_exception(failed(403, "Forbidden"), ep), AccessDeniedError)
     assert isinstance(map_exception(failed(403, "Insufficient processing units"), ep), QuotaExceededError)
+    assert isinstance(map_exception(failed(403, "Limit reached", "RATE_LIMIT_EXCEEDED"), ep), QuotaExceededError)
     assert isinstance(map_exception(failed(401, "Unauthorized"), ep), CredentialsError)
-    assert "403" in str(map_exception(failed(403, "Forbidden"), ep))
+    multiline = str(map_exception(failed(400, "Failed to evaluate script!\nevalscript.js:3: ReferenceError"), ep))
+    assert "Failed to evaluate script! evalscript.js:3: ReferenceError" in multiline
+    assert "\\n" not in multiline and '{"' not in multiline
+    html = b"<!DOCTYPE html><html><head><title>Hotel WiFi Login</title></head><body>...</body></html>"
+    portal = str(map_exception(failed(502, "", body=html, ctype="text/html"), ep))
+    assert "an HTML page titled 'Hotel WiFi Login'" in portal and "proxy" in portal
+
+
+def test_cut_off_body_is_not_called_a_rejected_request():
+    import requests
+    from sentinelhub.exceptions import DownloadFailedException
+
+    ep = Endpoint("cdse", "https://sh.dataspace.copernicus.eu", "https://t", Credentials("c", "s"))
+    response = requests.Response()
+    response.status_code = 200
+    cut = requests.exceptions.ChunkedEncodingError("Incomplete answer: 10 of 20 bytes received", response=response)
+    message = str(map_exception(DownloadFailedException("x", request_exception=cut), ep))
+    assert "cut off" in message and "rejected" not in message and "HTTP 200" not in message
+
+
+def test_junk_instead_of_a_tiff_says_what_arrived():
+    from s2parity_plugin.core.fetch import parse_response
+
+    spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04")
+    page = b"<html><head><title>Access denied by proxy</title></head></html>"
+    with pytest.raises(ServerError, match="Expected a TAR archive but the answer is an HTML page titled 'Access"):
+        parse_response(spec, page, "application/x-tar")
 
 
 def test_secret_in_no_file_and_no_log(eps, pair, tmp_path, caplog):
     a, b = pair
     caplog.set_level(logging.DEBUG)
-    eps.set_faults("sh", expire_tokens_after=0.3, latency_s=0.1)
+    eps.set_faults("sh", expire_tokens_after_uses=2)
     spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04")
     run = fetch_pair(spec, a, b, tmp_path, max_tile_px=48, max_workers=1)
     with pytest.raises(CredentialsError):
@@ -382,7 +499,7 @@ def test_proxies_are_applied_to_every_call(pair, tmp_path):
         port = s.getsockname()[1]
     proxies = {"http": f"http://127.0.0.1:{port}", "https": f"http://127.0.0.1:{port}"}
     with pytest.raises(NetworkError, match="through the configured proxy"):
-        fetch_pair(build_spec(SMALL, 4326, "2020-10-04", "2020-10-04"), a, b, tmp_path, proxies=proxies)
+        fetch_pair(build_spec(SMALL, 4326, "2020-10-04", "2020-10-04"), a, b, tmp_path, proxies=proxies, retry=SHORT)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -452,3 +569,33 @@ def test_catalog_bbox_in_wgs84_is_computed_once_for_both_endpoints(pair, tmp_pat
     expected = BBox(spec.grid.bounds, CRS(3035)).transform_bounds(CRS.WGS84)
     assert np.allclose(list(first), list(expected))
     assert 4 < first.min_x < first.max_x < 20 and 40 < first.min_y < first.max_y < 55  # degrees
+
+
+def test_html_instead_of_a_token_says_what_arrived(pair, tmp_path):
+    """A captive portal or proxy page answering the token URL: the message says an HTML page arrived."""
+    import http.server
+    import threading as th
+
+    class Portal(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = b"<html><head><title>Guest WiFi - please log in</title></head><body>Accept</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Portal)
+    th.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        a, _ = pair
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        portal = Endpoint("custom", url, f"{url}/token", Credentials("id", "secret"))
+        with pytest.raises(CredentialsError, match="answered an HTML page titled 'Guest WiFi - please log in'"):
+            fetch_pair(build_spec(SMALL, 4326, "2020-10-04", "2020-10-04"), a, portal, tmp_path, retry=SHORT)
+    finally:
+        server.shutdown()
+        server.server_close()

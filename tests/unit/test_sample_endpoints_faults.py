@@ -86,11 +86,10 @@ def test_429_answer_shape(eps):
 
 
 def test_5xx_retried_by_sentinelhub(eps):
-    eps.set_faults("cdse", error_rate=0.5, seed=1)  # seed 1: first draw fails, next ones pass
+    eps.set_faults("cdse", schedule=("500",))  # every request: first attempt fails, the next one passes
     data = small_request(eps, "cdse").get_data()[0]
     assert data.shape == (48, 64)
-    statuses = api_statuses(eps, "cdse")
-    assert statuses[0] in (500, 503) and statuses[-1] == 200
+    assert api_statuses(eps, "cdse") == [500, 200]
 
 
 def test_5xx_persistent_gives_up(eps):
@@ -101,10 +100,12 @@ def test_5xx_persistent_gives_up(eps):
 
 
 def test_truncated_chunked_body_retried(eps):
-    eps.set_faults("sh", truncate_rate=0.5, truncate_mode="chunked", seed=1)  # first answer truncated
+    eps.set_faults("sh", schedule=("truncate",), truncate_mode="chunked")  # first answer truncated
     data = small_request(eps, "sh").get_data()[0]
     assert data.shape == (48, 64)
-    assert len(api_statuses(eps, "sh")) >= 2
+    assert api_statuses(eps, "sh") == [200, 200]
+    [attempts] = eps.deployments["sh"].faults.attempts_by_request().values()
+    assert attempts == ["truncate", "ok"]
 
 
 def test_truncated_content_length_body_is_not_detected_by_this_requests_stack(eps):
@@ -236,14 +237,14 @@ def test_oversize_and_bad_payloads(eps):
 
 
 def test_latency_fault(eps):
-    eps.set_faults("cdse", latency_s=0.4)
+    eps.set_faults("cdse", latency_s=1.0)
     t0 = time.monotonic()
     _post(eps, {**sup.seed_request_10m(), "output": {"resx": 100, "resy": 100}}, "cdse")
-    assert time.monotonic() - t0 >= 0.8  # token + process both delayed
+    assert time.monotonic() - t0 >= 2.0  # token + process both delayed (sleeps: never shorter)
     eps.clear_faults()
     t0 = time.monotonic()
     bearer(eps, "cdse")
-    assert time.monotonic() - t0 < 0.4
+    assert time.monotonic() - t0 < 1.0  # no latency left (a delayed answer would take ≥ 1 s)
 
 
 def test_requests_sent_here_are_valid_openapi(eps):
@@ -265,3 +266,53 @@ def test_runaway_evalscript_times_out(monkeypatch):
         body["evalscript"] = SMALL_EVALSCRIPT  # the server is still healthy
         r = requests.post(eps.info["sh"]["base_url"] + "/api/v1/process", json=body, headers=bearer(eps, "sh"))
         assert r.status_code == 200
+
+
+def test_fault_decisions_do_not_depend_on_thread_order():
+    """Outcomes are keyed by (request, attempt): serving the same requests in another order, from racing
+    threads, gives every request the same sequence of outcomes."""
+    import random
+    import threading
+
+    from s2parity_plugin.sample_endpoints.faults import FaultConfig, FaultState, request_key
+
+    keys = [request_key("POST", "/api/v1/process", f'{{"tile": {i}}}'.encode()) for i in range(12)]
+    attempts = [k for k in keys for _ in range(4)]
+
+    def serve(order, threads: int) -> dict:
+        state = FaultState()
+        state.set(FaultConfig(error_rate=0.3, truncate_rate=0.2, seed=5))
+        chunks = [order[i::threads] for i in range(threads)]
+        workers = [threading.Thread(target=lambda c=c: [state.draw_api_fault(k) for k in c]) for c in chunks]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        return state.attempts_by_request()
+
+    reference = serve(attempts, 1)
+    shuffled = list(attempts)
+    random.Random(0).shuffle(shuffled)
+    assert serve(shuffled, 4) == reference
+    outcomes = [o for v in reference.values() for o in v]
+    assert {"ok", "truncate"} <= set(outcomes) and {"500", "503"} & set(outcomes)
+
+
+def test_schedule_then_rates_and_unknown_outcomes():
+    from s2parity_plugin.sample_endpoints.faults import FaultConfig, FaultState
+
+    state = FaultState()
+    state.set(FaultConfig(schedule=("429", "504", "ok")))
+    assert [state.draw_api_fault("k") for _ in range(4)] == ["429", "504", None, None]
+    assert state.attempts_by_request() == {"k": ["429", "504", "ok", "ok"]}
+    with pytest.raises(ValueError, match="unknown fault outcome"):
+        FaultConfig(schedule=("418",))
+
+
+def test_429_without_retry_after_header(eps):
+    eps.set_faults("cdse", rate_limit_burst=1, retry_after_ms=None)
+    r = requests.post(
+        eps.info["cdse"]["base_url"] + "/api/v1/process", json=sup.seed_request_10m(), headers=bearer(eps, "cdse")
+    )
+    assert r.status_code == 429 and "Retry-After" not in r.headers
+    assert r.json()["error"]["code"] == "RATE_LIMIT_EXCEEDED"

@@ -1,0 +1,76 @@
+"""A custom evalscript whose value output has several bands is refused, never compared on band 1 only."""
+
+from __future__ import annotations
+
+import pytest
+from shapely.geometry import box
+
+from s2parity_plugin.core.evalscript_check import check_single_band, declared_bands
+from s2parity_plugin.core.fetch_errors import PresetError
+
+THREE_BANDS = """//VERSION=3
+function setup() {
+  return {input: [{bands: ["B02", "B03", "B04", "SCL", "dataMask"], units: "DN"}],
+          output: [{id: "value", bands: 3, sampleType: "UINT16"}, {id: "scl", bands: 1, sampleType: "UINT8"}]};
+}
+function evaluatePixel(s) { return {value: [s.B04, s.B03, s.B02], scl: [s.SCL]}; }
+"""
+DYNAMIC_BANDS = THREE_BANDS.replace("bands: 3,", "bands: N,").replace("function setup", "var N = 3;\nfunction setup")
+
+
+def test_declared_bands_per_output():
+    assert declared_bands(THREE_BANDS, "value") == 3
+    assert declared_bands(THREE_BANDS, "scl") == 1
+    assert declared_bands("function setup() { return {input: ['B04'], output: {bands: 2}}; }", "default") == 2
+    assert declared_bands(DYNAMIC_BANDS, "value") is None
+
+
+def test_multi_band_value_is_refused_with_what_to_change():
+    with pytest.raises(PresetError, match=r"'value' output has 3 bands.*compares one band.*1-band output"):
+        check_single_band(THREE_BANDS, "value")
+    check_single_band(THREE_BANDS.replace("bands: 3", "bands: 1"), "value")
+
+
+@pytest.mark.parametrize("quantity", ["B04", "B8A", "NDVI"])
+def test_presets_pass(quantity):
+    from s2parity_plugin.core.spec import build_spec
+
+    spec = build_spec(box(14.2, 40.8, 14.21, 40.81), 4326, "2020-10-04", "2020-10-04", quantity=quantity)
+    assert declared_bands(spec.evalscript, spec.outputs.value) in (None, 1)
+    check_single_band(spec.evalscript, spec.outputs.value)
+
+
+def test_refused_before_any_request(tmp_path):
+    from s2parity_plugin.core.endpoints import Credentials, Endpoint
+    from s2parity_plugin.core.fetch import fetch_pair
+    from s2parity_plugin.core.spec import build_spec
+
+    spec = build_spec(
+        box(14.2, 40.8, 14.21, 40.81), 4326, "2020-10-04", "2020-10-04", quantity="CUSTOM", evalscript=THREE_BANDS
+    )
+    nowhere = Endpoint("custom", "http://127.0.0.1:9", "http://127.0.0.1:9/token", Credentials("id", "secret"))
+    with pytest.raises(PresetError, match="3 bands"):
+        fetch_pair(spec, nowhere, nowhere, tmp_path)  # port 9: any request would fail with a network error
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_answer_with_several_bands_is_refused(tmp_path):
+    """A script whose band count is computed at run time: the 3-band answer is refused when it arrives."""
+    sample_endpoints = pytest.importorskip("s2parity_plugin.sample_endpoints")
+    from s2parity_plugin.core.endpoints import Credentials, Endpoint
+    from s2parity_plugin.core.fetch import fetch_pair
+    from s2parity_plugin.core.retry import RetryPolicy
+    from s2parity_plugin.core.spec import build_spec
+
+    with sample_endpoints.SampleEndpoints(host="127.0.0.1", port=0) as eps:
+        i = {k: eps.info[k] for k in ("sh", "cdse")}
+        a, b = (
+            Endpoint(p, i[k]["base_url"], i[k]["token_url"], Credentials(i[k]["client_id"], i[k]["client_secret"]))
+            for p, k in (("sample-sh", "sh"), ("sample-cdse", "cdse"))
+        )
+        spec = build_spec(
+            box(14.2, 40.8, 14.21, 40.81), 4326, "2020-10-04", "2020-10-04", quantity="CUSTOM", evalscript=DYNAMIC_BANDS
+        )
+        with pytest.raises(PresetError, match="'value' output has 3 bands"):
+            fetch_pair(spec, a, b, tmp_path, retry=RetryPolicy(deadline_s=5.0, backoff_initial_s=0.05))
+    assert not list(tmp_path.rglob("*.tif"))
