@@ -144,3 +144,18 @@ def intervals_with_data(settings: StatisticsSettings, acquisition_times: Iterabl
 def estimate_pu(request: FeatureRequest, settings: StatisticsSettings, n_intervals: int) -> float:
     """PU estimate of one request that computes ``n_intervals`` intervals (at least 0.01)."""
     return max(MIN_REQUEST_PU, n_intervals * interval_pu(request.grid, settings.input_bands))
+
+
+#: Sentinel-2's densest revisit over one place (two satellites, overlapping orbits at mid latitudes), days: the
+#: pre-run estimate assumes one acquisition every this many days, so it errs high rather than low.
+DENSEST_REVISIT_DAYS = 2
+
+
+def quick_pu_estimate(requests: Sequence[FeatureRequest], settings: StatisticsSettings) -> float:
+    """PU of one side before any catalog search (shown before the run): every request computes
+    ``min(intervals, days / 2)`` intervals."""
+    start, end = time_range(settings)
+    n_intervals = len(split(start, end, settings.interval))
+    days = max(1, (end - start).days)
+    n = min(n_intervals, -(-days // DENSEST_REVISIT_DAYS))
+    return sum(estimate_pu(r, settings, n) for r in requests)
