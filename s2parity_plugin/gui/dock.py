@@ -117,6 +117,8 @@ class S2ParityDock(QgsDockWidget):
 
         from s2parity_plugin.gui.comparison_form import ComparisonForm
         from s2parity_plugin.gui.results_panel import ResultsPanel
+        from s2parity_plugin.gui.statistics_view import StatisticsView
+        from s2parity_plugin.i18n import tr
 
         self.form = ComparisonForm(iface, body)
         layout.addWidget(self.form)
@@ -166,6 +168,7 @@ class S2ParityDock(QgsDockWidget):
         self.tabs.setObjectName("views")
         self.tabs.addTab(scroll, "Pixels")
         self.setWidget(self.tabs)
+        self.add_view(StatisticsView(self), tr("Statistics"))
 
         self.compare_button.clicked.connect(self.start_compare)
         self.cancel_button.clicked.connect(self.cancel_compare)
@@ -322,6 +325,8 @@ class S2ParityDock(QgsDockWidget):
             if run is not None:
                 run.abandon()
         self.run = self.export_run = None
+        for index in range(self.tabs.count() if hasattr(self, "tabs") else 0):
+            getattr(self.tabs.widget(index), "shutdown", lambda: None)()  # views added with add_view
         if self.inspector_tool is not None:
             canvas = self.iface.mapCanvas()
             if canvas.mapTool() is self.inspector_tool:

@@ -1,0 +1,115 @@
+"""The dock's Statistics view in QGIS: PU estimate and over-budget confirmation, a run of
+``s2parity:comparestatistics`` through the dock's ProcessingRun against the offline sample pair, the graduated
+summary layer, the worst-pairs table (click → select and zoom), the time-series chart, export."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from qgis.core import (
+    QgsApplication,
+    QgsFeature,
+    QgsField,
+    QgsGeometry,
+    QgsGraduatedSymbolRenderer,
+    QgsProject,
+    QgsVectorLayer,
+)
+from qgis.PyQt.QtCore import QVariant
+from qgis.PyQt.QtWidgets import QTabWidget
+
+import s2parity_plugin
+from s2parity_plugin.gui.statistics_view import StatisticsView
+
+X0, Y0, CELL = 4682000.0, 1982000.0, 200.0  # seed area, EPSG:3035
+
+
+def wait_for(predicate, timeout_s: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail("timed out waiting for the statistics task")
+        QgsApplication.processEvents()
+        time.sleep(0.01)
+
+
+def grid_layer(n: int = 4) -> QgsVectorLayer:
+    layer = QgsVectorLayer("Polygon?crs=EPSG:3035", "cells", "memory")
+    layer.dataProvider().addAttributes([QgsField("cell_id", QVariant.String)])
+    layer.updateFields()
+    feats = []
+    for i in range(n):
+        x, y = X0 + (i % 2) * CELL, Y0 + (i // 2) * CELL
+        f = QgsFeature(layer.fields())
+        f.setGeometry(
+            QgsGeometry.fromWkt(f"POLYGON(({x} {y},{x + CELL} {y},{x + CELL} {y + CELL},{x} {y + CELL},{x} {y}))")
+        )
+        f.setAttributes([f"cell{i}"])
+        feats.append(f)
+    layer.dataProvider().addFeatures(feats)
+    layer.updateExtents()
+    QgsProject.instance().addMapLayer(layer)
+    return layer
+
+
+@pytest.fixture
+def view(iface, qgis_processing, tmp_path):
+    QgsProject.instance().clear()
+    plugin = s2parity_plugin.classFactory(iface)
+    plugin.initGui()
+    plugin.action.trigger()
+    dock = plugin.dock
+    layer = grid_layer()
+    dock.form.follow_active_layer(layer)
+    dock.form.endpoint_a.set_profile("sample-sh")
+    dock.form.endpoint_b.set_profile("sample-cdse")
+    tabs = dock.findChild(QTabWidget, "views")
+    index = next(i for i in range(tabs.count()) if tabs.tabText(i) == "Statistics")
+    view = tabs.widget(index)
+    assert isinstance(view, StatisticsView)
+    view.id_field.setField("cell_id")
+    view.output_folder.setText(str(tmp_path / "stats"))
+    view.date_from.setDate(view.date_from.date().fromString("2020-09-01", "yyyy-MM-dd"))
+    view.date_to.setDate(view.date_to.date().fromString("2020-09-30", "yyyy-MM-dd"))
+    yield view
+    plugin.unload()
+    QgsProject.instance().clear()
+
+
+def test_over_budget_asks_and_a_no_starts_nothing(view, tmp_path):
+    view.max_pu.setValue(0.01)  # cap 0.6 PU
+    # 61 days: up to 31 intervals with data x 4 cells x 0.01 PU (the area factor's minimum) = 1.24 PU
+    view.date_to.setDate(view.date_to.date().fromString("2020-10-31", "yyyy-MM-dd"))
+    asked = []
+    started = view.start(confirm=lambda pu, cap: asked.append((pu, cap)) or False)
+    assert not started and view.run is None
+    assert asked and asked[0] == (pytest.approx(1.24), pytest.approx(0.6))
+    assert "PU estimate" in view.estimate_label.text()
+    assert not (tmp_path / "stats").exists()
+
+
+def test_run_loads_layer_table_and_chart(view, tmp_path, artifacts_dir):
+    assert view.start(confirm=lambda *_: pytest.fail("under budget: no confirmation expected"))
+    assert "PU estimate: up to" in view.estimate_label.text()
+    wait_for(lambda: view.run is None)
+    assert view.rows, view.status.text()
+    layer = view.summary_layer
+    assert layer is not None and layer.featureCount() == 4
+    assert isinstance(layer.renderer(), QgsGraduatedSymbolRenderer)
+    assert layer.renderer().classAttribute() == "mean_abs_delta"
+    assert "NDVI" in layer.renderer().ranges()[0].label()
+    assert view.worst.rowCount() > 0
+    deltas = [abs(float(view.worst.item(i, 4).text())) for i in range(view.worst.rowCount())]
+    assert deltas == sorted(deltas, reverse=True)
+    fid = view.worst.item(0, 0).text()
+    view._worst_clicked(0, 0)
+    selected = list(layer.getSelectedFeatures())
+    assert [f["cell_id"] for f in selected] == [fid]
+    series = view.chart.series
+    assert series is not None and series.title.endswith(fid)
+    assert any(v is not None for v in series.mean_a) and any(v is not None for v in series.delta)
+    view.chart.resize(640, 360)
+    assert view.chart.grab().save(str(artifacts_dir / "statistics_chart_offscreen.png"))
+    out = view.export_table(str(tmp_path / "copy.csv"))
+    assert out.read_text().splitlines()[0].startswith("feature_id,interval_from")
