@@ -180,13 +180,27 @@ def parse_request(body: Any) -> StatisticalPlan:
     return StatisticalPlan(process_body, intervals, calculations, evalscript)
 
 
+_SETUPS: collections.OrderedDict[str, ScriptSetup] = collections.OrderedDict()
+_SETUPS_LOCK = threading.Lock()
+SETUP_CACHE_SIZE = 32  # evalscripts whose setup() result is kept (a grid run sends one script thousands of times)
+
+
 def script_setup(evalscript: str, timeout_ms: int) -> ScriptSetup:
-    """The evalscript's ``setup()``; 400 when there is no ``dataMask`` output (checked before any interval runs)."""
-    try:
-        with EvalscriptRun(evalscript, timeout_ms=timeout_ms) as run:
-            setup = run.setup
-    except EvalscriptError as exc:
-        raise renderer_error(str(exc)) from exc
+    """The evalscript's ``setup()`` (memoised per script text); 400 when there is no ``dataMask`` output (checked
+    before any interval runs)."""
+    key = hashlib.sha256(evalscript.encode("utf-8")).hexdigest()
+    with _SETUPS_LOCK:
+        setup = _SETUPS.get(key)
+    if setup is None:
+        try:
+            with EvalscriptRun(evalscript, timeout_ms=timeout_ms) as run:
+                setup = run.setup
+        except EvalscriptError as exc:
+            raise renderer_error(str(exc)) from exc
+        with _SETUPS_LOCK:
+            _SETUPS[key] = setup
+            while len(_SETUPS) > SETUP_CACHE_SIZE:
+                _SETUPS.popitem(last=False)
     if DATA_MASK not in [o.id for o in setup.outputs]:
         raise bad_payload(
             "Invalid evalscript: the Statistical API needs an output named 'dataMask' in setup() (and a dataMask "
@@ -194,6 +208,14 @@ def script_setup(evalscript: str, timeout_ms: int) -> ScriptSetup:
             '{id: "dataMask", bands: 1} to the outputs and return dataMask: [samples.dataMask].'
         )
     return setup
+
+
+def sensing_times(plan: StatisticalPlan, source: Any) -> list[dt.datetime]:
+    """Sensing times of every acquisition the scene source has over the request's bounds in its whole time range
+    (before any cloud filter): intervals without one are skipped without rendering."""
+    grid = process_api.parse_request(plan.process_body)
+    start, end = plan.intervals[0][0], plan.intervals[-1][1]
+    return [a.sensing_time for a in source.acquisitions(process_api._bbox_lonlat(grid), start, end)]
 
 
 # -- one interval through the Process API -----------------------------------------------------------------------
@@ -448,7 +470,10 @@ def answer(body: Any, deployment: Any, service_version: str, timeout_ms: int = 3
     data: list[dict[str, Any]] = []
     pus: list[float] = []
     bounds = plan.process_body["input"]["bounds"]
+    times = sensing_times(plan, deployment.source) if plan.intervals else []
     for interval in plan.intervals:
+        if not any(interval[0] <= t < interval[1] for t in times):
+            continue
         entry = _interval_entry(plan, interval, ids, deployment, service_version, timeout_ms)
         if entry is None:
             continue
