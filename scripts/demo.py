@@ -97,6 +97,10 @@ def run_demo(out: Path) -> int:
         print(f"map:         {png}")
         print()
         print("Diagnosis: " + report["diagnosis"]["explanation"])
+        print()
+        from demo_statistics import run_statistics_demo
+
+        run_statistics_demo(out)
         return 0
     finally:
         plugin.unload()  # also stops the in-process sample endpoints
