@@ -269,6 +269,7 @@ class StatisticsView(QWidget):
             self._status(tr("Not started: the PU estimate exceeds the budget."))
             return False
         Path(params["OUTPUT_TABLE"]).parent.mkdir(parents=True, exist_ok=True)
+        self._drop_summary_layer()  # its GeoPackage is about to be rewritten
         self.run = ProcessingRun(STATS_ALG, params, self._done, self._progress)
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
@@ -337,6 +338,11 @@ class StatisticsView(QWidget):
         QgsProject.instance().addMapLayer(layer)
         layer.selectionChanged.connect(self._selection_changed)
         self.summary_layer = layer
+
+    def _drop_summary_layer(self) -> None:
+        layer, self.summary_layer = self.summary_layer, None
+        if layer is not None and not sip.isdeleted(layer) and QgsProject.instance().mapLayer(layer.id()):
+            QgsProject.instance().removeMapLayer(layer.id())
 
     def _fill_worst(self) -> None:
         rows = [r for r in self.rows if r.get("delta_mean") not in (None, "")]
