@@ -265,17 +265,21 @@ class CompareStatisticsAlgorithm(S2ParityAlgorithm):
         job.folder, job.table_path, job.report_path = table_path.parent, table_path, report_path
         job.proxies = qgis_proxies()
         cancel = threading.Event()
-        feedback.canceled.connect(cancel.set)
         if feedback.isCanceled():
             cancel.set()
 
         def progress(done: int, total: int) -> None:
             feedback.setProgress(100.0 * done / max(total, 1))
-            if feedback.isCanceled():
-                cancel.set()
 
         try:
-            outcome = run_job(job, prepared["requests"], cancel=cancel, progress=progress, log=feedback.pushInfo)
+            outcome = run_job(
+                job,
+                prepared["requests"],
+                cancel=cancel,
+                progress=progress,
+                log=feedback.pushInfo,
+                is_cancelled=feedback.isCanceled,
+            )
         except S2ParityError as exc:
             raise QgsProcessingException(str(exc)) from exc
         if outcome.result.cancelled:

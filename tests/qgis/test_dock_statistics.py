@@ -113,3 +113,14 @@ def test_run_loads_layer_table_and_chart(view, tmp_path, artifacts_dir):
     assert view.chart.grab().save(str(artifacts_dir / "statistics_chart_offscreen.png"))
     out = view.export_table(str(tmp_path / "copy.csv"))
     assert out.read_text().splitlines()[0].startswith("feature_id,interval_from")
+
+
+def test_cancel_stops_the_run_and_writes_no_table(view, tmp_path):
+    view.max_requests.setValue(1)  # one request a minute per endpoint: the run waits in the limiter
+    assert view.start(confirm=lambda *_: True)
+    wait_for(lambda: view.progress.value() > 0 or (tmp_path / "stats" / "statistics_cache").exists(), 60)
+    view.cancel_button.click()
+    wait_for(lambda: view.run is None, 30)
+    assert view.status.text() == "Cancelled."
+    assert not (tmp_path / "stats" / "statistics.gpkg").exists()
+    assert view.run_button.isEnabled() and not view.cancel_button.isEnabled()

@@ -4,6 +4,7 @@ catalog search per side, resume from the cache, failing features listed, cancel,
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 
 import pytest
@@ -271,3 +272,17 @@ def test_requests_share_one_lattice():
         assert 20 <= r.grid.width <= 23 and 20 <= r.grid.height <= 23
         assert r.grid.x0 / 10 == pytest.approx(round(r.grid.x0 / 10))
         assert r.body["aggregation"]["timeRange"] == {"from": "2020-09-01T00:00:00Z", "to": "2020-09-21T00:00:00Z"}
+
+
+@pytest.mark.skipif(not sup.openapi_available(), reason="../shared OpenAPI document absent")
+def test_the_core_request_follows_the_openapi_schema():
+    from s2parity_plugin.core.statistics import client as stat_client
+
+    [req] = build_requests(cells(1), 3035, settings())
+    endpoint = resolve_endpoint("sample-sh")
+    cl = stat_client.make_client(endpoint, threading.Event())
+    body = json.loads(json.dumps(stat_client.download_request(req, endpoint, cl).post_values))  # as sent
+    assert sup.schema_errors(body, ("StatisticalRequest",)) == []
+    answer, pu = stat_client.fetch(req, endpoint, cl)
+    assert sup.schema_errors(answer, ("StatisticalResponse",)) == []
+    assert answer["data"] and pu >= 0.01

@@ -62,6 +62,7 @@ def run_job(
     progress: Callable[[int, int], None] | None = None,
     log: Callable[[str], None] = lambda _m: None,
     limiter_factory: Callable[[Budget], RateLimiter] = RateLimiter,
+    is_cancelled: Callable[[], bool] | None = None,
 ) -> StatisticsOutcome:
     """Fetch, compare and write (see the module docstring). A cancelled run writes nothing but the cache."""
     requests = requests if requests is not None else prepare(job)
@@ -75,6 +76,7 @@ def run_job(
         proxies=job.proxies,
         limiter_factory=limiter_factory,
         log=log,
+        is_cancelled=is_cancelled,
     )
     ids = [r.feature_id for r in requests]
     rows = table.build_table(ids, result.responses, job.value_output, result.acquisitions, job.tolerance)

@@ -123,8 +123,10 @@ def run_statistics(
     proxies: dict[str, str] | None = None,
     limiter_factory: Callable[[Budget], RateLimiter] = RateLimiter,
     log: Callable[[str], None] = lambda _msg: None,
+    is_cancelled: Callable[[], bool] | None = None,
 ) -> RunResult:
-    """Fetch every feature × side (see the module docstring). ``folder`` holds the resumable cache."""
+    """Fetch every feature × side (see the module docstring). ``folder`` holds the resumable cache;
+    ``is_cancelled`` (polled every 0.1 s, e.g. a Processing feedback's ``isCanceled``) sets ``cancel``."""
     cancel = cancel or threading.Event()
     runs = [
         _SideRun(
@@ -150,7 +152,7 @@ def run_statistics(
         + ", ".join(f"{k} {v:.2f} PU" for k, v in result.pu_estimate.items())
         + f" for {len(requests)} features"
     )
-    _run_jobs(requests, runs, estimates, cancel, progress, result)
+    _run_jobs(requests, runs, estimates, cancel, progress, result, is_cancelled)
     return result
 
 
@@ -161,6 +163,7 @@ def _run_jobs(
     cancel: threading.Event,
     progress: Progress | None,
     result: RunResult,
+    is_cancelled: Callable[[], bool] | None = None,
 ) -> None:
     pools = [
         cf.ThreadPoolExecutor(workers_for(r.side.budget), thread_name_prefix=f"s2p-stat-{r.side.label}") for r in runs
@@ -180,6 +183,8 @@ def _run_jobs(
                 done += 1
             if progress and finished:
                 progress(done, total)
+            if is_cancelled is not None and is_cancelled():
+                cancel.set()
             if cancel.is_set():
                 result.cancelled = True
                 return
