@@ -271,6 +271,7 @@ class StatisticsView(QWidget):
         Path(params["OUTPUT_TABLE"]).parent.mkdir(parents=True, exist_ok=True)
         self._drop_summary_layer()  # its GeoPackage is about to be rewritten
         self.run = ProcessingRun(STATS_ALG, params, self._done, self._progress)
+        self._run_field = params["FIELD_ID"]
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self._status(tr("Running…"))
@@ -312,7 +313,7 @@ class StatisticsView(QWidget):
     # -- results ------------------------------------------------------------------------------------------------
     def load_results(self, results: dict) -> None:
         """Show the outputs of a finished run (table CSV, report JSON, summary layer)."""
-        self.outputs = dict(results)
+        self.outputs = {**results, "FIELD_ID": getattr(self, "_run_field", "")}
         table = Path(results["OUTPUT_TABLE"])
         self.rows = read_rows(table.with_suffix(".csv"))
         self.report = json.loads(Path(results["OUTPUT_REPORT"]).read_text(encoding="utf-8"))
@@ -335,7 +336,11 @@ class StatisticsView(QWidget):
         if not layer.isValid():
             return
         layer.setRenderer(graduated_renderer())
+        iface = getattr(self.dock, "iface", None)
+        previous = iface.activeLayer() if iface is not None else None
         QgsProject.instance().addMapLayer(layer)
+        if iface is not None and previous is not None and not sip.isdeleted(previous):
+            iface.setActiveLayer(previous)  # the form's AOI stays the input layer, not the summary
         layer.selectionChanged.connect(self._selection_changed)
         self.summary_layer = layer
 
@@ -361,7 +366,8 @@ class StatisticsView(QWidget):
             self.select_and_zoom(item.text())
 
     def _id_field(self) -> str:
-        return self.id_field.currentField()
+        """The id field of the run shown (the combo may follow another active layer meanwhile)."""
+        return self.outputs.get("FIELD_ID") or self.id_field.currentField()
 
     def select_and_zoom(self, feature_id: str) -> None:
         """Select the feature in the summary layer, zoom the map to it and chart its series."""

@@ -124,3 +124,28 @@ def test_cancel_stops_the_run_and_writes_no_table(view, tmp_path):
     assert view.status.text() == "Cancelled."
     assert not (tmp_path / "stats" / "statistics.gpkg").exists()
     assert view.run_button.isEnabled() and not view.cancel_button.isEnabled()
+
+
+def test_chart_marks_baseline_changes_and_renders_without_a_display():
+    from s2parity_plugin.gui.charts_timeseries import series_from_rows, timeseries_image
+
+    def row(day, a, b, ba, bb):
+        delta = None if a is None or b is None else b - a
+        return {"feature_id": "f", "interval_from": f"{day}T00:00:00Z", "date": day, "mean_a": a, "mean_b": b,
+                "delta_mean": delta, "baseline_a": ba, "baseline_b": bb}  # fmt: skip
+
+    rows = [
+        row("2022-01-10", 0.5, 0.52, "03.01", "05.10"),
+        row("2022-01-20", None, 0.51, "", "05.10"),
+        row("2022-01-30", 0.49, 0.49, "04.00", "05.10"),
+        row("2022-02-09", 0.48, 0.47, "04.00", "05.10"),
+        {**row("2022-02-19", 0.4, 0.4, "04.00", "05.10"), "feature_id": "other"},
+    ]
+    series = series_from_rows(rows, "f", 0.01)
+    assert [d.isoformat() for d in series.days] == ["2022-01-10", "2022-01-20", "2022-01-30", "2022-02-09"]
+    assert series.markers == [(series.days[2], "A 03.01→04.00")]  # B never changed; the gap is not a change
+    assert series.mean_a[1] is None and series.delta[1] is None
+    image = timeseries_image(series, 400, 240)
+    assert (image.width(), image.height()) == (400, 240)
+    colours = {image.pixel(x, y) for x in range(0, 400, 4) for y in range(0, 240, 4)}
+    assert len(colours) > 5  # something was drawn besides the white background
