@@ -418,19 +418,23 @@ class StatisticsFaults:
             self.window.append((now, pu_estimate))
 
 
-_FAULTS: dict[int, StatisticsFaults] = {}
+FAULTS_ATTRIBUTE = "statistics_faults"  # kept on the server's Deployment object itself
 
 
 def configure(endpoints: Any, deployment: str, faults: Optional[StatisticsFaults] = None) -> StatisticsFaults:
     """Set (or with None: clear) the Statistical API faults of one deployment of a running ``SampleEndpoints``."""
     dep = endpoints.deployments[deployment]
-    _FAULTS[id(dep)] = faults or StatisticsFaults()
-    return _FAULTS[id(dep)]
+    setattr(dep, FAULTS_ATTRIBUTE, faults or StatisticsFaults())
+    return getattr(dep, FAULTS_ATTRIBUTE)
 
 
 def faults_for(deployment: Any) -> StatisticsFaults:
     """The faults of a server ``Deployment`` (none configured: all off)."""
-    return _FAULTS.setdefault(id(deployment), StatisticsFaults())
+    faults = getattr(deployment, FAULTS_ATTRIBUTE, None)
+    if faults is None:
+        faults = StatisticsFaults()
+        setattr(deployment, FAULTS_ATTRIBUTE, faults)
+    return faults
 
 
 # -- processing units -------------------------------------------------------------------------------------------
