@@ -335,7 +335,7 @@ class StatisticsView(QWidget):
         layer = QgsVectorLayer(str(source), tr("Statistics parity (mean |Δ|)"), "ogr")
         if not layer.isValid():
             return
-        layer.setRenderer(graduated_renderer())
+        layer.setRenderer(graduated_renderer(unit=self._unit()))
         iface = getattr(self.dock, "iface", None)
         previous = iface.activeLayer() if iface is not None else None
         QgsProject.instance().addMapLayer(layer)
@@ -390,8 +390,11 @@ class StatisticsView(QWidget):
 
     def show_feature(self, feature_id: str) -> None:
         """Chart the series of ``feature_id``."""
-        unit = self.preset.currentData() if self.preset.currentData() == "NDVI" else tr("reflectance")
-        self.chart.set_series(series_from_rows(self.rows, feature_id, self.tolerance.value(), unit))
+        self.chart.set_series(series_from_rows(self.rows, feature_id, self.tolerance.value(), self._unit()))
+
+    def _unit(self) -> str:
+        """Unit of the compared value, for the legend and the chart (NDVI, or reflectance for band presets)."""
+        return "NDVI" if self.preset.currentData() == "NDVI" else tr("reflectance")
 
     def choose_export(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
