@@ -138,6 +138,10 @@ def run_demo(out: Path) -> int:
         print()
         print("Diagnosis: " + report["diagnosis"]["explanation"])
         run_timeline(aoi, out)
+        print()
+        from demo_statistics import run_statistics_demo
+
+        run_statistics_demo(out)
         return 0
     finally:
         plugin.unload()  # also stops the in-process sample endpoints

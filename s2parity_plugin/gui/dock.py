@@ -219,6 +219,7 @@ class S2ParityDock(QgsDockWidget):
         """Setup and Results tabs, the action bar and the further views (needs the runtime packages)."""
         from s2parity_plugin.gui.comparison_form import ComparisonForm
         from s2parity_plugin.gui.results_panel import ResultsPanel
+        from s2parity_plugin.gui.statistics_view import StatisticsView
         from s2parity_plugin.gui.timeline_view import TimelineView
 
         canvas = iface.mapCanvas() if iface is not None else None
@@ -246,6 +247,7 @@ class S2ParityDock(QgsDockWidget):
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(_scroll(setup), tr("Setup"))
         self.tabs.addTab(_scroll(results), tr("Results"))
+        self.add_view(StatisticsView(self), tr("Statistics"))
         self.add_view(TimelineView(self), tr("Archive"))
 
         outer = QWidget(self)
@@ -826,6 +828,8 @@ class S2ParityDock(QgsDockWidget):
         self.run = self.export_run = None
         if self.form is None:
             return
+        for index in range(self.tabs.count()):
+            getattr(self.tabs.widget(index), "shutdown", lambda: None)()  # views added with add_view
         project = QgsProject.instance()
         project.cleared.disconnect(self.reset)
         project.readProject.disconnect(self._project_read)

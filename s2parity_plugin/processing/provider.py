@@ -44,6 +44,7 @@ ALGORITHMS = (
     ("s2parity_plugin.processing.compare_catalogs", "CompareCatalogsAlgorithm"),
     ("s2parity_plugin.processing.compare_endpoints", "CompareEndpointsAlgorithm"),
     ("s2parity_plugin.processing.compare_rasters", "CompareRastersAlgorithm"),
+    ("s2parity_plugin.processing.compare_statistics", "CompareStatisticsAlgorithm"),
     ("s2parity_plugin.processing.export_comparison", "ExportComparisonAlgorithm"),
     ("s2parity_plugin.processing.fetch_pair", "FetchPairAlgorithm"),
 )

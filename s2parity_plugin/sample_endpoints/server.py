@@ -4,6 +4,7 @@ Routes per deployment (paths as the real services):
 
 * ``POST /auth/realms/main/protocol/openid-connect/token`` ("sh") / ``/auth/realms/CDSE/…/token`` ("cdse")
 * ``POST /api/v1/process`` (also ``/process/v1``, the path of the current OpenAPI document)
+* ``POST /api/v1/statistics`` (also ``/statistics/v1``): :mod:`.statistical_api`
 * ``POST /api/v1/catalog/1.0.0/search`` (also ``/catalog/v1/search``), ``GET /api/v1/catalog/1.0.0/``,
   ``…/collections``, ``…/collections/sentinel-2-l2a``
 
@@ -21,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional, Union
 from urllib.parse import parse_qs, urlsplit
 
-from s2parity_plugin.sample_endpoints import catalog, encoding, process_api
+from s2parity_plugin.sample_endpoints import catalog, encoding, process_api, statistical_api
 from s2parity_plugin.sample_endpoints.auth import DEMO_CLIENTS, REALMS, TOKEN_PATHS, TokenIssuer
 from s2parity_plugin.sample_endpoints.budget import Budget, BudgetConfig
 from s2parity_plugin.sample_endpoints.errors import ServiceError, bad_payload, internal_error, not_found, unauthorized
@@ -160,6 +161,9 @@ class _Handler(BaseHTTPRequestHandler):
             if method == "POST" and path in PROCESS_PATHS:
                 self._process(body)
                 return
+            if method == "POST" and path in statistical_api.STATISTICS_PATHS:
+                self._statistics(body)
+                return
             root = next((r for r in CATALOG_ROOTS if path == r or path.startswith(r + "/")), None)
             if root is not None:
                 self._catalog(method, path[len(root) :], body)
@@ -202,6 +206,16 @@ class _Handler(BaseHTTPRequestHandler):
             d.budget.charge(pu)
         headers = {"x-processingunits-spent": f"{pu:.4f}"}
         self._send(200, payload, ctype, headers=headers, truncate=d.faults.draw_truncate(self._fault_key))
+
+    def _statistics(self, body: bytes) -> None:
+        d = self.deployment
+        self._authorize()
+        doc = self._json_body(body)
+        self._record_entry = self.owner._record(d.name, self.path, doc)
+        self._api_fault()
+        result = statistical_api.answer(doc, d, SERVICE_VERSIONS[d.name], self.owner.evalscript_timeout_ms)
+        headers = {"x-processingunits-spent": f"{result.processing_units:.4f}"}
+        self._send_json(200, result.body, headers=headers, truncate=d.faults.draw_truncate(self._fault_key))
 
     def _catalog(self, method: str, sub: str, body: bytes) -> None:
         d = self.deployment

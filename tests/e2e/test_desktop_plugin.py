@@ -242,7 +242,7 @@ def test_offline_demo_script(tmp_path):
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "Diagnosis: Endpoint A served baseline 02.14, B served baseline 05.00" in proc.stdout
@@ -253,6 +253,11 @@ def test_offline_demo_script(tmp_path):
     assert png.stat().st_size > 50_000
     [report] = out.glob("runs/*/compare/report.json")
     assert json.loads(report.read_text())["grid"]["crs"].endswith("3035")
+    stats = out / "statistics"
+    for name in ("statistics.gpkg", "statistics.csv", "statistics_summary.gpkg", "statistics_chart.png"):
+        assert (stats / name).stat().st_size > 0, name
+    stats_report = json.loads((stats / "statistics_report.json").read_text())
+    assert stats_report["totals"]["features"] == 20 and stats_report["totals"]["intervals_compared"] > 0
 
 
 def test_make_install_and_uninstall_into_a_profile(tmp_path):
