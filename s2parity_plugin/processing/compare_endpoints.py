@@ -35,6 +35,7 @@ from qgis.PyQt.QtCore import Qt
 from s2parity_plugin.core.errors import S2ParityError
 from s2parity_plugin.processing.base import S2ParityAlgorithm
 from s2parity_plugin.processing.fetch_pair import FetchPairAlgorithm
+from s2parity_plugin.processing.python_thread import in_python_thread
 
 DEFAULT_INVALID = "1,2,3,7,8,9,10,11"
 
@@ -120,6 +121,7 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
         return True
 
     # -- any thread -----------------------------------------------------------------------------------------------
+    @in_python_thread
     def processAlgorithm(
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict:

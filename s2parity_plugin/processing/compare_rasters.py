@@ -37,6 +37,7 @@ from qgis.core import (
 )
 
 from s2parity_plugin.processing.base import S2ParityAlgorithm
+from s2parity_plugin.processing.python_thread import in_python_thread
 
 DEFAULT_INVALID = "1,2,3,7,8,9,10,11"
 UNITS = ("FROM_RUN", "DN", "REFLECTANCE")
@@ -169,6 +170,7 @@ class CompareRastersAlgorithm(S2ParityAlgorithm):
             return None
         return self.parameterAsDouble(parameters, name, context)
 
+    @in_python_thread
     def processAlgorithm(
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict[str, Any]:

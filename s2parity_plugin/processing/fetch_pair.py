@@ -36,6 +36,7 @@ from s2parity_plugin.core.errors import S2ParityError
 from s2parity_plugin.core.evalscripts import L2A_BANDS
 from s2parity_plugin.core.spec import MOSAICKING_ORDERS, SNAP_MODES
 from s2parity_plugin.processing.base import S2ParityAlgorithm
+from s2parity_plugin.processing.python_thread import in_python_thread
 
 MOSAICKING = ("ORBIT", "SIMPLE")
 UNITS = ("DEFAULT", "DN", "REFLECTANCE")  # DEFAULT: DN for bands, REFLECTANCE for NDVI, as declared by CUSTOM
@@ -239,6 +240,7 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
         return True
 
     # -- any thread -----------------------------------------------------------------------------------------------
+    @in_python_thread
     def processAlgorithm(
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict:
