@@ -1,4 +1,5 @@
 # S2 Parity — developer commands. `make test` sets everything up on a fresh Debian 12 machine by itself.
+# QGIS versions tested: 3.22 (Debian 12, the host), 3.40 LTR (Debian 13 chroot), 3.44 (Debian sid chroot).
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -8,15 +9,30 @@ QGIS_PROFILE_DIR ?= $(HOME)/.local/share/QGIS/QGIS3/profiles/default
 export QT_QPA_PLATFORM ?= offscreen
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: setup test test-unit test-qgis lint format package install uninstall qgis bench demo demo-gui clean
+MATRIX_RELEASES ?= trixie sid
+
+.PHONY: setup test test-host test-release test-matrix test-unit test-qgis check-qt6 lint format package install uninstall qgis bench demo demo-gui clean
 
 setup:
 	@bash scripts/bootstrap.sh
 
-## The whole suite: QGIS-free unit tests (plain pytest, pytest-qgis disabled), then QGIS tests.
-test: setup
+## What CI runs: the whole suite on this machine's QGIS (Debian 12: 3.22), then on the current LTR (QGIS 3.40,
+## in a cached Debian 13 chroot; needs root).
+test: test-host
+	$(MAKE) --no-print-directory test-release RELEASE=trixie
+
+## The whole suite on the host: QGIS-free unit tests (plain pytest, pytest-qgis disabled), then QGIS and e2e tests.
+test-host: setup
 	$(MAKE) --no-print-directory test-unit
 	$(MAKE) --no-print-directory test-qgis
+
+## The whole suite inside the Debian chroot of RELEASE (trixie or sid), built with mmdebstrap on first use.
+test-release:
+	@bash scripts/matrix.sh run $(RELEASE) test-unit test-qgis
+
+## QGIS 3.22 (host), 3.40 (Debian 13) and 3.44 (sid): unit, QGIS and e2e suites on each.
+test-matrix: test-host
+	@for release in $(MATRIX_RELEASES); do $(MAKE) --no-print-directory test-release RELEASE=$$release || exit 1; done
 
 test-unit: setup
 	$(PY) -m pytest -p no:pytest_qgis tests/unit
@@ -27,6 +43,12 @@ test-qgis: setup package
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) scripts/check_qt6.py
+
+## Qt6 / QGIS 4 readiness: unscoped Qt enums, PyQt5-only idioms, old QGIS enum aliases (`--fix` rewrites the
+## mechanical cases).
+check-qt6: setup
+	$(PY) scripts/check_qt6.py
 
 format: setup
 	$(PY) -m ruff format .
@@ -57,4 +79,4 @@ bench: setup
 	$(PY) -m bench
 
 clean:
-	rm -rf build dist tests/artifacts demo-output bench/results.json
+	rm -rf build dist tests/artifacts demo-output bench/results.json .qgis-settings

@@ -5,6 +5,7 @@
 #   scripts/matrix.sh build RELEASE        build (or reuse) the chroot of RELEASE (trixie = Debian 13, sid)
 #   scripts/matrix.sh run RELEASE [TARGET…] build if needed, then `make TARGET…` inside (default: test-unit test-qgis)
 #   scripts/matrix.sh shell RELEASE        an interactive shell inside (debugging)
+#   scripts/matrix.sh exec RELEASE CMD…    CMD inside, in the checkout
 #
 # Chroots live in $S2PARITY_MATRIX_DIR (default /var/cache/s2parity-matrix, ≈ 2.5 GB each) and are rebuilt only
 # when scripts/apt-packages.txt or this script's build options change. The venv inside a chroot (/opt/s2parity-venv)
@@ -20,7 +21,7 @@ INNER_REPO=/s2parity/repo      # ../shared/data beside it, as tests expect
 INNER_VENV=/opt/s2parity-venv
 EXTRA_PACKAGES=(make git ca-certificates)
 
-usage() { sed -n '2,12p' "$0" >&2; exit 2; }
+usage() { sed -n '2,13p' "$0" >&2; exit 2; }
 
 need_root() {
   if [ "$(id -u)" -ne 0 ]; then
@@ -64,8 +65,8 @@ enter() {  # RELEASE COMMAND…: run COMMAND inside the chroot, repo bind-mounte
   local shared=""
   [ -d "$REPO/../shared" ] && shared=$(cd "$REPO/../shared" && pwd)
   unshare --mount --propagation private -- /bin/bash -euo pipefail -c '
-    root=$1 repo=$2 inner=$3 shared=$4
-    shift 4
+    root=$1 repo=$2 inner=$3 shared=$4 release=$5
+    shift 5
     mount -t proc proc "$root/proc"
     mount -t sysfs sys "$root/sys"
     mount --rbind /dev "$root/dev"
@@ -76,8 +77,8 @@ enter() {  # RELEASE COMMAND…: run COMMAND inside the chroot, repo bind-mounte
     # Trust what the host trusts (pip reaches PyPI from inside; a host may add a local CA to its bundle).
     mount --bind -o ro /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
     exec chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-      LANG=C.UTF-8 TERM="${TERM:-dumb}" CI="${CI:-}" VENV='"$INNER_VENV"' /bin/bash -c "cd $inner && \"\$@\"" bash "$@"
-  ' bash "$root" "$REPO" "$INNER_REPO" "$shared" "$@"
+      LANG=C.UTF-8 TERM="${TERM:-dumb}" CI="${CI:-}" VENV='"$INNER_VENV"' S2PARITY_ARTIFACTS="tests/artifacts/$release" /bin/bash -c "cd $inner && \"\$@\"" bash "$@"
+  ' bash "$root" "$REPO" "$INNER_REPO" "$shared" "$release" "$@"
 }
 
 run() {  # RELEASE [TARGET…]
@@ -99,5 +100,6 @@ case "$command" in
   build) build "$release" ;;
   run) run "$release" "$@" ;;
   shell) build "$release" && enter "$release" /bin/bash ;;
+  exec) build "$release" && enter "$release" "$@" ;;
   *) usage ;;
 esac

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -9,7 +10,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
-ARTIFACTS = REPO / "tests" / "artifacts"
+# scripts/matrix.sh sets S2PARITY_ARTIFACTS to tests/artifacts/<release> for the runs inside its chroots.
+ARTIFACTS = REPO / os.environ.get("S2PARITY_ARTIFACTS", "tests/artifacts")
 # pytest-qgis ≥ 3 (QGIS ≥ 3.34) keeps QGIS's settings and authentication database in <rootdir>/.qgis-settings
 # across runs (2.1.0, on QGIS 3.22, uses a fresh temporary folder per run).
 PYTEST_QGIS_SETTINGS = ".qgis-settings"
