@@ -5,11 +5,11 @@ from __future__ import annotations
 from qgis.core import Qgis, QgsApplication
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction
 
 from s2parity_plugin.dependencies import missing_dependencies_message
 from s2parity_plugin.paths import icon_path
 from s2parity_plugin.processing.provider import S2ParityProvider
+from s2parity_plugin.qgis_side.compat import QAction
 
 MENU = "&S2 Parity"
 
@@ -42,7 +42,7 @@ class S2ParityPlugin:
 
         message = missing_dependencies_message()
         if message:
-            self.iface.messageBar().pushMessage("S2 Parity", message, level=Qgis.Warning, duration=0)
+            self.iface.messageBar().pushMessage("S2 Parity", message, level=Qgis.MessageLevel.Warning, duration=0)
 
     def _ensure_dock(self):
         if self.dock is None:
@@ -50,7 +50,7 @@ class S2ParityPlugin:
 
             self.dock = S2ParityDock(self.iface)
             self.dock.visibilityChanged.connect(self._dock_visibility_changed)
-            self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+            self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         return self.dock
 
     def _set_dock_visible(self, visible: bool) -> None:

@@ -19,8 +19,8 @@ scripts/qt6_enums.json, built by introspecting PyQt6 and QGIS (scripts/qt6_enum_
 Only references through the class name are seen (``QMessageBox.Yes``, ``QtCore.Qt.AlignLeft``), not through an
 instance or a subclass of one's own (``self.Yes``). A line ending in ``# qt6: ok`` is skipped.
 
-Usage: ``python scripts/check_qt6.py [--fix] [PATH …]`` (default: the plugin, scripts, tests, bench).
-Exit status 1 when findings remain.
+Usage: ``python scripts/check_qt6.py [--fix] [PATH …]`` (default: the plugin, scripts, tests, bench, less the
+files listed under ``[tool.check_qt6] exclude`` in pyproject.toml). Exit status 1 when findings remain.
 """
 
 from __future__ import annotations
@@ -30,6 +30,11 @@ import ast
 import json
 import sys
 from dataclasses import dataclass
+
+try:
+    import tomllib
+except ImportError:  # Python < 3.11
+    import tomli as tomllib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -223,6 +228,13 @@ def apply_fixes(source: str, findings: list[Finding]) -> str:
     return "".join(lines)
 
 
+def excluded() -> set[Path]:
+    """Files pyproject.toml's ``[tool.check_qt6] exclude`` keeps out of the default run (globs, repo-relative)."""
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config.get("tool", {}).get("check_qt6", {}).get("exclude", [])
+    return {path for pattern in patterns for path in REPO.glob(pattern)}
+
+
 def load_table() -> Table:
     return Table(json.loads(TABLE.read_text(encoding="utf-8")))
 
@@ -233,9 +245,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fix", action="store_true", help="rewrite the fixable findings in place")
     args = parser.parse_args(argv)
     table = load_table()
-    paths = args.paths or [REPO / p for p in DEFAULT_PATHS]
+    skip = set() if args.paths else excluded()
+    files = [path for path in python_files(args.paths or [REPO / p for p in DEFAULT_PATHS]) if path not in skip]
     remaining = 0
-    for path in python_files(paths):
+    for path in files:
         source = path.read_text(encoding="utf-8")
         findings = check_source(path, source, table)
         if args.fix and any(f.new for f in findings):

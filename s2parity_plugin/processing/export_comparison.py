@@ -18,6 +18,7 @@ from qgis.PyQt.QtXml import QDomDocument
 from s2parity_plugin.core.errors import S2ParityError
 from s2parity_plugin.processing.base import S2ParityAlgorithm
 from s2parity_plugin.processing.python_thread import in_python_thread
+from s2parity_plugin.qgis_side.compat import FILE_FOLDER
 
 
 def style_qml(layer: QgsRasterLayer) -> str:
@@ -75,7 +76,7 @@ class ExportComparisonAlgorithm(S2ParityAlgorithm):
             QgsProcessingParameterFile(
                 self.COMPARISON,
                 "Comparison folder (holds difference.tif and report.json)",
-                QgsProcessingParameterFile.Folder,
+                FILE_FOLDER,
             )
         )
         self.addParameter(QgsProcessingParameterBoolean(self.OVERWRITE, "Overwrite existing files", defaultValue=False))

@@ -56,7 +56,7 @@ def algorithms() -> list:
             QgsMessageLog.logMessage(
                 f"{module_name.rsplit('.', 1)[-1]} is unavailable: {exc}. {missing_dependencies_message() or ''}",
                 "S2 Parity",
-                Qgis.Warning,
+                Qgis.MessageLevel.Warning,
             )
             continue
         found.append(getattr(module, class_name)())
