@@ -67,7 +67,7 @@ EOF
 )
 
 stamp="$VENV/.s2parity-stamp"
-want=$( (cat requirements.txt requirements-dev.txt constraints.txt "$RELEASE_CONSTRAINTS" scripts/bootstrap.sh \
+want=$( (cat requirements.txt requirements-dev.txt requirements-qt6.txt constraints.txt "$RELEASE_CONSTRAINTS" scripts/bootstrap.sh \
           scripts/apt-packages.txt; echo "$system_constraints") | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$VENV/bin/python" ]; then
   exit 0
@@ -99,4 +99,8 @@ for module in (qgis.core, gdal):
 print(f"bootstrap: {release} | QGIS {qgis.core.Qgis.QGIS_VERSION} | Python {sys.version.split()[0]} | "
       f"GDAL {gdal.__version__} | " + " | ".join(versions) + f" | sentinelhub {sentinelhub.__version__}")
 EOF
+# PyQt6 (pip) in $VENV-qt6 beside it, for the Qt6 test of the GUI code (tests/unit/test_pyqt6_gui.py); never mixed with PyQGIS.
+QT6_VENV="$VENV-qt6"
+/usr/bin/python3 -m venv --clear --system-site-packages "$QT6_VENV"
+"$QT6_VENV/bin/python" -m pip install -q --disable-pip-version-check -c constraints.txt -r requirements-qt6.txt
 echo "$want" > "$stamp"

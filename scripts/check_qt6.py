@@ -17,7 +17,7 @@ scripts/qt6_enums.json, built by introspecting PyQt6 and QGIS (scripts/qt6_enum_
 - QT6006 ``PyQt5``/``PyQt6`` imported directly: import from ``qgis.PyQt``.
 
 Only references through the class name are seen (``QMessageBox.Yes``, ``QtCore.Qt.AlignLeft``), not through an
-instance or a subclass of one's own (``self.Yes``). A line ending in ``# qt6: ok`` is skipped.
+instance or a subclass of one's own (``self.Yes``). A line with a ``# qt6: ok`` comment is skipped.
 
 Usage: ``python scripts/check_qt6.py [--fix] [PATH …]`` (default: the plugin, scripts, tests, bench, less the
 files listed under ``[tool.check_qt6] exclude`` in pyproject.toml). Exit status 1 when findings remain.
@@ -116,7 +116,7 @@ class Checker(ast.NodeVisitor):
 
     def add(self, node: ast.AST, code: str, message: str, old: str = "", new: str = "") -> None:
         line = node.lineno
-        if line <= len(self.lines) and self.lines[line - 1].rstrip().endswith(PRAGMA):
+        if line <= len(self.lines) and PRAGMA in self.lines[line - 1]:
             return
         self.findings.append(Finding(self.path, line, node.col_offset, code, message, old, new))
 
