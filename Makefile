@@ -11,7 +11,7 @@ export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 MATRIX_RELEASES ?= trixie sid
 
-.PHONY: setup test test-host test-release test-matrix test-unit test-qgis check-qt6 lint format package install uninstall qgis bench demo demo-gui clean
+.PHONY: setup test test-host test-release test-matrix test-unit test-qgis check-qt6 qt6-enum-table lint format package install uninstall qgis bench demo demo-gui clean
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -49,6 +49,12 @@ lint: setup
 ## mechanical cases).
 check-qt6: setup
 	$(PY) scripts/check_qt6.py
+
+## Rebuild scripts/qt6_enums.json (the checker's table) from PyQt6, QGIS 3.44 (sid chroot) and the host's QGIS 3.22.
+qt6-enum-table: setup
+	$(VENV)-qt6/bin/python scripts/qt6_enum_table.py qt
+	bash scripts/matrix.sh exec sid env QT_QPA_PLATFORM=offscreen python3 scripts/qt6_enum_table.py qgis
+	/usr/bin/python3 scripts/qt6_enum_table.py qgis-oldest
 
 format: setup
 	$(PY) -m ruff format .
