@@ -88,7 +88,7 @@ run() {  # RELEASE [TARGET…]
   [ ${#targets[@]} -gt 0 ] || targets=(test-unit test-qgis)
   build "$release"
   local started=$SECONDS
-  enter "$release" make --no-print-directory "${targets[@]}"
+  enter "$release" make --no-print-directory --keep-going "${targets[@]}"
   echo "matrix: $release: make ${targets[*]} passed in $((SECONDS - started)) s"
 }
 
