@@ -18,8 +18,12 @@ setup:
 
 ## What CI runs: the whole suite on this machine's QGIS (Debian 12: 3.22), then on the current LTR (QGIS 3.40,
 ## in a cached Debian 13 chroot; needs root).
-test: test-host
-	$(MAKE) --no-print-directory test-release RELEASE=trixie
+## Both parts always run (a failure on one does not hide the other's results); the target fails if either did.
+test: setup
+	@status=0; \
+	$(MAKE) --no-print-directory --keep-going test-host || status=1; \
+	$(MAKE) --no-print-directory test-release RELEASE=trixie || status=1; \
+	exit $$status
 
 ## The whole suite on the host: QGIS-free unit tests (plain pytest, pytest-qgis disabled), then QGIS and e2e tests.
 test-host: setup
@@ -31,8 +35,11 @@ test-release:
 	@bash scripts/matrix.sh run $(RELEASE) test-unit test-qgis
 
 ## QGIS 3.22 (host), 3.40 (Debian 13) and 3.44 (sid): unit, QGIS and e2e suites on each.
-test-matrix: test-host
-	@for release in $(MATRIX_RELEASES); do $(MAKE) --no-print-directory test-release RELEASE=$$release || exit 1; done
+test-matrix: setup
+	@status=0; \
+	$(MAKE) --no-print-directory --keep-going test-host || status=1; \
+	for release in $(MATRIX_RELEASES); do $(MAKE) --no-print-directory test-release RELEASE=$$release || status=1; done; \
+	exit $$status
 
 test-unit: setup
 	$(PY) -m pytest -p no:pytest_qgis tests/unit

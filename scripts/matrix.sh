@@ -87,9 +87,10 @@ run() {  # RELEASE [TARGET…]
   local targets=("$@")
   [ ${#targets[@]} -gt 0 ] || targets=(test-unit test-qgis)
   build "$release"
-  local started=$SECONDS
-  enter "$release" make --no-print-directory --keep-going "${targets[@]}"
-  echo "matrix: $release: make ${targets[*]} passed in $((SECONDS - started)) s"
+  local started=$SECONDS status=0
+  enter "$release" make --no-print-directory --keep-going "${targets[@]}" || status=$?
+  echo "matrix: $release: make ${targets[*]} $([ $status -eq 0 ] && echo passed || echo FAILED) in $((SECONDS - started)) s"
+  return $status
 }
 
 [ $# -ge 2 ] || usage
