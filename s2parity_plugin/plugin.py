@@ -5,12 +5,12 @@ from __future__ import annotations
 from qgis.core import Qgis, QgsApplication, QgsSettings
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction
 
 from s2parity_plugin.dependencies import extras_note, install_command, missing_packages
 from s2parity_plugin.i18n import tr
 from s2parity_plugin.paths import icon_path
 from s2parity_plugin.processing.provider import S2ParityProvider, unregister_optional_profiles
+from s2parity_plugin.qgis_side.compat import QAction
 from s2parity_plugin.qgis_side.packages import plugin_packages_prefix
 
 MENU = "&S2 Parity"
@@ -57,13 +57,13 @@ class S2ParityPlugin:
             text = tr(
                 "S2 Parity needs the Python package {}: open the S2 Parity panel and press Install, or run: {}"
             ).format(", ".join(missing), command)
-            bar.pushMessage("S2 Parity", text, level=Qgis.Warning, duration=0)
+            bar.pushMessage("S2 Parity", text, level=Qgis.MessageLevel.Warning, duration=0)
             return
         note = extras_note()
         settings = QgsSettings()
         if note and settings.value(EXTRAS_NOTE_KEY, "") != note:
             settings.setValue(EXTRAS_NOTE_KEY, note)
-            bar.pushMessage("S2 Parity", tr(note), level=Qgis.Info, duration=EXTRAS_NOTE_S)
+            bar.pushMessage("S2 Parity", tr(note), level=Qgis.MessageLevel.Info, duration=EXTRAS_NOTE_S)
 
     def _ensure_dock(self):
         if self.dock is None:
@@ -71,7 +71,7 @@ class S2ParityPlugin:
 
             self.dock = S2ParityDock(self.iface)
             self.dock.visibilityChanged.connect(self._dock_visibility_changed)
-            self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+            self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         return self.dock
 
     def _set_dock_visible(self, visible: bool) -> None:

@@ -31,7 +31,7 @@ def render_map_png(layers: dict, out_png: Path, width: int = 700, height: int = 
 
     panels = [("Difference B − A", layers["difference"]), ("SCL mismatch", layers.get("mismatch"))]
     panels = [(title, layer) for title, layer in panels if layer is not None]
-    image = QImage(QSize(width * len(panels), height + 30), QImage.Format_ARGB32)
+    image = QImage(QSize(width * len(panels), height + 30), QImage.Format.Format_ARGB32)
     image.fill(QColor("white"))
     painter = QPainter(image)
     font = QFont()
@@ -49,7 +49,7 @@ def render_map_png(layers: dict, out_png: Path, width: int = 700, height: int = 
         job = QgsMapRendererCustomPainterJob(settings, painter)
         job.renderSynchronously()
         painter.restore()
-        painter.drawText(QRectF(i * width, 0, width, 30), Qt.AlignCenter, title)
+        painter.drawText(QRectF(i * width, 0, width, 30), Qt.AlignmentFlag.AlignCenter, title)
     painter.end()
     image.save(str(out_png))
     return out_png

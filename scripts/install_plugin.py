@@ -26,7 +26,7 @@ def _settings(profile_dir: Path):
 
     ini = profile_dir / "QGIS" / "QGIS3.ini"
     ini.parent.mkdir(parents=True, exist_ok=True)
-    return QSettings(str(ini), QSettings.IniFormat)
+    return QSettings(str(ini), QSettings.Format.IniFormat)
 
 
 def install(zip_path: Path, profile_dir: Path) -> Path:

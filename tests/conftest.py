@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
-ARTIFACTS = REPO / "tests" / "artifacts"
+# scripts/matrix.sh sets S2PARITY_ARTIFACTS to tests/artifacts/<release> for the runs inside its chroots.
+ARTIFACTS = REPO / os.environ.get("S2PARITY_ARTIFACTS", "tests/artifacts")
+# pytest-qgis ≥ 3 (QGIS ≥ 3.34) keeps QGIS's settings and authentication database in <rootdir>/.qgis-settings
+# across runs (2.1.0, on QGIS 3.22, uses a fresh temporary folder per run).
+PYTEST_QGIS_SETTINGS = ".qgis-settings"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Every run starts from empty QGIS settings: remove what pytest-qgis kept from the previous run (stale auth
+    configuration ids, plugin preferences) before pytest-qgis sets QGIS up. Not for two runs at once in one checkout."""
+    shutil.rmtree(config.rootpath / PYTEST_QGIS_SETTINGS, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

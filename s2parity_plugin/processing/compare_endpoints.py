@@ -34,6 +34,8 @@ from qgis.PyQt.QtCore import Qt
 from s2parity_plugin.core.errors import S2ParityError
 from s2parity_plugin.processing.base import S2ParityAlgorithm
 from s2parity_plugin.processing.fetch_pair import FetchPairAlgorithm
+from s2parity_plugin.processing.python_thread import in_python_thread
+from s2parity_plugin.qgis_side.compat import NUMBER_DOUBLE
 
 DEFAULT_INVALID = "1,2,3,7,8,9,10,11"
 GENERIC_FAILURE = "There were errors executing the algorithm."
@@ -85,7 +87,7 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
             QgsProcessingParameterNumber(
                 self.TOLERANCE,
                 "Tolerance for |B − A| (units of the inputs; empty = 100 DN / 0.01 reflectance)",
-                QgsProcessingParameterNumber.Double,
+                NUMBER_DOUBLE,
                 None,
                 True,
                 0.0,
@@ -126,6 +128,7 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
         return True
 
     # -- any thread -----------------------------------------------------------------------------------------------
+    @in_python_thread
     def processAlgorithm(
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict:
@@ -249,8 +252,8 @@ class ErrorRecordingFeedback(QgsProcessingFeedback):
         self.parent = parent
         self.errors: list[str] = []
         # Direct connections: these objects live in the task's thread, which runs no event loop.
-        self.progressChanged.connect(parent.setProgress, Qt.DirectConnection)
-        parent.canceled.connect(self.cancel, Qt.DirectConnection)
+        self.progressChanged.connect(parent.setProgress, Qt.ConnectionType.DirectConnection)
+        parent.canceled.connect(self.cancel, Qt.ConnectionType.DirectConnection)
         if parent.isCanceled():
             self.cancel()
 

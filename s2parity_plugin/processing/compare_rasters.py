@@ -25,7 +25,6 @@ from qgis.core import (
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
     QgsProcessingParameterBoolean,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
@@ -38,6 +37,8 @@ from qgis.core import (
 
 from s2parity_plugin.core.gdal_scope import gdal_exceptions
 from s2parity_plugin.processing.base import S2ParityAlgorithm
+from s2parity_plugin.processing.python_thread import in_python_thread
+from s2parity_plugin.qgis_side.compat import NUMBER_DOUBLE, PARAMETER_ADVANCED
 
 DEFAULT_INVALID = "1,2,3,7,8,9,10,11"
 UNITS = ("FROM_RUN", "DN", "REFLECTANCE")
@@ -117,7 +118,7 @@ class CompareRastersAlgorithm(S2ParityAlgorithm):
             QgsProcessingParameterNumber(
                 self.TOLERANCE,
                 "Tolerance (units of the rasters; empty = 0.01 reflectance / 100 DN)",
-                QgsProcessingParameterNumber.Double,
+                NUMBER_DOUBLE,
                 None,
                 True,
                 0.0,
@@ -135,7 +136,7 @@ class CompareRastersAlgorithm(S2ParityAlgorithm):
             True,
             usesStaticStrings=True,
         )
-        units.setFlags(units.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        units.setFlags(units.flags() | PARAMETER_ADVANCED)
         self.addParameter(units)
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT_DIFFERENCE, "Difference B − A"))
         self.addParameter(
@@ -170,6 +171,7 @@ class CompareRastersAlgorithm(S2ParityAlgorithm):
             return None
         return self.parameterAsDouble(parameters, name, context)
 
+    @in_python_thread
     def processAlgorithm(
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict[str, Any]:

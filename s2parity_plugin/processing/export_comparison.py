@@ -17,6 +17,8 @@ from qgis.PyQt.QtXml import QDomDocument
 
 from s2parity_plugin.core.errors import S2ParityError
 from s2parity_plugin.processing.base import S2ParityAlgorithm
+from s2parity_plugin.processing.python_thread import in_python_thread
+from s2parity_plugin.qgis_side.compat import FILE_FOLDER
 
 
 def style_qml(layer: QgsRasterLayer) -> str:
@@ -74,7 +76,7 @@ class ExportComparisonAlgorithm(S2ParityAlgorithm):
             QgsProcessingParameterFile(
                 self.COMPARISON,
                 "Comparison folder (holds difference.tif and report.json)",
-                QgsProcessingParameterFile.Folder,
+                FILE_FOLDER,
             )
         )
         self.addParameter(QgsProcessingParameterBoolean(self.OVERWRITE, "Overwrite existing files", defaultValue=False))
@@ -82,6 +84,7 @@ class ExportComparisonAlgorithm(S2ParityAlgorithm):
         self.addOutput(QgsProcessingOutputFolder(self.OUTPUT_FOLDER, "Export folder"))
         self.addOutput(QgsProcessingOutputMultipleLayers(self.FILES, "Exported files"))
 
+    @in_python_thread
     def processAlgorithm(self, parameters, context, feedback) -> dict:
         from s2parity_plugin.core.export import export_comparison
         from s2parity_plugin.core.report import render_csv, render_html

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from qgis.core import (
-    QgsProcessing,
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
@@ -23,7 +22,6 @@ from qgis.core import (
     QgsProcessingOutputString,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterCrs,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterNumber,
@@ -36,6 +34,13 @@ from s2parity_plugin.core.errors import S2ParityError
 from s2parity_plugin.core.evalscripts import L2A_BANDS
 from s2parity_plugin.core.spec import MOSAICKING_ORDERS, SNAP_MODES
 from s2parity_plugin.processing.base import S2ParityAlgorithm
+from s2parity_plugin.processing.python_thread import in_python_thread
+from s2parity_plugin.qgis_side.compat import (
+    NUMBER_DOUBLE,
+    NUMBER_INTEGER,
+    PARAMETER_ADVANCED,
+    SOURCE_VECTOR_ANY_GEOMETRY,
+)
 
 MOSAICKING = ("ORBIT", "SIMPLE")
 DEFAULT_TIMEOUT_S = 60.0
@@ -103,7 +108,7 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
 
     def initAlgorithm(self, config: dict | None = None) -> None:
         self.addParameter(
-            QgsProcessingParameterVectorLayer(self.AOI, "AOI (polygon layer)", [QgsProcessing.TypeVectorAnyGeometry])
+            QgsProcessingParameterVectorLayer(self.AOI, "AOI (polygon layer)", [SOURCE_VECTOR_ANY_GEOMETRY])
         )
         self.addParameter(QgsProcessingParameterBoolean(self.SELECTED_ONLY, "Selected features only", False))
         self.addParameter(QgsProcessingParameterString(self.DATE_FROM, "Start date (YYYY-MM-DD, UTC)"))
@@ -141,9 +146,7 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
             )
         )
         self.addParameter(
-            QgsProcessingParameterNumber(
-                self.RESOLUTION, "Resolution (m)", QgsProcessingParameterNumber.Double, 10.0, False, 0.5, 10000.0
-            )
+            QgsProcessingParameterNumber(self.RESOLUTION, "Resolution (m)", NUMBER_DOUBLE, 10.0, False, 0.5, 10000.0)
         )
         self.addParameter(QgsProcessingParameterCrs(self.CRS, "Request CRS (empty = UTM zone of the AOI)", None, True))
         self.addParameter(
@@ -174,15 +177,15 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
                 usesStaticStrings=True,
             ),
             QgsProcessingParameterNumber(
-                self.MAX_CLOUD, "Maximum cloud cover (%)", QgsProcessingParameterNumber.Double, 100.0, False, 0.0, 100.0
+                self.MAX_CLOUD, "Maximum cloud cover (%)", NUMBER_DOUBLE, 100.0, False, 0.0, 100.0
             ),
             QgsProcessingParameterNumber(
-                self.MAX_TILE_PX, "Maximum tile size (px)", QgsProcessingParameterNumber.Integer, 2500, False, 16, 2500
+                self.MAX_TILE_PX, "Maximum tile size (px)", NUMBER_INTEGER, 2500, False, 16, 2500
             ),
             QgsProcessingParameterNumber(
                 self.MAX_WORKERS,
                 "Parallel downloads per endpoint",
-                QgsProcessingParameterNumber.Integer,
+                NUMBER_INTEGER,
                 4,
                 False,
                 1,
@@ -216,7 +219,7 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
             ),
         ]
         for param in advanced:
-            param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            param.setFlags(param.flags() | PARAMETER_ADVANCED)
             self.addParameter(param)
         from s2parity_plugin.processing.dialog_widgets import apply_dialog_widgets
 
@@ -263,6 +266,7 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
         return True
 
     # -- any thread -----------------------------------------------------------------------------------------------
+    @in_python_thread
     def processAlgorithm(
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict:

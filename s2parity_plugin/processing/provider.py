@@ -80,7 +80,7 @@ def algorithms() -> list:
             QgsMessageLog.logMessage(
                 f"{module_name.rsplit('.', 1)[-1]} is unavailable: {exc}. {fix}",
                 "S2 Parity",
-                Qgis.Warning,
+                Qgis.MessageLevel.Warning,
             )
             continue
         found.append(getattr(module, class_name)())

@@ -9,6 +9,7 @@ from __future__ import annotations
 from qgis.core import QgsFeatureRequest, QgsGeometry, QgsVectorLayer, QgsWkbTypes
 
 from s2parity_plugin.core.fetch_errors import AoiError
+from s2parity_plugin.qgis_side.compat import GEOMETRY_POLYGON
 
 
 def aoi_from_layer(layer: QgsVectorLayer, selected_only: bool | None = None) -> tuple[str, str]:
@@ -19,7 +20,7 @@ def aoi_from_layer(layer: QgsVectorLayer, selected_only: bool | None = None) -> 
     """
     if layer is None or not layer.isValid():
         raise AoiError("The AOI layer is missing or invalid: choose a polygon layer from the project.")
-    if not isinstance(layer, QgsVectorLayer) or layer.geometryType() != QgsWkbTypes.PolygonGeometry:
+    if not isinstance(layer, QgsVectorLayer) or layer.geometryType() != GEOMETRY_POLYGON:
         kind = (
             QgsWkbTypes.geometryDisplayString(layer.geometryType()).lower()
             if isinstance(layer, QgsVectorLayer)

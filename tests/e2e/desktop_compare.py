@@ -165,6 +165,23 @@ def _dialog_shot() -> None:
     dialog = STATE["dialog"]
     result["credentials_png"] = _save(dialog, "desktop_credentials.png")
     dialog.reject()
+    # A second Compare in the same session, as an analyst does (it crashed QGIS 3.40 with pyproj 3.7).
+    dock = STATE["dock"]
+    dock.compare_button.click()
+    result["second_started"] = dock.run is not None
+    STATE["started"] = time.monotonic()
+    QTimer.singleShot(250, _poll_second)
+
+
+@_guard
+def _poll_second() -> None:
+    result, dock = STATE["result"], STATE["dock"]
+    if dock.run is not None and time.monotonic() - STATE["started"] < 120:
+        QTimer.singleShot(250, _poll_second)
+        return
+    result["second_status"] = dock.status.text()
+    result["second_group"] = dock.group.name() if dock.group is not None else None
+    result["second_png"] = _save(iface.mainWindow(), "desktop_compare_second.png")
     _finish()
 
 

@@ -81,11 +81,12 @@ def test_desktop_comparison_against_sample_endpoints(tmp_path, artifacts_dir, mo
         "desktop_flicker.png",
         "desktop_credentials.png",
         "desktop_results_full.png",
+        "desktop_compare_second.png",
     )
     for name in shots:
         (artifacts_dir / name).unlink(missing_ok=True)
     monkeypatch.setenv("S2PARITY_E2E_SCREENSHOT_DIR", str(artifacts_dir))
-    result = run_desktop(tmp_path, HERE / "desktop_compare.py", timeout_s=240)
+    result = run_desktop(tmp_path, HERE / "desktop_compare.py", timeout_s=360)
     assert "error" not in result, result.get("error")
     assert result["aoi_follows_active_layer"] is True
     assert result["started"] is True
@@ -108,6 +109,14 @@ def test_desktop_comparison_against_sample_endpoints(tmp_path, artifacts_dir, mo
     assert result["visible_after_flicker"] == ["AOI outline", "Difference B − A"]
     for key in ("before_png", "during_png", "main_png", "dock_png", "swipe_png", "flicker_png", "credentials_png"):
         assert result[key] is True, key
+    # the second Compare of the session works too and gets its own group
+    assert result["second_started"] is True
+    assert result["second_status"].startswith("Done"), result["second_status"]
+    assert (
+        result["second_group"].startswith("S2 Parity · 2020-10-04 · B04 · ")
+        and result["second_group"] != result["group"]
+    )
+    assert result["second_png"] is True
     assert (artifacts_dir / "desktop_compare_main.png").stat().st_size > 50_000
 
 

@@ -81,11 +81,11 @@ def test_processing_only_load_without_gui():
 
 def test_missing_dependency_warns_in_message_bar_without_failing(iface, monkeypatch):
     monkeypatch.setitem(dependencies.RUNTIME_PACKAGES, "s2parity_absent_module", "absent-package")
-    before = len(iface.messageBar().get_messages(Qgis.Warning))
+    before = len(iface.messageBar().get_messages(Qgis.MessageLevel.Warning))
     plugin = s2parity_plugin.classFactory(iface)
     plugin.initGui()
     try:
-        [warning] = iface.messageBar().get_messages(Qgis.Warning)[before:]
+        [warning] = iface.messageBar().get_messages(Qgis.MessageLevel.Warning)[before:]
         assert "absent-package" in warning and "pip install" in warning
         assert QgsApplication.processingRegistry().providerById("s2parity") is not None
     finally:

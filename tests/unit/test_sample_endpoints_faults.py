@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import time
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -108,16 +111,24 @@ def test_truncated_chunked_body_retried(eps):
     assert attempts == ["truncate", "ok"]
 
 
-def test_truncated_content_length_body_is_not_detected_by_this_requests_stack(eps):
-    """Documented: requests 2.28/urllib3 1.26 accept a short body; the client then fails decoding it."""
+def test_truncated_content_length_body_is_shorter_than_announced(eps):
+    """The fault announces the full Content-Length and sends half the body. Checked on the wire (http.client),
+    not through requests: urllib3 1.26 hands the short body on silently, urllib3 2 raises — the fault is the same."""
     eps.set_faults("sh", truncate_rate=1.0)
-    r = requests.post(
-        eps.info["sh"]["base_url"] + "/api/v1/process",
-        json={**sup.seed_request_10m(), "output": {"resx": 10, "resy": 10}},
-        headers=bearer(eps, "sh"),
-        timeout=30,
-    )
-    assert r.status_code == 200 and len(r.content) < int(r.headers["Content-Length"])
+    url = urlsplit(eps.info["sh"]["base_url"] + "/api/v1/process")
+    body = json.dumps({**sup.seed_request_10m(), "output": {"resx": 10, "resy": 10}})
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    try:
+        conn.request("POST", url.path, body, {**bearer(eps, "sh"), "Content-Type": "application/json"})
+        response = conn.getresponse()
+        announced = int(response.getheader("Content-Length"))
+        with pytest.raises(http.client.IncompleteRead) as short:
+            response.read()
+    finally:
+        conn.close()
+    assert response.status == 200
+    assert 0 < len(short.value.partial) < announced
+    assert len(short.value.partial) + short.value.expected == announced
 
 
 def test_token_expiry_mid_run_gives_401_then_new_session_works(eps):

@@ -1,0 +1,57 @@
+"""What differs between the QGIS versions S2 Parity runs on (3.22 LTR … 3.44, QGIS 4 on Qt6), in one place.
+
+- ``QAction`` (and ``QActionGroup``, ``QShortcut``): Qt6 moved them from QtWidgets to QtGui. QGIS ≥ 3.40's
+  ``qgis.PyQt.QtGui`` offers them on Qt5 too; QGIS 3.22's does not.
+- :func:`qgis_enum`: QGIS moved many enums into ``Qgis`` (``QgsWkbTypes.PolygonGeometry`` →
+  ``Qgis.GeometryType.Polygon`` in 3.30, ``QgsProcessing.TypeVectorAnyGeometry`` →
+  ``Qgis.ProcessingSourceType.VectorAnyGeometry`` in 3.36, …) and keeps the old names only as aliases, which QGIS 4
+  drops; 3.22 has only the old names. scripts/check_qt6.py tells which names need this (finding QT6003).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+try:
+    from qgis.PyQt.QtGui import QAction, QActionGroup, QShortcut
+except ImportError:  # QGIS < 3.40 on Qt5: only QtWidgets has them
+    from qgis.PyQt.QtWidgets import QAction, QActionGroup, QShortcut
+
+__all__ = ["QAction", "QActionGroup", "QShortcut", "qgis_enum"]
+
+
+def _resolve(dotted: str) -> Any:
+    """The object ``Qgis.GeometryType.Polygon`` names in qgis.core (or qgis.gui), or None when this QGIS lacks it."""
+    import qgis.core
+    import qgis.gui
+
+    head, *rest = dotted.split(".")
+    obj = getattr(qgis.core, head, None)
+    if obj is None:
+        obj = getattr(qgis.gui, head, None)
+    for part in rest:
+        obj = getattr(obj, part, None)
+    return obj
+
+
+@functools.cache
+def qgis_enum(new: str, old: str) -> Any:
+    """The enum member ``new`` (e.g. ``"Qgis.GeometryType.Polygon"``) where this QGIS has it, else ``old``
+    (``"QgsWkbTypes.PolygonGeometry"``). Raises AttributeError when neither exists (a typo, not a version gap)."""
+    for name in (new, old):
+        value = _resolve(name)
+        if value is not None:
+            return value
+    raise AttributeError(f"neither {new} nor {old} exists in this QGIS")
+
+
+# The moved enum members S2 Parity uses, resolved once for the running QGIS.
+NUMBER_DOUBLE = qgis_enum("Qgis.ProcessingNumberParameterType.Double", "QgsProcessingParameterNumber.Double")
+NUMBER_INTEGER = qgis_enum("Qgis.ProcessingNumberParameterType.Integer", "QgsProcessingParameterNumber.Integer")
+PARAMETER_ADVANCED = qgis_enum("Qgis.ProcessingParameterFlag.Advanced", "QgsProcessingParameterDefinition.FlagAdvanced")
+FILE_FOLDER = qgis_enum("Qgis.ProcessingFileParameterBehavior.Folder", "QgsProcessingParameterFile.Folder")
+SOURCE_VECTOR_ANY_GEOMETRY = qgis_enum(
+    "Qgis.ProcessingSourceType.VectorAnyGeometry", "QgsProcessing.TypeVectorAnyGeometry"
+)
+GEOMETRY_POLYGON = qgis_enum("Qgis.GeometryType.Polygon", "QgsWkbTypes.PolygonGeometry")
