@@ -12,11 +12,9 @@ from pathlib import Path
 from qgis.core import (
     QgsApplication,
     QgsCoordinateReferenceSystem,
-    QgsMapLayerProxyModel,
     QgsProject,
     QgsSettings,
     QgsVectorLayer,
-    QgsWkbTypes,
 )
 from qgis.gui import QgsAuthConfigSelect, QgsCodeEditorJavascript, QgsFileWidget, QgsMapLayerComboBox
 from qgis.PyQt.QtCore import QDate, QStandardPaths, Qt, pyqtSignal
@@ -38,6 +36,7 @@ from qgis.PyQt.QtWidgets import (
 
 from s2parity_plugin.core.endpoints import default_pair, get_profile, profiles
 from s2parity_plugin.i18n import tr
+from s2parity_plugin.qgis_side.compat import GEOMETRY_POLYGON, LAYER_POLYGON
 
 SETTINGS_PREFIX = "s2parity/form/"
 BANDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B11", "B12")
@@ -210,7 +209,7 @@ class ComparisonForm(QWidget):
         aoi = QFormLayout(aoi_box)
         self.aoi_layer = QgsMapLayerComboBox()
         self.aoi_layer.setObjectName("aoi_layer")
-        self.aoi_layer.setFilters(QgsMapLayerProxyModel.PolygonLayer)
+        self.aoi_layer.setFilters(LAYER_POLYGON)
         self.aoi_layer.setAllowEmptyLayer(True)
         self.aoi_layer.setToolTip(tr("The polygons to compare; the active polygon layer is picked automatically"))
         _compact(self.aoi_layer)
@@ -372,7 +371,7 @@ class ComparisonForm(QWidget):
         out = QFormLayout(out_box)
         self.output_folder = QgsFileWidget()
         self.output_folder.setObjectName("output_folder")
-        self.output_folder.setStorageMode(QgsFileWidget.GetDirectory)
+        self.output_folder.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         self.output_folder.setToolTip(tr("Each run gets its own sub-folder here (rasters, run.json, report)"))
         self.output_error = _error_label()
         out.addRow(tr("Folder"), self.output_folder)
@@ -407,7 +406,7 @@ class ComparisonForm(QWidget):
 
     def follow_active_layer(self, layer) -> None:
         """Use the active layer as AOI when it is a polygon layer."""
-        if isinstance(layer, QgsVectorLayer) and layer.geometryType() == QgsWkbTypes.PolygonGeometry:
+        if isinstance(layer, QgsVectorLayer) and layer.geometryType() == GEOMETRY_POLYGON:
             self.aoi_layer.setLayer(layer)
 
     def _update_what(self) -> None:
@@ -580,7 +579,9 @@ class ComparisonForm(QWidget):
         _select(self.mosaicking, value("mosaicking", "ORBIT"))
         self.harmonize.setChecked(value("harmonize", True) in (True, "true"))
         self.mask_invalid.setChecked(value("mask_invalid", True) in (True, "true"))
-        default_out = str(Path(QStandardPaths.writableLocation(QStandardPaths.DocumentsLocation)) / "S2Parity")
+        default_out = str(
+            Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)) / "S2Parity"
+        )
         self.output_folder.setFilePath(value("output_folder", default_out))
         defaults = default_pair(_has_auth_configs())
         for side, picker, default in (("a", self.endpoint_a, defaults[0]), ("b", self.endpoint_b, defaults[1])):

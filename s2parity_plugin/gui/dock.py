@@ -38,7 +38,6 @@ from qgis.PyQt.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
-    QShortcut,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -51,6 +50,7 @@ from s2parity_plugin.gui.map_overlays import CanvasLabel, alive
 from s2parity_plugin.gui.pixel_inspector import PixelInspectorTool
 from s2parity_plugin.gui.swipe import SwipeTool
 from s2parity_plugin.i18n import tr
+from s2parity_plugin.qgis_side.compat import QShortcut
 
 COMPARE_ALG = "s2parity:compareendpoints"
 EXPORT_ALG = "s2parity:exportcomparison"
@@ -811,7 +811,7 @@ class S2ParityDock(QgsDockWidget):
         self._set_status(tr("Exported to {0}.").format(folder))
         if self.iface is not None:
             self.iface.messageBar().pushMessage(
-                tr("S2 Parity"), tr("Exported to {0}").format(folder), level=Qgis.Success, duration=5
+                tr("S2 Parity"), tr("Exported to {0}").format(folder), level=Qgis.MessageLevel.Success, duration=5
             )
 
     # -- misc -----------------------------------------------------------------------------------------

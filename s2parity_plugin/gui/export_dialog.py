@@ -73,7 +73,7 @@ class ExportDialog(QDialog):
         layout.addWidget(QLabel(tr("Folder")))
         self.folder_widget = QgsFileWidget()
         self.folder_widget.setObjectName("export_folder")
-        self.folder_widget.setStorageMode(QgsFileWidget.GetDirectory)
+        self.folder_widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         self.folder_widget.setFilePath(default_folder(results))
         self.folder_widget.setDefaultRoot(str(Path(default_folder(results)).parent))
         layout.addWidget(self.folder_widget)

@@ -100,7 +100,7 @@ class PixelInspectorTool(QgsMapTool):
     def _place_marker(self, point: QgsPointXY) -> None:
         if self.marker is None:
             self.marker = QgsVertexMarker(self.canvas())
-            self.marker.setIconType(QgsVertexMarker.ICON_CROSS)
+            self.marker.setIconType(QgsVertexMarker.IconType.ICON_CROSS)
             self.marker.setIconSize(MARKER_SIZE_PX)
             self.marker.setPenWidth(2)
             self.marker.setColor(QColor("#e91e63"))

@@ -14,7 +14,6 @@ from qgis.core import (
     QgsFeatureSink,
     QgsField,
     QgsFields,
-    QgsProcessing,
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
@@ -25,7 +24,6 @@ from qgis.core import (
     QgsProcessingParameterNumber,
     QgsProcessingParameterString,
     QgsProcessingParameterVectorLayer,
-    QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QVariant
 
@@ -34,6 +32,7 @@ from s2parity_plugin.core.errors import S2ParityError
 from s2parity_plugin.core.fetch_errors import EndpointConfigError
 from s2parity_plugin.i18n import tr
 from s2parity_plugin.processing.base import S2ParityAlgorithm
+from s2parity_plugin.qgis_side.compat import NUMBER_DOUBLE, SOURCE_VECTOR, SOURCE_VECTOR_POLYGON, WKB_NO_GEOMETRY
 
 _VARIANT = {"str": QVariant.String, "int": QVariant.Int, "float": QVariant.Double, "bool": QVariant.Bool}
 
@@ -74,7 +73,7 @@ class CompareCatalogsAlgorithm(S2ParityAlgorithm):
 
     def initAlgorithm(self, config: dict | None = None) -> None:
         self.addParameter(
-            QgsProcessingParameterVectorLayer(self.AOI, tr("AOI (polygon layer)"), [QgsProcessing.TypeVectorPolygon])
+            QgsProcessingParameterVectorLayer(self.AOI, tr("AOI (polygon layer)"), [SOURCE_VECTOR_POLYGON])
         )
         self.addParameter(QgsProcessingParameterBoolean(self.SELECTED_ONLY, tr("Selected features only"), False))
         self.addParameter(QgsProcessingParameterString(self.DATE_FROM, tr("Start date (YYYY-MM-DD, UTC)")))
@@ -96,7 +95,7 @@ class CompareCatalogsAlgorithm(S2ParityAlgorithm):
             QgsProcessingParameterNumber(
                 self.MAX_CLOUD_COVERAGE,
                 tr("Maximum cloud cover (%)"),
-                QgsProcessingParameterNumber.Double,
+                NUMBER_DOUBLE,
                 100.0,
                 False,
                 0.0,
@@ -104,9 +103,7 @@ class CompareCatalogsAlgorithm(S2ParityAlgorithm):
             )
         )
         self.addParameter(
-            QgsProcessingParameterFeatureSink(
-                self.OUTPUT_TABLE, tr("Acquisitions (one row each)"), QgsProcessing.TypeVector
-            )
+            QgsProcessingParameterFeatureSink(self.OUTPUT_TABLE, tr("Acquisitions (one row each)"), SOURCE_VECTOR)
         )
         self.addParameter(
             QgsProcessingParameterFileDestination(self.OUTPUT_REPORT, tr("Timeline report (JSON)"), "JSON (*.json)")
@@ -185,7 +182,7 @@ class CompareCatalogsAlgorithm(S2ParityAlgorithm):
         for row in timeline.rows:
             if feedback.isCanceled():
                 return {}
-            sink.addFeature(self._feature(row), QgsFeatureSink.FastInsert)
+            sink.addFeature(self._feature(row), QgsFeatureSink.Flag.FastInsert)
         report_path = write_report(timeline, self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context))
         self._log_result(timeline, feedback)
         feedback.setProgress(100.0)
@@ -216,7 +213,7 @@ class CompareCatalogsAlgorithm(S2ParityAlgorithm):
         fields = QgsFields()
         for name, kind in TABLE_FIELDS:
             fields.append(QgsField(name, _VARIANT[kind]))
-        sink, dest = self.parameterAsSink(parameters, self.OUTPUT_TABLE, context, fields, QgsWkbTypes.NoGeometry)
+        sink, dest = self.parameterAsSink(parameters, self.OUTPUT_TABLE, context, fields, WKB_NO_GEOMETRY)
         if sink is None:
             raise QgsProcessingException(
                 tr("Cannot create the acquisitions table: choose a writable .gpkg or .csv file.")

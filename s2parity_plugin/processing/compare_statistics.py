@@ -18,7 +18,6 @@ from qgis.core import (
     QgsField,
     QgsFields,
     QgsGeometry,
-    QgsProcessing,
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
@@ -38,6 +37,12 @@ from qgis.PyQt.QtCore import QVariant
 from s2parity_plugin.core.errors import S2ParityError
 from s2parity_plugin.i18n import tr
 from s2parity_plugin.processing.base import S2ParityAlgorithm
+from s2parity_plugin.qgis_side.compat import (
+    GEOMETRY_POLYGON,
+    NUMBER_DOUBLE,
+    SOURCE_VECTOR_ANY_GEOMETRY,
+    SOURCE_VECTOR_POLYGON,
+)
 
 PRESETS = ("NDVI", "B04", "B08", "CUSTOM")
 DEFAULT_INVALID = "1,2,3,7,8,9,10,11"
@@ -104,7 +109,7 @@ class CompareStatisticsAlgorithm(S2ParityAlgorithm):
         from s2parity_plugin.core.endpoints import PROFILE_IDS
 
         self.addParameter(
-            QgsProcessingParameterVectorLayer(self.INPUT, tr("Polygon layer"), [QgsProcessing.TypeVectorAnyGeometry])
+            QgsProcessingParameterVectorLayer(self.INPUT, tr("Polygon layer"), [SOURCE_VECTOR_ANY_GEOMETRY])
         )
         self.addParameter(
             QgsProcessingParameterField(self.FIELD_ID, tr("Feature id field (unique values)"), None, self.INPUT)
@@ -146,14 +151,14 @@ class CompareStatisticsAlgorithm(S2ParityAlgorithm):
             )
         )
         self.addParameter(
-            QgsProcessingParameterFeatureSink(self.OUTPUT_LAYER, tr("Summary layer"), QgsProcessing.TypeVectorPolygon)
+            QgsProcessingParameterFeatureSink(self.OUTPUT_LAYER, tr("Summary layer"), SOURCE_VECTOR_POLYGON)
         )
         self.addParameter(
             QgsProcessingParameterFileDestination(self.OUTPUT_REPORT, tr("Report (JSON)"), "JSON (*.json)")
         )
 
     def _numbers(self) -> None:
-        double = QgsProcessingParameterNumber.Double
+        double = NUMBER_DOUBLE
         for key, label, default, minimum in (
             (self.RESOLUTION, tr("Resolution (m)"), 10.0, 1.0),
             (self.MAX_REQUESTS_PER_MINUTE, tr("Maximum requests per minute per endpoint"), 300.0, 1.0),
@@ -306,7 +311,7 @@ class CompareStatisticsAlgorithm(S2ParityAlgorithm):
             feat.setGeometry(geom)
             summary = summaries.get(fid, {})
             feat.setAttributes(list(prepared["attributes"][fid]) + [summary.get(n) for n in SUMMARY_TYPES])
-            sink.addFeature(feat, QgsFeatureSink.FastInsert)
+            sink.addFeature(feat, QgsFeatureSink.Flag.FastInsert)
         return dest
 
     def _log(self, feedback: QgsProcessingFeedback, outcome: Any) -> None:
@@ -340,7 +345,7 @@ def snapshot_features(
 
     if layer is None or not layer.isValid():
         raise AoiError(tr("Choose a polygon layer as INPUT."))
-    if layer.geometryType() != QgsWkbTypes.PolygonGeometry:
+    if layer.geometryType() != GEOMETRY_POLYGON:
         kind = QgsWkbTypes.geometryDisplayString(layer.geometryType()).lower()
         raise AoiError(
             tr("The layer '{name}' is a {kind} layer: choose a polygon layer (fields, grid cells).").format(

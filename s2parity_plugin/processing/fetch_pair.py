@@ -202,7 +202,7 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
             QgsProcessingParameterNumber(
                 self.TIMEOUT,
                 "Read timeout: longest wait for an answer to one HTTP request (s)",
-                QgsProcessingParameterNumber.Double,
+                NUMBER_DOUBLE,
                 DEFAULT_TIMEOUT_S,
                 False,
                 1.0,
@@ -211,7 +211,7 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
             QgsProcessingParameterNumber(
                 self.RETRY_DEADLINE,
                 "Retry deadline: how long one request is retried on errors and rate limits (s; empty = 300)",
-                QgsProcessingParameterNumber.Double,
+                NUMBER_DOUBLE,
                 None,
                 True,
                 0.0,

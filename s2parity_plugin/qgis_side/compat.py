@@ -55,3 +55,8 @@ SOURCE_VECTOR_ANY_GEOMETRY = qgis_enum(
     "Qgis.ProcessingSourceType.VectorAnyGeometry", "QgsProcessing.TypeVectorAnyGeometry"
 )
 GEOMETRY_POLYGON = qgis_enum("Qgis.GeometryType.Polygon", "QgsWkbTypes.PolygonGeometry")
+SOURCE_VECTOR_POLYGON = qgis_enum("Qgis.ProcessingSourceType.VectorPolygon", "QgsProcessing.TypeVectorPolygon")
+SOURCE_VECTOR = qgis_enum("Qgis.ProcessingSourceType.Vector", "QgsProcessing.TypeVector")
+WKB_NO_GEOMETRY = qgis_enum("Qgis.WkbType.NoGeometry", "QgsWkbTypes.NoGeometry")
+SHADER_LINEAR = qgis_enum("Qgis.ShaderInterpolationMethod.Linear", "QgsColorRampShader.Interpolated")
+LAYER_POLYGON = qgis_enum("Qgis.LayerFilter.PolygonLayer", "QgsMapLayerProxyModel.PolygonLayer")

@@ -26,6 +26,7 @@ from qgis.PyQt.QtGui import QColor
 from s2parity_plugin.core.raster_sample import percentiles, symmetric_abs_limit
 from s2parity_plugin.core.scl import MISMATCH_CLASSES, SCL_CLASSES
 from s2parity_plugin.i18n import tr
+from s2parity_plugin.qgis_side.compat import SHADER_LINEAR
 
 #: Diverging ramp for B − A: blue where B < A, white at 0, red where B > A (ColorBrewer RdBu, 5 classes).
 DIFFERENCE_RAMP = ("#2166ac", "#92c5de", "#f7f7f7", "#f4a582", "#b2182b")
@@ -147,7 +148,7 @@ def _label(value: float, units: str | None, signed: bool = False) -> str:
 def _pseudocolor(layer: QgsRasterLayer, stops: list[tuple[float, str, str]]) -> None:
     """Interpolated single-band ramp through ``stops`` (value, colour, legend label)."""
     shader_fn = QgsColorRampShader(stops[0][0], stops[-1][0])
-    shader_fn.setColorRampType(QgsColorRampShader.Interpolated)
+    shader_fn.setColorRampType(SHADER_LINEAR)
     shader_fn.setColorRampItemList([QgsColorRampShader.ColorRampItem(v, QColor(c), t) for v, c, t in stops])
     shader_fn.setClip(False)
     shader = QgsRasterShader()

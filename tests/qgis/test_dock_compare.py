@@ -435,7 +435,7 @@ def test_unloading_during_a_run_cancels_it_without_touching_the_dock(iface, qgis
     time.sleep(0.3)  # inside the fetch
     plugin.unload()  # while the task runs
     # What QGIS's event loop does next with the dock's deleteLater(): its C++ side goes away mid-run.
-    QgsApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+    QgsApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     if not sip.isdeleted(dock):
         sip.delete(dock)
     wait_for(lambda: QgsApplication.taskManager().countActiveTasks() == 0, timeout_s=30)

@@ -84,7 +84,7 @@ def test_extras_note_shown_once_without_blocking(iface, monkeypatch):
     absent = dependencies.Extra("s2p_absent_extra", "absent-extra", "", "something faster")
     monkeypatch.setattr(dependencies, "EXTRAS", (absent,))
     QgsSettings().remove(EXTRAS_NOTE_KEY)
-    infos = iface.messageBar().get_messages(Qgis.Info)
+    infos = iface.messageBar().get_messages(Qgis.MessageLevel.Info)
     for _ in range(2):
         before = len(infos)
         plugin = s2parity_plugin.classFactory(iface)

@@ -129,7 +129,7 @@ def test_cancel_stops_a_slow_search(dock):
         view.check_button.click()
         assert view.run is not None and "at least 16 catalog requests" not in view.status.text()  # 8 years
         task = view.run.task
-        wait_for(lambda: task.status() == QgsTask.Running, timeout_s=30)
+        wait_for(lambda: task.status() == QgsTask.TaskStatus.Running, timeout_s=30)
         view.cancel_button.click()
         wait_for(lambda: view.run is None, timeout_s=30)
         assert view.status.text() == "Cancelled." and view.table.rowCount() == 0 and view.check_button.isEnabled()
@@ -178,9 +178,9 @@ def test_unloading_during_a_search_cancels_it_without_touching_the_view(iface, q
         view.date_from.setDate(QDate(2017, 1, 1))
         view.check_button.click()
         run = view.run
-        wait_for(lambda: run.task.status() == QgsTask.Running, timeout_s=30)
+        wait_for(lambda: run.task.status() == QgsTask.TaskStatus.Running, timeout_s=30)
         plugin.unload()  # while the search runs
-        QgsApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+        QgsApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         if not sip.isdeleted(dock):
             sip.delete(dock)
         assert sip.isdeleted(view)
