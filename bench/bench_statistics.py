@@ -27,13 +27,13 @@ from pathlib import Path
 
 from s2parity_plugin.core.endpoints import resolve_endpoint
 from s2parity_plugin.core.rate_limit import Budget, RateLimiter
-from s2parity_plugin.core.sample_service import sample_endpoints
 from s2parity_plugin.core.scl import DEFAULT_INVALID_CLASSES
 from s2parity_plugin.core.statistics import evalscripts, intervals
 from s2parity_plugin.core.statistics.job import StatisticsJob, prepare, run_job
 from s2parity_plugin.core.statistics.requests import StatisticsSettings
 from s2parity_plugin.core.statistics.runner import Side
-from s2parity_plugin.sample_endpoints import statistical_api
+from s2parity_plugin.sample_endpoints import profiles, statistical_api
+from s2parity_plugin.sample_endpoints.profiles import sample_endpoints
 
 N_CELLS = int(os.environ.get("S2P_BENCH_STATS_CELLS", "1000"))
 CELL_M = 100.0  # 10 × 10 px at 10 m
@@ -68,6 +68,7 @@ def settings() -> StatisticsSettings:
 
 
 def make_job(features: list[tuple[str, str]], folder: Path, budget: Budget) -> StatisticsJob:
+    profiles.register()  # the offline pair's profiles, as the QGIS provider registers them
     return StatisticsJob(
         features=features,
         layer_epsg=3035,

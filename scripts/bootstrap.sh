@@ -102,5 +102,8 @@ EOF
 # PyQt6 (pip) in $VENV-qt6 beside it, for the Qt6 test of the GUI code (tests/unit/test_pyqt6_gui.py); never mixed with PyQGIS.
 QT6_VENV="$VENV-qt6"
 /usr/bin/python3 -m venv --clear --system-site-packages "$QT6_VENV"
-"$QT6_VENV/bin/python" -m pip install -q --disable-pip-version-check -c constraints.txt -r requirements-qt6.txt
+# sentinelhub too (pure Python; its compiled dependencies come from Debian as above), so the probe builds the real
+# dock rather than its missing-dependency panel.
+"$QT6_VENV/bin/python" -m pip install -q --disable-pip-version-check \
+  -c constraints.txt -c "$RELEASE_CONSTRAINTS" -c "$VENV/constraints-system.txt" -r requirements.txt -r requirements-qt6.txt
 echo "$want" > "$stamp"

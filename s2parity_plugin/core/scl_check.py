@@ -13,11 +13,12 @@ from typing import Any
 
 from osgeo import gdal
 
-gdal.UseExceptions()
+from s2parity_plugin.core.gdal_scope import gdal_exceptions
 
 SCL_CLASSES = range(12)  # 0..11 (see s2parity_plugin.core.scl)
 
 
+@gdal_exceptions()
 def out_of_range(path: str | Path) -> dict[str, Any]:
     """``{"pixels": n, "values": {"12": n12, "255": n255, …}}``: pixels of band 1 with a value outside 0–11 that is
     not the band's no-data value (integer bands; other values are counted by their rounded value)."""

@@ -7,7 +7,7 @@ from processing_feedback import RecordingFeedback
 from qgis.core import QgsApplication, QgsFeature, QgsGeometry, QgsProcessingException, QgsProject, QgsVectorLayer
 
 import s2parity_plugin
-from s2parity_plugin.core.sample_service import sample_endpoints
+from s2parity_plugin.sample_endpoints.profiles import sample_endpoints
 
 AOI_WKT = "POLYGON((14.200 40.800, 14.212 40.800, 14.212 40.809, 14.200 40.809, 14.200 40.800))"
 

@@ -77,6 +77,13 @@ class _Anything:
     def __hash__(self) -> int:
         return id(self)
 
+    def __fspath__(self) -> str:
+        """A path QGIS would return (settings/profile folders): a throwaway folder."""
+        return _SCRATCH
+
+
+_SCRATCH = __import__("tempfile").mkdtemp(prefix="s2parity-qt6-probe-")
+
 
 class _AnythingType(type(_Anything)):
     def __getattr__(cls, name: str):

@@ -56,6 +56,10 @@ def qgis_side_failures() -> list[str] | None:
     """Import the plugin entry, the Processing algorithms, the GUI and the adapters (None without PyQGIS)."""
     if importlib.util.find_spec("qgis") is None:
         return None
+    # QGIS puts its core plugins (Processing among them) on sys.path; the Processing dialog widgets import it.
+    plugins = Path("/usr/share/qgis/python/plugins")
+    if plugins.is_dir() and str(plugins) not in sys.path:
+        sys.path.append(str(plugins))
     failed = []
     try:
         importlib.import_module("s2parity_plugin.plugin")

@@ -21,7 +21,9 @@ def run_dir(tmp_path_factory) -> Path:
     from s2parity_plugin.core.endpoints import resolve_endpoint
     from s2parity_plugin.core.fetch import fetch_pair
     from s2parity_plugin.core.spec import build_spec
+    from s2parity_plugin.sample_endpoints import profiles
 
+    profiles.register()  # module scope: before the per-test autouse registration
     spec = build_spec(box(14.200, 40.800, 14.206, 40.805), 4326, "2020-10-04", "2020-10-04", quantity="B04")
     out = tmp_path_factory.mktemp("runs")
     return fetch_pair(spec, resolve_endpoint("sample-sh"), resolve_endpoint("sample-cdse"), out, run_name="run")
@@ -74,8 +76,8 @@ def test_enospc_oserror_and_other_failures(tmp_path):
 
 
 def test_every_pixel_masked_says_nothing_to_compare(run_dir, tmp_path):
-    result = compare_mod.compare_run_folder(run_dir, out_dir=tmp_path / "all-masked", invalid_classes="0,1,2,3,4,5,"
-                                            "6,7,8,9,10,11")  # fmt: skip
+    every_class = compare_mod.CompareOptions(invalid_classes=",".join(str(c) for c in range(12)))
+    result = compare_mod.compare_run_folder(run_dir, out_dir=tmp_path / "all-masked", options=every_class)
     assert result.report["stats"]["n"] == 0
     explanation = result.report["diagnosis"]["explanation"]
     assert "Nothing to compare" in explanation and "agree everywhere" not in explanation

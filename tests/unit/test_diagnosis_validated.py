@@ -26,7 +26,7 @@ CASES = {
     "2020-10-04": ("02.14", "05.00", ("only B is geometrically refined", "Sen2Cor 2.8 vs 2.10", "BOA_ADD_OFFSET")),
     "2021-06-21": ("03.00", "05.00", ("both are GRI-refined", "Sen2Cor 2.9 vs 2.10", "BOA_ADD_OFFSET")),
     "2022-06-11": ("04.00", "05.10", ("both are GRI-refined", "Sen2Cor 2.10 vs 2.11")),
-    "2024-08-09": ("05.11", "05.11", ()),
+    "2024-08-14": ("05.11", "05.11", ()),
 }
 
 

@@ -261,16 +261,19 @@ def test_per_date_failure_names_the_date_and_the_rerun_resumes_the_series(eps, p
         return real(spec_day, side, tile)
 
     monkeypatch.setattr(fetch_mod, "_download_tile", fail_second_date)
-    with pytest.raises(ServerError, match=r"^Date 2020-10-09 failed: .*Dates complete in .*: 2020-10-04\."):
+    with pytest.raises(
+        ServerError, match=r"^Date 2020-10-09 failed: .*Dates complete in .*: 2020-10-02, 2020-10-04, 2020-10-07\."
+    ):
         fetch_pair_per_date(spec, a, b, tmp_path, retry=FAST)
     [series] = [p for p in tmp_path.iterdir() if p.is_dir()]
     visible = sorted(p.name for p in series.iterdir() if not p.name.startswith("."))
-    assert visible == ["2020-10-04", "series.json", "skipped_days.json"]  # the failed date is absent
+    done = ["2020-10-02", "2020-10-04", "2020-10-07"]  # the sample pair's acquisitions before the failing date
+    assert visible == [*done, "series.json", "skipped_days.json"]  # the failed date is absent
     monkeypatch.undo()
     wait_for_abandoned_requests()
     start = len(eps.request_log)
     runs = fetch_pair_per_date(spec, a, b, tmp_path, retry=FAST)
-    assert [r.parent for r in runs] == [series, series] and [r.name for r in runs] == ["2020-10-04", "2020-10-09"]
+    assert [r.parent for r in runs] == [series] * 4 and [r.name for r in runs] == [*done, "2020-10-09"]
     assert len(process_calls(eps, start)) == 2  # only 2020-10-09, one tile per side
     assert json.loads((series / "series.json").read_text())["complete"] is True
     assert [p.name for p in tmp_path.iterdir()] == [series.name]

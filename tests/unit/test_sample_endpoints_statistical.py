@@ -102,6 +102,7 @@ def test_stats_equal_numpy_on_process_output(eps, deployment):
     answer = stat_request(eps, deployment).get_data()[0]
     assert answer["status"] == "OK"
     assert 2 <= len(answer["data"]) < 20  # P1D over 20 days: only days with an acquisition
+    compared = 0
     for entry in answer["data"]:
         interval = (entry["interval"]["from"], entry["interval"]["to"])
         arrays = process_output(eps, deployment, interval)
@@ -111,7 +112,10 @@ def test_stats_equal_numpy_on_process_output(eps, deployment):
         stats = band["stats"]
         assert stats["sampleCount"] == 40 * 30
         assert stats["noDataCount"] == 40 * 30 - values.size
-        assert values.size > 10
+        if values.size == 0:  # an acquisition whose pixels are all masked (cloud): no value statistics
+            assert all(str(stats[key]) == "NaN" for key in ("min", "max", "mean", "stDev")), stats
+            continue
+        compared += 1
         for key, expected in (
             ("min", values.min()),
             ("max", values.max()),
@@ -126,6 +130,7 @@ def test_stats_equal_numpy_on_process_output(eps, deployment):
         assert [b["count"] for b in band["histogram"]["bins"]] == counts.tolist()
         assert band["histogram"]["underflow"] == 0 and band["histogram"]["overflow"] == 0
         assert "dataMask" not in entry["outputs"]
+    assert compared >= 2
 
 
 def test_deployments_differ_in_statistics(eps):
@@ -236,7 +241,10 @@ def test_intervals_and_durations():
 def test_requests_and_answers_follow_the_openapi_schemas(eps):
 
     answer = stat_request(eps, "sh").get_data()[0]
-    assert sup.schema_errors(answer, ("StatisticalResponse",)) == []
+    errors = sup.schema_errors(answer, ("StatisticalResponse",))
+    # The one documented leniency: the real service writes the statistics of an all-masked interval as the string
+    # "NaN" (../shared/data/sentinelhub_api/statistical_api_batch_stat_results.json), where the schema says number.
+    assert [e for e in errors if "'NaN' is not of type 'number'" not in e] == []
     # percentiles.k: the OpenAPI schema says 0–1, Statistical.qmd's example and the real answers ("50.0") use
     # percent; the pair follows the latter (see statistical_api), so the schema check uses histograms only
     histograms_only = {"ndvi": {"histograms": CALCULATIONS["ndvi"]["histograms"]}}

@@ -13,13 +13,13 @@ import sample_endpoints_support as sup
 from s2parity_plugin.core.endpoints import resolve_endpoint
 from s2parity_plugin.core.fetch_errors import AoiError, DateRangeError, FetchCancelled, PresetError
 from s2parity_plugin.core.rate_limit import Budget, RateLimiter
-from s2parity_plugin.core.sample_service import sample_endpoints
 from s2parity_plugin.core.scl import DEFAULT_INVALID_CLASSES
 from s2parity_plugin.core.statistics import evalscripts, intervals
 from s2parity_plugin.core.statistics.job import StatisticsJob, run_job
 from s2parity_plugin.core.statistics.requests import StatisticsSettings, build_requests
 from s2parity_plugin.core.statistics.runner import Side
 from s2parity_plugin.sample_endpoints import statistical_api
+from s2parity_plugin.sample_endpoints.profiles import sample_endpoints
 
 X0, Y0 = 4682000.0, 1982000.0  # seed area, EPSG:3035
 CELL_M = 200.0
