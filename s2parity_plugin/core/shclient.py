@@ -48,7 +48,7 @@ from sentinelhub.exceptions import DownloadFailedException
 
 from s2parity_plugin.core.fetch_errors import CredentialsError, FetchCancelled
 from s2parity_plugin.core.http_errors import describe_payload
-from s2parity_plugin.core.retry import RetryPolicy, send_with_retries
+from s2parity_plugin.core.retry import RetryPolicy, default_policy, send_with_retries
 
 LOGGER = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class ParitySession(SentinelHubSession):
         self.proxies = dict(proxies or {})
         self.endpoint_id = endpoint_id
         self.cancel = cancel
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or default_policy()
         super().__init__(config=config)
 
     def _fetch_token(self, request: DownloadRequest) -> dict[str, Any]:
@@ -154,7 +154,7 @@ class ParityClient(SentinelHubDownloadClient):
         super().__init__(config=config, session=session, default_retry_time=1.0)
         self.proxies = dict(proxies or {})
         self.cancel = cancel or threading.Event()
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or default_policy()
         self._rng = random.Random()
         self.connect_timeout_s = connect_timeout_s
         self.rate_limit = _CancellableRateLimit(self.cancel, num_processes=config.number_of_download_processes)

@@ -195,7 +195,8 @@ def test_pages_follow_next_and_the_cache_answers_a_repeat(pair, monkeypatch, eps
     assert again.listing_a.cached_chunks == 1 and again.listing_a.requests == 0
 
 
-def test_an_unreachable_side_still_shows_the_other_marked_incomplete(pair):
+def test_an_unreachable_side_still_shows_the_other_marked_incomplete(pair, monkeypatch):
+    monkeypatch.setenv("S2PARITY_RETRY_DEADLINE_S", "2")  # connection errors are retried within this deadline
     a, _ = pair
     dead = Endpoint("custom", "http://127.0.0.1:9", "http://127.0.0.1:9/token", Credentials("x", "y"))
     query = build_query(seed_aoi_wkt(), "EPSG:3035", "2020-09-01", "2020-10-31")

@@ -284,5 +284,7 @@ def test_the_core_request_follows_the_openapi_schema():
     body = json.loads(json.dumps(stat_client.download_request(req, endpoint, cl).post_values))  # as sent
     assert sup.schema_errors(body, ("StatisticalRequest",)) == []
     answer, pu = stat_client.fetch(req, endpoint, cl)
-    assert sup.schema_errors(answer, ("StatisticalResponse",)) == []
+    errors = sup.schema_errors(answer, ("StatisticalResponse",))
+    # The real service writes an all-masked interval's statistics as "NaN" (see test_sample_endpoints_statistical).
+    assert [e for e in errors if "'NaN' is not of type 'number'" not in e] == []
     assert answer["data"] and pu >= 0.01
