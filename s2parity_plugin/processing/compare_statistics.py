@@ -106,7 +106,7 @@ class CompareStatisticsAlgorithm(S2ParityAlgorithm):
         self._prepared: dict[str, Any] = {}
 
     def initAlgorithm(self, config: dict | None = None) -> None:
-        from s2parity_plugin.core.endpoints import PROFILE_IDS
+        from s2parity_plugin.core.endpoints import profile_ids
 
         self.addParameter(
             QgsProcessingParameterVectorLayer(self.INPUT, tr("Polygon layer"), [SOURCE_VECTOR_ANY_GEOMETRY])
@@ -138,7 +138,7 @@ class CompareStatisticsAlgorithm(S2ParityAlgorithm):
             (self.ENDPOINT_B, tr("Endpoint B"), "cdse"),
         ):
             self.addParameter(
-                QgsProcessingParameterEnum(key, label, list(PROFILE_IDS), False, default, usesStaticStrings=True)
+                QgsProcessingParameterEnum(key, label, list(profile_ids()), False, default, usesStaticStrings=True)
             )
         for key, label in ((self.AUTH_A, tr("Credentials A")), (self.AUTH_B, tr("Credentials B"))):
             self.addParameter(QgsProcessingParameterString(key, label, "", False, True))
