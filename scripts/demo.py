@@ -21,6 +21,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # demo_statistics beside it, also under runpy
 
 
 def render_map_png(layers: dict, out_png: Path, width: int = 700, height: int = 620) -> Path:

@@ -32,6 +32,7 @@ from s2parity_plugin.core.errors import S2ParityError
 from s2parity_plugin.core.fetch_errors import EndpointConfigError
 from s2parity_plugin.i18n import tr
 from s2parity_plugin.processing.base import S2ParityAlgorithm
+from s2parity_plugin.processing.python_thread import in_python_thread
 from s2parity_plugin.qgis_side.compat import NUMBER_DOUBLE, SOURCE_VECTOR, SOURCE_VECTOR_POLYGON, WKB_NO_GEOMETRY
 
 _VARIANT = {"str": QVariant.String, "int": QVariant.Int, "float": QVariant.Double, "bool": QVariant.Bool}
@@ -144,6 +145,7 @@ class CompareCatalogsAlgorithm(S2ParityAlgorithm):
         return resolve_endpoint(profile, creds, base_url=base_url, token_url=token_url)
 
     # -- any thread -----------------------------------------------------------------------------------------------
+    @in_python_thread
     def processAlgorithm(
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict:

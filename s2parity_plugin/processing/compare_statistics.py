@@ -37,6 +37,7 @@ from qgis.PyQt.QtCore import QVariant
 from s2parity_plugin.core.errors import S2ParityError
 from s2parity_plugin.i18n import tr
 from s2parity_plugin.processing.base import S2ParityAlgorithm
+from s2parity_plugin.processing.python_thread import in_python_thread
 from s2parity_plugin.qgis_side.compat import (
     GEOMETRY_POLYGON,
     NUMBER_DOUBLE,
@@ -257,6 +258,7 @@ class CompareStatisticsAlgorithm(S2ParityAlgorithm):
         return resolve_endpoint(profile, creds)
 
     # -- any thread -----------------------------------------------------------------------------------------------
+    @in_python_thread
     def processAlgorithm(
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict:

@@ -44,6 +44,7 @@ def test_desktop_toolbar_button_opens_dock(tmp_path, artifacts_dir, monkeypatch,
             "s2parity:comparecatalogs",
             "s2parity:compareendpoints",
             "s2parity:comparerasters",
+            "s2parity:comparestatistics",
             "s2parity:exportcomparison",
             "s2parity:fetchpair",
         ]
@@ -128,10 +129,10 @@ def test_desktop_archive_timeline_against_sample_endpoints(tmp_path, artifacts_d
     monkeypatch.setenv("S2PARITY_E2E_SCREENSHOT_DIR", str(artifacts_dir))
     result = run_desktop(tmp_path, HERE / "desktop_timeline.py", timeout_s=240)
     assert "error" not in result, result.get("error")
-    assert result["tabs"] == ["Setup", "Results", "Archive"]
+    assert result["tabs"] == ["Setup", "Results", "Statistics", "Archive"]
     assert result["started"] is True and result["status"].startswith("Done"), result["status"]
-    assert result["rows"] == 438 and result["periods"] == 11
-    assert result["diagnosis_first_line"].startswith("370 of 438 acquisitions (84 %) are expected to differ")
+    assert result["rows"] == 877 and result["periods"] == 11
+    assert result["diagnosis_first_line"].startswith("733 of 877 acquisitions (84 %) are expected to differ")
     assert result["form_dates"] == ["2021-06-06", "2021-06-06"]
     assert result["main_png"] is True and result["dock_png"] is True
     assert (artifacts_dir / "desktop_timeline_dock.png").stat().st_size > 30_000
@@ -236,7 +237,7 @@ def test_qgis_process_runs_comparecatalogs_on_the_seed(tmp_path):
     report = json.loads(Path(results["OUTPUT_REPORT"]).read_text(encoding="utf-8"))
     with open(tmp_path / "acquisitions.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    assert len(rows) == report["summary"]["acquisitions"] == 73
+    assert len(rows) == report["summary"]["acquisitions"] == 147
     assert [(p["baseline_a"], p["baseline_b"]) for p in report["periods"]] == [("02.13", "05.00"), ("02.14", "05.00")]
 
 
@@ -255,9 +256,9 @@ def test_offline_demo_script(tmp_path):
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "Diagnosis: Endpoint A served baseline 02.14, B served baseline 05.00" in proc.stdout
-    assert "Timeline: 2020-01-28 – 2021-03-28 (86 acquisitions" in proc.stdout
+    assert "Timeline: 2020-01-28 – 2021-03-28 (171 acquisitions" in proc.stdout
     assert (out / "s2parity_archive_timeline.png").stat().st_size > 10_000
-    assert len((out / "archive_timeline.csv").read_text(encoding="utf-8").splitlines()) == 1 + 438
+    assert len((out / "archive_timeline.csv").read_text(encoding="utf-8").splitlines()) == 1 + 877
     png = out / "s2parity_demo_map.png"
     assert png.stat().st_size > 50_000
     [report] = out.glob("runs/*/compare/report.json")
