@@ -34,6 +34,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
+from s2parity_plugin.core.endpoints import profile_ids  # needs sentinelhub: hides this algorithm without it
 from s2parity_plugin.core.errors import S2ParityError
 from s2parity_plugin.i18n import tr
 from s2parity_plugin.processing.base import S2ParityAlgorithm
@@ -107,8 +108,6 @@ class CompareStatisticsAlgorithm(S2ParityAlgorithm):
         self._prepared: dict[str, Any] = {}
 
     def initAlgorithm(self, config: dict | None = None) -> None:
-        from s2parity_plugin.core.endpoints import profile_ids
-
         self.addParameter(
             QgsProcessingParameterVectorLayer(self.INPUT, tr("Polygon layer"), [SOURCE_VECTOR_ANY_GEOMETRY])
         )
