@@ -26,7 +26,7 @@ from qgis.core import (
 )
 from qgis.gui import QgsDockWidget
 from qgis.PyQt import sip
-from qgis.PyQt.QtCore import Qt, QUrl, pyqtSignal
+from qgis.PyQt.QtCore import Qt, QTimer, QUrl, pyqtSignal
 from qgis.PyQt.QtGui import QDesktopServices, QKeySequence
 from qgis.PyQt.QtWidgets import (
     QComboBox,
@@ -125,10 +125,16 @@ class ProcessingRun:
         if on_stage is not None:
             self.feedback.stage_changed.connect(on_stage)
         self.task = QgsProcessingAlgRunnerTask(self.alg, params, self.context, self.feedback)
+        self._on_done = on_done
         self.task.executed.connect(lambda ok, results: on_done(self, ok, results))
         self.cancelled = False
+        # prepareAlgorithm refused the parameters: QGIS cancelled the task and will never run or report it
+        self.refused = self.task.isCanceled()
 
     def start(self) -> None:
+        if self.refused:  # report the refusal (its reason is in the feedback) like any other failure
+            QTimer.singleShot(0, lambda: self._on_done(self, False, {}))
+            return
         QgsApplication.taskManager().addTask(self.task)
 
     def cancel(self) -> None:
@@ -411,7 +417,7 @@ class S2ParityDock(QgsDockWidget):
         self.run = None
         self.compare_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
-        if run.cancelled or run.feedback.isCanceled():
+        if run.cancelled or (run.feedback.isCanceled() and not run.refused):
             self.progress.setValue(0)
             self.progress.setFormat(tr("Cancelled"))
             self._set_status(tr("Cancelled: nothing was added to the project."))

@@ -47,6 +47,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from s2parity_plugin.gui.charts_timeseries import Series, draw_timeseries, series_from_rows
+from s2parity_plugin.gui.comparison_form import needs_credentials
 from s2parity_plugin.i18n import tr
 
 STATS_ALG = "s2parity:comparestatistics"
@@ -220,7 +221,8 @@ class StatisticsView(QWidget):
         }
         for side, picker in (("A", form.endpoint_a), ("B", form.endpoint_b)):
             params[f"ENDPOINT_{side}"] = picker.profile_id()
-            params[f"AUTH_{side}"] = picker.auth_value()
+            # no credentials for profiles that need none (their hidden fields may hold stale values)
+            params[f"AUTH_{side}"] = picker.auth_value() if needs_credentials(picker.profile_id()) else ""
         return params
 
     def estimate(self, params: dict[str, Any]) -> float:

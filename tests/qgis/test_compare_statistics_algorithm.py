@@ -155,3 +155,23 @@ def test_pu_over_budget_logs_a_warning(provider, tmp_path):
         processing.run("s2parity:comparestatistics", p, feedback=Feedback())
     assert any("exceeds MAX_PU_PER_MINUTE" in w for w in warnings)
     assert not (tmp_path / "stats.gpkg").exists()
+
+
+def test_a_dock_run_refused_by_prepare_reports_its_reason_at_once(provider, tmp_path):
+    """QGIS never runs nor reports a task whose prepareAlgorithm refused the parameters: the dock's ProcessingRun
+    reports the refusal itself (a view waiting for it would wait forever)."""
+    import time
+
+    from s2parity_plugin.gui.dock import ProcessingRun
+
+    done: list = []
+    p = params(grid_layer(), tmp_path, DATE_FROM="2020-09-20", DATE_TO="2020-09-01")
+    run = ProcessingRun("s2parity:comparestatistics", p, lambda r, ok, res: done.append((ok, r.error_text())))
+    assert run.refused
+    run.start()
+    deadline = time.monotonic() + 30
+    while not done and time.monotonic() < deadline:
+        QgsApplication.processEvents()
+        time.sleep(0.01)
+    [(ok, reason)] = done
+    assert ok is False and "reversed" in reason
