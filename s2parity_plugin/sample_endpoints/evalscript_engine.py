@@ -32,10 +32,13 @@ provided: the documented helper utilities (``valueMap``, ``combine``, colour vis
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import json
 import re
 import threading
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -56,6 +59,22 @@ _INT_RANGES = {"UINT8": (0, 255), "UINT16": (0, 65535), "INT8": (-128, 127), "IN
 MOSAICKING = ("SIMPLE", "ORBIT", "TILE")
 DEFAULT_TIMEOUT_MS = 30_000
 V8_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def _v8() -> Iterator[None]:
+    """Hold :data:`V8_LOCK` with Python's automatic garbage collection paused. A collection that ran while V8 is
+    inside a callback into Python could free a JS value handle of the running context (``__del__`` →
+    ``mr_free_value``) and deadlock on that context; paused, no collection happens during V8 work, and handles
+    of closed contexts are freed later as no-ops. Nested use keeps it paused until the outermost exit."""
+    with V8_LOCK:
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            yield
+        finally:
+            if was_enabled:
+                gc.enable()
 
 
 def _mini_racer() -> Any:
@@ -213,7 +232,7 @@ class EvalscriptRun:
                 "Invalid script! Only evalscript V3 is supported: the script must start with '//VERSION=3'."
             )
         self.timeout_ms = timeout_ms
-        with V8_LOCK:
+        with _v8():
             self.ctx: MiniRacer | None = _mini_racer().MiniRacer()
             message = None
             try:
@@ -236,7 +255,7 @@ class EvalscriptRun:
         """Close the V8 context. JS value handles still alive (e.g. in cyclic garbage) are freed safely later:
         mini-racer frees them by context id, a no-op once the context is gone — so no ``gc.collect()`` here, which
         would hold the GIL for tens of ms per request in QGIS (measured: the GUI heartbeat stalled up to 84 ms)."""
-        with V8_LOCK:
+        with _v8():
             ctx, self.ctx = getattr(self, "ctx", None), None
             if ctx is not None:
                 ctx.close()
@@ -251,7 +270,7 @@ class EvalscriptRun:
     def _eval(self, code: str) -> Any:
         """Evaluate JS returning a plain value (str/number/bool); JS errors become :class:`EvalscriptError`."""
         message = None
-        with V8_LOCK:
+        with _v8():
             try:
                 value = self.ctx.eval(code, timeout=self.timeout_ms)
             except _mini_racer().JSTimeoutException:
@@ -352,7 +371,7 @@ class EvalscriptRun:
         if not multi:
             n_scenes = 1
         self._eval(f"__s2p_alloc({int(n_pixels)}, {json.dumps(bands)}, {n_scenes})")
-        with V8_LOCK:
+        with _v8():
             for b in bands:
                 for s_idx in range(n_scenes):
                     _fill(self.ctx.eval(f"__s2p_in[{json.dumps(b)}][{s_idx}]"), band_data[b][s_idx])
@@ -366,7 +385,7 @@ class EvalscriptRun:
             f"{json.dumps(out_nodata)})"
         )
         result: dict[str, np.ndarray] = {}
-        with V8_LOCK:
+        with _v8():
             for oid, nb in zip(out_ids, out_bands):
                 result[oid] = _copy_out(self.ctx.eval(f"__s2p_out[{json.dumps(oid)}]"), nb, n_pixels)
         self._eval("__s2p_out = null; __s2p_in = null; true")

@@ -636,3 +636,19 @@ function evaluatePixel(s) { return [s.B04, s.B05]; }
     b04, b05 = img[..., 0], img[..., 1]
     assert (b04 == np.round(b04)).all()
     assert (b05 != np.round(b05)).mean() > 0.5
+
+
+def test_garbage_collection_is_paused_while_v8_works():
+    """A collection during a V8 callback could free a handle of the running context and deadlock it: automatic
+    collection is paused inside every V8 section (nested too) and restored after the outermost one."""
+    import gc
+
+    from s2parity_plugin.sample_endpoints import evalscript_engine
+
+    assert gc.isenabled()
+    with evalscript_engine._v8():
+        assert not gc.isenabled()
+        with evalscript_engine._v8():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
