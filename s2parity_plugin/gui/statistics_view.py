@@ -49,6 +49,7 @@ from qgis.PyQt.QtWidgets import (
 from s2parity_plugin.gui.charts_timeseries import Series, draw_timeseries, series_from_rows
 from s2parity_plugin.gui.comparison_form import needs_credentials
 from s2parity_plugin.i18n import tr
+from s2parity_plugin.qgis_side.compat import GEOMETRY_POLYGON
 
 STATS_ALG = "s2parity:comparestatistics"
 WORST_ROWS = 50
@@ -84,7 +85,7 @@ def graduated_renderer(field: str = "mean_abs_delta", unit: str = "NDVI") -> Qgs
     ranges = []
     low = 0.0
     for high, colour in DELTA_CLASSES:
-        symbol = QgsSymbol.defaultSymbol(2)  # polygon geometry type
+        symbol = QgsSymbol.defaultSymbol(GEOMETRY_POLYGON)
         symbol.setColor(QColor(colour))
         label = f"≥ {low:g} {unit}" if high >= 1e9 else f"{low:g} – {high:g} {unit}"
         ranges.append(QgsRendererRange(low, high, symbol, label))
