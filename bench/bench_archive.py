@@ -29,8 +29,8 @@ def run(work_dir: Path) -> dict:
     from s2parity_plugin.core.archive import compare_catalogs
     from s2parity_plugin.core.archive.query import build_query
     from s2parity_plugin.core.archive.search import CatalogCache
-    from s2parity_plugin.core.endpoints import Credentials, Endpoint
-    from s2parity_plugin.core.seed import seed_aoi_wkt
+    from s2parity_plugin.core.model.seed import seed_aoi_wkt
+    from s2parity_plugin.core.service.endpoints import Credentials, Endpoint
     from s2parity_plugin.sample_endpoints import SampleEndpoints
     from s2parity_plugin.sample_endpoints import scene_generator as sg
 

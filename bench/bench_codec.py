@@ -1,7 +1,7 @@
 """Which compression should the fetch write? Compare time and file size per codec, on the bench tile pair.
 
 The four rasters of ``bench_compare`` (10980² float32 values, uint8 SCL; generated there) are re-written as the
-fetch's :class:`~s2parity_plugin.core.mosaic.MosaicWriter` writes them (tiled 256², one band) with each candidate
+fetch's :class:`~s2parity_plugin.core.fetch.mosaic.MosaicWriter` writes them (tiled 256², one band) with each candidate
 codec; for each: total size, the write time (``gdal.Translate`` in a child process, as the mosaic's encode cost)
 and the comparison time (:func:`compare_rasters`, kernel loaded, median of :data:`REPEATS` fresh processes,
 interleaved, page cache warm).

@@ -131,7 +131,7 @@ def generate_inputs(work_dir: Path, size: int = SIZE) -> dict[str, Path]:
 _FETCH_FORMAT_CHILD = """
 import sys
 from osgeo import gdal
-from s2parity_plugin.core.mosaic import CREATION_OPTIONS
+from s2parity_plugin.core.fetch.mosaic import CREATION_OPTIONS
 gdal.UseExceptions()
 gdal.Translate(sys.argv[2], sys.argv[1], creationOptions=CREATION_OPTIONS)
 """
@@ -140,7 +140,7 @@ gdal.Translate(sys.argv[2], sys.argv[1], creationOptions=CREATION_OPTIONS)
 def fetch_format_inputs(paths: dict[str, Path], work_dir: Path) -> dict[str, Path]:
     """The bench rasters re-written with the fetch's creation options; skipped when present (per option set).
     Written by child processes: this process must stay small (its peak RSS is inherited by later children)."""
-    from s2parity_plugin.core.mosaic import CREATION_OPTIONS
+    from s2parity_plugin.core.fetch.mosaic import CREATION_OPTIONS
 
     out = {k: work_dir / f"fetch_{k}.tif" for k in paths}
     tag = "_".join(o.replace("=", "-") for o in CREATION_OPTIONS)
@@ -154,7 +154,7 @@ def fetch_format_inputs(paths: dict[str, Path], work_dir: Path) -> dict[str, Pat
 
 
 def _creation_options() -> list[str]:
-    from s2parity_plugin.core.mosaic import CREATION_OPTIONS
+    from s2parity_plugin.core.fetch.mosaic import CREATION_OPTIONS
 
     return list(CREATION_OPTIONS)
 
@@ -210,13 +210,14 @@ print(json.dumps({"wall": wall, "peak_kib": hwm}))
 
 _WARM_COMPARE_CHILD = _COMPARE_CHILD.replace(
     "t0 = time.perf_counter()\n",
-    "from s2parity_plugin.core import compare_warmup\ncompare_warmup.warm_up()\nt0 = time.perf_counter()\n",
+    "from s2parity_plugin.core.compare import warmup as compare_warmup\n"
+    "compare_warmup.warm_up()\nt0 = time.perf_counter()\n",
     1,
 )
 
 _COMPILE_CHILD = """
 import json, sys, time
-from s2parity_plugin.core import compare_warmup
+from s2parity_plugin.core.compare import warmup as compare_warmup
 t0 = time.perf_counter()
 ok = compare_warmup.warm_up()
 print(json.dumps({"wall": time.perf_counter() - t0, "ok": ok}))
@@ -255,7 +256,7 @@ def shift_accuracy() -> dict:
     from scipy import ndimage
     from skimage.registration import phase_cross_correlation
 
-    from s2parity_plugin.core.shift import estimate_shift
+    from s2parity_plugin.core.compare.shift import estimate_shift
 
     gdal.UseExceptions()
     images = {

@@ -21,11 +21,11 @@ from pathlib import Path
 
 from shapely.geometry import box
 
-from s2parity_plugin.core.endpoints import Credentials, Endpoint
-from s2parity_plugin.core.fetch import fetch_pair
-from s2parity_plugin.core.retry import DEFAULT_DEADLINE_S, RetryPolicy
-from s2parity_plugin.core.spec import build_spec
-from s2parity_plugin.core.tiling import split_grid
+from s2parity_plugin.core.fetch.pipeline import fetch_pair
+from s2parity_plugin.core.model.spec import build_spec
+from s2parity_plugin.core.model.tiling import split_grid
+from s2parity_plugin.core.service.endpoints import Credentials, Endpoint
+from s2parity_plugin.core.service.retry import DEFAULT_DEADLINE_S, RetryPolicy
 
 LATENCY_S = 0.3
 TILE_PX = 32

@@ -3,7 +3,7 @@
 
 The sample pair enforces the budget itself (a sliding one-minute window answering 429 with Retry-After in ms,
 :class:`s2parity_plugin.sample_endpoints.statistical_api.StatisticsFaults`) and the plugin's limiter paces the
-requests (:class:`s2parity_plugin.core.rate_limit.RateLimiter`). Time is scaled on both sides: one budget second
+requests (:class:`s2parity_plugin.core.service.rate_limit.RateLimiter`). Time is scaled on both sides: one budget second
 lasts ``scale`` real seconds. The sample pair renders every interval of every request on this machine's CPUs
 (≈ 0.2–0.6 s of CPU per request), so on a small shared machine it answers *slower* than 300 requests/min per
 side: measuring the limiter then needs a budget the service can keep up with, i.e. a *slower* clock. Unless
@@ -25,9 +25,9 @@ import shutil
 import time
 from pathlib import Path
 
-from s2parity_plugin.core.endpoints import resolve_endpoint
-from s2parity_plugin.core.rate_limit import Budget, RateLimiter
-from s2parity_plugin.core.scl import DEFAULT_INVALID_CLASSES
+from s2parity_plugin.core.model.scl import DEFAULT_INVALID_CLASSES
+from s2parity_plugin.core.service.endpoints import resolve_endpoint
+from s2parity_plugin.core.service.rate_limit import Budget, RateLimiter
 from s2parity_plugin.core.statistics import evalscripts, intervals
 from s2parity_plugin.core.statistics.job import StatisticsJob, prepare, run_job
 from s2parity_plugin.core.statistics.requests import StatisticsSettings

@@ -6,12 +6,12 @@ from qgis.core import Qgis, QgsApplication, QgsSettings
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
 
+from s2parity_plugin.adapters.compat import QAction
+from s2parity_plugin.adapters.packages import plugin_packages_prefix
 from s2parity_plugin.dependencies import extras_note, install_command, missing_packages
 from s2parity_plugin.i18n import tr
 from s2parity_plugin.paths import icon_path
 from s2parity_plugin.processing.provider import S2ParityProvider, unregister_optional_profiles
-from s2parity_plugin.qgis_side.compat import QAction
-from s2parity_plugin.qgis_side.packages import plugin_packages_prefix
 
 MENU = "&S2 Parity"
 #: QgsSettings key remembering the extras note last shown (shown again only when the set of missing extras changes).

@@ -10,10 +10,10 @@ scripts/qt6_enums.json, built by introspecting PyQt6 and QGIS (scripts/qt6_enum_
   Fixed by ``--fix`` when the scoped name also exists on QGIS 3.22.
 - QT6003 old QGIS enum alias (``QgsWkbTypes.PolygonGeometry``) where a new name exists (``Qgis.GeometryType.Polygon``).
   Fixed by ``--fix`` when QGIS 3.22 has the new name; otherwise use
-  ``s2parity_plugin.qgis_side.compat.qgis_enum("Qgis.GeometryType.Polygon", "QgsWkbTypes.PolygonGeometry")``.
+  ``s2parity_plugin.adapters.compat.qgis_enum("Qgis.GeometryType.Polygon", "QgsWkbTypes.PolygonGeometry")``.
 - QT6004 ``exec_()``: PyQt6 has only ``exec()`` (PyQt5 has both). Fixed by ``--fix``.
 - QT6005 ``QAction``/``QActionGroup``/``QShortcut`` imported from QtWidgets: Qt6 moved them to QtGui. Import them from
-  ``s2parity_plugin.qgis_side.compat`` (allowed inside an ``except ImportError`` block).
+  ``s2parity_plugin.adapters.compat`` (allowed inside an ``except ImportError`` block).
 - QT6006 ``PyQt5``/``PyQt6`` imported directly: import from ``qgis.PyQt``.
 
 Only references through the class name are seen (``QMessageBox.Yes``, ``QtCore.Qt.AlignLeft``), not through an
@@ -43,7 +43,7 @@ DEFAULT_PATHS = ("s2parity_plugin", "scripts", "tests", "bench")
 SKIP_DIRS = {".venv", ".venv-qt6", "build", "dist", "__pycache__", ".git", ".qgis-settings"}
 PRAGMA = "# qt6: ok"
 MOVED_TO_QTGUI = {"QAction", "QActionGroup", "QShortcut"}
-COMPAT = "s2parity_plugin.qgis_side.compat"
+COMPAT = "s2parity_plugin.adapters.compat"
 
 
 @dataclass(frozen=True)

@@ -99,8 +99,8 @@ def run_demo(out: Path) -> int:
     from qgis.core import QgsVectorLayer
 
     import s2parity_plugin
-    from s2parity_plugin.core.seed import SEED_DATE, SEED_PRESET, SEED_RESOLUTION_M, write_seed_aoi_geojson
-    from s2parity_plugin.qgis_side.layers import build_layers, comparison_files
+    from s2parity_plugin.adapters.layers import build_layers, comparison_files
+    from s2parity_plugin.core.model.seed import SEED_DATE, SEED_PRESET, SEED_RESOLUTION_M, write_seed_aoi_geojson
 
     plugin = s2parity_plugin.classFactory(None)
     plugin.initProcessing()

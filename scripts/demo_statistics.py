@@ -20,7 +20,7 @@ def grid_layer():
     from qgis.core import QgsFeature, QgsField, QgsGeometry, QgsVectorLayer
     from qgis.PyQt.QtCore import QVariant
 
-    from s2parity_plugin.core.seed import SEED_BBOX_3035
+    from s2parity_plugin.core.model.seed import SEED_BBOX_3035
 
     x0, y0 = SEED_BBOX_3035[0], SEED_BBOX_3035[1]
     layer = QgsVectorLayer("Polygon?crs=EPSG:3035", "seed grid", "memory")

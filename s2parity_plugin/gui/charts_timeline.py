@@ -14,7 +14,7 @@ from typing import Any
 from qgis.PyQt.QtCore import QPointF, QRectF, Qt
 from qgis.PyQt.QtGui import QColor, QFont, QImage, QPainter, QPen
 
-from s2parity_plugin.core import s2facts
+from s2parity_plugin.core.model import s2facts
 from s2parity_plugin.i18n import tr
 
 MARGIN_L, MARGIN_R, MARGIN_T = 34, 12, 22

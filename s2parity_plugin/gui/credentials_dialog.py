@@ -57,8 +57,8 @@ def store_credentials(name: str, client_id: str, secret: str) -> str:
 def request_token(profile_id: str, client_id: str, secret: str, base_url: str = "", token_url: str = "") -> str:
     """Request an access token from the deployment's token service; returns a one-line success message, raises
     with the service's reason otherwise. Runs in a worker thread (no Qt widgets)."""
-    from s2parity_plugin.core.endpoints import Credentials, resolve_endpoint, sh_config
-    from s2parity_plugin.core.shclient import ParitySession
+    from s2parity_plugin.core.service.endpoints import Credentials, resolve_endpoint, sh_config
+    from s2parity_plugin.core.service.session import ParitySession
 
     endpoint = resolve_endpoint(
         profile_id, Credentials(client_id, secret), base_url=base_url or None, token_url=token_url or None

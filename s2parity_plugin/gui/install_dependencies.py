@@ -14,8 +14,8 @@ from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from s2parity_plugin import dependencies
+from s2parity_plugin.adapters.packages import plugin_packages_prefix
 from s2parity_plugin.i18n import tr
-from s2parity_plugin.qgis_side.packages import plugin_packages_prefix
 
 #: Progress (percent) when pip reports these stages; lines in between advance it slowly up to the next stage.
 STAGES = (("Collecting", 10), ("Downloading", 30), ("Installing collected packages", 80), ("Successfully", 100))

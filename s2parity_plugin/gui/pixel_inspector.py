@@ -10,7 +10,7 @@ from qgis.PyQt import sip
 from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtGui import QColor, QCursor
 
-from s2parity_plugin.core.scl import scl_name
+from s2parity_plugin.core.model.scl import scl_name
 from s2parity_plugin.i18n import tr
 
 ROLES = (("value_a", "A"), ("value_b", "B"), ("difference", "B − A"), ("scl_a", "SCL A"), ("scl_b", "SCL B"))

@@ -27,7 +27,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from s2parity_plugin.core.scl import SCL_CLASSES
+from s2parity_plugin.core.model.scl import SCL_CLASSES
 from s2parity_plugin.gui.plots import density_pixmap, histogram_pixmap
 from s2parity_plugin.i18n import tr
 
@@ -128,7 +128,7 @@ def run_quantity(run_folder: str | None) -> str | None:
 
 def acquisition_rows(acqs: dict[str, list[dict]]) -> list[tuple[str, str, str, str, str]]:
     """Rows (side, date, baseline, cloud cover, product id) for the acquisitions table."""
-    from s2parity_plugin.core.s2facts import parse_baseline
+    from s2parity_plugin.core.model.s2facts import parse_baseline
 
     rows = []
     for side in ("a", "b"):

@@ -46,10 +46,10 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
+from s2parity_plugin.adapters.compat import GEOMETRY_POLYGON
 from s2parity_plugin.gui.charts_timeseries import Series, draw_timeseries, series_from_rows
 from s2parity_plugin.gui.comparison_form import needs_credentials
 from s2parity_plugin.i18n import tr
-from s2parity_plugin.qgis_side.compat import GEOMETRY_POLYGON
 
 STATS_ALG = "s2parity:comparestatistics"
 WORST_ROWS = 50
@@ -229,7 +229,7 @@ class StatisticsView(QWidget):
     def estimate(self, params: dict[str, Any]) -> float:
         """PU estimate per endpoint before the run (no request sent); raises an input error for bad input."""
         from s2parity_plugin.core.compare import parse_invalid_classes
-        from s2parity_plugin.core.spec import date_range
+        from s2parity_plugin.core.model.spec import date_range
         from s2parity_plugin.core.statistics import evalscripts, intervals
         from s2parity_plugin.core.statistics.requests import StatisticsSettings, build_requests, quick_pu_estimate
         from s2parity_plugin.processing.compare_statistics import snapshot_features

@@ -15,10 +15,10 @@ from qgis.core import (
 )
 from qgis.PyQt.QtXml import QDomDocument
 
+from s2parity_plugin.adapters.compat import FILE_FOLDER
 from s2parity_plugin.core.errors import S2ParityError
 from s2parity_plugin.processing.base import S2ParityAlgorithm
 from s2parity_plugin.processing.python_thread import in_python_thread
-from s2parity_plugin.qgis_side.compat import FILE_FOLDER
 
 
 def style_qml(layer: QgsRasterLayer) -> str:
@@ -32,8 +32,8 @@ def style_qml(layer: QgsRasterLayer) -> str:
 
 def comparison_styles(compare_dir: Path) -> dict[str, str]:
     """QML styles for the rasters of a compare folder, styled exactly as the dock styles them."""
-    from s2parity_plugin.core.raster_sample import symmetric_abs_limit
-    from s2parity_plugin.qgis_side.layers import style_difference, style_mismatch
+    from s2parity_plugin.adapters.layers import style_difference, style_mismatch
+    from s2parity_plugin.core.report.raster_sample import symmetric_abs_limit
 
     styles = {}
     limit = None
@@ -86,8 +86,8 @@ class ExportComparisonAlgorithm(S2ParityAlgorithm):
 
     @in_python_thread
     def processAlgorithm(self, parameters, context, feedback) -> dict:
-        from s2parity_plugin.core.export import export_comparison
-        from s2parity_plugin.core.report import render_csv, render_html
+        from s2parity_plugin.core.report.document import render_csv, render_html
+        from s2parity_plugin.core.report.export import export_comparison
 
         compare_dir = Path(self.parameterAsFile(parameters, self.COMPARISON, context))
         out_dir = Path(self.parameterAsString(parameters, self.OUTPUT_FOLDER, context))

@@ -7,9 +7,9 @@ import importlib
 from qgis.core import Qgis, QgsMessageLog, QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
+from s2parity_plugin.adapters.packages import plugin_packages_prefix
 from s2parity_plugin.dependencies import missing_dependencies_message
 from s2parity_plugin.paths import icon_path
-from s2parity_plugin.qgis_side.packages import plugin_packages_prefix
 
 PROVIDER_ID = "s2parity"
 

@@ -16,11 +16,11 @@ Output grid (decision; core.grid holds the one derivation)
 ---------------------------------------------------------
 The OpenAPI reference declares ``output.width``/``height`` as ``type: integer``, but the Request Builder emits
 fractional sizes (the seed's 501.2608 x 420.7543) and the live service answers them. The pair accepts them and
-**truncates** (:func:`s2parity_plugin.core.grid.coerce_output_size`: 501 x 420) — ASSUMED, to verify live (Jackson's
-default float-to-int coercion truncates). The plugin never sends fractional sizes and warns about them
-(:func:`s2parity_plugin.core.spec.process_body_warnings`). With ``resx``/``resy`` the size is
-:func:`~s2parity_plugin.core.grid.size_for_resolution` (extent / res rounded half up, ASSUMED) and the image covers
-the bbox exactly (:func:`~s2parity_plugin.core.grid.bbox_geotransform`, pixels stretched to the bbox).
+**truncates** (:func:`~s2parity_plugin.core.model.grid.coerce_output_size`: 501 x 420) — ASSUMED, to verify live
+(Jackson's default float-to-int coercion truncates). The plugin never sends fractional sizes and warns about them
+(:func:`s2parity_plugin.core.model.spec.process_body_warnings`). With ``resx``/``resy`` the size is
+:func:`~s2parity_plugin.core.model.grid.size_for_resolution` (extent / res rounded half up, ASSUMED) and the image
+covers the bbox exactly (:func:`~s2parity_plugin.core.model.grid.bbox_geotransform`, pixels stretched to the bbox).
 
 Other documented choices
 ------------------------

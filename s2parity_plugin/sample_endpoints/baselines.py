@@ -2,8 +2,9 @@
 
 Baselines per deployment and date
 ---------------------------------
-Both come from :mod:`s2parity_plugin.core.s2facts` (one facts module, sources there): "sh" serves what Sentinel Hub
-serves — ESA's operational product of the sensing date (02.07 … 02.14, 03.00/03.01, 04.00, 05.09, 05.10, 05.11);
+Both come from :mod:`~s2parity_plugin.core.model.s2facts` (one facts module, sources there): "sh" serves what
+Sentinel Hub serves — ESA's operational product of the sensing date
+(02.07 … 02.14, 03.00/03.01, 04.00, 05.09, 05.10, 05.11);
 "cdse" serves what CDSE serves — the Collection-1 reprocessing (05.00 up to 2021-12-31, 05.10 for 2022-01-01 …
 2023-12-12) and the operational product from 2023-12-13 on. So the two versions of an acquisition differ for every
 sensing date before 2023-12-13 and are the same product afterwards.
@@ -63,7 +64,7 @@ import hashlib
 import math
 from typing import Any
 
-from s2parity_plugin.core import s2facts
+from s2parity_plugin.core.model import s2facts
 
 #: Deployment keys of the sample pair → the facts module's deployments.
 DEPLOYMENTS = ("sh", "cdse")

@@ -1,6 +1,6 @@
 """The ``sample-sh`` / ``sample-cdse`` endpoint profiles: the local pair, registered in the core's registry.
 
-:func:`register` adds both profiles to :mod:`s2parity_plugin.core.endpoints` when mini-racer (the V8 engine the
+:func:`register` adds both profiles to :mod:`s2parity_plugin.core.service.endpoints` when mini-racer (the V8 engine the
 pair runs evalscripts with) is importable; the QGIS side calls it when the Processing provider loads its
 algorithms, scripts and tests call it themselves. The core never imports this package.
 
@@ -16,7 +16,7 @@ import importlib.util
 import threading
 from typing import Any
 
-from s2parity_plugin.core.endpoints import (
+from s2parity_plugin.core.service.endpoints import (
     Credentials,
     Endpoint,
     EndpointProfile,

@@ -15,7 +15,7 @@ from qgis.PyQt.QtCore import QTimer
 from qgis.PyQt.QtWidgets import QDockWidget, QToolBar
 from qgis.utils import iface
 
-from s2parity_plugin.core.seed import write_seed_aoi_geojson
+from s2parity_plugin.core.model.seed import write_seed_aoi_geojson
 from s2parity_plugin.sample_endpoints.profiles import sample_endpoints
 
 RESULT = os.environ["S2PARITY_E2E_RESULT"]

@@ -14,7 +14,7 @@ from qgis.PyQt.QtCore import QDate, QTimer
 from qgis.PyQt.QtWidgets import QDockWidget, QToolBar
 from qgis.utils import iface
 
-from s2parity_plugin.core.seed import write_seed_aoi_geojson
+from s2parity_plugin.core.model.seed import write_seed_aoi_geojson
 
 RESULT = os.environ["S2PARITY_E2E_RESULT"]
 SHOTS = Path(os.environ["S2PARITY_E2E_SCREENSHOT_DIR"])

@@ -148,7 +148,7 @@ def _qgis_process_run(env: dict, algorithm: str, **params: str) -> dict:
 def test_qgis_process_runs_the_whole_workflow_on_the_seed(tmp_path):
     """compareendpoints (fetch + compare) on the seed AOI against the sample pair, comparerasters on its run
     folder, and exportcomparison — all through qgis_process.bin with the installed plugin."""
-    from s2parity_plugin.core.seed import write_seed_aoi_geojson
+    from s2parity_plugin.core.model.seed import write_seed_aoi_geojson
 
     root = tmp_path / "profiles"
     prepare_profiles_root(built_zip(), root)
@@ -218,7 +218,7 @@ def test_qgis_process_runs_comparecatalogs_on_the_seed(tmp_path):
     """The archive timeline through qgis_process.bin with the installed plugin: CSV table and JSON report."""
     import csv
 
-    from s2parity_plugin.core.seed import write_seed_aoi_geojson
+    from s2parity_plugin.core.model.seed import write_seed_aoi_geojson
 
     root = tmp_path / "profiles"
     prepare_profiles_root(built_zip(), root)

@@ -22,7 +22,7 @@ from qgis.core import (
 )
 
 import s2parity_plugin
-from s2parity_plugin.core.seed import SEED_DATE, write_seed_aoi_geojson
+from s2parity_plugin.core.model.seed import SEED_DATE, write_seed_aoi_geojson
 from s2parity_plugin.processing.python_thread import in_python_thread
 
 TIMEOUT_S = 600.0  # a hang (not speed) guard; the machine is shared and slow under load

@@ -7,7 +7,7 @@ import pytest
 from qgis.core import QgsFeature, QgsGeometry, QgsProject, QgsSettings, QgsVectorLayer
 from qgis.PyQt.QtCore import QDate
 
-from s2parity_plugin.core.seed import seed_aoi_wkt
+from s2parity_plugin.core.model.seed import seed_aoi_wkt
 from s2parity_plugin.gui import comparison_form
 from s2parity_plugin.gui.comparison_form import SETTINGS_PREFIX, ComparisonForm
 from s2parity_plugin.gui.flicker import Flicker

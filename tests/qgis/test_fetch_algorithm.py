@@ -22,7 +22,7 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
-from s2parity_plugin.core import run_folder
+from s2parity_plugin.core.fetch import run_folder
 from s2parity_plugin.sample_endpoints.profiles import ensure_sample_endpoints
 
 AOI_WKT = "POLYGON((14.200 40.800, 14.212 40.800, 14.212 40.809, 14.200 40.809, 14.200 40.800))"
@@ -175,7 +175,7 @@ def test_runs_in_a_background_task(provider, tmp_path):
 def test_oauth2_auth_config_is_accepted(qgis_app):
     import json
 
-    from s2parity_plugin.qgis_side.auth import credentials_from_auth_config
+    from s2parity_plugin.adapters.auth import credentials_from_auth_config
 
     manager = QgsApplication.authManager()
     if not manager.masterPasswordIsSet():
@@ -190,7 +190,7 @@ def test_oauth2_auth_config_is_accepted(qgis_app):
 
 
 def test_qgis_proxy_settings(qgis_app):
-    from s2parity_plugin.qgis_side.auth import qgis_proxies
+    from s2parity_plugin.adapters.auth import qgis_proxies
 
     settings = QgsSettings()
     try:

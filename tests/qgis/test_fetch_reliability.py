@@ -76,7 +76,7 @@ def test_compareendpoints_reports_a_fetch_failure_once(plugin, tmp_path):
 def test_full_disk_during_the_compare_step_is_a_clear_message_without_debris(plugin, tmp_path, monkeypatch):
     import processing
 
-    from s2parity_plugin.core import compare
+    from s2parity_plugin.core.compare import engine as compare
 
     def disk_full(*args, **kwargs):
         raise RuntimeError("TIFFAppendToStrip:Write error at scanline 0: No space left on device")

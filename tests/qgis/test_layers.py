@@ -13,8 +13,7 @@ from qgis.core import (
     QgsSingleBandPseudoColorRenderer,
 )
 
-from s2parity_plugin.core.scl import MISMATCH_CLASSES, SCL_CLASSES
-from s2parity_plugin.qgis_side.layers import (
+from s2parity_plugin.adapters.layers import (
     ComparisonFiles,
     LayerNames,
     add_comparison_group,
@@ -24,6 +23,7 @@ from s2parity_plugin.qgis_side.layers import (
     side_title,
     unique_group_name,
 )
+from s2parity_plugin.core.model.scl import MISMATCH_CLASSES, SCL_CLASSES
 from tests.geotiff import write_geotiff
 
 

@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 QT_MODULES = ("QtCore", "QtGui", "QtWidgets", "QtXml", "QtNetwork", "QtSvg", "QtTest")
 PROBED_MODULES = (
     "s2parity_plugin.i18n",
-    "s2parity_plugin.qgis_side.compat",
+    "s2parity_plugin.adapters.compat",
     "s2parity_plugin.plugin",
     "s2parity_plugin.gui.plots",
     "s2parity_plugin.gui.results_panel",

@@ -52,7 +52,7 @@ def import_all(package: str) -> list[str]:
     return failed
 
 
-def qgis_side_failures() -> list[str] | None:
+def adapters_failures() -> list[str] | None:
     """Import the plugin entry, the Processing algorithms, the GUI and the adapters (None without PyQGIS)."""
     if importlib.util.find_spec("qgis") is None:
         return None
@@ -65,7 +65,7 @@ def qgis_side_failures() -> list[str] | None:
         importlib.import_module("s2parity_plugin.plugin")
     except Exception as exc:  # reported to the test
         failed.append(f"s2parity_plugin.plugin: {exc!r}")
-    for package in ("s2parity_plugin.processing", "s2parity_plugin.gui", "s2parity_plugin.qgis_side"):
+    for package in ("s2parity_plugin.processing", "s2parity_plugin.gui", "s2parity_plugin.adapters"):
         failed += import_all(package)
     return failed
 
@@ -101,10 +101,10 @@ def main() -> None:
     sys.meta_path[:] = [HidingFinder(f) for f in sys.meta_path]
     result: dict = {"hidden": sorted(HIDDEN)}
     result["failed_core"] = import_all("s2parity_plugin.core")
-    result["failed_qgis_side"] = qgis_side_failures()
+    result["failed_adapters"] = adapters_failures()
     from s2parity_plugin import dependencies
-    from s2parity_plugin.core import endpoints
     from s2parity_plugin.core.compare import CompareOptions, compare_rasters
+    from s2parity_plugin.core.service import endpoints
     from s2parity_plugin.sample_endpoints import profiles
 
     result["missing_required"] = dependencies.missing_packages()

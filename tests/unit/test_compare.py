@@ -10,17 +10,17 @@ import numpy as np
 import pytest
 from osgeo import gdal
 
-from s2parity_plugin.core import compare as compare_mod
-from s2parity_plugin.core import compare_kernel
 from s2parity_plugin.core.compare import (
-    DEFAULT_INVALID_CLASSES,
     CompareCancelled,
     CompareOptions,
     compare_rasters,
     compare_run_folder,
     parse_invalid_classes,
 )
+from s2parity_plugin.core.compare import engine as compare_mod
+from s2parity_plugin.core.compare import kernel as compare_kernel
 from s2parity_plugin.core.errors import InputError
+from s2parity_plugin.core.model.scl import DEFAULT_INVALID_CLASSES
 from tests.geotiff import GT_UTM33, write_geotiff
 
 GT = GT_UTM33

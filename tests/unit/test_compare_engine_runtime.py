@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from s2parity_plugin.core import blas_threads, compare_kernel, compare_warmup
-from s2parity_plugin.core.compare import compare_rasters
+from s2parity_plugin.core.compare import blas_threads, compare_rasters
+from s2parity_plugin.core.compare import kernel as compare_kernel
+from s2parity_plugin.core.compare import warmup as compare_warmup
 from tests.geotiff import GT_UTM33, write_geotiff
 
 
@@ -108,7 +109,7 @@ def test_single_threaded_blas_nests_and_restores(monkeypatch):
 def test_compare_holds_openblas_at_one_thread(tmp_path, monkeypatch):
     """During compare_rasters OpenBLAS runs one thread (its idle threads would spin on the cores the engine's
     threads use); the previous count is back afterwards."""
-    from s2parity_plugin.core import compare as compare_mod
+    from s2parity_plugin.core.compare import engine as compare_mod
 
     before = blas_threads.openblas_threads()
     seen: list[tuple[str, int | None]] = []
@@ -178,7 +179,7 @@ def test_preload_really_loads_the_kernel(monkeypatch):
     if not compare_kernel.available():
         pytest.skip(f"compiled kernel unavailable: {compare_kernel.unavailable_reason()}")
     code = (
-        "from s2parity_plugin.core import compare_kernel as k, compare_warmup as w\n"
+        "from s2parity_plugin.core.compare import kernel as k, warmup as w\n"
         "assert not k.kernels()['strip'].signatures\n"
         "w.preload_in_background().join(120)\n"
         "import json\n"

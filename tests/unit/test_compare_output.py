@@ -9,18 +9,18 @@ from pathlib import Path
 import pytest
 from shapely.geometry import box
 
-from s2parity_plugin.core import compare as compare_mod
-from s2parity_plugin.core.compare_output import guarded, remove_stale_partials
-from s2parity_plugin.core.fetch_errors import OutputFolderError
+from s2parity_plugin.core.compare import engine as compare_mod
+from s2parity_plugin.core.compare.output import guarded, remove_stale_partials
+from s2parity_plugin.core.errors import OutputFolderError
 
 sample_endpoints = pytest.importorskip("s2parity_plugin.sample_endpoints")
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
-    from s2parity_plugin.core.endpoints import resolve_endpoint
-    from s2parity_plugin.core.fetch import fetch_pair
-    from s2parity_plugin.core.spec import build_spec
+    from s2parity_plugin.core.fetch.pipeline import fetch_pair
+    from s2parity_plugin.core.model.spec import build_spec
+    from s2parity_plugin.core.service.endpoints import resolve_endpoint
     from s2parity_plugin.sample_endpoints import profiles
 
     profiles.register()  # module scope: before the per-test autouse registration
@@ -88,8 +88,8 @@ def test_scl_values_outside_0_to_11_are_counted_and_reported(run_dir, tmp_path):
 
     from osgeo import gdal
 
-    from s2parity_plugin.core.diagnosis import check_claims
-    from s2parity_plugin.core.scl_check import annotate
+    from s2parity_plugin.core.compare.scl_check import annotate
+    from s2parity_plugin.core.diagnosis.explain import check_claims
 
     run = tmp_path / "odd-scl"
     shutil.copytree(run_dir, run, ignore=shutil.ignore_patterns("compare*"))

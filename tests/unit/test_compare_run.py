@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from s2parity_plugin.core.compare_run import compare_and_complete, run_grid_crs
+from s2parity_plugin.core.compare.run import compare_and_complete, run_grid_crs
 from tests.geotiff import GT_UTM33, write_geotiff
 
 H, W = 40, 50

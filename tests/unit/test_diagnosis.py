@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from s2parity_plugin.core import s2facts
-from s2parity_plugin.core.diagnosis import (
+from s2parity_plugin.core.diagnosis.explain import (
     REFINEMENT_RANGE_M,
     acquisition_pairs,
     check_claims,
@@ -15,7 +14,8 @@ from s2parity_plugin.core.diagnosis import (
     served_offset_dn,
     side_baselines,
 )
-from s2parity_plugin.core.report import build_report
+from s2parity_plugin.core.model import s2facts
+from s2parity_plugin.core.report.document import build_report
 
 OLD_ID = "S2B_MSIL2A_20201004T095029_N0214_R079_T33TVF_20201004T124001"
 NEW_ID = "S2B_MSIL2A_20201004T095029_N0500_R079_T33TVF_20230316T093516.SAFE"

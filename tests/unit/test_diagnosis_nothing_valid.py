@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from s2parity_plugin.core.diagnosis import NOTHING_TO_COMPARE, diagnose
+from s2parity_plugin.core.diagnosis.explain import NOTHING_TO_COMPARE, diagnose
 
 OLD_ID = "S2B_MSIL2A_20201004T095029_N0214_R079_T33TVF_20201004T124001"
 NEW_ID = "S2B_MSIL2A_20201004T095029_N0500_R079_T33TVF_20230401T000000"

@@ -9,11 +9,11 @@ import pytest
 import sample_endpoints_support as sup
 from shapely.geometry import box
 
-from s2parity_plugin.core import s2facts
 from s2parity_plugin.core.compare import compare_run_folder
-from s2parity_plugin.core.endpoints import Credentials, Endpoint
-from s2parity_plugin.core.fetch import fetch_pair
-from s2parity_plugin.core.spec import build_spec
+from s2parity_plugin.core.fetch.pipeline import fetch_pair
+from s2parity_plugin.core.model import s2facts
+from s2parity_plugin.core.model.spec import build_spec
+from s2parity_plugin.core.service.endpoints import Credentials, Endpoint
 
 sample_endpoints = pytest.importorskip("s2parity_plugin.sample_endpoints")
 

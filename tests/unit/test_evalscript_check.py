@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from shapely.geometry import box
 
-from s2parity_plugin.core.evalscript_check import check_single_band, declared_bands
-from s2parity_plugin.core.fetch_errors import PresetError
+from s2parity_plugin.core.errors import PresetError
+from s2parity_plugin.core.model.evalscript_check import check_single_band, declared_bands
 
 THREE_BANDS = """//VERSION=3
 function setup() {
@@ -33,7 +33,7 @@ def test_multi_band_value_is_refused_with_what_to_change():
 
 @pytest.mark.parametrize("quantity", ["B04", "B8A", "NDVI"])
 def test_presets_pass(quantity):
-    from s2parity_plugin.core.spec import build_spec
+    from s2parity_plugin.core.model.spec import build_spec
 
     spec = build_spec(box(14.2, 40.8, 14.21, 40.81), 4326, "2020-10-04", "2020-10-04", quantity=quantity)
     assert declared_bands(spec.evalscript, spec.outputs.value) in (None, 1)
@@ -41,9 +41,9 @@ def test_presets_pass(quantity):
 
 
 def test_refused_before_any_request(tmp_path):
-    from s2parity_plugin.core.endpoints import Credentials, Endpoint
-    from s2parity_plugin.core.fetch import fetch_pair
-    from s2parity_plugin.core.spec import build_spec
+    from s2parity_plugin.core.fetch.pipeline import fetch_pair
+    from s2parity_plugin.core.model.spec import build_spec
+    from s2parity_plugin.core.service.endpoints import Credentials, Endpoint
 
     spec = build_spec(
         box(14.2, 40.8, 14.21, 40.81), 4326, "2020-10-04", "2020-10-04", quantity="CUSTOM", evalscript=THREE_BANDS
@@ -57,10 +57,10 @@ def test_refused_before_any_request(tmp_path):
 def test_answer_with_several_bands_is_refused(tmp_path):
     """A script whose band count is computed at run time: the 3-band answer is refused when it arrives."""
     sample_endpoints = pytest.importorskip("s2parity_plugin.sample_endpoints")
-    from s2parity_plugin.core.endpoints import Credentials, Endpoint
-    from s2parity_plugin.core.fetch import fetch_pair
-    from s2parity_plugin.core.retry import RetryPolicy
-    from s2parity_plugin.core.spec import build_spec
+    from s2parity_plugin.core.fetch.pipeline import fetch_pair
+    from s2parity_plugin.core.model.spec import build_spec
+    from s2parity_plugin.core.service.endpoints import Credentials, Endpoint
+    from s2parity_plugin.core.service.retry import RetryPolicy
 
     with sample_endpoints.SampleEndpoints(host="127.0.0.1", port=0) as eps:
         i = {k: eps.info[k] for k in ("sh", "cdse")}

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from osgeo import gdal
 
-from s2parity_plugin.core.compare import GDAL_CACHE_MB, compare_rasters
+from s2parity_plugin.core.compare import compare_rasters
+from s2parity_plugin.core.compare.engine import GDAL_CACHE_MB
 from s2parity_plugin.core.errors import InputError
 from s2parity_plugin.core.gdal_scope import gdal_cache_limit, gdal_exceptions
-from s2parity_plugin.core.grid import read_grid
+from s2parity_plugin.core.model.grid import read_grid
 from tests.geotiff import write_geotiff
 
 
@@ -99,8 +100,8 @@ def test_an_exception_mode_that_was_on_stays_on(quiet_gdal):
 
 def test_the_fetch_writes_zstd_level_1_where_gdal_has_it(tmp_path, quiet_gdal):
     """The fetch's codec decision (docs/performance.md): ZSTD level 1, DEFLATE where this GDAL lacks ZSTD."""
-    from s2parity_plugin.core.mosaic import MosaicWriter
-    from s2parity_plugin.core.spec import Grid
+    from s2parity_plugin.core.fetch.mosaic import MosaicWriter
+    from s2parity_plugin.core.model.spec import Grid
 
     writer = MosaicWriter(tmp_path / "value.tif", Grid(32633, 500000.0, 4000000.0, 10.0, 64, 48))
     writer.write(0, 0, np.arange(64 * 48, dtype=np.uint16).reshape(48, 64))

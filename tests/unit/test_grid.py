@@ -10,7 +10,7 @@ from osgeo import gdal
 
 from s2parity_plugin.core.compare import compare_rasters
 from s2parity_plugin.core.errors import GridMismatchError, InputError
-from s2parity_plugin.core.grid import align_to_grid, check_same_grid, read_grid
+from s2parity_plugin.core.model.grid import align_to_grid, check_same_grid, read_grid
 from tests.geotiff import GT_UTM33, write_geotiff
 
 GT = GT_UTM33

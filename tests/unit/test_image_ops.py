@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from s2parity_plugin.core import image_ops
+from s2parity_plugin.core.compare import image_ops
 
 ndimage = pytest.importorskip("scipy.ndimage")
 

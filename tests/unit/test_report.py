@@ -13,7 +13,7 @@ import pytest
 from osgeo import gdal, osr
 
 from s2parity_plugin.core.compare import compare_rasters
-from s2parity_plugin.core.report import build_report, load_json, render_csv, render_html, write_json
+from s2parity_plugin.core.report.document import build_report, load_json, render_csv, render_html, write_json
 
 OLD_ID = "S2B_MSIL2A_20201004T095029_N0214_R079_T33TVF_20201004T124001"
 NEW_ID = "S2B_MSIL2A_20201004T095029_N0500_R079_T33TVF_20230316T093516.SAFE"

@@ -1,4 +1,4 @@
-"""core/retry.py on a fake clock: which answers are retried, how long it waits, and where the deadline stops it."""
+"""core.service.retry on a fake clock: which answers are retried, how long it waits, and where the deadline stops it."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 import requests
 from sentinelhub.exceptions import DownloadFailedException, OutOfRequestsException
 
-from s2parity_plugin.core import retry
-from s2parity_plugin.core.fetch_errors import FetchCancelled
-from s2parity_plugin.core.retry import RetryPolicy, send_with_retries
+from s2parity_plugin.core.errors import FetchCancelled
+from s2parity_plugin.core.service import retry
+from s2parity_plugin.core.service.retry import RetryPolicy, send_with_retries
 
 
 class FakeClock:

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from s2parity_plugin.core import s2facts as f
+from s2parity_plugin.core.model import s2facts as f
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from osgeo import gdal, osr
 from scipy import ndimage
 
 from s2parity_plugin.core.compare import estimate_shift_files
-from s2parity_plugin.core.shift import apply_shift, estimate_shift, phase_correlation
+from s2parity_plugin.core.compare.shift import apply_shift, estimate_shift, phase_correlation
 
 REAL_IMAGES = {
     "T29RKH_B04_100m_N0214": ("s2l2a_T29RKH_20200219_N0214_decimated/B04.tif", 1),

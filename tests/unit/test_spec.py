@@ -14,11 +14,11 @@ from sentinelhub import CRS, BBox, SentinelHubRequest, bbox_to_dimensions
 from sentinelhub.api.base_request import InputDataDict
 from shapely.geometry import MultiPolygon, Point, box, shape
 
-from s2parity_plugin.core.evalscripts import build_evalscript, custom_outputs, normalize_quantity
-from s2parity_plugin.core.fetch_errors import AoiError, DateRangeError, PresetError
-from s2parity_plugin.core.mosaic import MosaicWriter
-from s2parity_plugin.core.spec import build_spec, reproject, snap_grid, utm_epsg
-from s2parity_plugin.core.tiling import split_grid
+from s2parity_plugin.core.errors import AoiError, DateRangeError, PresetError
+from s2parity_plugin.core.fetch.mosaic import MosaicWriter
+from s2parity_plugin.core.model.evalscripts import build_evalscript, custom_outputs, normalize_quantity
+from s2parity_plugin.core.model.spec import build_spec, reproject, snap_grid, utm_epsg
+from s2parity_plugin.core.model.tiling import split_grid
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 SEED = json.loads((DATA / "seed_request.json").read_text())
@@ -249,7 +249,7 @@ def test_tile_body_geometry_is_clipped():
 def test_non_integer_sizes_are_warned_about():
     """A body with the Request Builder's fractional sizes gets one warning per axis naming the truncated size; the
     plugin's own snap="nearest" grid warns when the AOI is not a whole number of pixels, "outward" never."""
-    from s2parity_plugin.core.spec import process_body_warnings
+    from s2parity_plugin.core.model.spec import process_body_warnings
 
     warnings = process_body_warnings({"output": {"width": 501.2608, "height": 420.7543}})
     assert len(warnings) == 2

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from osgeo import gdal
 
-from s2parity_plugin.core.zonal import burn_features, feature_stats
+from s2parity_plugin.core.report.zonal import burn_features, feature_stats
 from tests.geotiff import write_geotiff
 
 GT = (500000.0, 10.0, 0.0, 4500000.0, 0.0, -10.0)
@@ -63,7 +63,7 @@ def test_feature_outside_grid_has_no_pixels(tmp_path):
 
 
 def test_density_histogram_counts_only_valid_pixels(tmp_path):
-    from s2parity_plugin.core.density import density_histogram
+    from s2parity_plugin.core.report.density import density_histogram
 
     a = np.tile(np.linspace(0, 1, 50, dtype=np.float32), (20, 1))
     b = a.copy()

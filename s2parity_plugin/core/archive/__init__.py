@@ -11,7 +11,7 @@ archives do not even list the same products. The flow (all QGIS-free):
 3. :mod:`.matching` — items of A and B paired by tile and sensing time within minutes (ids and datetimes differ
    between deployments for the same acquisition);
 4. :mod:`.timeline` — one :class:`AcquisitionRow` per acquisition with its expected parity and reasons from
-   :mod:`s2parity_plugin.core.s2facts`, and :class:`Period` summaries (contiguous runs with the same baseline pair
+   :mod:`s2parity_plugin.core.model.s2facts`, and :class:`Period` summaries (contiguous runs with the same baseline pair
    and expectation);
 5. :mod:`.diagnosis` — the periods in words; :mod:`.report` — the JSON document and the table's columns.
 

@@ -4,9 +4,9 @@ English text (the core has no Qt); the dock shows it as it is, the JSON report s
 
 from __future__ import annotations
 
-from s2parity_plugin.core import s2facts
 from s2parity_plugin.core.archive.search import SideListing
 from s2parity_plugin.core.archive.timeline import ArchiveTimeline, Period
+from s2parity_plugin.core.model import s2facts
 
 
 def describe_period(period: Period) -> str:

@@ -1,6 +1,6 @@
 """What an archive comparison asks: the AOI, the period and the cloud limit, checked, in yearly chunks.
 
-The AOI arrives as WKT in its own CRS (an EPSG code or a WKT CRS, as ``qgis_side.aoi.aoi_from_layer`` gives it);
+The AOI arrives as WKT in its own CRS (an EPSG code or a WKT CRS, as ``adapters.aoi.aoi_from_layer`` gives it);
 catalogs are searched in WGS 84 (longitude/latitude, degrees). Periods are calendar dates (UTC), both inclusive.
 """
 
@@ -16,7 +16,7 @@ from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import transform as shapely_transform
 
-from s2parity_plugin.core.fetch_errors import AoiError, DateRangeError
+from s2parity_plugin.core.errors import AoiError, DateRangeError
 
 #: Periods longer than this are allowed; the caller shows the number of catalog requests first.
 LONG_PERIOD_YEARS = 10.0

@@ -11,8 +11,8 @@ from s2parity_plugin.core.archive.matching import DEFAULT_TOLERANCE_S, match_ite
 from s2parity_plugin.core.archive.query import ArchiveQuery
 from s2parity_plugin.core.archive.search import CACHE, CatalogCache, SideListing, list_side
 from s2parity_plugin.core.archive.timeline import ArchiveTimeline, row_for, summarise_periods
-from s2parity_plugin.core.endpoints import Endpoint
-from s2parity_plugin.core.fetch_errors import FetchCancelled
+from s2parity_plugin.core.errors import FetchCancelled
+from s2parity_plugin.core.service.endpoints import Endpoint
 
 POLL_S = 0.1
 

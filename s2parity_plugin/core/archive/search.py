@@ -1,6 +1,7 @@
 """One endpoint's catalog listing for an :class:`~.query.ArchiveQuery`, searched chunk by chunk and cached.
 
-Searches use the official ``SentinelHubCatalog`` with the run's :class:`~s2parity_plugin.core.shclient.ParityClient`
+Searches use the official ``SentinelHubCatalog`` with the run's
+:class:`~s2parity_plugin.core.service.session.ParityClient`
 (proxies, cancellation, one token, sentinelhub-py's own 429 handling with ``Retry-After``); its iterator follows the
 ``next`` token of each page (100 items a page). Each (endpoint, AOI, chunk, cloud limit) answer is kept in a
 process-wide :class:`CatalogCache`, so checking the same area again, or a longer period that contains it, only asks
@@ -19,11 +20,11 @@ from typing import Any
 from sentinelhub import CRS, Geometry, SentinelHubCatalog
 from shapely.geometry.base import BaseGeometry
 
-from s2parity_plugin.core import s2facts
 from s2parity_plugin.core.archive.query import ArchiveQuery
-from s2parity_plugin.core.endpoints import Endpoint, l2a_collection, sh_config
-from s2parity_plugin.core.fetch_errors import FetchCancelled
-from s2parity_plugin.core.shclient import ParityClient, ParitySession
+from s2parity_plugin.core.errors import FetchCancelled
+from s2parity_plugin.core.model import s2facts
+from s2parity_plugin.core.service.endpoints import Endpoint, l2a_collection, sh_config
+from s2parity_plugin.core.service.session import ParityClient, ParitySession
 
 PAGE_LIMIT = 100
 #: Chunks ending this close to today may still grow (new acquisitions): their cache entries expire.
@@ -219,7 +220,7 @@ def _search_chunk(
 
 
 def _failed(listing: SideListing, exc: BaseException, endpoint: Endpoint) -> SideListing:
-    from s2parity_plugin.core.fetch import map_exception
+    from s2parity_plugin.core.fetch.pipeline import map_exception
 
     mapped = map_exception(exc, endpoint)
     listing.complete = False

@@ -1,7 +1,7 @@
 """Per-acquisition rows with expected parity, and the periods that summarise them.
 
 A row is one acquisition (tile × sensing time) seen on A, on B or on both, with what to expect when its pixels are
-compared (:func:`s2parity_plugin.core.s2facts.expected_parity`: identical product, different baselines with what
+compared (:func:`s2parity_plugin.core.model.s2facts.expected_parity`: identical product, different baselines with what
 that implies, or missing on one side). Periods are contiguous runs of rows, in date order, with the same baseline
 pair and expectation; an acquisition missing on one side is counted inside the period around it (it does not cut a
 period in two). Acquisitions missing on one side count as *expected to differ* (one side has nothing to compare).
@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from s2parity_plugin.core import s2facts
 from s2parity_plugin.core.archive.matching import MatchedPair
 from s2parity_plugin.core.archive.query import ArchiveQuery
 from s2parity_plugin.core.archive.search import CatalogItem, SideListing
+from s2parity_plugin.core.model import s2facts
 
 BOTH, A_ONLY, B_ONLY = "both", "a_only", "b_only"
 

@@ -1,6 +1,6 @@
 """Baselines per acquisition from ONE catalog search per side over the whole layer extent (not one per feature).
 
-The catalog item ids are ESA product names; :func:`~s2parity_plugin.core.s2facts.parse_baseline` reads the
+The catalog item ids are ESA product names; :func:`~s2parity_plugin.core.model.s2facts.parse_baseline` reads the
 processing baseline from them. A statistics interval gets the baseline(s) of the acquisitions sensed in it.
 """
 
@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from s2parity_plugin.core import s2facts
-from s2parity_plugin.core.catalog import search_acquisitions
-from s2parity_plugin.core.endpoints import Endpoint, l2a_collection
-from s2parity_plugin.core.shclient import ParityClient
-from s2parity_plugin.core.spec import Grid, Options, RequestSpec
+from s2parity_plugin.core.model import s2facts
+from s2parity_plugin.core.model.spec import Grid, Options, RequestSpec
+from s2parity_plugin.core.service.catalog import search_acquisitions
+from s2parity_plugin.core.service.endpoints import Endpoint, l2a_collection
+from s2parity_plugin.core.service.session import ParityClient
 from s2parity_plugin.core.statistics.requests import FeatureRequest, StatisticsSettings, time_range
 
 

@@ -1,4 +1,4 @@
-"""sentinelhub-py's Statistical download client on the plugin's :class:`~s2parity_plugin.core.shclient.ParityClient`.
+"""sentinelhub-py's Statistical download client on the plugin's :class:`~..service.session.ParityClient`.
 
 ``SentinelHubStatisticalDownloadClient`` re-asks every interval answered with ``EXECUTION_ERROR``/``TIMEOUT`` on
 its own (``n_interval_retries`` times); ``ParityClient`` adds proxies, cancellation, token renewal and the
@@ -15,8 +15,8 @@ from sentinelhub.download.models import DownloadRequest
 from sentinelhub.download.sentinelhub_statistical_client import SentinelHubStatisticalDownloadClient
 from shapely.geometry import shape
 
-from s2parity_plugin.core.endpoints import Endpoint, l2a_collection, sh_config
-from s2parity_plugin.core.shclient import ParityClient, ParitySession
+from s2parity_plugin.core.service.endpoints import Endpoint, l2a_collection, sh_config
+from s2parity_plugin.core.service.session import ParityClient, ParitySession
 from s2parity_plugin.core.statistics.requests import FeatureRequest
 
 INTERVAL_RETRIES = 2

@@ -2,7 +2,7 @@
 
 The Statistical API counts only pixels whose ``dataMask`` output is not 0 (``Statistical.qmd``). The presets set
 ``dataMask`` to 0 where the input has no data or the SCL class is one of the invalid classes (default: as the
-raster compare, :data:`~s2parity_plugin.core.scl.DEFAULT_INVALID_CLASSES`). Values are reflectances (FLOAT32),
+raster compare, :data:`~s2parity_plugin.core.model.scl.DEFAULT_INVALID_CLASSES`). Values are reflectances (FLOAT32),
 the Statistical API's default sample type. A custom evalscript must declare a ``dataMask`` output; that is checked
 before any request is sent.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from s2parity_plugin.core.fetch_errors import PresetError
+from s2parity_plugin.core.errors import PresetError
 
 PRESETS = ("NDVI", "B04", "B08", "CUSTOM")
 VALUE_OUTPUT = "value"

@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from s2parity_plugin.core.fetch_errors import DateRangeError
+from s2parity_plugin.core.errors import DateRangeError
 
 _DURATION_RE = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 ONE_DAY = dt.timedelta(days=1)

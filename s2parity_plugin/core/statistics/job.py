@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from s2parity_plugin.core.rate_limit import Budget, RateLimiter
+from s2parity_plugin.core.service.rate_limit import Budget, RateLimiter
 from s2parity_plugin.core.statistics import summary, table
 from s2parity_plugin.core.statistics.requests import FeatureRequest, StatisticsSettings, build_requests
 from s2parity_plugin.core.statistics.runner import RunResult, Side, run_statistics

@@ -1,7 +1,7 @@
 """One Statistical API request per feature, covering the whole date range, identical for both sides.
 
 Every feature is reprojected to one request CRS (default: the UTM zone of the whole layer's centroid) and snapped
-outward to the shared lattice of :func:`~s2parity_plugin.core.spec.snap_grid` at ``resolution_m``; the request
+outward to the shared lattice of :func:`~s2parity_plugin.core.model.spec.snap_grid` at ``resolution_m``; the request
 sends that grid's bbox, the feature polygon as ``geometry`` (pixels outside it get dataMask 0) and
 ``width``/``height`` in pixels (never ``resx``/``resy``, which the two services might round differently).
 """
@@ -17,8 +17,8 @@ from typing import Any
 from shapely.geometry import MultiPolygon, Polygon, box
 from shapely.ops import unary_union
 
-from s2parity_plugin.core.fetch_errors import AoiError
-from s2parity_plugin.core.spec import Grid, geojson, parse_geometry, reproject, request_epsg_for, snap_grid
+from s2parity_plugin.core.errors import AoiError
+from s2parity_plugin.core.model.spec import Grid, geojson, parse_geometry, reproject, request_epsg_for, snap_grid
 from s2parity_plugin.core.statistics.intervals import Interval, split
 
 PU_AREA_PX = 512 * 512  # Overview_ProcessingUnit.qmd: 1 PU = 512 × 512 px, 3 input bands, one sample

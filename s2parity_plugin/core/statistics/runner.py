@@ -1,7 +1,7 @@
 """Drive the Statistical API for every feature × side: rate-limited, concurrent, resumable, cancellable.
 
 Per side (A, B): one client (:mod:`.client`), one catalog search over the whole extent (:mod:`.baselines`), one
-:class:`~s2parity_plugin.core.rate_limit.RateLimiter` with that endpoint's budgets, and a thread pool of
+:class:`~s2parity_plugin.core.service.rate_limit.RateLimiter` with that endpoint's budgets, and a thread pool of
 :func:`workers_for` threads. Each job first looks in the cache (:mod:`.cache`); otherwise it waits for the limiter
 (with the request's PU estimate), sends the request through the official client (429s and interval errors are
 retried there) and stores the answer. A job that still fails marks its feature as failed with the error; the run
@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from s2parity_plugin.core.endpoints import Endpoint
-from s2parity_plugin.core.fetch_errors import FetchCancelled
-from s2parity_plugin.core.rate_limit import Budget, RateLimiter
+from s2parity_plugin.core.errors import FetchCancelled
+from s2parity_plugin.core.service.endpoints import Endpoint
+from s2parity_plugin.core.service.rate_limit import Budget, RateLimiter
 from s2parity_plugin.core.statistics import baselines, client
 from s2parity_plugin.core.statistics.cache import ResponseCache, endpoint_identity, request_hash
 from s2parity_plugin.core.statistics.requests import (

@@ -22,7 +22,7 @@ from typing import Any
 
 from osgeo import ogr
 
-from s2parity_plugin.core import s2facts
+from s2parity_plugin.core.model import s2facts
 from s2parity_plugin.core.statistics.baselines import Acquisition, baselines_in
 from s2parity_plugin.core.statistics.evalscripts import VALUE_BAND
 

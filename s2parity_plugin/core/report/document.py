@@ -1,0 +1,287 @@
+"""The compare Report: one JSON document, and its CSV and self-contained HTML renderings.
+
+Top-level keys: ``grid``, ``stats``, ``scl``, ``shift``, ``diagnosis`` (fixed by the compare issue), plus
+``schema``, ``units``, ``inputs``, ``options``, ``outputs`` and ``timings``. Every view (dock, Processing output,
+HTML/CSV export) renders this document and computes nothing of its own.
+
+Units: ``stats`` values are in ``units`` (DN or REFLECTANCE, "unknown" when the metadata did not say); shifts in
+px and m (see :mod:`s2parity_plugin.core.compare.shift` for the sign convention).
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+SCHEMA = 1
+REQUIRED_KEYS = ("grid", "stats", "scl", "shift", "diagnosis")
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe copy: NaN/inf → None, tuples → lists, numpy scalars → Python."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def build_report(
+    *,
+    grid: dict[str, Any],
+    stats: dict[str, Any],
+    scl: dict[str, Any] | None,
+    shift: dict[str, Any],
+    diagnosis: dict[str, Any],
+    shift_corrected_stats: dict[str, Any] | None = None,
+    inputs: dict[str, Any] | None = None,
+    options: dict[str, Any] | None = None,
+    outputs: dict[str, Any] | None = None,
+    units: str | None = None,
+    timings: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """Assemble the report document (JSON-safe; NaN → null)."""
+    if scl is None:
+        scl = {"available": False, "counts": None, "shares": None, "confusion": None, "class_names": None}
+    else:
+        scl = {"available": True, **scl}
+    shift = dict(shift)
+    shift["corrected_stats"] = shift_corrected_stats
+    report = {
+        "schema": SCHEMA,
+        "units": units or "unknown",
+        "grid": grid,
+        "stats": stats,
+        "scl": scl,
+        "shift": shift,
+        "diagnosis": diagnosis,
+        "inputs": inputs or {},
+        "options": options or {},
+        "outputs": outputs or {},
+        "timings": {k: round(v, 3) for k, v in (timings or {}).items()},
+    }
+    return _clean(report)
+
+
+def write_json(report: dict[str, Any], path: str | Path) -> Path:
+    """Write ``report`` as UTF-8 JSON (indented) at ``path`` (via a temporary name, then rename)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def load_json(path: str | Path) -> dict[str, Any]:
+    """Read a report written by :func:`write_json`."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# CSV
+
+
+def _flatten(prefix: str, value: Any, rows: list[tuple[str, str]]) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _flatten(f"{prefix}.{k}" if prefix else str(k), v, rows)
+    elif isinstance(value, list):
+        if value and all(isinstance(v, list) for v in value):  # matrix: one row per line
+            for i, row in enumerate(value):
+                _flatten(f"{prefix}.{i}", row, rows)
+        elif value and any(isinstance(v, dict) for v in value):
+            for i, v in enumerate(value):
+                _flatten(f"{prefix}.{i}", v, rows)
+        else:
+            rows.append((prefix, ";".join("" if v is None else str(v) for v in value)))
+    else:
+        rows.append((prefix, "" if value is None else str(value)))
+
+
+def render_csv(report: dict[str, Any]) -> str:
+    """The report as CSV text with columns ``key,value`` (dotted keys; lists joined with ';'; matrix rows as
+    ``scl.confusion.<A class>``). Per-window shift details are left out."""
+    rows: list[tuple[str, str]] = []
+    trimmed = dict(report)
+    if isinstance(trimmed.get("shift"), dict):
+        trimmed["shift"] = {k: v for k, v in trimmed["shift"].items() if k != "windows"}
+    _flatten("", trimmed, rows)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(("key", "value"))
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# HTML
+
+
+def _png(fig: Any) -> str:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=96, bbox_inches="tight")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _histogram_png(stats: dict[str, Any]) -> str | None:
+    hist = stats.get("histogram") or {}
+    edges, counts = hist.get("bin_edges") or [], hist.get("counts") or []
+    if not counts:
+        return None
+    from matplotlib.figure import Figure  # no pyplot: no global backend state
+
+    fig = Figure(figsize=(6.4, 3.0))
+    ax = fig.add_subplot(1, 1, 1)
+    widths = [edges[i + 1] - edges[i] for i in range(len(counts))]
+    ax.bar(edges[:-1], counts, width=widths, align="edge", color="#3b75af")
+    if edges[0] <= 0 <= edges[-1]:  # the zero line only when zero is in range (else it squashes the bars)
+        ax.axvline(0, color="black", linewidth=0.8)
+    if stats.get("bias") is not None:
+        ax.axvline(stats["bias"], color="#d62728", linestyle="--", linewidth=1, label=f"bias {stats['bias']:.4g}")
+        ax.legend(loc="upper right", fontsize=8)
+    ax.set_xlabel(f"B − A ({stats.get('units', '')})")
+    ax.set_ylabel("pixels")
+    ax.set_title("Difference histogram (pixels valid in both)")
+    return _png(fig)
+
+
+def _confusion_png(scl: dict[str, Any]) -> str | None:
+    conf = scl.get("confusion")
+    if not conf:
+        return None
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    arr = np.array(conf, dtype=float)
+    fig = Figure(figsize=(5.0, 4.4))
+    ax = fig.add_subplot(1, 1, 1)
+    im = ax.imshow(np.log10(arr + 1), cmap="viridis")
+    fig.colorbar(im, ax=ax, label="log10(pixels + 1)")
+    ax.set_xticks(range(12))
+    ax.set_yticks(range(12))
+    ax.set_xlabel("SCL class in B")
+    ax.set_ylabel("SCL class in A")
+    ax.set_title("SCL confusion matrix")
+    return _png(fig)
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return html.escape(str(v))
+
+
+def _table(rows: list[tuple[str, Any]]) -> str:
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{_fmt(v)}</td></tr>" for k, v in rows)
+    return f"<table>{body}</table>"
+
+
+def _features_section(rows: list[dict[str, Any]]) -> list[str]:
+    """The per-feature table (one row per AOI feature, columns as in the report), or nothing."""
+    if not rows:
+        return []
+    columns = list(rows[0])
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{_fmt(row.get(c))}</td>" for c in columns) + "</tr>" for row in rows)
+    return ["<h2>Per feature</h2>", f"<table><tr>{head}</tr>{body}</table>"]
+
+
+def render_html(report: dict[str, Any], title: str = "S2 Parity comparison report") -> str:
+    """A self-contained HTML page (inline CSS, base64 PNG plots) of the report."""
+    stats = report.get("stats") or {}
+    scl = report.get("scl") or {}
+    shift = report.get("shift") or {}
+    diag = report.get("diagnosis") or {}
+    grid = report.get("grid") or {}
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(title)}</title>",
+        "<style>body{font-family:sans-serif;max-width:60em;margin:1em auto;color:#222}"
+        "table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #ccc;padding:2px 8px;text-align:left}"
+        "th{background:#f3f3f3}td.num{text-align:right}.expl{background:#eef5ff;padding:.7em;border-radius:4px}"
+        "</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f"<p class='expl'>{html.escape(diag.get('explanation', ''))}</p>",
+        "<h2>Evidence</h2>",
+        "<table><tr><th>claim</th><th>report key</th><th>value</th></tr>"
+        + "".join(
+            f"<tr><td>{html.escape(c['claim'])}</td><td><code>{html.escape(c['evidence_key'])}</code></td>"
+            f"<td>{_fmt(c['value'])}</td></tr>"
+            for c in diag.get("claims", [])
+        )
+        + "</table>",
+        f"<h2>Difference statistics (B − A, {html.escape(str(stats.get('units', '')))})</h2>",
+        _table(
+            [
+                (k, stats.get(k))
+                for k in (
+                    "n",
+                    "bias",
+                    "mae",
+                    "rmse",
+                    "std",
+                    "pearson_r",
+                    "fit_slope",
+                    "fit_intercept",
+                    "p50_abs",
+                    "p95_abs",
+                    "tolerance",
+                    "share_over_tolerance",
+                )
+            ]
+        ),
+    ]
+    png = _histogram_png(stats)
+    if png:
+        parts.append(f"<img alt='difference histogram' src='{png}'>")
+    parts.append("<h2>SCL validity</h2>")
+    if scl.get("available"):
+        counts, shares = scl.get("counts") or {}, scl.get("shares") or {}
+        parts.append(
+            "<table><tr><th>category</th><th>pixels</th><th>share</th></tr>"
+            + "".join(
+                f"<tr><td>{html.escape(k)}</td><td class='num'>{counts.get(k)}</td>"
+                f"<td class='num'>{_fmt(shares.get(k))}</td></tr>"
+                for k in counts
+            )
+            + "</table>"
+        )
+        edges = scl.get("edges") or {}
+        if edges:
+            parts.append(_table([(f"edges.{k}", v) for k, v in edges.items()]))
+        png = _confusion_png(scl)
+        if png:
+            parts.append(f"<img alt='SCL confusion matrix' src='{png}'>")
+        names = scl.get("class_names") or []
+        parts.append("<p>SCL classes: " + ", ".join(f"{i} {html.escape(n)}" for i, n in enumerate(names)) + "</p>")
+    else:
+        parts.append("<p>No SCL rasters were compared.</p>")
+    parts.append("<h2>Geometric shift (feature at A(x, y) appears at B(x + dx, y + dy); y down)</h2>")
+    parts.append(
+        _table(
+            [
+                (k, shift.get(k))
+                for k in ("dx_px", "dy_px", "dx_m", "dy_m", "magnitude_m", "quality", "confident", "method", "note")
+            ]
+        )
+    )
+    parts.extend(_features_section(report.get("features") or []))
+    parts.append("<h2>Grid</h2>")
+    parts.append(_table([(k, grid.get(k)) for k in ("crs", "geotransform", "width", "height")]))
+    parts.append("</body></html>")
+    return "\n".join(parts)
