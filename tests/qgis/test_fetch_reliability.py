@@ -76,12 +76,12 @@ def test_compareendpoints_reports_a_fetch_failure_once(plugin, tmp_path):
 def test_full_disk_during_the_compare_step_is_a_clear_message_without_debris(plugin, tmp_path, monkeypatch):
     import processing
 
-    from s2parity_plugin.core.compare import engine as compare
+    from s2parity_plugin.core.compare import writing
 
     def disk_full(*args, **kwargs):
         raise RuntimeError("TIFFAppendToStrip:Write error at scanline 0: No space left on device")
 
-    monkeypatch.setattr(compare, "_create", disk_full)
+    monkeypatch.setattr(writing, "create_raster", disk_full)
     feedback = RecordingFeedback()
     with pytest.raises(QgsProcessingException) as info:
         processing.run("s2parity:compareendpoints", _params(tmp_path, RUN_NAME="full"), feedback=feedback)

@@ -15,7 +15,9 @@ from s2parity_plugin.core.compare import (
     CompareOptions,
     compare_rasters,
     compare_run_folder,
+    masks,
     parse_invalid_classes,
+    reading,
 )
 from s2parity_plugin.core.compare import engine as compare_mod
 from s2parity_plugin.core.compare import kernel as compare_kernel
@@ -485,7 +487,7 @@ def test_extreme_nodata_values_never_leak(tmp_path, small_strips):
 @pytest.mark.parametrize("shape", [(7, 9), (8, 10), (1, 1)])
 def test_count_codes_pairs_and_fallback(shape):
     code = np.random.default_rng(3).integers(0, 144, shape).astype(np.uint8)
-    np.testing.assert_array_equal(compare_mod._count_codes(code), np.bincount(code.ravel(), minlength=144))
+    np.testing.assert_array_equal(masks.count_codes(code), np.bincount(code.ravel(), minlength=144))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "uint16", "int16"])
@@ -567,9 +569,9 @@ def test_input_layouts_give_the_same_results(tmp_path, monkeypatch, small_strips
         paths["b"], tmp_path / "deflate_b.tif", ["TILED=YES", "COMPRESS=DEFLATE", "BLOCKYSIZE=48", "BLOCKXSIZE=48"]
     )
 
-    r = compare_mod._Raster(tiled["a"], "A", strip_reader=True)
-    assert compare_mod._chunk_rows([r], 16, 150) == 32
-    assert compare_mod._chunk_rows([compare_mod._Raster(packed, "B", strip_reader=True), r], 16, 150) == 48
+    r = reading.Raster(tiled["a"], "A", strip_reader=True)
+    assert reading.chunk_rows([r], 16, 150) == 32
+    assert reading.chunk_rows([reading.Raster(packed, "B", strip_reader=True), r], 16, 150) == 48
 
     def run(name: str, inputs: dict[str, Path]) -> tuple[dict, list[np.ndarray]]:
         monkeypatch.setattr(compare_mod, "WORKERS", 1)  # same summation order: the report must be equal exactly
@@ -620,16 +622,16 @@ def test_compressed_inputs_decode_on_threads(tmp_path, monkeypatch):
     packed = {k: _translate(p, tmp_path / f"z_{k}.tif", options) for k, p in paths.items()}
     monkeypatch.setattr(compare_mod, "WORKERS", 1)  # same summation order: the reports must be equal exactly
     opened: list[int] = []
-    real_open = compare_mod.open_raster
+    real_open = reading.open_raster
 
     def spy(path, **kwargs):
         opened.append(kwargs.get("decode_threads", 0))
         return real_open(path, **kwargs)
 
-    monkeypatch.setattr(compare_mod, "open_raster", spy)
+    monkeypatch.setattr(reading, "open_raster", spy)
     reports = {}
     for threads in (0, 2):
-        monkeypatch.setattr(compare_mod, "DECODE_THREADS", threads)
+        monkeypatch.setattr(reading, "DECODE_THREADS", threads)
         opened.clear()
         res = compare_rasters(
             packed["a"], packed["b"], tmp_path / f"t{threads}", scl_a=packed["scl_a"], scl_b=packed["scl_b"]

@@ -10,6 +10,7 @@ import pytest
 from shapely.geometry import box
 
 from s2parity_plugin.core.compare import engine as compare_mod
+from s2parity_plugin.core.compare import writing
 from s2parity_plugin.core.compare.output import guarded, remove_stale_partials
 from s2parity_plugin.core.errors import OutputFolderError
 
@@ -49,7 +50,7 @@ def test_full_disk_is_a_clear_message_and_leaves_no_compare_folder(run_dir, monk
     def disk_full(*args, **kwargs):
         raise RuntimeError("TIFFAppendToStrip:Write error at scanline 12: No space left on device")
 
-    monkeypatch.setattr(compare_mod, "_create", disk_full)
+    monkeypatch.setattr(writing, "create_raster", disk_full)
     full = r"is full: the comparison could not be written\. Free some disk"
     with pytest.raises(OutputFolderError, match=full), guarded(out):
         compare_mod.compare_run_folder(run_dir, out_dir=out)

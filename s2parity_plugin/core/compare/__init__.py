@@ -2,7 +2,9 @@
 
 What a caller needs is here; the engine's pieces live in their own modules:
 
-* :mod:`.engine` — the block-wise pipeline (reader, workers, writer) and :func:`compare_rasters`;
+* :mod:`.options` — what a comparison is asked (:class:`CompareOptions`) and returns, output names, palettes;
+* :mod:`.engine` — the block-wise pipeline (reader, workers, writer) and :func:`compare_rasters`, fed by
+  :mod:`.reading` (inputs, strips), :mod:`.masks` (validity, SCL codes) and :mod:`.writing` (output rasters);
 * :mod:`.kernel` / :mod:`.kernel_numba` — the optional compiled one-pass strip kernel (numba), numpy otherwise;
 * :mod:`.warmup` — loading that kernel ahead of a comparison (imports nothing back from the engine);
 * :mod:`.stats` — single-pass difference statistics; :mod:`.shift` — the sub-pixel shift and its correction;
@@ -17,6 +19,12 @@ Outputs (``difference.tif``, ``scl_mismatch.tif``, optional ``scl_class_changed.
 """
 
 from s2parity_plugin.core.compare.engine import (
+    compare_rasters,
+    compare_run_folder,
+    estimate_shift_files,
+    scl_summary,
+)
+from s2parity_plugin.core.compare.options import (
     DEFAULT_TOLERANCE,
     MISMATCH_KEYS,
     MISMATCH_NAMES,
@@ -25,12 +33,8 @@ from s2parity_plugin.core.compare.engine import (
     CompareCancelled,
     CompareOptions,
     CompareResult,
-    compare_rasters,
-    compare_run_folder,
     default_tolerance,
-    estimate_shift_files,
     parse_invalid_classes,
-    scl_summary,
 )
 
 __all__ = [

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from s2parity_plugin.core.compare import scl_check
-from s2parity_plugin.core.compare.engine import CompareOptions, CompareResult, Progress, compare_run_folder
+from s2parity_plugin.core.compare.engine import compare_run_folder
+from s2parity_plugin.core.compare.options import CompareOptions, CompareResult, Progress
 from s2parity_plugin.core.fetch.run_folder import file_path, load_manifest
 from s2parity_plugin.core.report import document as report_mod
 from s2parity_plugin.core.report.density import density_histogram
