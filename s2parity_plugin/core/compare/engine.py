@@ -2,10 +2,10 @@
 
 Everything is block-wise, so a full Sentinel-2 tile pair (10980 × 10980 px) runs in bounded memory (a few hundred
 MB; figures in ``docs/performance.md``): a reader thread reads row strips (or, from compressed inputs, chunks of
-:data:`CHUNK_ROWS` rows aligned to their blocks), one or two worker threads (:data:`WORKERS`) compute row strips of
-:data:`STRIP_PIXELS` pixels (numpy releases the GIL; per-thread scratch buffers avoid page-fault churn), and a
-writer thread writes the strips to stripped GeoTIFFs. Each GDAL dataset is only used by one thread. With numba
-installed the strips run through the compiled one-pass kernel of :mod:`~s2parity_plugin.core.compare.kernel` (same
+:data:`~.reading.CHUNK_ROWS` rows aligned to their blocks), one or two worker threads (:data:`WORKERS`) compute
+row strips of :data:`STRIP_PIXELS` pixels (numpy releases the GIL; per-thread scratch buffers avoid page-fault
+churn), and a writer thread writes the strips to stripped GeoTIFFs. Each GDAL dataset is only used by one thread.
+With numba installed the strips run through the compiled one-pass kernel of :mod:`.kernel` (same
 results) and the shift is estimated alongside; read and output buffers are recycled between strips; OpenBLAS is held
 at one thread meanwhile (:mod:`blas_threads`). Inputs are read with ``GTIFF_DIRECT_IO`` (no block cache), the
 compressed value rasters the fetch writes with two decoding threads; GDAL's (process-wide) block cache is capped at
