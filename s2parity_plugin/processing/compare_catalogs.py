@@ -18,7 +18,6 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingParameterBoolean,
-    QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
@@ -27,11 +26,11 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
-from s2parity_plugin.core.endpoints import Endpoint, profile_ids
+from s2parity_plugin.core.endpoints import Endpoint
 from s2parity_plugin.core.errors import S2ParityError
 from s2parity_plugin.core.fetch_errors import EndpointConfigError
 from s2parity_plugin.i18n import tr
-from s2parity_plugin.processing.base import S2ParityAlgorithm
+from s2parity_plugin.processing.base import S2ParityAlgorithm, add_endpoint_parameters, endpoint_choice, resolve_side
 from s2parity_plugin.processing.python_thread import in_python_thread
 from s2parity_plugin.qgis_side.compat import NUMBER_DOUBLE, SOURCE_VECTOR, SOURCE_VECTOR_POLYGON, WKB_NO_GEOMETRY
 
@@ -79,19 +78,7 @@ class CompareCatalogsAlgorithm(S2ParityAlgorithm):
         self.addParameter(QgsProcessingParameterBoolean(self.SELECTED_ONLY, tr("Selected features only"), False))
         self.addParameter(QgsProcessingParameterString(self.DATE_FROM, tr("Start date (YYYY-MM-DD, UTC)")))
         self.addParameter(QgsProcessingParameterString(self.DATE_TO, tr("End date (YYYY-MM-DD, UTC, inclusive)")))
-        for key, label, default in (
-            (self.ENDPOINT_A, tr("Endpoint A"), "sentinelhub"),
-            (self.ENDPOINT_B, tr("Endpoint B"), "cdse"),
-        ):
-            self.addParameter(
-                QgsProcessingParameterEnum(key, label, list(profile_ids()), False, default, usesStaticStrings=True)
-            )
-        for key, side in ((self.AUTH_A, "A"), (self.AUTH_B, "B")):
-            self.addParameter(
-                QgsProcessingParameterString(
-                    key, tr("Credentials {} (auth config id or sentinelhub profile)").format(side), "", False, True
-                )
-            )
+        add_endpoint_parameters(self)
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.MAX_CLOUD_COVERAGE,
@@ -129,12 +116,10 @@ class CompareCatalogsAlgorithm(S2ParityAlgorithm):
     def _endpoint(self, parameters: dict, context: QgsProcessingContext, side: str) -> Endpoint:
         """Resolve one side. ``custom`` takes its URLs from the sentinelhub-py profile named in AUTH_x."""
         from s2parity_plugin.core.endpoints import credentials_from_sh_profile, resolve_endpoint
-        from s2parity_plugin.qgis_side.auth import resolve_credentials
 
-        profile = self.parameterAsEnumString(parameters, f"ENDPOINT_{side}", context)
-        reference = self.parameterAsString(parameters, f"AUTH_{side}", context)
+        profile, reference = endpoint_choice(self, parameters, context, side)
         if profile != "custom":
-            return resolve_endpoint(profile, resolve_credentials(reference))
+            return resolve_side(self, parameters, context, side)
         try:
             creds, base_url, token_url = credentials_from_sh_profile(reference)
         except EndpointConfigError as exc:

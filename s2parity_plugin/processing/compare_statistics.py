@@ -34,10 +34,10 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
-from s2parity_plugin.core.endpoints import profile_ids  # needs sentinelhub: hides this algorithm without it
+import s2parity_plugin.core.endpoints  # noqa: F401  (needs sentinelhub: the provider hides this algorithm without it)
 from s2parity_plugin.core.errors import S2ParityError
 from s2parity_plugin.i18n import tr
-from s2parity_plugin.processing.base import S2ParityAlgorithm
+from s2parity_plugin.processing.base import S2ParityAlgorithm, add_endpoint_parameters, resolve_side
 from s2parity_plugin.processing.python_thread import in_python_thread
 from s2parity_plugin.qgis_side.compat import (
     GEOMETRY_POLYGON,
@@ -133,15 +133,7 @@ class CompareStatisticsAlgorithm(S2ParityAlgorithm):
                 self.INVALID_CLASSES, tr("SCL classes masked through dataMask (comma-separated, 0–11)"), DEFAULT_INVALID
             )
         )
-        for key, label, default in (
-            (self.ENDPOINT_A, tr("Endpoint A"), "sentinelhub"),
-            (self.ENDPOINT_B, tr("Endpoint B"), "cdse"),
-        ):
-            self.addParameter(
-                QgsProcessingParameterEnum(key, label, list(profile_ids()), False, default, usesStaticStrings=True)
-            )
-        for key, label in ((self.AUTH_A, tr("Credentials A")), (self.AUTH_B, tr("Credentials B"))):
-            self.addParameter(QgsProcessingParameterString(key, label, "", False, True))
+        add_endpoint_parameters(self)
         self._numbers()
         self.addParameter(
             QgsProcessingParameterFileDestination(
@@ -192,7 +184,7 @@ class CompareStatisticsAlgorithm(S2ParityAlgorithm):
             self.parameterAsDouble(parameters, self.MAX_REQUESTS_PER_MINUTE, context),
             self.parameterAsDouble(parameters, self.MAX_PU_PER_MINUTE, context),
         )
-        side_a, side_b = (Side(s, self._endpoint(parameters, context, s), budget) for s in ("A", "B"))
+        side_a, side_b = (Side(s, resolve_side(self, parameters, context, s), budget) for s in ("A", "B"))
         job = StatisticsJob(
             features=[(fid, geom.asWkt()) for fid, geom in features],
             layer_epsg=layer.crs().authid() or layer.crs().toWkt(),
@@ -247,14 +239,6 @@ class CompareStatisticsAlgorithm(S2ParityAlgorithm):
             resolution_m=self.parameterAsDouble(parameters, self.RESOLUTION, context),
         )
         return settings, output
-
-    def _endpoint(self, parameters: dict, context: QgsProcessingContext, side: str) -> Any:
-        from s2parity_plugin.core.endpoints import resolve_endpoint
-        from s2parity_plugin.qgis_side.auth import resolve_credentials
-
-        profile = self.parameterAsEnumString(parameters, f"ENDPOINT_{side}", context)
-        creds = resolve_credentials(self.parameterAsString(parameters, f"AUTH_{side}", context))
-        return resolve_endpoint(profile, creds)
 
     # -- any thread -----------------------------------------------------------------------------------------------
     @in_python_thread
