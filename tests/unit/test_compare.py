@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -80,6 +81,20 @@ def make_case(tmp_path: Path, *, h: int = 150, w: int = 97, seed: int = 1, refle
         "scl_b": write(tmp_path / "scl_b.tif", scl_b),
     }
     return paths, a, b, scl_a, scl_b
+
+
+def compare_case(paths: dict[str, Path], out: Path, *, feedback: Any = None, **options: Any) -> Any:
+    """:func:`compare_rasters` of a :func:`make_case` case (A, B and both SCL rasters) into ``out`` with
+    ``CompareOptions(**options)`` (and the progress callback ``feedback``)."""
+    return compare_rasters(
+        paths["a"],
+        paths["b"],
+        out,
+        scl_a=paths["scl_a"],
+        scl_b=paths["scl_b"],
+        options=CompareOptions(**options),
+        feedback=feedback,
+    )
 
 
 def expected_stats(a, b, scl_a, scl_b, tolerance, invalid=DEFAULT_INVALID_CLASSES):
@@ -163,7 +178,7 @@ def test_integer_dn_percentiles_exact(tmp_path, small_strips):
 
 def test_difference_raster_and_nodata(tmp_path, small_strips):
     paths, a, b, scl_a, scl_b = make_case(tmp_path)
-    res = compare_rasters(paths["a"], paths["b"], tmp_path / "out", scl_a=paths["scl_a"], scl_b=paths["scl_b"])
+    res = compare_case(paths, tmp_path / "out")
     diff = read(res.difference)
     has_data = (a != -9999.0) & np.isfinite(b)
     np.testing.assert_array_equal(np.isnan(diff), ~has_data)
@@ -173,14 +188,7 @@ def test_difference_raster_and_nodata(tmp_path, small_strips):
     assert ds.GetRasterBand(1).DataType == gdal.GDT_Float32
     ds = None
     # mask_invalid also blanks SCL-invalid pixels
-    res2 = compare_rasters(
-        paths["a"],
-        paths["b"],
-        tmp_path / "out2",
-        scl_a=paths["scl_a"],
-        scl_b=paths["scl_b"],
-        options=CompareOptions(mask_invalid=True),
-    )
+    res2 = compare_case(paths, tmp_path / "out2", mask_invalid=True)
     valid, _ = expected_stats(a, b, scl_a, scl_b, 0.01)
     np.testing.assert_array_equal(~np.isnan(read(res2.difference)), valid)
 
@@ -188,14 +196,7 @@ def test_difference_raster_and_nodata(tmp_path, small_strips):
 def test_scl_mismatch_and_counts_equal_plain_numpy(tmp_path, small_strips):
     paths, _a, _b, scl_a, scl_b = make_case(tmp_path, seed=3)
     invalid = {1, 2, 3, 7, 8, 9, 10, 11}
-    res = compare_rasters(
-        paths["a"],
-        paths["b"],
-        tmp_path / "out",
-        scl_a=paths["scl_a"],
-        scl_b=paths["scl_b"],
-        options=CompareOptions(class_changed=True),
-    )
+    res = compare_case(paths, tmp_path / "out", class_changed=True)
     va = (scl_a != 0) & ~np.isin(scl_a, sorted(invalid))
     vb = (scl_b != 0) & ~np.isin(scl_b, sorted(invalid))
     nod = (scl_a == 0) | (scl_b == 0)
@@ -281,7 +282,7 @@ def test_cancel_leaves_no_files(tmp_path, small_strips):
         return fraction < 0.5
 
     with pytest.raises(CompareCancelled):
-        compare_rasters(paths["a"], paths["b"], out, scl_a=paths["scl_a"], scl_b=paths["scl_b"], feedback=feedback)
+        compare_case(paths, out, feedback=feedback)
     assert calls and max(calls) >= 0.5
     assert list(out.iterdir()) == []
 
@@ -297,14 +298,7 @@ def test_progress_reaches_one_and_is_monotonic(tmp_path, small_strips):
 def test_output_names_and_report_file(tmp_path):
     paths, *_ = make_case(tmp_path, h=80)
     out = tmp_path / "out"
-    res = compare_rasters(
-        paths["a"],
-        paths["b"],
-        out,
-        scl_a=paths["scl_a"],
-        scl_b=paths["scl_b"],
-        options=CompareOptions(class_changed=True),
-    )
+    res = compare_case(paths, out, class_changed=True)
     names = sorted(p.name for p in out.iterdir() if not p.name.endswith(".aux.xml"))
     assert names == ["difference.tif", "report.json", "scl_class_changed.tif", "scl_mismatch.tif"]
     assert res.report_path == out / "report.json"
@@ -352,14 +346,7 @@ def test_parse_invalid_classes():
 
 def test_custom_invalid_classes_change_counts(tmp_path):
     paths, a, b, scl_a, scl_b = make_case(tmp_path, h=60)
-    res = compare_rasters(
-        paths["a"],
-        paths["b"],
-        tmp_path / "out",
-        scl_a=paths["scl_a"],
-        scl_b=paths["scl_b"],
-        options=CompareOptions(invalid_classes="9"),
-    )
+    res = compare_case(paths, tmp_path / "out", invalid_classes="9")
     _, exp = expected_stats(a, b, scl_a, scl_b, 0.01, invalid={9})
     assert res.report["stats"]["n"] == exp["n"]
     assert res.report["options"]["invalid_classes"] == [9]
@@ -437,14 +424,7 @@ def test_shift_corrected_difference_on_real_image(tmp_path, shared_data):
 def test_rerun_in_same_folder_removes_stale_outputs(tmp_path):
     paths, *_ = make_case(tmp_path, h=50)
     out = tmp_path / "out"
-    compare_rasters(
-        paths["a"],
-        paths["b"],
-        out,
-        scl_a=paths["scl_a"],
-        scl_b=paths["scl_b"],
-        options=CompareOptions(class_changed=True),
-    )
+    compare_case(paths, out, class_changed=True)
     assert (out / "scl_mismatch.tif").exists() and (out / "scl_class_changed.tif").exists()
     res = compare_rasters(paths["a"], paths["b"], out)  # no SCL this time
     assert res.mismatch is None
@@ -522,14 +502,7 @@ def test_compiled_kernel_equals_numpy_path(tmp_path, monkeypatch, engine, dtype,
     results = {}
     for name in ("numba", "numpy"):
         monkeypatch.setenv(compare_kernel.ENV_SWITCH, name)
-        results[name] = compare_rasters(
-            paths["a"],
-            paths["b"],
-            tmp_path / name,
-            scl_a=paths["scl_a"],
-            scl_b=paths["scl_b"],
-            options=CompareOptions(**options),
-        )
+        results[name] = compare_case(paths, tmp_path / name, **options)
         assert results[name].report["options"]["engine"] == name
     fast, ref = results["numba"], results["numpy"]
     for key in ("difference", "mismatch", "class_changed", "shift_corrected"):
@@ -573,14 +546,7 @@ def test_input_layouts_give_the_same_results(tmp_path, monkeypatch, small_strips
 
     def run(name: str, inputs: dict[str, Path]) -> tuple[dict, list[np.ndarray]]:
         monkeypatch.setattr(compare_mod, "WORKERS", 1)  # same summation order: the report must be equal exactly
-        res = compare_rasters(
-            inputs["a"],
-            inputs["b"],
-            tmp_path / name,
-            scl_a=inputs["scl_a"],
-            scl_b=inputs["scl_b"],
-            options=CompareOptions(class_changed=True),
-        )
+        res = compare_case(inputs, tmp_path / name, class_changed=True)
         rasters = [read(res.difference), read(res.mismatch), read(res.class_changed)]
         return res.report, rasters
 
@@ -607,7 +573,7 @@ def test_input_truncated_during_the_compare_is_a_clear_error(tmp_path, small_str
 
     out = tmp_path / "out"
     with pytest.raises(InputError, match=r"Raster B .*could not be read at rows"):
-        compare_rasters(paths["a"], paths["b"], out, scl_a=paths["scl_a"], scl_b=paths["scl_b"], feedback=progress)
+        compare_case(paths, out, feedback=progress)
     assert cut
     assert sorted(p.name for p in out.iterdir()) == []
 
@@ -631,9 +597,7 @@ def test_compressed_inputs_decode_on_threads(tmp_path, monkeypatch):
     for threads in (0, 2):
         monkeypatch.setattr(compare_mod, "DECODE_THREADS", threads)
         opened.clear()
-        res = compare_rasters(
-            packed["a"], packed["b"], tmp_path / f"t{threads}", scl_a=packed["scl_a"], scl_b=packed["scl_b"]
-        )
+        res = compare_case(packed, tmp_path / f"t{threads}")
         reports[threads] = (res.report["stats"], res.report["scl"], read(res.difference))
         assert opened.count(2) == (2 if threads else 0), opened  # A and B of the strip reader (not SCL, not shift)
     assert reports[0][0] == reports[2][0] and reports[0][1] == reports[2][1]
@@ -650,7 +614,7 @@ def test_inputs_in_gdal_virtual_files_are_read_by_gdal(tmp_path, monkeypatch, sm
         gdal.Translate(mem[k], str(p), creationOptions=options)
     monkeypatch.setattr(compare_mod, "WORKERS", 1)
     try:
-        on_disk = compare_rasters(paths["a"], paths["b"], tmp_path / "disk", scl_a=paths["scl_a"], scl_b=paths["scl_b"])
+        on_disk = compare_case(paths, tmp_path / "disk")
         in_mem = compare_rasters(mem["a"], mem["b"], tmp_path / "mem", scl_a=mem["scl_a"], scl_b=mem["scl_b"])
     finally:
         for p in mem.values():
