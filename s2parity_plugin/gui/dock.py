@@ -303,23 +303,25 @@ class S2ParityDock(QgsDockWidget):
 
     def _build_tools(self) -> QGridLayout:
         tools = QGridLayout()
-        self.inspect_button = button(
-            tr("Pixel inspector"),
-            "inspect_button",
-            tr("Hover the map to read A, B, B − A and both SCL classes; Esc leaves"),
-            checkable=True,
-        )
-        self.swipe_button = button(
-            tr("Swipe"),
-            "swipe_button",
-            tr("Drag on the map to move the divider between the two layers; Esc leaves"),
-            checkable=True,
-        )
-        self.flicker_button = button(
-            tr("Flicker A/B"),
-            "flicker_button",
-            tr("Alternate A and B on the map (layers above them are hidden meanwhile)"),
-            checkable=True,
+        self.inspect_button, self.swipe_button, self.flicker_button = (
+            button(text, name, tip, checkable=True)
+            for text, name, tip in (
+                (
+                    tr("Pixel inspector"),
+                    "inspect_button",
+                    tr("Hover the map to read A, B, B − A and both SCL classes; Esc leaves"),
+                ),
+                (
+                    tr("Swipe"),
+                    "swipe_button",
+                    tr("Drag on the map to move the divider between the two layers; Esc leaves"),
+                ),
+                (
+                    tr("Flicker A/B"),
+                    "flicker_button",
+                    tr("Alternate A and B on the map (layers above them are hidden meanwhile)"),
+                ),
+            )
         )
         self.export_button = button(
             tr("Export…"), "export_button", tr("Copy the rasters, styles and report of this run to a folder")

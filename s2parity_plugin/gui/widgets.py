@@ -3,23 +3,31 @@ e2e scripts find widgets by it) and, where it helps, a tooltip, in one call."""
 
 from __future__ import annotations
 
-from qgis.PyQt.QtWidgets import QCheckBox, QComboBox, QPushButton
+from typing import TypeVar
+
+from qgis.PyQt.QtWidgets import QCheckBox, QComboBox, QPushButton, QWidget
+
+W = TypeVar("W", bound=QWidget)
+
+
+def named(widget: W, name: str, tip: str | None = None) -> W:
+    """``widget`` with object name ``name`` and, when given, tooltip ``tip``."""
+    widget.setObjectName(name)
+    if tip:
+        widget.setToolTip(tip)
+    return widget
 
 
 def checkbox(text: str, name: str, tip: str | None = None, *, checked: bool = False) -> QCheckBox:
     """A check box with object name ``name``, tooltip ``tip`` and initial state ``checked``."""
-    box = QCheckBox(text)
-    box.setObjectName(name)
+    box = named(QCheckBox(text), name, tip)
     box.setChecked(checked)
-    if tip:
-        box.setToolTip(tip)
     return box
 
 
 def combo(name: str, items: list[tuple[str, object]]) -> QComboBox:
     """A combo box with object name ``name`` and ``(label, data)`` items."""
-    box = QComboBox()
-    box.setObjectName(name)
+    box = named(QComboBox(), name)
     for label, data in items:
         box.addItem(label, data)
     return box
@@ -27,9 +35,6 @@ def combo(name: str, items: list[tuple[str, object]]) -> QComboBox:
 
 def button(text: str, name: str, tip: str | None = None, *, checkable: bool = False) -> QPushButton:
     """A push button with object name ``name`` and tooltip ``tip``; ``checkable`` for tools that stay on."""
-    push = QPushButton(text)
-    push.setObjectName(name)
+    push = named(QPushButton(text), name, tip)
     push.setCheckable(checkable)
-    if tip:
-        push.setToolTip(tip)
     return push

@@ -59,44 +59,53 @@ class S2ParityAlgorithm(QgsProcessingAlgorithm):
 ENDPOINT_SIDES = (("A", "sentinelhub"), ("B", "cdse"))
 
 
-def add_endpoint_parameters(alg: QgsProcessingAlgorithm) -> None:
-    """Add ``ENDPOINT_A``/``ENDPOINT_B`` (profile drop-downs, every registered profile) and ``AUTH_A``/``AUTH_B``
-    (optional credential references) to ``alg``, in that order."""
-    from s2parity_plugin.core.endpoints import profile_ids  # needs sentinelhub
+class EndpointPairAlgorithm(S2ParityAlgorithm):
+    """Base of the algorithms that talk to endpoint A and endpoint B: their profile and credential parameters
+    (``ENDPOINT_A``/``ENDPOINT_B``, ``AUTH_A``/``AUTH_B``) and what :meth:`prepareAlgorithm` resolved in the main
+    thread for :meth:`processAlgorithm` (``self._prepared``)."""
 
-    profiles = list(profile_ids())
-    for side, default in ENDPOINT_SIDES:
-        alg.addParameter(
-            QgsProcessingParameterEnum(
-                f"ENDPOINT_{side}", tr("Endpoint {}").format(side), profiles, False, default, usesStaticStrings=True
+    ENDPOINT_A = "ENDPOINT_A"
+    ENDPOINT_B = "ENDPOINT_B"
+    AUTH_A = "AUTH_A"
+    AUTH_B = "AUTH_B"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._prepared: dict[str, Any] = {}
+
+    def add_endpoint_parameters(self) -> None:
+        """Add ``ENDPOINT_A``/``ENDPOINT_B`` (profile drop-downs, every registered profile) and ``AUTH_A``/``AUTH_B``
+        (optional credential references), in that order."""
+        from s2parity_plugin.core.endpoints import profile_ids  # needs sentinelhub
+
+        profiles = list(profile_ids())
+        for side, default in ENDPOINT_SIDES:
+            self.addParameter(
+                QgsProcessingParameterEnum(
+                    f"ENDPOINT_{side}", tr("Endpoint {}").format(side), profiles, False, default, usesStaticStrings=True
+                )
             )
-        )
-    for side, _default in ENDPOINT_SIDES:
-        label = tr("Credentials {} (auth config id or sentinelhub profile)").format(side)
-        alg.addParameter(QgsProcessingParameterString(f"AUTH_{side}", label, "", False, True))
+        for side, _default in ENDPOINT_SIDES:
+            label = tr("Credentials {} (auth config id or sentinelhub profile)").format(side)
+            self.addParameter(QgsProcessingParameterString(f"AUTH_{side}", label, "", False, True))
 
+    def endpoint_choice(self, parameters: dict, context: QgsProcessingContext, side: str) -> tuple[str, str]:
+        """``(profile id, credential reference)`` chosen for ``side`` (``"A"`` or ``"B"``)."""
+        profile = self.parameterAsEnumString(parameters, f"ENDPOINT_{side}", context)
+        return profile, self.parameterAsString(parameters, f"AUTH_{side}", context)
 
-def endpoint_choice(
-    alg: QgsProcessingAlgorithm, parameters: dict, context: QgsProcessingContext, side: str
-) -> tuple[str, str]:
-    """``(profile id, credential reference)`` chosen for ``side`` (``"A"`` or ``"B"``): the values of
-    ``ENDPOINT_<side>`` and ``AUTH_<side>`` as :func:`add_endpoint_parameters` declared them."""
-    profile = alg.parameterAsEnumString(parameters, f"ENDPOINT_{side}", context)
-    return profile, alg.parameterAsString(parameters, f"AUTH_{side}", context)
+    def resolve_side(
+        self,
+        parameters: dict,
+        context: QgsProcessingContext,
+        side: str,
+        urls: tuple[str | None, str | None] = (None, None),
+    ) -> Any:
+        """The :class:`~s2parity_plugin.core.endpoints.Endpoint` of ``side``: its profile with the credentials its
+        ``AUTH_<side>`` names (QGIS auth config or sentinelhub-py profile); ``urls`` = ``(base URL, token URL)`` of a
+        custom deployment. Main thread only (it reads the authentication manager)."""
+        from s2parity_plugin.core.endpoints import resolve_endpoint
+        from s2parity_plugin.qgis_side.auth import resolve_credentials
 
-
-def resolve_side(
-    alg: QgsProcessingAlgorithm,
-    parameters: dict,
-    context: QgsProcessingContext,
-    side: str,
-    urls: tuple[str | None, str | None] = (None, None),
-) -> Any:
-    """The :class:`~s2parity_plugin.core.endpoints.Endpoint` of ``side``: its profile with the credentials its
-    ``AUTH_<side>`` names (QGIS auth config or sentinelhub-py profile); ``urls`` = ``(base URL, token URL)`` of a
-    custom deployment. Main thread only (it reads the authentication manager)."""
-    from s2parity_plugin.core.endpoints import resolve_endpoint
-    from s2parity_plugin.qgis_side.auth import resolve_credentials
-
-    profile, reference = endpoint_choice(alg, parameters, context, side)
-    return resolve_endpoint(profile, resolve_credentials(reference), base_url=urls[0], token_url=urls[1])
+        profile, reference = self.endpoint_choice(parameters, context, side)
+        return resolve_endpoint(profile, resolve_credentials(reference), base_url=urls[0], token_url=urls[1])

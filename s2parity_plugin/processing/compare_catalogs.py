@@ -7,8 +7,6 @@ the JSON report. No processing units are used: only Catalog API searches.
 
 from __future__ import annotations
 
-from typing import Any
-
 from qgis.core import (
     QgsFeature,
     QgsFeatureSink,
@@ -30,14 +28,14 @@ from s2parity_plugin.core.endpoints import Endpoint
 from s2parity_plugin.core.errors import S2ParityError
 from s2parity_plugin.core.fetch_errors import EndpointConfigError
 from s2parity_plugin.i18n import tr
-from s2parity_plugin.processing.base import S2ParityAlgorithm, add_endpoint_parameters, endpoint_choice, resolve_side
+from s2parity_plugin.processing.base import EndpointPairAlgorithm
 from s2parity_plugin.processing.python_thread import in_python_thread
 from s2parity_plugin.qgis_side.compat import NUMBER_DOUBLE, SOURCE_VECTOR, SOURCE_VECTOR_POLYGON, WKB_NO_GEOMETRY
 
 _VARIANT = {"str": QVariant.String, "int": QVariant.Int, "float": QVariant.Double, "bool": QVariant.Bool}
 
 
-class CompareCatalogsAlgorithm(S2ParityAlgorithm):
+class CompareCatalogsAlgorithm(EndpointPairAlgorithm):
     """Which acquisitions of a period the two deployments will serve differently, and why."""
 
     NAME = "comparecatalogs"
@@ -59,17 +57,9 @@ class CompareCatalogsAlgorithm(S2ParityAlgorithm):
     SELECTED_ONLY = "SELECTED_ONLY"
     DATE_FROM = "DATE_FROM"
     DATE_TO = "DATE_TO"
-    ENDPOINT_A = "ENDPOINT_A"
-    ENDPOINT_B = "ENDPOINT_B"
-    AUTH_A = "AUTH_A"
-    AUTH_B = "AUTH_B"
     MAX_CLOUD_COVERAGE = "MAX_CLOUD_COVERAGE"
     OUTPUT_TABLE = "OUTPUT_TABLE"
     OUTPUT_REPORT = "OUTPUT_REPORT"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._prepared: dict[str, Any] = {}
 
     def initAlgorithm(self, config: dict | None = None) -> None:
         self.addParameter(
@@ -78,7 +68,7 @@ class CompareCatalogsAlgorithm(S2ParityAlgorithm):
         self.addParameter(QgsProcessingParameterBoolean(self.SELECTED_ONLY, tr("Selected features only"), False))
         self.addParameter(QgsProcessingParameterString(self.DATE_FROM, tr("Start date (YYYY-MM-DD, UTC)")))
         self.addParameter(QgsProcessingParameterString(self.DATE_TO, tr("End date (YYYY-MM-DD, UTC, inclusive)")))
-        add_endpoint_parameters(self)
+        self.add_endpoint_parameters()
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.MAX_CLOUD_COVERAGE,
@@ -117,9 +107,9 @@ class CompareCatalogsAlgorithm(S2ParityAlgorithm):
         """Resolve one side. ``custom`` takes its URLs from the sentinelhub-py profile named in AUTH_x."""
         from s2parity_plugin.core.endpoints import credentials_from_sh_profile, resolve_endpoint
 
-        profile, reference = endpoint_choice(self, parameters, context, side)
+        profile, reference = self.endpoint_choice(parameters, context, side)
         if profile != "custom":
-            return resolve_side(self, parameters, context, side)
+            return self.resolve_side(parameters, context, side)
         try:
             creds, base_url, token_url = credentials_from_sh_profile(reference)
         except EndpointConfigError as exc:

@@ -37,7 +37,7 @@ from qgis.PyQt.QtCore import QVariant
 import s2parity_plugin.core.endpoints  # noqa: F401  (needs sentinelhub: the provider hides this algorithm without it)
 from s2parity_plugin.core.errors import S2ParityError
 from s2parity_plugin.i18n import tr
-from s2parity_plugin.processing.base import S2ParityAlgorithm, add_endpoint_parameters, resolve_side
+from s2parity_plugin.processing.base import EndpointPairAlgorithm
 from s2parity_plugin.processing.python_thread import in_python_thread
 from s2parity_plugin.qgis_side.compat import (
     GEOMETRY_POLYGON,
@@ -62,7 +62,7 @@ SUMMARY_TYPES = {
 }
 
 
-class CompareStatisticsAlgorithm(S2ParityAlgorithm):
+class CompareStatisticsAlgorithm(EndpointPairAlgorithm):
     """Statistical API of endpoint A and B per feature and interval → table, summary layer, report."""
 
     NAME = "comparestatistics"
@@ -91,10 +91,6 @@ class CompareStatisticsAlgorithm(S2ParityAlgorithm):
     PRESET = "PRESET"
     EVALSCRIPT = "EVALSCRIPT"
     INVALID_CLASSES = "INVALID_CLASSES"
-    ENDPOINT_A = "ENDPOINT_A"
-    ENDPOINT_B = "ENDPOINT_B"
-    AUTH_A = "AUTH_A"
-    AUTH_B = "AUTH_B"
     RESOLUTION = "RESOLUTION"
     MAX_REQUESTS_PER_MINUTE = "MAX_REQUESTS_PER_MINUTE"
     MAX_PU_PER_MINUTE = "MAX_PU_PER_MINUTE"
@@ -102,10 +98,6 @@ class CompareStatisticsAlgorithm(S2ParityAlgorithm):
     OUTPUT_TABLE = "OUTPUT_TABLE"
     OUTPUT_LAYER = "OUTPUT_LAYER"
     OUTPUT_REPORT = "OUTPUT_REPORT"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._prepared: dict[str, Any] = {}
 
     def initAlgorithm(self, config: dict | None = None) -> None:
         self.addParameter(
@@ -133,7 +125,7 @@ class CompareStatisticsAlgorithm(S2ParityAlgorithm):
                 self.INVALID_CLASSES, tr("SCL classes masked through dataMask (comma-separated, 0–11)"), DEFAULT_INVALID
             )
         )
-        add_endpoint_parameters(self)
+        self.add_endpoint_parameters()
         self._numbers()
         self.addParameter(
             QgsProcessingParameterFileDestination(
@@ -184,7 +176,7 @@ class CompareStatisticsAlgorithm(S2ParityAlgorithm):
             self.parameterAsDouble(parameters, self.MAX_REQUESTS_PER_MINUTE, context),
             self.parameterAsDouble(parameters, self.MAX_PU_PER_MINUTE, context),
         )
-        side_a, side_b = (Side(s, resolve_side(self, parameters, context, s), budget) for s in ("A", "B"))
+        side_a, side_b = (Side(s, self.resolve_side(parameters, context, s), budget) for s in ("A", "B"))
         job = StatisticsJob(
             features=[(fid, geom.asWkt()) for fid, geom in features],
             layer_epsg=layer.crs().authid() or layer.crs().toWkt(),

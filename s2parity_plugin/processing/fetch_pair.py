@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from qgis.core import (
     QgsProcessingContext,
@@ -33,7 +32,7 @@ import s2parity_plugin.core.endpoints  # noqa: F401  (needs sentinelhub: the pro
 from s2parity_plugin.core.errors import S2ParityError
 from s2parity_plugin.core.evalscripts import L2A_BANDS
 from s2parity_plugin.core.spec import MOSAICKING_ORDERS, SNAP_MODES
-from s2parity_plugin.processing.base import S2ParityAlgorithm, add_endpoint_parameters, resolve_side
+from s2parity_plugin.processing.base import EndpointPairAlgorithm
 from s2parity_plugin.processing.python_thread import in_python_thread
 from s2parity_plugin.qgis_side.compat import (
     NUMBER_DOUBLE,
@@ -51,7 +50,7 @@ def _units(value: str) -> str | None:
     return None if value in ("", "DEFAULT") else value
 
 
-class FetchPairAlgorithm(S2ParityAlgorithm):
+class FetchPairAlgorithm(EndpointPairAlgorithm):
     """Fetch one Sentinel-2 L2A Process API request from endpoint A and endpoint B into a run folder."""
 
     NAME = "fetchpair"
@@ -77,10 +76,6 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
     PRESET = "PRESET"
     UNITS = "UNITS"
     EVALSCRIPT = "EVALSCRIPT"
-    ENDPOINT_A = "ENDPOINT_A"
-    ENDPOINT_B = "ENDPOINT_B"
-    AUTH_A = "AUTH_A"
-    AUTH_B = "AUTH_B"
     BASE_URL_A = "BASE_URL_A"
     TOKEN_URL_A = "TOKEN_URL_A"
     BASE_URL_B = "BASE_URL_B"
@@ -102,13 +97,9 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
     OUTPUT_FOLDER = "OUTPUT_FOLDER"
     RUN_FOLDER = "RUN_FOLDER"
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._prepared: dict[str, Any] = {}
-
     def initAlgorithm(self, config: dict | None = None) -> None:
         self._add_request_parameters()
-        add_endpoint_parameters(self)
+        self.add_endpoint_parameters()
         self._add_grid_parameters()
         for param in self._advanced_parameters():
             param.setFlags(param.flags() | PARAMETER_ADVANCED)
@@ -237,7 +228,7 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
             selected_only = self.parameterAsBoolean(parameters, self.SELECTED_ONLY, context)
             wkt, crs = aoi_from_layer(layer, selected_only)
             endpoints = [
-                resolve_side(self, parameters, context, side, self._custom_urls(parameters, context, side))
+                self.resolve_side(parameters, context, side, self._custom_urls(parameters, context, side))
                 for side in ("A", "B")
             ]
             request_crs = self.parameterAsCrs(parameters, self.CRS, context)

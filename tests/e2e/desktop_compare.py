@@ -5,10 +5,9 @@ the flicker and the credentials dialog — then quit. Findings go to $S2PARITY_E
 
 import json
 import tempfile
-import time
 from pathlib import Path
 
-from desktop_session import RESULT, finish, guard, open_dock, poll_again, save
+from desktop_session import RESULT, elapsed, finish, guard, open_dock, poll_again, save, watch_run
 from qgis.core import QgsProject, QgsVectorLayer
 from qgis.PyQt.QtCore import QTimer
 from qgis.utils import iface
@@ -16,7 +15,7 @@ from qgis.utils import iface
 from s2parity_plugin.core.seed import write_seed_aoi_geojson
 from s2parity_plugin.sample_endpoints.profiles import sample_endpoints
 
-STATE: dict = {"dock": None, "started": 0.0}
+STATE: dict = {"dock": None}
 SETTLE_MS = 1500
 
 
@@ -41,9 +40,7 @@ def _start() -> None:
     for deployment in ("sh", "cdse"):
         sample_endpoints().set_faults(deployment, latency_s=0.4)
     dock.compare_button.click()
-    RESULT["started"] = dock.run is not None
-    STATE["started"] = time.monotonic()
-    QTimer.singleShot(1200, _during)
+    watch_run("started", dock.run is not None, _during, 1200)
 
 
 @guard
@@ -58,10 +55,10 @@ def _during() -> None:
 @guard
 def _poll() -> None:
     dock = STATE["dock"]
-    if poll_again(dock, STATE["started"], 120, _poll):
+    if poll_again(dock, 120, _poll):
         return
     sample_endpoints().clear_faults()
-    RESULT["seconds"] = round(time.monotonic() - STATE["started"], 2)
+    RESULT["seconds"] = elapsed()
     RESULT["status"] = dock.status.text()
     RESULT["tab_after"] = dock.tabs.tabText(dock.tabs.currentIndex())
     group = dock.group
@@ -127,15 +124,13 @@ def _dialog_shot() -> None:
     # A second Compare in the same session, as an analyst does (it crashed QGIS 3.40 with pyproj 3.7).
     dock = STATE["dock"]
     dock.compare_button.click()
-    RESULT["second_started"] = dock.run is not None
-    STATE["started"] = time.monotonic()
-    QTimer.singleShot(250, _poll_second)
+    watch_run("second_started", dock.run is not None, _poll_second)
 
 
 @guard
 def _poll_second() -> None:
     dock = STATE["dock"]
-    if poll_again(dock, STATE["started"], 120, _poll_second):
+    if poll_again(dock, 120, _poll_second):
         return
     RESULT["second_status"] = dock.status.text()
     RESULT["second_group"] = dock.group.name() if dock.group is not None else None

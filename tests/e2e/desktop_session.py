@@ -25,6 +25,7 @@ WINDOW_SIZE = (1600, 1000)
 POLL_MS = 250
 #: What a script found; written as JSON to $S2PARITY_E2E_RESULT by :func:`finish`.
 RESULT: dict = {}
+_CLOCK = {"started": 0.0}  # time.monotonic() of the last watch_run
 
 
 def finish() -> None:
@@ -51,10 +52,23 @@ def guard(step: Callable[[], None]) -> Callable[[], None]:
     return run
 
 
-def poll_again(owner: QWidget, started: float, limit_s: float, poll: Callable[[], None]) -> bool:
+def watch_run(key: str, started: bool, next_step: Callable[[], None], delay_ms: int = POLL_MS) -> None:
+    """A run was just started: record whether it did (``RESULT[key]``), start the clock :func:`poll_again` and
+    :func:`elapsed` read, and call ``next_step`` in ``delay_ms``."""
+    RESULT[key] = started
+    _CLOCK["started"] = time.monotonic()
+    QTimer.singleShot(delay_ms, next_step)
+
+
+def elapsed() -> float:
+    """Seconds since the last :func:`watch_run` (two decimals)."""
+    return round(time.monotonic() - _CLOCK["started"], 2)
+
+
+def poll_again(owner: QWidget, limit_s: float, poll: Callable[[], None]) -> bool:
     """While ``owner``'s run (``owner.run``, a dock or a view) is still going and ``limit_s`` seconds since
-    ``started`` (``time.monotonic()``) have not passed: call ``poll`` again in :data:`POLL_MS` and return True."""
-    if owner.run is not None and time.monotonic() - started < limit_s:
+    :func:`watch_run` have not passed: call ``poll`` again in :data:`POLL_MS` and return True."""
+    if owner.run is not None and time.monotonic() - _CLOCK["started"] < limit_s:
         QTimer.singleShot(POLL_MS, poll)
         return True
     return False

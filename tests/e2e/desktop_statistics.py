@@ -4,14 +4,13 @@ save screenshots (the time-series chart; the main window with the summary layer)
 $S2PARITY_E2E_RESULT."""
 
 import tempfile
-import time
 
-from desktop_session import RESULT, finish, grid_layer, guard, open_dock, poll_again, save
+from desktop_session import RESULT, elapsed, finish, grid_layer, guard, open_dock, poll_again, save, watch_run
 from qgis.PyQt.QtCore import QDate, QTimer
 from qgis.PyQt.QtWidgets import QTabWidget
 from qgis.utils import iface
 
-STATE: dict = {"view": None, "started": 0.0}
+STATE: dict = {"view": None}
 X0, Y0, CELL = 4682000.0, 1982000.0, 400.0
 
 
@@ -29,18 +28,16 @@ def _start() -> None:
     view.date_from.setDate(QDate(2020, 9, 1))
     view.date_to.setDate(QDate(2020, 10, 31))
     view.output_folder.setText(tempfile.mkdtemp(prefix="s2parity-e2e-stats-"))
-    RESULT["started"] = view.start()
+    watch_run("started", view.start(), _poll)
     RESULT["estimate"] = view.estimate_label.text()
-    STATE["started"] = time.monotonic()
-    QTimer.singleShot(250, _poll)
 
 
 @guard
 def _poll() -> None:
     view = STATE["view"]
-    if poll_again(view, STATE["started"], 200, _poll):
+    if poll_again(view, 200, _poll):
         return
-    RESULT["seconds"] = round(time.monotonic() - STATE["started"], 2)
+    RESULT["seconds"] = elapsed()
     RESULT["status"] = view.status.text()
     RESULT["rows"] = len(view.rows)
     RESULT["worst_rows"] = view.worst.rowCount()

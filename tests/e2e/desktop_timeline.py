@@ -3,17 +3,16 @@ the seed AOI's archive 2019-01-01..2024-12-31 against the offline sample endpoin
 a screenshot of the main window and quit. Findings go to $S2PARITY_E2E_RESULT."""
 
 import tempfile
-import time
 from pathlib import Path
 
-from desktop_session import RESULT, finish, guard, open_dock, poll_again, save
+from desktop_session import RESULT, elapsed, finish, guard, open_dock, poll_again, save, watch_run
 from qgis.core import QgsVectorLayer
 from qgis.PyQt.QtCore import QDate, QTimer
 from qgis.utils import iface
 
 from s2parity_plugin.core.seed import write_seed_aoi_geojson
 
-STATE: dict = {"dock": None, "view": None, "started": 0.0}
+STATE: dict = {"dock": None, "view": None}
 
 
 @guard
@@ -34,17 +33,15 @@ def _start() -> None:
     view.date_to.setDate(QDate(2024, 12, 31))
     STATE["dock"], STATE["view"] = dock, view
     view.check_button.click()
-    RESULT["started"] = view.run is not None
-    STATE["started"] = time.monotonic()
-    QTimer.singleShot(250, _poll)
+    watch_run("started", view.run is not None, _poll)
 
 
 @guard
 def _poll() -> None:
     dock, view = STATE["dock"], STATE["view"]
-    if poll_again(view, STATE["started"], 120, _poll):
+    if poll_again(view, 120, _poll):
         return
-    RESULT["seconds"] = round(time.monotonic() - STATE["started"], 2)
+    RESULT["seconds"] = elapsed()
     RESULT["status"] = view.status.text()
     RESULT["rows"] = view.table.rowCount()
     RESULT["periods"] = len(view.report["periods"]) if view.report else 0

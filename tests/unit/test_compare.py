@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -22,7 +21,7 @@ from s2parity_plugin.core.compare import (
     parse_invalid_classes,
 )
 from s2parity_plugin.core.errors import InputError
-from tests.geotiff import GT_UTM33, write_geotiff
+from tests.geotiff import GT_UTM33, compare_case, write_case, write_geotiff, write_run_folder
 
 GT = GT_UTM33
 
@@ -74,27 +73,7 @@ def make_case(tmp_path: Path, *, h: int = 150, w: int = 97, seed: int = 1, refle
     b[rng.random((h, w)) < 0.05] = np.nan
     invalid_px = np.isin(scl_a, sorted(DEFAULT_INVALID_CLASSES))
     b[invalid_px] = 1e30
-    paths = {
-        "a": write(tmp_path / "a.tif", a, nodata=-9999.0),
-        "b": write(tmp_path / "b.tif", b),
-        "scl_a": write(tmp_path / "scl_a.tif", scl_a),
-        "scl_b": write(tmp_path / "scl_b.tif", scl_b),
-    }
-    return paths, a, b, scl_a, scl_b
-
-
-def compare_case(paths: dict[str, Path], out: Path, *, feedback: Any = None, **options: Any) -> Any:
-    """:func:`compare_rasters` of a :func:`make_case` case (A, B and both SCL rasters) into ``out`` with
-    ``CompareOptions(**options)`` (and the progress callback ``feedback``)."""
-    return compare_rasters(
-        paths["a"],
-        paths["b"],
-        out,
-        scl_a=paths["scl_a"],
-        scl_b=paths["scl_b"],
-        options=CompareOptions(**options),
-        feedback=feedback,
-    )
+    return write_case(tmp_path, a, b, scl_a, scl_b, GT, nodata_a=-9999.0), a, b, scl_a, scl_b
 
 
 def expected_stats(a, b, scl_a, scl_b, tolerance, invalid=DEFAULT_INVALID_CLASSES):
@@ -125,14 +104,8 @@ def test_stats_equal_plain_numpy(tmp_path, monkeypatch, strips):
         monkeypatch.setattr(compare_mod, "STRIP_PIXELS", 16 * 97)
         monkeypatch.setattr(compare_mod, "WORKERS", 2)
     paths, a, b, scl_a, scl_b = make_case(tmp_path)
-    res = compare_rasters(
-        paths["a"],
-        paths["b"],
-        tmp_path / "out",
-        scl_a=paths["scl_a"],
-        scl_b=paths["scl_b"],
-        metadata_a={"units": "REFLECTANCE"},
-        metadata_b={"units": "REFLECTANCE"},
+    res = compare_case(
+        paths, tmp_path / "out", metadata_a={"units": "REFLECTANCE"}, metadata_b={"units": "REFLECTANCE"}
     )
     st = res.report["stats"]
     _, exp = expected_stats(a, b, scl_a, scl_b, 0.01)
@@ -240,14 +213,7 @@ def test_scl_edges_counts(tmp_path):
     scl_b[20:40, 40:42] = 9  # cloud grew 2 px to the east in B
     scl_b[50:52, 5:7] = 8  # and a small cloud appeared in B (its own edge)
     a = np.ones((h, w), np.float32)
-    res = compare_rasters(
-        write(tmp_path / "a.tif", a),
-        write(tmp_path / "b.tif", a),
-        tmp_path / "out",
-        scl_a=write(tmp_path / "sa.tif", scl_a),
-        scl_b=write(tmp_path / "sb.tif", scl_b),
-        options=CompareOptions(estimate_shift=False),
-    )
+    res = compare_case(write_case(tmp_path, a, a, scl_a, scl_b, GT), tmp_path / "out", estimate_shift=False)
     edges = res.report["scl"]["edges"]
     cloud_a, cloud_b = scl_a == 9, (scl_b == 9) | (scl_b == 8)
 
@@ -353,31 +319,20 @@ def test_custom_invalid_classes_change_counts(tmp_path):
 
 
 def test_compare_run_folder(tmp_path):
-    run = tmp_path / "run"
-    (run / "a").mkdir(parents=True)
-    (run / "b").mkdir()
     rng = np.random.default_rng(0)
     a = rng.integers(0, 3000, (40, 50)).astype(np.uint16)
-    write(run / "a" / "value.tif", a)
-    write(run / "b" / "value.tif", (a + 1000).astype(np.uint16))
-    write(run / "a" / "scl.tif", np.full((40, 50), 4, np.uint8))
-    write(run / "b" / "scl.tif", np.full((40, 50), 4, np.uint8))
-    manifest = {
-        "schema": 1,
-        "files": {"value_a": "a/value.tif", "value_b": "b/value.tif", "scl_a": "a/scl.tif", "scl_b": "b/scl.tif"},
-        "sides": {
-            "a": {
-                "units": "DN",
-                "acquisitions": [{"product_id": "S2B_MSIL2A_20201004T095029_N0214_R079_T33TVF_20201004T124001"}],
-            },
-            "b": {
-                "units": "DN",
-                "harmonize_values": False,
-                "catalog_ids": ["S2B_MSIL2A_20201004T095029_N0500_R079_T33TVF_20230313T061230.SAFE"],
-            },
+    sides = {
+        "a": {
+            "units": "DN",
+            "acquisitions": [{"product_id": "S2B_MSIL2A_20201004T095029_N0214_R079_T33TVF_20201004T124001"}],
+        },
+        "b": {
+            "units": "DN",
+            "harmonize_values": False,
+            "catalog_ids": ["S2B_MSIL2A_20201004T095029_N0500_R079_T33TVF_20230313T061230.SAFE"],
         },
     }
-    (run / "run.json").write_text(json.dumps(manifest), encoding="utf-8")
+    run = write_run_folder(tmp_path / "run", a, (a + 1000).astype(np.uint16), sides, scl=np.full((40, 50), 4, np.uint8))
     res = compare_run_folder(run)
     assert res.report_path == run / "compare" / "report.json"
     assert res.report["stats"]["bias"] == pytest.approx(1000.0)
