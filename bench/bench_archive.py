@@ -29,7 +29,7 @@ def run(work_dir: Path) -> dict:
     from s2parity_plugin.core.archive import compare_catalogs
     from s2parity_plugin.core.archive.query import build_query
     from s2parity_plugin.core.archive.search import CatalogCache
-    from s2parity_plugin.core.seed import seed_aoi_wkt
+    from s2parity_plugin.core.model.seed import seed_aoi_wkt
     from s2parity_plugin.sample_endpoints import SampleEndpoints
     from s2parity_plugin.sample_endpoints import scene_generator as sg
     from tests.unit.sample_pair import pair_endpoints

@@ -14,7 +14,7 @@ from typing import Any
 from qgis.PyQt.QtCore import QPointF, QRectF, Qt
 from qgis.PyQt.QtGui import QColor, QImage, QPainter, QPen
 
-from s2parity_plugin.core import s2facts
+from s2parity_plugin.core.model import s2facts
 from s2parity_plugin.gui.plots import chart_image, style_painter
 from s2parity_plugin.i18n import tr
 

@@ -34,10 +34,10 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from s2parity_plugin.core.endpoints import default_pair, get_profile, profiles
+from s2parity_plugin.adapters.compat import GEOMETRY_POLYGON, LAYER_POLYGON
+from s2parity_plugin.core.service.endpoints import default_pair, get_profile, profiles
 from s2parity_plugin.gui.widgets import checkbox, combo
 from s2parity_plugin.i18n import tr
-from s2parity_plugin.qgis_side.compat import GEOMETRY_POLYGON, LAYER_POLYGON
 
 SETTINGS_PREFIX = "s2parity/form/"
 BANDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B11", "B12")

@@ -10,7 +10,7 @@ from qgis.PyQt import sip
 from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtGui import QColor, QCursor
 
-from s2parity_plugin.core.scl import scl_name
+from s2parity_plugin.core.model.scl import scl_name
 from s2parity_plugin.gui.map_overlays import leave_on_escape
 from s2parity_plugin.i18n import tr
 

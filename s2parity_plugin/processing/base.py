@@ -76,7 +76,7 @@ class EndpointPairAlgorithm(S2ParityAlgorithm):
     def add_endpoint_parameters(self) -> None:
         """Add ``ENDPOINT_A``/``ENDPOINT_B`` (profile drop-downs, every registered profile) and ``AUTH_A``/``AUTH_B``
         (optional credential references), in that order."""
-        from s2parity_plugin.core.endpoints import profile_ids  # needs sentinelhub
+        from s2parity_plugin.core.service.endpoints import profile_ids  # needs sentinelhub
 
         profiles = list(profile_ids())
         for side, default in ENDPOINT_SIDES:
@@ -101,11 +101,11 @@ class EndpointPairAlgorithm(S2ParityAlgorithm):
         side: str,
         urls: tuple[str | None, str | None] = (None, None),
     ) -> Any:
-        """The :class:`~s2parity_plugin.core.endpoints.Endpoint` of ``side``: its profile with the credentials its
+        """The :class:`~s2parity_plugin.core.service.endpoints.Endpoint` of ``side``: its profile with the credentials its
         ``AUTH_<side>`` names (QGIS auth config or sentinelhub-py profile); ``urls`` = ``(base URL, token URL)`` of a
         custom deployment. Main thread only (it reads the authentication manager)."""
-        from s2parity_plugin.core.endpoints import resolve_endpoint
-        from s2parity_plugin.qgis_side.auth import resolve_credentials
+        from s2parity_plugin.adapters.auth import resolve_credentials
+        from s2parity_plugin.core.service.endpoints import resolve_endpoint
 
         profile, reference = self.endpoint_choice(parameters, context, side)
         return resolve_endpoint(profile, resolve_credentials(reference), base_url=urls[0], token_url=urls[1])

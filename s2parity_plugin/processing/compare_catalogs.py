@@ -24,13 +24,12 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
-from s2parity_plugin.core.endpoints import Endpoint
-from s2parity_plugin.core.errors import S2ParityError
-from s2parity_plugin.core.fetch_errors import EndpointConfigError
+from s2parity_plugin.adapters.compat import NUMBER_DOUBLE, SOURCE_VECTOR, SOURCE_VECTOR_POLYGON, WKB_NO_GEOMETRY
+from s2parity_plugin.core.errors import EndpointConfigError, S2ParityError
+from s2parity_plugin.core.service.endpoints import Endpoint
 from s2parity_plugin.i18n import tr
 from s2parity_plugin.processing.base import EndpointPairAlgorithm
 from s2parity_plugin.processing.python_thread import in_python_thread
-from s2parity_plugin.qgis_side.compat import NUMBER_DOUBLE, SOURCE_VECTOR, SOURCE_VECTOR_POLYGON, WKB_NO_GEOMETRY
 
 _VARIANT = {"str": QVariant.String, "int": QVariant.Int, "float": QVariant.Double, "bool": QVariant.Bool}
 
@@ -91,8 +90,8 @@ class CompareCatalogsAlgorithm(EndpointPairAlgorithm):
     def prepareAlgorithm(
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> bool:
-        from s2parity_plugin.qgis_side.aoi import aoi_from_layer
-        from s2parity_plugin.qgis_side.auth import qgis_proxies
+        from s2parity_plugin.adapters.aoi import aoi_from_layer
+        from s2parity_plugin.adapters.auth import qgis_proxies
 
         try:
             layer = self.parameterAsVectorLayer(parameters, self.AOI, context)
@@ -105,7 +104,7 @@ class CompareCatalogsAlgorithm(EndpointPairAlgorithm):
 
     def _endpoint(self, parameters: dict, context: QgsProcessingContext, side: str) -> Endpoint:
         """Resolve one side. ``custom`` takes its URLs from the sentinelhub-py profile named in AUTH_x."""
-        from s2parity_plugin.core.endpoints import credentials_from_sh_profile, resolve_endpoint
+        from s2parity_plugin.core.service.endpoints import credentials_from_sh_profile, resolve_endpoint
 
         profile, reference = self.endpoint_choice(parameters, context, side)
         if profile != "custom":
@@ -127,7 +126,7 @@ class CompareCatalogsAlgorithm(EndpointPairAlgorithm):
         from s2parity_plugin.core.archive import compare_catalogs
         from s2parity_plugin.core.archive.query import build_query
         from s2parity_plugin.core.archive.report import write_report
-        from s2parity_plugin.core.fetch_errors import FetchCancelled
+        from s2parity_plugin.core.errors import FetchCancelled
 
         prepared = self._prepared
         a, b = prepared["endpoints"]

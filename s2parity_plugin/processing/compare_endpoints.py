@@ -31,11 +31,11 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import Qt
 
+from s2parity_plugin.adapters.compat import NUMBER_DOUBLE
 from s2parity_plugin.core.errors import S2ParityError
 from s2parity_plugin.processing.base import S2ParityAlgorithm
 from s2parity_plugin.processing.fetch_pair import FetchPairAlgorithm
 from s2parity_plugin.processing.python_thread import in_python_thread
-from s2parity_plugin.qgis_side.compat import NUMBER_DOUBLE
 
 DEFAULT_INVALID = "1,2,3,7,8,9,10,11"
 GENERIC_FAILURE = "There were errors executing the algorithm."
@@ -132,7 +132,7 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
     def processAlgorithm(
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict:
-        from s2parity_plugin.core import compare_warmup
+        from s2parity_plugin.core.compare import warmup as compare_warmup
 
         # The compiled compare kernel loads while the fetch runs; the algorithm waits for that thread before it
         # returns (also on error or cancel), so no thread of it is still inside numba/GDAL when QGIS tears down.
@@ -189,9 +189,9 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
     def _compare_run(self, run_dir: Path, parameters: dict, context: QgsProcessingContext, progress) -> dict:
         """Compare one run folder (core: compare, density, per-feature table, report); return the outputs
         (empty when cancelled). A failure to write (full disk) is a clear message and leaves no debris."""
-        from s2parity_plugin.core import compare_output
         from s2parity_plugin.core.compare import CompareCancelled, CompareOptions
-        from s2parity_plugin.core.compare_run import compare_and_complete, run_grid_crs
+        from s2parity_plugin.core.compare import output as compare_output
+        from s2parity_plugin.core.compare.run import compare_and_complete, run_grid_crs
 
         options = CompareOptions(
             invalid_classes=self.parameterAsString(parameters, self.INVALID_CLASSES, context) or DEFAULT_INVALID,

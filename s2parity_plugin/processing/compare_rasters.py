@@ -35,10 +35,10 @@ from qgis.core import (
     QgsRasterFileWriter,
 )
 
+from s2parity_plugin.adapters.compat import NUMBER_DOUBLE, PARAMETER_ADVANCED
 from s2parity_plugin.core.gdal_scope import gdal_exceptions
 from s2parity_plugin.processing.base import S2ParityAlgorithm
 from s2parity_plugin.processing.python_thread import in_python_thread
-from s2parity_plugin.qgis_side.compat import NUMBER_DOUBLE, PARAMETER_ADVANCED
 
 DEFAULT_INVALID = "1,2,3,7,8,9,10,11"
 UNITS = ("FROM_RUN", "DN", "REFLECTANCE")
@@ -46,7 +46,7 @@ UNITS = ("FROM_RUN", "DN", "REFLECTANCE")
 
 def run_folder_metadata(value_path: Path) -> tuple[dict, dict] | None:
     """(metadata_a, metadata_b) when ``value_path`` is value_a or value_b of an S2 Parity run folder, else None."""
-    from s2parity_plugin.core import run_folder
+    from s2parity_plugin.core.fetch import run_folder
 
     for run_dir in (value_path.parent.parent, value_path.parent):
         if not (run_dir / run_folder.RUN_MANIFEST).is_file():
@@ -99,7 +99,7 @@ class CompareRastersAlgorithm(S2ParityAlgorithm):
         """Called by QGIS when it opens this algorithm's dialog: starts loading the compiled compare kernel
         (numba import and cached code, ≈ 0.2 s once per session) in the background while the user fills in the
         form, so the comparison does not wait for it. Returns None: QGIS shows its standard dialog."""
-        from s2parity_plugin.core import compare_warmup
+        from s2parity_plugin.core.compare import warmup as compare_warmup
 
         compare_warmup.preload_in_background()
         return None
@@ -169,7 +169,7 @@ class CompareRastersAlgorithm(S2ParityAlgorithm):
     def processAlgorithm(
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict[str, Any]:
-        from s2parity_plugin.core.scl_check import annotate
+        from s2parity_plugin.core.compare.scl_check import annotate
 
         inputs = self._inputs(parameters, context)
         work = Path(tempfile.mkdtemp(prefix="comparerasters_", dir=QgsProcessingUtils.tempFolder()))
@@ -306,7 +306,7 @@ class CompareRastersAlgorithm(S2ParityAlgorithm):
 
 def engine_note(report: dict[str, Any]) -> str:
     """One log line naming the strip engine that ran (and, for numpy, how to get the compiled one)."""
-    from s2parity_plugin.core import compare_kernel
+    from s2parity_plugin.core.compare import kernel as compare_kernel
 
     if report.get("options", {}).get("engine") == "numba":
         return "Compare engine: compiled kernel (numba)."

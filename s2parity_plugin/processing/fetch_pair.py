@@ -28,18 +28,18 @@ from qgis.core import (
     QgsProcessingParameterVectorLayer,
 )
 
-import s2parity_plugin.core.endpoints  # noqa: F401  (needs sentinelhub: the provider hides this algorithm without it)
-from s2parity_plugin.core.errors import S2ParityError
-from s2parity_plugin.core.evalscripts import L2A_BANDS
-from s2parity_plugin.core.spec import MOSAICKING_ORDERS, SNAP_MODES
-from s2parity_plugin.processing.base import EndpointPairAlgorithm
-from s2parity_plugin.processing.python_thread import in_python_thread
-from s2parity_plugin.qgis_side.compat import (
+import s2parity_plugin.core.service.endpoints  # noqa: F401  (needs sentinelhub: the provider hides this algorithm without it)
+from s2parity_plugin.adapters.compat import (
     NUMBER_DOUBLE,
     NUMBER_INTEGER,
     PARAMETER_ADVANCED,
     SOURCE_VECTOR_ANY_GEOMETRY,
 )
+from s2parity_plugin.core.errors import S2ParityError
+from s2parity_plugin.core.model.evalscripts import L2A_BANDS
+from s2parity_plugin.core.model.spec import MOSAICKING_ORDERS, SNAP_MODES
+from s2parity_plugin.processing.base import EndpointPairAlgorithm
+from s2parity_plugin.processing.python_thread import in_python_thread
 
 MOSAICKING = ("ORBIT", "SIMPLE")
 DEFAULT_TIMEOUT_S = 60.0
@@ -220,8 +220,8 @@ class FetchPairAlgorithm(EndpointPairAlgorithm):
     def prepareAlgorithm(
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> bool:
-        from s2parity_plugin.qgis_side.aoi import aoi_from_layer
-        from s2parity_plugin.qgis_side.auth import qgis_proxies
+        from s2parity_plugin.adapters.aoi import aoi_from_layer
+        from s2parity_plugin.adapters.auth import qgis_proxies
 
         try:
             layer = self.parameterAsVectorLayer(parameters, self.AOI, context)
@@ -253,9 +253,9 @@ class FetchPairAlgorithm(EndpointPairAlgorithm):
     def processAlgorithm(
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict:
-        from s2parity_plugin.core.fetch import fetch_pair, fetch_pair_per_date
-        from s2parity_plugin.core.retry import default_policy
-        from s2parity_plugin.core.spec import build_spec
+        from s2parity_plugin.core.fetch.pipeline import fetch_pair, fetch_pair_per_date
+        from s2parity_plugin.core.model.spec import build_spec
+        from s2parity_plugin.core.service.retry import default_policy
 
         prepared = self._prepared
         out_parent = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)

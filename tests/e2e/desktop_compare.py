@@ -12,7 +12,7 @@ from qgis.core import QgsProject, QgsVectorLayer
 from qgis.PyQt.QtCore import QTimer
 from qgis.utils import iface
 
-from s2parity_plugin.core.seed import write_seed_aoi_geojson
+from s2parity_plugin.core.model.seed import write_seed_aoi_geojson
 from s2parity_plugin.sample_endpoints.profiles import sample_endpoints
 
 STATE: dict = {"dock": None}

@@ -47,7 +47,8 @@ def _check() -> None:
         # Opening the Compare rasters dialog (Processing's own code path) starts the compiled-kernel preload.
         import processing
 
-        from s2parity_plugin.core import compare_kernel, compare_warmup
+        from s2parity_plugin.core.compare import kernel as compare_kernel
+        from s2parity_plugin.core.compare import warmup as compare_warmup
 
         dialog = processing.createAlgorithmDialog("s2parity:comparerasters")
         result["compare_dialog"] = type(dialog).__name__

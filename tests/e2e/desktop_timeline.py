@@ -10,7 +10,7 @@ from qgis.core import QgsVectorLayer
 from qgis.PyQt.QtCore import QDate, QTimer
 from qgis.utils import iface
 
-from s2parity_plugin.core.seed import write_seed_aoi_geojson
+from s2parity_plugin.core.model.seed import write_seed_aoi_geojson
 
 STATE: dict = {"dock": None, "view": None}
 

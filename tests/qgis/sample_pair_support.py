@@ -73,7 +73,7 @@ def open_seed_dock(iface, tmp_path: Path):
     """Load the plugin, open its dock from the toolbar action and fill the form with the seed case against the
     sample pair; return (plugin, dock)."""
     import s2parity_plugin
-    from s2parity_plugin.core.seed import write_seed_aoi_geojson
+    from s2parity_plugin.core.model.seed import write_seed_aoi_geojson
 
     plugin = s2parity_plugin.classFactory(iface)
     plugin.initGui()

@@ -16,7 +16,9 @@ def test_compareendpoints_waits_for_its_kernel_preload(qgis_processing, tmp_path
     returns: the algorithm joined it instead of leaving it running into QGIS's teardown (exit code 139)."""
     import processing
 
-    from s2parity_plugin.core import compare_kernel, compare_run, compare_warmup
+    from s2parity_plugin.core.compare import kernel as compare_kernel
+    from s2parity_plugin.core.compare import run as compare_run
+    from s2parity_plugin.core.compare import warmup as compare_warmup
 
     compared, finished = threading.Event(), threading.Event()
     real_compare = compare_run.compare_run_folder

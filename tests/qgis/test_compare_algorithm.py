@@ -77,7 +77,7 @@ def test_registered(provider):
 def test_opening_the_dialog_preloads_the_kernel(provider, monkeypatch):
     """QGIS asks the algorithm for a custom dialog when the user opens it: the kernel preload starts then and the
     standard dialog is kept (None)."""
-    from s2parity_plugin.core import compare_warmup
+    from s2parity_plugin.core.compare import warmup as compare_warmup
 
     started = []
     monkeypatch.setattr(compare_warmup, "preload_in_background", lambda: started.append(True))

@@ -22,8 +22,8 @@ from qgis.core import (
 from sample_pair_support import open_seed_dock, seed_parameters, wait_for
 
 import s2parity_plugin
-from s2parity_plugin.core.scl import MISMATCH_CLASSES, SCL_CLASSES
-from s2parity_plugin.core.seed import write_seed_aoi_geojson
+from s2parity_plugin.core.model.scl import MISMATCH_CLASSES, SCL_CLASSES
+from s2parity_plugin.core.model.seed import write_seed_aoi_geojson
 from s2parity_plugin.sample_endpoints.profiles import sample_endpoints
 
 GROUP = "S2 Parity · 2020-10-04 · B04"  # group titles start so (then the run's time)
@@ -223,7 +223,8 @@ def test_gui_thread_never_stalls_during_a_run(dock, external_sample_pair):
     if not os.environ.get(STALL_COLD_ENV):
         # Load the compiled kernel first: importing numba and loading its compiled code hold the GIL for up to
         # ≈ 0.3 s once per process (measured by bench_gui, "cold"); this test is about the run, not that.
-        from s2parity_plugin.core import compare_kernel, compare_warmup
+        from s2parity_plugin.core.compare import kernel as compare_kernel
+        from s2parity_plugin.core.compare import warmup as compare_warmup
 
         compare_warmup.warm_up()
         compare_kernel.note_ran()
@@ -257,7 +258,7 @@ def test_gui_thread_never_stalls_during_a_run(dock, external_sample_pair):
 def test_multi_feature_ndvi_fills_the_per_feature_table(dock, tmp_path):
     from qgis.core import QgsFeature, QgsGeometry
 
-    from s2parity_plugin.core.seed import SEED_BBOX_3035
+    from s2parity_plugin.core.model.seed import SEED_BBOX_3035
 
     x0, y0, x1, y1 = SEED_BBOX_3035
     xm = (x0 + x1) / 2
@@ -350,7 +351,7 @@ def test_compareendpoints_per_date_compares_each_acquisition(qgis_processing, tm
     for numba."""
     import processing
 
-    from s2parity_plugin.core import compare_warmup
+    from s2parity_plugin.core.compare import warmup as compare_warmup
 
     preloads = []
     real_preload = compare_warmup.preload_in_background

@@ -260,7 +260,7 @@ def test_inspector_follows_the_mouse_with_a_marker_and_tells_outside_from_no_dat
 def test_feature_table_names_sorts_and_zooms(dock, tmp_path):
     from qgis.core import QgsFeature, QgsGeometry
 
-    from s2parity_plugin.core.seed import SEED_BBOX_3035
+    from s2parity_plugin.core.model.seed import SEED_BBOX_3035
 
     x0, y0, x1, y1 = SEED_BBOX_3035
     xm = (x0 + x1) / 2

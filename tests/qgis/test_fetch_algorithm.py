@@ -20,7 +20,7 @@ from qgis.core import (
 )
 from sample_pair_support import AOI_WKT, memory_layer, seed_parameters
 
-from s2parity_plugin.core import run_folder
+from s2parity_plugin.core.fetch import run_folder
 from s2parity_plugin.sample_endpoints.profiles import ensure_sample_endpoints
 
 AOI2_WKT = "POLYGON((14.220 40.800, 14.224 40.800, 14.224 40.803, 14.220 40.803, 14.220 40.800))"
@@ -148,7 +148,7 @@ def test_runs_in_a_background_task(provider, tmp_path):
 def test_oauth2_auth_config_is_accepted(qgis_app):
     import json
 
-    from s2parity_plugin.qgis_side.auth import credentials_from_auth_config
+    from s2parity_plugin.adapters.auth import credentials_from_auth_config
 
     manager = QgsApplication.authManager()
     if not manager.masterPasswordIsSet():
@@ -163,7 +163,7 @@ def test_oauth2_auth_config_is_accepted(qgis_app):
 
 
 def test_qgis_proxy_settings(qgis_app):
-    from s2parity_plugin.qgis_side.auth import qgis_proxies
+    from s2parity_plugin.adapters.auth import qgis_proxies
 
     settings = QgsSettings()
     try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from s2parity_plugin.core.endpoints import Credentials, Endpoint
+from s2parity_plugin.core.service.endpoints import Credentials, Endpoint
 
 DEPLOYMENTS = ("sh", "cdse")
 

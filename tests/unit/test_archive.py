@@ -7,16 +7,16 @@ import datetime as dt
 
 import pytest
 
-from s2parity_plugin.core import s2facts
 from s2parity_plugin.core.archive import compare_catalogs, search
 from s2parity_plugin.core.archive.matching import match_items
 from s2parity_plugin.core.archive.query import build_query
 from s2parity_plugin.core.archive.report import TABLE_FIELDS, read_report, table_values, write_report
 from s2parity_plugin.core.archive.search import CatalogCache, CatalogItem
 from s2parity_plugin.core.archive.timeline import row_for, summarise_periods
-from s2parity_plugin.core.endpoints import Credentials, Endpoint
-from s2parity_plugin.core.fetch_errors import DateRangeError
-from s2parity_plugin.core.seed import seed_aoi_wkt
+from s2parity_plugin.core.errors import DateRangeError
+from s2parity_plugin.core.model import s2facts
+from s2parity_plugin.core.model.seed import seed_aoi_wkt
+from s2parity_plugin.core.service.endpoints import Credentials, Endpoint
 
 sample_endpoints = pytest.importorskip("s2parity_plugin.sample_endpoints")
 from s2parity_plugin.sample_endpoints.catalog import is_listed  # noqa: E402

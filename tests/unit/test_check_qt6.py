@@ -105,7 +105,7 @@ def test_pyqt5_only_idioms(table):
     )
     got = findings(source, table)
     assert [(line, code) for line, code, _ in got] == [(1, "QT6005"), (2, "QT6006"), (3, "QT6006"), (4, "QT6004")]
-    assert "QAction moved to QtGui in Qt6: import from s2parity_plugin.qgis_side.compat" in got[0][2]
+    assert "QAction moved to QtGui in Qt6: import from s2parity_plugin.adapters.compat" in got[0][2]
 
 
 def test_pragma_skips_a_line(table):

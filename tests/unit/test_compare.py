@@ -11,7 +11,6 @@ import pytest
 from osgeo import gdal
 
 from s2parity_plugin.core import compare as compare_mod
-from s2parity_plugin.core import compare_kernel
 from s2parity_plugin.core.compare import (
     DEFAULT_INVALID_CLASSES,
     CompareCancelled,
@@ -20,6 +19,7 @@ from s2parity_plugin.core.compare import (
     compare_run_folder,
     parse_invalid_classes,
 )
+from s2parity_plugin.core.compare import kernel as compare_kernel
 from s2parity_plugin.core.errors import InputError
 from tests.geotiff import GT_UTM33, compare_case, write_case, write_geotiff, write_run_folder
 

@@ -13,10 +13,7 @@ import pytest
 from osgeo import gdal
 from shapely.geometry import MultiPolygon, box
 
-from s2parity_plugin.core import run_folder
-from s2parity_plugin.core.endpoints import Credentials, Endpoint, resolve_endpoint
-from s2parity_plugin.core.fetch import fetch_pair, fetch_pair_per_date, map_exception
-from s2parity_plugin.core.fetch_errors import (
+from s2parity_plugin.core.errors import (
     AccessDeniedError,
     CredentialsError,
     FetchCancelled,
@@ -26,8 +23,11 @@ from s2parity_plugin.core.fetch_errors import (
     QuotaExceededError,
     ServerError,
 )
-from s2parity_plugin.core.retry import RetryPolicy
-from s2parity_plugin.core.spec import build_spec
+from s2parity_plugin.core.fetch import run_folder
+from s2parity_plugin.core.fetch.pipeline import fetch_pair, fetch_pair_per_date, map_exception
+from s2parity_plugin.core.model.spec import build_spec
+from s2parity_plugin.core.service.endpoints import Credentials, Endpoint, resolve_endpoint
+from s2parity_plugin.core.service.retry import RetryPolicy
 
 sample_endpoints = pytest.importorskip("s2parity_plugin.sample_endpoints")
 
@@ -347,7 +347,7 @@ def test_no_acquisitions(pair, tmp_path):
 
 
 def test_no_acquisitions_on_one_side(pair, tmp_path, monkeypatch):
-    from s2parity_plugin.core import fetch
+    from s2parity_plugin.core.fetch import pipeline as fetch
 
     a, b = pair
     real = fetch.search_acquisitions
@@ -424,7 +424,7 @@ def test_cut_off_body_is_not_called_a_rejected_request():
 
 
 def test_junk_instead_of_a_tiff_says_what_arrived():
-    from s2parity_plugin.core.fetch import parse_response
+    from s2parity_plugin.core.fetch.pipeline import parse_response
 
     spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04")
     page = b"<html><head><title>Access denied by proxy</title></head></html>"
@@ -479,7 +479,7 @@ def test_proxies_are_applied_to_every_call(pair, tmp_path):
 
 
 def test_merge_userdata_of_tiles():
-    from s2parity_plugin.core.fetch import acquisitions_from_userdata, merge_userdata
+    from s2parity_plugin.core.fetch.pipeline import acquisitions_from_userdata, merge_userdata
 
     t1 = {"productId": "S2B_MSIL2A_20201004T095029_N0214_R079_T33TVF_20201004T124001", "date": "2020-10-04",
           "cloudCoverage": 12.5, "dataPath": "s3://x"}  # fmt: skip
@@ -525,7 +525,7 @@ def test_catalog_bbox_in_wgs84_is_computed_once_for_both_endpoints(pair, tmp_pat
     before the endpoint threads, and both catalog searches get that same bbox (no transform in their threads)."""
     from sentinelhub import CRS, BBox
 
-    from s2parity_plugin.core import fetch as fetch_mod
+    from s2parity_plugin.core.fetch import pipeline as fetch_mod
 
     seen = []
     real_search = fetch_mod.search_acquisitions

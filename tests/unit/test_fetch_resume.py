@@ -16,12 +16,12 @@ import pytest
 from osgeo import gdal
 from shapely.geometry import box
 
-from s2parity_plugin.core import fetch as fetch_mod
-from s2parity_plugin.core import partial_run, run_folder
-from s2parity_plugin.core.fetch import fetch_pair, fetch_pair_per_date, request_key
-from s2parity_plugin.core.fetch_errors import FetchCancelled, ServerError
-from s2parity_plugin.core.retry import RetryPolicy
-from s2parity_plugin.core.spec import build_spec
+from s2parity_plugin.core.errors import FetchCancelled, ServerError
+from s2parity_plugin.core.fetch import partial_run, run_folder
+from s2parity_plugin.core.fetch import pipeline as fetch_mod
+from s2parity_plugin.core.fetch.pipeline import fetch_pair, fetch_pair_per_date, request_key
+from s2parity_plugin.core.model.spec import build_spec
+from s2parity_plugin.core.service.retry import RetryPolicy
 
 sample_endpoints = pytest.importorskip("s2parity_plugin.sample_endpoints")
 
@@ -122,9 +122,9 @@ def test_cancelled_fetch_is_resumable(eps, pair, tmp_path):
 KILLED_FETCH = """
 import json, sys
 from shapely.geometry import box
-from s2parity_plugin.core.endpoints import Credentials, Endpoint
-from s2parity_plugin.core.fetch import fetch_pair
-from s2parity_plugin.core.spec import build_spec
+from s2parity_plugin.core.service.endpoints import Credentials, Endpoint
+from s2parity_plugin.core.fetch.pipeline import fetch_pair
+from s2parity_plugin.core.model.spec import build_spec
 info, out = json.loads(sys.argv[1]), sys.argv[2]
 ep = lambda pid, k: Endpoint(pid, info[k]["base_url"], info[k]["token_url"],
                              Credentials(info[k]["client_id"], info[k]["client_secret"]))

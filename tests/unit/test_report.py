@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pytest
 
-from s2parity_plugin.core.report import build_report, load_json, render_csv, render_html, write_json
+from s2parity_plugin.core.report.document import build_report, load_json, render_csv, render_html, write_json
 from tests.geotiff import compare_case, write_case
 
 OLD_ID = "S2B_MSIL2A_20201004T095029_N0214_R079_T33TVF_20201004T124001"

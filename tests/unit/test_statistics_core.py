@@ -10,10 +10,10 @@ import threading
 import pytest
 import sample_endpoints_support as sup
 
-from s2parity_plugin.core.endpoints import resolve_endpoint
-from s2parity_plugin.core.fetch_errors import AoiError, DateRangeError, FetchCancelled, PresetError
-from s2parity_plugin.core.rate_limit import Budget, RateLimiter
-from s2parity_plugin.core.scl import DEFAULT_INVALID_CLASSES
+from s2parity_plugin.core.errors import AoiError, DateRangeError, FetchCancelled, PresetError
+from s2parity_plugin.core.model.scl import DEFAULT_INVALID_CLASSES
+from s2parity_plugin.core.service.endpoints import resolve_endpoint
+from s2parity_plugin.core.service.rate_limit import Budget, RateLimiter
 from s2parity_plugin.core.statistics import evalscripts, intervals
 from s2parity_plugin.core.statistics.job import StatisticsJob, run_job
 from s2parity_plugin.core.statistics.requests import StatisticsSettings, build_requests
