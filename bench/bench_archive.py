@@ -30,22 +30,13 @@ def run(work_dir: Path) -> dict:
     from s2parity_plugin.core.archive.query import build_query
     from s2parity_plugin.core.archive.search import CatalogCache
     from s2parity_plugin.core.model.seed import seed_aoi_wkt
-    from s2parity_plugin.core.service.endpoints import Credentials, Endpoint
     from s2parity_plugin.sample_endpoints import SampleEndpoints
     from s2parity_plugin.sample_endpoints import scene_generator as sg
+    from tests.unit.sample_pair import pair_endpoints
 
     query = build_query(seed_aoi_wkt(), "EPSG:3035", "2019-01-01", "2024-12-31")
     with SampleEndpoints(host="127.0.0.1", port=0, token_ttl_s=3600.0) as eps:
-        info = eps.info
-        a, b = (
-            Endpoint(
-                f"sample-{d}",
-                info[d]["base_url"],
-                info[d]["token_url"],
-                Credentials(info[d]["client_id"], info[d]["client_secret"]),
-            )
-            for d in ("sh", "cdse")
-        )
+        a, b = pair_endpoints(eps.info)
 
         def timed(clear_server: bool, cache: CatalogCache) -> tuple[float, object]:
             if clear_server:

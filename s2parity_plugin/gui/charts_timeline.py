@@ -12,9 +12,10 @@ import datetime as dt
 from typing import Any
 
 from qgis.PyQt.QtCore import QPointF, QRectF, Qt
-from qgis.PyQt.QtGui import QColor, QFont, QImage, QPainter, QPen
+from qgis.PyQt.QtGui import QColor, QImage, QPainter, QPen
 
 from s2parity_plugin.core.model import s2facts
+from s2parity_plugin.gui.plots import chart_image, style_painter
 from s2parity_plugin.i18n import tr
 
 MARGIN_L, MARGIN_R, MARGIN_T = 34, 12, 22
@@ -99,13 +100,9 @@ def timeline_image(
 ) -> QImage:
     """The chart of a timeline report as an image (``selected``: a ``YYYY-MM-DD`` to mark with a line)."""
     height = height or preferred_height(report, width)
-    image = QImage(width, height, QImage.Format.Format_ARGB32)
-    image.fill(QColor("white"))
+    image = chart_image(width, height)
     painter = QPainter(image)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    font = QFont()
-    font.setPointSize(8)
-    painter.setFont(font)
+    style_painter(painter)
     plot = plot_rect(width, height)
     _title(painter, report, width)
     _shade_periods(painter, report, plot)

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qgis.PyQt.QtCore import QPointF, QRectF, Qt
-from qgis.PyQt.QtGui import QColor, QFont, QImage, QPainter, QPen
+from qgis.PyQt.QtGui import QColor, QImage, QPainter, QPen
 
+from s2parity_plugin.gui.plots import chart_image, style_painter
 from s2parity_plugin.i18n import tr
 
 MARGIN_L, MARGIN_R, MARGIN_T, MARGIN_B, GAP = 56, 12, 22, 26, 14
@@ -173,11 +174,8 @@ def _markers(painter: QPainter, s: Series, plot: QRectF, d0: dt.date, d1: dt.dat
 def draw_timeseries(painter: QPainter, rect: QRectF, s: Series) -> None:
     """Draw the chart of ``s`` into ``rect`` (white background, title, two panels, markers, date labels)."""
     painter.save()
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    style_painter(painter)
     painter.fillRect(rect, QColor("white"))
-    font = QFont()
-    font.setPointSize(8)
-    painter.setFont(font)
     painter.setPen(QColor("black"))
     painter.drawText(QRectF(rect.left(), rect.top(), rect.width(), MARGIN_T), Qt.AlignmentFlag.AlignCenter, s.title)
     plot = QRectF(
@@ -205,8 +203,7 @@ def draw_timeseries(painter: QPainter, rect: QRectF, s: Series) -> None:
 
 def timeseries_image(s: Series, width: int = 640, height: int = 360) -> QImage:
     """The chart as an image (for the demo's PNG and tests); works without a display."""
-    image = QImage(width, height, QImage.Format.Format_ARGB32)
-    image.fill(QColor("white"))
+    image = chart_image(width, height)
     painter = QPainter(image)
     draw_timeseries(painter, QRectF(0, 0, width, height), s)
     painter.end()

@@ -36,6 +36,7 @@ from qgis.PyQt.QtWidgets import (
 
 from s2parity_plugin.adapters.compat import GEOMETRY_POLYGON, LAYER_POLYGON
 from s2parity_plugin.core.service.endpoints import default_pair, get_profile, profiles
+from s2parity_plugin.gui.widgets import checkbox, combo
 from s2parity_plugin.i18n import tr
 
 SETTINGS_PREFIX = "s2parity/form/"
@@ -203,27 +204,43 @@ class ComparisonForm(QWidget):
         self.iface = iface
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
+        for box in (
+            self._aoi_box(),
+            self._date_box(),
+            self._what_box(),
+            self._grid_box(),
+            self._endpoint_box(),
+            self._output_box(),
+        ):
+            outer.addWidget(box)
+        self._connect()
+        self.load_settings()
+        self._update_what()
+        self.date_to.setEnabled(self.use_range.isChecked())
+        self.per_date.setEnabled(self.use_range.isChecked())
+        if iface is not None:
+            iface.currentLayerChanged.connect(self.follow_active_layer)
+            self.follow_active_layer(iface.activeLayer())
 
-        # --- Area of interest ---
-        aoi_box = QGroupBox(tr("Area of interest"))
-        aoi = QFormLayout(aoi_box)
+    def _aoi_box(self) -> QGroupBox:
+        box = QGroupBox(tr("Area of interest"))
+        aoi = QFormLayout(box)
         self.aoi_layer = QgsMapLayerComboBox()
         self.aoi_layer.setObjectName("aoi_layer")
         self.aoi_layer.setFilters(LAYER_POLYGON)
         self.aoi_layer.setAllowEmptyLayer(True)
         self.aoi_layer.setToolTip(tr("The polygons to compare; the active polygon layer is picked automatically"))
         _compact(self.aoi_layer)
-        self.selected_only = QCheckBox(tr("Selected features only"))
-        self.selected_only.setObjectName("selected_only")
+        self.selected_only = checkbox(tr("Selected features only"), "selected_only")
         self.aoi_error = _error_label()
         aoi.addRow(tr("Polygon layer"), self.aoi_layer)
         aoi.addRow("", self.selected_only)
         aoi.addRow(self.aoi_error)
-        outer.addWidget(aoi_box)
+        return box
 
-        # --- Dates ---
-        date_box = QGroupBox(tr("Acquisition date"))
-        dates = QFormLayout(date_box)
+    def _date_box(self) -> QGroupBox:
+        box = QGroupBox(tr("Acquisition date"))
+        dates = QFormLayout(box)
         self.date_from = QDateEdit(SEED_DATE)
         self.date_from.setObjectName("date_from")
         self.use_range = QCheckBox(tr("Date range, until"))
@@ -240,32 +257,26 @@ class ComparisonForm(QWidget):
         until.addWidget(self.use_range)
         until.addWidget(self.date_to, 1)
         dates.addRow("", until)
-        self.per_date = QCheckBox(tr("One comparison per date"))
-        self.per_date.setObjectName("per_date")
-        self.per_date.setToolTip(
+        self.per_date = checkbox(
+            tr("One comparison per date"),
+            "per_date",
             tr(
                 "Compare each acquisition date of the range on its own (dates both catalogs list) instead of one "
                 "mosaic of the range; the Results tab then offers the dates."
-            )
+            ),
         )
         dates.addRow("", self.per_date)
         self.date_error = _error_label()
         dates.addRow(self.date_error)
-        outer.addWidget(date_box)
+        return box
 
-        # --- What to compare ---
-        what_box = QGroupBox(tr("What to compare"))
-        what = QFormLayout(what_box)
-        self.preset = QComboBox()
-        self.preset.setObjectName("preset")
-        for band in BANDS:
-            self.preset.addItem(tr("Band {0}").format(band), band)
-        self.preset.addItem(tr("NDVI (B04, B08)"), "NDVI")
-        self.preset.addItem(tr("Custom evalscript"), "CUSTOM")
-        self.units = QComboBox()
-        self.units.setObjectName("units")
-        self.units.addItem(tr("DN (digital numbers)"), "DN")
-        self.units.addItem(tr("Reflectance (0–1)"), "REFLECTANCE")
+    def _what_box(self) -> QGroupBox:
+        box = QGroupBox(tr("What to compare"))
+        what = QFormLayout(box)
+        presets = [(tr("Band {0}").format(band), band) for band in BANDS]
+        presets += [(tr("NDVI (B04, B08)"), "NDVI"), (tr("Custom evalscript"), "CUSTOM")]
+        self.preset = combo("preset", presets)
+        self.units = combo("units", [(tr("DN (digital numbers)"), "DN"), (tr("Reflectance (0–1)"), "REFLECTANCE")])
         self.units.setToolTip(tr("NDVI and custom evalscripts define their own units"))
         self.evalscript = QgsCodeEditorJavascript()
         self.evalscript.setObjectName("evalscript")
@@ -275,27 +286,29 @@ class ComparisonForm(QWidget):
         what.addRow(tr("Units"), self.units)
         what.addRow(self.evalscript)
         what.addRow(self.evalscript_error)
-        outer.addWidget(what_box)
+        return box
 
-        # --- Grid and processing options ---
-        grid_box = QGroupBox(tr("Grid and options"))
-        grid = QFormLayout(grid_box)
+    def _grid_box(self) -> QGroupBox:
+        box = QGroupBox(tr("Grid and options"))
+        grid = QFormLayout(box)
         self.resolution = QDoubleSpinBox()
         self.resolution.setObjectName("resolution")
         self.resolution.setRange(10.0, 1000.0)
         self.resolution.setDecimals(1)
         self.resolution.setSuffix(" m")
         self.resolution.setValue(10.0)
-        self.crs = QComboBox()
-        self.crs.setObjectName("crs")
+        self.crs = combo(
+            "crs",
+            [
+                (tr("Auto: UTM zone of the AOI"), ""),
+                (tr("EPSG:3035 (ETRS89-extended / LAEA Europe)"), "EPSG:3035"),
+                (tr("Project CRS"), "PROJECT"),
+            ],
+        )
         _compact(self.crs)
-        self.crs.addItem(tr("Auto: UTM zone of the AOI"), "")
-        self.crs.addItem(tr("EPSG:3035 (ETRS89-extended / LAEA Europe)"), "EPSG:3035")
-        self.crs.addItem(tr("Project CRS"), "PROJECT")
-        self.mosaicking = QComboBox()
-        self.mosaicking.setObjectName("mosaicking")
-        self.mosaicking.addItem(tr("ORBIT (one value per orbit)"), "ORBIT")
-        self.mosaicking.addItem(tr("SIMPLE (one mosaic)"), "SIMPLE")
+        self.mosaicking = combo(
+            "mosaicking", [(tr("ORBIT (one value per orbit)"), "ORBIT"), (tr("SIMPLE (one mosaic)"), "SIMPLE")]
+        )
         self.mosaicking.setToolTip(
             tr(
                 "How the Process API combines acquisitions of the date range: ORBIT keeps one value per orbit "
@@ -303,44 +316,47 @@ class ComparisonForm(QWidget):
                 "(most recent on top). With a single date both give the same pixels."
             )
         )
-        self.harmonize = QCheckBox(tr("harmonizeValues (no BOA offset)"))
-        self.harmonize.setObjectName("harmonize")
-        self.harmonize.setChecked(True)
-        self.harmonize.setToolTip(
+        grid.addRow(tr("Resolution"), self.resolution)
+        grid.addRow(tr("Request CRS"), self.crs)
+        grid.addRow(tr("Mosaicking"), self.mosaicking)
+        for option in self._option_checkboxes():
+            grid.addRow(option)
+        return box
+
+    def _option_checkboxes(self) -> tuple[QCheckBox, ...]:
+        """harmonizeValues, shift correction and SCL masking: the processing options shown as check boxes."""
+        self.harmonize = checkbox(
+            tr("harmonizeValues (no BOA offset)"),
+            "harmonize",
             tr(
                 "Process API option: subtract the BOA_ADD_OFFSET (−1000 DN) that processing baseline 04.00 and "
                 "later add, so old and new baselines are on the same scale. Untick to see the raw offset."
-            )
+            ),
+            checked=True,
         )
-        self.shift_correct = QCheckBox(tr("Also a shift-corrected difference"))
-        self.shift_correct.setObjectName("shift_correct")
-        self.shift_correct.setToolTip(
+        self.shift_correct = checkbox(
+            tr("Also a shift-corrected difference"),
+            "shift_correct",
             tr(
                 "Estimate the geolocation shift of B relative to A (sub-pixel, by phase correlation) and add a "
                 "difference layer with B moved back onto A, to separate misregistration from radiometry."
-            )
+            ),
         )
-        self.mask_invalid = QCheckBox(tr("Mask invalid SCL on the map"))
-        self.mask_invalid.setObjectName("mask_invalid")
-        self.mask_invalid.setChecked(True)
-        self.mask_invalid.setToolTip(
+        self.mask_invalid = checkbox(
+            tr("Mask invalid SCL on the map"),
+            "mask_invalid",
             tr(
                 "Invalid SCL classes: 1 saturated/defective, 2 dark area, 3 cloud shadow, 7 unclassified, 8–9 "
                 "cloud, 10 thin cirrus, 11 snow. The statistics always leave them out; ticked, the difference "
                 "layer does too. Unticked, it keeps them and greys them out with the SCL mismatch overlay."
-            )
+            ),
+            checked=True,
         )
-        grid.addRow(tr("Resolution"), self.resolution)
-        grid.addRow(tr("Request CRS"), self.crs)
-        grid.addRow(tr("Mosaicking"), self.mosaicking)
-        grid.addRow(self.harmonize)
-        grid.addRow(self.shift_correct)
-        grid.addRow(self.mask_invalid)
-        outer.addWidget(grid_box)
+        return self.harmonize, self.shift_correct, self.mask_invalid
 
-        # --- Endpoints ---
-        ep_box = QGroupBox(tr("Endpoints"))
-        eps = QVBoxLayout(ep_box)
+    def _endpoint_box(self) -> QGroupBox:
+        box = QGroupBox(tr("Endpoints"))
+        eps = QVBoxLayout(box)
         self.endpoint_a = EndpointPicker("a")
         self.endpoint_b = EndpointPicker("b")
         eps.addWidget(QLabel("<b>A</b>"))
@@ -364,11 +380,11 @@ class ComparisonForm(QWidget):
         self.same_credentials.setStyleSheet("color: #b9770e;")
         self.same_credentials.hide()
         eps.addWidget(self.same_credentials)
-        outer.addWidget(ep_box)
+        return box
 
-        # --- Output ---
-        out_box = QGroupBox(tr("Output"))
-        out = QFormLayout(out_box)
+    def _output_box(self) -> QGroupBox:
+        box = QGroupBox(tr("Output"))
+        out = QFormLayout(box)
         self.output_folder = QgsFileWidget()
         self.output_folder.setObjectName("output_folder")
         self.output_folder.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
@@ -376,8 +392,11 @@ class ComparisonForm(QWidget):
         self.output_error = _error_label()
         out.addRow(tr("Folder"), self.output_folder)
         out.addRow(self.output_error)
-        outer.addWidget(out_box)
+        return box
 
+    def _connect(self) -> None:
+        """Re-check the credentials when an endpoint changes; the range widgets follow the range check box; the
+        units and evalscript follow the preset."""
         for picker in (self.endpoint_a, self.endpoint_b):
             picker.profile.currentIndexChanged.connect(self.check_credentials)
             picker.auth.selectedConfigIdChanged.connect(self.check_credentials)
@@ -385,13 +404,6 @@ class ComparisonForm(QWidget):
         self.use_range.toggled.connect(self.date_to.setEnabled)
         self.use_range.toggled.connect(self.per_date.setEnabled)
         self.preset.currentIndexChanged.connect(self._update_what)
-        self.load_settings()
-        self._update_what()
-        self.date_to.setEnabled(self.use_range.isChecked())
-        self.per_date.setEnabled(self.use_range.isChecked())
-        if iface is not None:
-            iface.currentLayerChanged.connect(self.follow_active_layer)
-            self.follow_active_layer(iface.activeLayer())
 
     # ----------------------------------------------------------------------------------------------
     def shutdown(self) -> None:

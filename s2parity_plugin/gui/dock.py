@@ -36,7 +36,6 @@ from qgis.PyQt.QtWidgets import (
     QLabel,
     QMessageBox,
     QProgressBar,
-    QPushButton,
     QScrollArea,
     QTabWidget,
     QVBoxLayout,
@@ -50,6 +49,7 @@ from s2parity_plugin.gui.install_dependencies import MissingDependencyPanel
 from s2parity_plugin.gui.map_overlays import CanvasLabel, alive
 from s2parity_plugin.gui.pixel_inspector import PixelInspectorTool
 from s2parity_plugin.gui.swipe import SwipeTool
+from s2parity_plugin.gui.widgets import button
 from s2parity_plugin.i18n import tr
 
 COMPARE_ALG = "s2parity:compareendpoints"
@@ -273,16 +273,15 @@ class S2ParityDock(QgsDockWidget):
         layout = QVBoxLayout(bar)
         layout.setContentsMargins(6, 4, 6, 4)
         buttons = QHBoxLayout()
-        self.compare_button = QPushButton(tr("Compare"))
-        self.compare_button.setObjectName("compare_button")
+        self.compare_button = button(
+            tr("Compare"), "compare_button", tr("Fetch the request from A and B and compare them (Ctrl+Return)")
+        )
         self.compare_button.setDefault(True)
-        self.compare_button.setToolTip(tr("Fetch the request from A and B and compare them (Ctrl+Return)"))
-        self.cancel_button = QPushButton(tr("Cancel"))
-        self.cancel_button.setObjectName("cancel_button")
+        self.cancel_button = button(tr("Cancel"), "cancel_button")
         self.cancel_button.setEnabled(False)
-        self.help_button = QPushButton(tr("Help"))
-        self.help_button.setObjectName("help_button")
-        self.help_button.setToolTip(tr("Open the S2 Parity guide (README, section 'Using the dock')"))
+        self.help_button = button(
+            tr("Help"), "help_button", tr("Open the S2 Parity guide (README, section 'Using the dock')")
+        )
         buttons.addWidget(self.compare_button, 2)
         buttons.addWidget(self.cancel_button, 1)
         buttons.addWidget(self.help_button, 1)
@@ -304,20 +303,29 @@ class S2ParityDock(QgsDockWidget):
 
     def _build_tools(self) -> QGridLayout:
         tools = QGridLayout()
-        self.inspect_button = QPushButton(tr("Pixel inspector"))
-        self.inspect_button.setObjectName("inspect_button")
-        self.inspect_button.setToolTip(tr("Hover the map to read A, B, B − A and both SCL classes; Esc leaves"))
-        self.swipe_button = QPushButton(tr("Swipe"))
-        self.swipe_button.setObjectName("swipe_button")
-        self.swipe_button.setToolTip(tr("Drag on the map to move the divider between the two layers; Esc leaves"))
-        self.flicker_button = QPushButton(tr("Flicker A/B"))
-        self.flicker_button.setObjectName("flicker_button")
-        self.flicker_button.setToolTip(tr("Alternate A and B on the map (layers above them are hidden meanwhile)"))
-        self.export_button = QPushButton(tr("Export…"))
-        self.export_button.setObjectName("export_button")
-        self.export_button.setToolTip(tr("Copy the rasters, styles and report of this run to a folder"))
-        for button in (self.inspect_button, self.swipe_button, self.flicker_button):
-            button.setCheckable(True)
+        self.inspect_button, self.swipe_button, self.flicker_button = (
+            button(text, name, tip, checkable=True)
+            for text, name, tip in (
+                (
+                    tr("Pixel inspector"),
+                    "inspect_button",
+                    tr("Hover the map to read A, B, B − A and both SCL classes; Esc leaves"),
+                ),
+                (
+                    tr("Swipe"),
+                    "swipe_button",
+                    tr("Drag on the map to move the divider between the two layers; Esc leaves"),
+                ),
+                (
+                    tr("Flicker A/B"),
+                    "flicker_button",
+                    tr("Alternate A and B on the map (layers above them are hidden meanwhile)"),
+                ),
+            )
+        )
+        self.export_button = button(
+            tr("Export…"), "export_button", tr("Copy the rasters, styles and report of this run to a folder")
+        )
         self.swipe_left = QComboBox()
         self.swipe_left.setObjectName("swipe_left")
         self.swipe_right = QComboBox()

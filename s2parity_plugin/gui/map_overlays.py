@@ -8,13 +8,23 @@ Project › New): deleted nodes are skipped, never touched.
 from __future__ import annotations
 
 from qgis.core import QgsLayerTreeLayer, QgsProject
-from qgis.gui import QgsMapCanvasItem
+from qgis.gui import QgsMapCanvasItem, QgsMapTool
 from qgis.PyQt import sip
 from qgis.PyQt.QtCore import QPointF, QRectF, Qt
-from qgis.PyQt.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
+from qgis.PyQt.QtGui import QColor, QFont, QFontMetricsF, QKeyEvent, QPainter, QPen
 
 LABEL_MARGIN_PX = 8
 LABEL_PADDING_PX = 5
+
+
+def leave_on_escape(tool: QgsMapTool, event: QKeyEvent) -> None:
+    """A map tool's ``keyPressEvent``: Esc unsets ``tool`` on its canvas (accepted); other keys are ignored, so the
+    canvas handles them."""
+    if event.key() == Qt.Key.Key_Escape:
+        tool.canvas().unsetMapTool(tool)
+        event.accept()
+    else:
+        event.ignore()
 
 
 def alive(obj) -> bool:

@@ -11,6 +11,7 @@ from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtGui import QColor, QCursor
 
 from s2parity_plugin.core.model.scl import scl_name
+from s2parity_plugin.gui.map_overlays import leave_on_escape
 from s2parity_plugin.i18n import tr
 
 ROLES = (("value_a", "A"), ("value_b", "B"), ("difference", "B − A"), ("scl_a", "SCL A"), ("scl_b", "SCL B"))
@@ -116,11 +117,7 @@ class PixelInspectorTool(QgsMapTool):
         self._report(self.toMapCoordinates(event.pos()))
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 (QGIS API)
-        if event.key() == Qt.Key.Key_Escape:
-            self.canvas().unsetMapTool(self)
-            event.accept()
-        else:
-            event.ignore()
+        leave_on_escape(self, event)
 
     def deactivate(self) -> None:
         self.pinned = False

@@ -2,8 +2,8 @@
 density plot with a colour bar. They render numbers already in the report; they compute nothing of their own
 beyond choosing what range to show.
 
-Other chart modules may reuse :func:`frame` (a white pixmap with a title and a plot rectangle), :func:`nice_ticks`
-and :func:`viridis`.
+Other chart modules reuse :func:`style_painter` and :func:`chart_image` (the look and canvas all charts share),
+:func:`frame` (a white pixmap with a title and a plot rectangle), :func:`nice_ticks` and :func:`viridis`.
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ import math
 from collections.abc import Sequence
 
 from qgis.PyQt.QtCore import QPointF, QRectF, Qt
-from qgis.PyQt.QtGui import QColor, QFont, QLinearGradient, QPainter, QPen, QPixmap
+from qgis.PyQt.QtGui import QColor, QFont, QImage, QLinearGradient, QPainter, QPen, QPixmap
 
 from s2parity_plugin.i18n import tr
 
 MARGIN_L, MARGIN_R, MARGIN_T, MARGIN_B = 60, 10, 18, 30
 COLOUR_BAR_PX = 12
+CHART_FONT_PT = 8
 #: Viridis (matplotlib's perceptually uniform colour map) at 9 stops, dark blue → yellow.
 VIRIDIS = ("#440154", "#472d7b", "#3b528b", "#2c728e", "#21918c", "#28ae80", "#5ec962", "#addc30", "#fde725")
 #: The histogram shows the central part of the distribution: from the 1st to the 99th percentile.
@@ -26,16 +27,29 @@ AXIS = "#555555"
 ZERO_LINE = "#c0392b"
 
 
+def style_painter(painter: QPainter) -> None:
+    """The look every S2 Parity chart shares: antialiasing and an 8-point font."""
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    font = QFont()
+    font.setPointSize(CHART_FONT_PT)
+    painter.setFont(font)
+
+
+def chart_image(width: int, height: int) -> QImage:
+    """A white ``width``×``height`` ARGB32 image to paint a chart on; unlike a pixmap it needs no display (demo PNGs,
+    tests)."""
+    image = QImage(width, height, QImage.Format.Format_ARGB32)
+    image.fill(QColor("white"))
+    return image
+
+
 def frame(width: int, height: int, title: str, margin_r: int = MARGIN_R) -> tuple[QPixmap, QPainter, QRectF]:
     """A white ``width``×``height`` pixmap with ``title`` on top; returns (pixmap, active painter, plot rectangle).
     The caller draws into the rectangle and ends the painter."""
     pixmap = QPixmap(width, height)
     pixmap.fill(QColor("white"))
     painter = QPainter(pixmap)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    font = QFont()
-    font.setPointSize(8)
-    painter.setFont(font)
+    style_painter(painter)
     painter.drawText(QRectF(0, 0, width, MARGIN_T), int(Qt.AlignmentFlag.AlignCenter), title)
     plot = QRectF(MARGIN_L, MARGIN_T, width - MARGIN_L - margin_r, height - MARGIN_T - MARGIN_B)
     painter.setPen(QPen(QColor(AXIS)))

@@ -13,7 +13,7 @@ from qgis.gui import QgsMapCanvasItem, QgsMapTool
 from qgis.PyQt.QtCore import QPointF, QRectF, Qt, pyqtSignal
 from qgis.PyQt.QtGui import QColor, QCursor, QFont, QImage, QPainter, QPen
 
-from s2parity_plugin.gui.map_overlays import VisibilityGuard, alive
+from s2parity_plugin.gui.map_overlays import VisibilityGuard, alive, leave_on_escape
 
 DIVIDER_WIDTH_PX = 3
 HANDLE_RADIUS_PX = 9
@@ -193,11 +193,7 @@ class SwipeTool(QgsMapTool):
         self._dragging = False
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 (QGIS API)
-        if event.key() == Qt.Key.Key_Escape:
-            self.canvas().unsetMapTool(self)
-            event.accept()
-        else:
-            event.ignore()
+        leave_on_escape(self, event)
 
     def _move_to(self, x: float) -> None:
         width = self.canvas().width() or 1

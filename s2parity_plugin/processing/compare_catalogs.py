@@ -7,8 +7,6 @@ the JSON report. No processing units are used: only Catalog API searches.
 
 from __future__ import annotations
 
-from typing import Any
-
 from qgis.core import (
     QgsFeature,
     QgsFeatureSink,
@@ -18,7 +16,6 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingParameterBoolean,
-    QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
@@ -29,15 +26,15 @@ from qgis.PyQt.QtCore import QVariant
 
 from s2parity_plugin.adapters.compat import NUMBER_DOUBLE, SOURCE_VECTOR, SOURCE_VECTOR_POLYGON, WKB_NO_GEOMETRY
 from s2parity_plugin.core.errors import EndpointConfigError, S2ParityError
-from s2parity_plugin.core.service.endpoints import Endpoint, profile_ids
+from s2parity_plugin.core.service.endpoints import Endpoint
 from s2parity_plugin.i18n import tr
-from s2parity_plugin.processing.base import S2ParityAlgorithm
+from s2parity_plugin.processing.base import EndpointPairAlgorithm
 from s2parity_plugin.processing.python_thread import in_python_thread
 
 _VARIANT = {"str": QVariant.String, "int": QVariant.Int, "float": QVariant.Double, "bool": QVariant.Bool}
 
 
-class CompareCatalogsAlgorithm(S2ParityAlgorithm):
+class CompareCatalogsAlgorithm(EndpointPairAlgorithm):
     """Which acquisitions of a period the two deployments will serve differently, and why."""
 
     NAME = "comparecatalogs"
@@ -59,17 +56,9 @@ class CompareCatalogsAlgorithm(S2ParityAlgorithm):
     SELECTED_ONLY = "SELECTED_ONLY"
     DATE_FROM = "DATE_FROM"
     DATE_TO = "DATE_TO"
-    ENDPOINT_A = "ENDPOINT_A"
-    ENDPOINT_B = "ENDPOINT_B"
-    AUTH_A = "AUTH_A"
-    AUTH_B = "AUTH_B"
     MAX_CLOUD_COVERAGE = "MAX_CLOUD_COVERAGE"
     OUTPUT_TABLE = "OUTPUT_TABLE"
     OUTPUT_REPORT = "OUTPUT_REPORT"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._prepared: dict[str, Any] = {}
 
     def initAlgorithm(self, config: dict | None = None) -> None:
         self.addParameter(
@@ -78,19 +67,7 @@ class CompareCatalogsAlgorithm(S2ParityAlgorithm):
         self.addParameter(QgsProcessingParameterBoolean(self.SELECTED_ONLY, tr("Selected features only"), False))
         self.addParameter(QgsProcessingParameterString(self.DATE_FROM, tr("Start date (YYYY-MM-DD, UTC)")))
         self.addParameter(QgsProcessingParameterString(self.DATE_TO, tr("End date (YYYY-MM-DD, UTC, inclusive)")))
-        for key, label, default in (
-            (self.ENDPOINT_A, tr("Endpoint A"), "sentinelhub"),
-            (self.ENDPOINT_B, tr("Endpoint B"), "cdse"),
-        ):
-            self.addParameter(
-                QgsProcessingParameterEnum(key, label, list(profile_ids()), False, default, usesStaticStrings=True)
-            )
-        for key, side in ((self.AUTH_A, "A"), (self.AUTH_B, "B")):
-            self.addParameter(
-                QgsProcessingParameterString(
-                    key, tr("Credentials {} (auth config id or sentinelhub profile)").format(side), "", False, True
-                )
-            )
+        self.add_endpoint_parameters()
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.MAX_CLOUD_COVERAGE,
@@ -127,13 +104,11 @@ class CompareCatalogsAlgorithm(S2ParityAlgorithm):
 
     def _endpoint(self, parameters: dict, context: QgsProcessingContext, side: str) -> Endpoint:
         """Resolve one side. ``custom`` takes its URLs from the sentinelhub-py profile named in AUTH_x."""
-        from s2parity_plugin.adapters.auth import resolve_credentials
         from s2parity_plugin.core.service.endpoints import credentials_from_sh_profile, resolve_endpoint
 
-        profile = self.parameterAsEnumString(parameters, f"ENDPOINT_{side}", context)
-        reference = self.parameterAsString(parameters, f"AUTH_{side}", context)
+        profile, reference = self.endpoint_choice(parameters, context, side)
         if profile != "custom":
-            return resolve_endpoint(profile, resolve_credentials(reference))
+            return self.resolve_side(parameters, context, side)
         try:
             creds, base_url, token_url = credentials_from_sh_profile(reference)
         except EndpointConfigError as exc:

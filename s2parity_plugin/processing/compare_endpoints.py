@@ -195,7 +195,7 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
 
         options = CompareOptions(
             invalid_classes=self.parameterAsString(parameters, self.INVALID_CLASSES, context) or DEFAULT_INVALID,
-            tolerance=self._optional_number(parameters, self.TOLERANCE, context),
+            tolerance=self.optional_double(parameters, self.TOLERANCE, context),
             shift_correct=self.parameterAsBoolean(parameters, self.SHIFT_CORRECT, context),
             mask_invalid=self.parameterAsBoolean(parameters, self.MASK_INVALID, context),
         )
@@ -236,12 +236,6 @@ class CompareEndpointsAlgorithm(S2ParityAlgorithm):
             geometry.transform(transform)
             zones.append((fid, geometry.asWkt()))
         return zones
-
-    def _optional_number(self, parameters: dict, name: str, context: QgsProcessingContext) -> float | None:
-        value = parameters.get(name)
-        if value is None or value == "":
-            return None
-        return self.parameterAsDouble(parameters, name, context)
 
 
 class ErrorRecordingFeedback(QgsProcessingFeedback):

@@ -165,62 +165,81 @@ class CompareRastersAlgorithm(S2ParityAlgorithm):
             raise QgsProcessingException(f"{name}: {source} is not a raster file on disk (save it as GeoTIFF first).")
         return Path(source)
 
-    def _optional_number(self, parameters: dict, name: str, context: QgsProcessingContext) -> float | None:
-        value = parameters.get(name)
-        if value is None or value == "":
-            return None
-        return self.parameterAsDouble(parameters, name, context)
-
     @in_python_thread
     def processAlgorithm(
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict[str, Any]:
-        from s2parity_plugin.core.compare import CompareCancelled, CompareOptions, compare_rasters
-        from s2parity_plugin.core.errors import S2ParityError
+        from s2parity_plugin.core.compare.scl_check import annotate
 
+        inputs = self._inputs(parameters, context)
+        work = Path(tempfile.mkdtemp(prefix="comparerasters_", dir=QgsProcessingUtils.tempFolder()))
+        result = self._compare(parameters, context, feedback, inputs, work)
+        if result is None:
+            return {}
+        scl_note = annotate(result.report, inputs["scl_a"], inputs["scl_b"])
+        if scl_note:
+            feedback.pushWarning(scl_note)
+        outputs = self._deliver_rasters(parameters, context, feedback, result, work)
+        return self._finish_report(parameters, context, feedback, result.report, outputs)
+
+    def _inputs(self, parameters: dict, context: QgsProcessingContext) -> dict[str, Any]:
+        """The raster files (value and SCL of A and B) and the metadata of each side (from the run folder, with
+        UNITS applied)."""
         value_a = self._source(parameters, self.RASTER_A, context)
         value_b = self._source(parameters, self.RASTER_B, context)
         if value_a is None or value_b is None:
             raise QgsProcessingException("Choose both raster A and raster B.")
-        scl_a = self._source(parameters, self.SCL_A, context)
-        scl_b = self._source(parameters, self.SCL_B, context)
         metadata = run_folder_metadata(value_a) or ({}, {})
         meta_a, meta_b = dict(metadata[0]), dict(metadata[1])
         units = self.parameterAsEnumString(parameters, self.UNITS, context) or "FROM_RUN"
         if units != "FROM_RUN":
             meta_a["units"] = meta_b["units"] = units
-        shift_correct = self.parameterAsBoolean(parameters, self.SHIFT_CORRECT, context)
-        diff_dest = self.parameterAsOutputLayer(parameters, self.OUTPUT_DIFFERENCE, context)
-        mismatch_dest = self.parameterAsOutputLayer(parameters, self.OUTPUT_MISMATCH, context)
-        corrected_dest = self.parameterAsOutputLayer(parameters, self.OUTPUT_SHIFT_CORRECTED, context)
-        report_dest = self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context)
+        return {
+            "value_a": value_a,
+            "value_b": value_b,
+            "scl_a": self._source(parameters, self.SCL_A, context),
+            "scl_b": self._source(parameters, self.SCL_B, context),
+            "metadata_a": meta_a,
+            "metadata_b": meta_b,
+        }
+
+    def _compare(
+        self,
+        parameters: dict,
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+        inputs: dict[str, Any],
+        work: Path,
+    ) -> Any:
+        """Run the core comparison into ``work``; ``None`` when cancelled. On cancel or error ``work`` is removed."""
+        from s2parity_plugin.core.compare import CompareCancelled, CompareOptions, compare_rasters
+        from s2parity_plugin.core.errors import S2ParityError
 
         def progress(fraction: float) -> bool:
             feedback.setProgress(100.0 * fraction)
             return not feedback.isCanceled()
 
-        work = Path(tempfile.mkdtemp(prefix="comparerasters_", dir=QgsProcessingUtils.tempFolder()))
         try:
-            result = compare_rasters(
-                value_a,
-                value_b,
+            return compare_rasters(
+                inputs["value_a"],
+                inputs["value_b"],
                 work,
-                scl_a=scl_a,
-                scl_b=scl_b,
-                metadata_a=meta_a,
-                metadata_b=meta_b,
+                scl_a=inputs["scl_a"],
+                scl_b=inputs["scl_b"],
+                metadata_a=inputs["metadata_a"],
+                metadata_b=inputs["metadata_b"],
                 options=CompareOptions(
                     invalid_classes=self.parameterAsString(parameters, self.INVALID_CLASSES, context)
                     or DEFAULT_INVALID,
-                    tolerance=self._optional_number(parameters, self.TOLERANCE, context),
-                    shift_correct=shift_correct,
+                    tolerance=self.optional_double(parameters, self.TOLERANCE, context),
+                    shift_correct=self.parameterAsBoolean(parameters, self.SHIFT_CORRECT, context),
                 ),
                 feedback=progress,
             )
         except CompareCancelled:
             shutil.rmtree(work, ignore_errors=True)
             feedback.pushInfo("Comparison cancelled; no output was written.")
-            return {}
+            return None
         except S2ParityError as exc:
             shutil.rmtree(work, ignore_errors=True)
             raise QgsProcessingException(str(exc)) from exc
@@ -228,12 +247,18 @@ class CompareRastersAlgorithm(S2ParityAlgorithm):
             shutil.rmtree(work, ignore_errors=True)
             raise QgsProcessingException(f"GDAL could not complete the comparison: {exc}") from exc
 
-        report = result.report
-        from s2parity_plugin.core.compare.scl_check import annotate
-
-        scl_note = annotate(report, scl_a, scl_b)
-        if scl_note:
-            feedback.pushWarning(scl_note)
+    def _deliver_rasters(
+        self,
+        parameters: dict,
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+        result: Any,
+        work: Path,
+    ) -> dict[str, Any]:
+        """Move the difference, mismatch and shift-corrected rasters to their destinations; their paths (or None)."""
+        diff_dest = self.parameterAsOutputLayer(parameters, self.OUTPUT_DIFFERENCE, context)
+        mismatch_dest = self.parameterAsOutputLayer(parameters, self.OUTPUT_MISMATCH, context)
+        corrected_dest = self.parameterAsOutputLayer(parameters, self.OUTPUT_SHIFT_CORRECTED, context)
         outputs: dict[str, Any] = {
             self.OUTPUT_DIFFERENCE: _deliver(result.difference, diff_dest),
             self.OUTPUT_MISMATCH: None,
@@ -247,9 +272,21 @@ class CompareRastersAlgorithm(S2ParityAlgorithm):
             outputs[self.OUTPUT_SHIFT_CORRECTED] = _deliver(
                 result.shift_corrected, corrected_dest or str(work / result.shift_corrected.name)
             )
-        elif shift_correct:
-            feedback.pushWarning(f"No shift-corrected difference: {report['shift'].get('note') or 'no shift'}.")
-        report_path = Path(report_dest)
+        elif self.parameterAsBoolean(parameters, self.SHIFT_CORRECT, context):
+            note = result.report["shift"].get("note") or "no shift"
+            feedback.pushWarning(f"No shift-corrected difference: {note}.")
+        return outputs
+
+    def _finish_report(
+        self,
+        parameters: dict,
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+        report: dict[str, Any],
+        outputs: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Write the JSON report (with the delivered outputs in it), log its summary, add the number outputs."""
+        report_path = Path(self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context))
         report_path.parent.mkdir(parents=True, exist_ok=True)
         report["outputs"] = {k: v for k, v in outputs.items() if v}
         report_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

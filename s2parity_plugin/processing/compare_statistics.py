@@ -34,6 +34,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
+import s2parity_plugin.core.service.endpoints  # noqa: F401  (needs sentinelhub: the provider hides this algorithm without it)
 from s2parity_plugin.adapters.compat import (
     GEOMETRY_POLYGON,
     NUMBER_DOUBLE,
@@ -41,9 +42,8 @@ from s2parity_plugin.adapters.compat import (
     SOURCE_VECTOR_POLYGON,
 )
 from s2parity_plugin.core.errors import S2ParityError
-from s2parity_plugin.core.service.endpoints import profile_ids  # needs sentinelhub: hides this algorithm without it
 from s2parity_plugin.i18n import tr
-from s2parity_plugin.processing.base import S2ParityAlgorithm
+from s2parity_plugin.processing.base import EndpointPairAlgorithm
 from s2parity_plugin.processing.python_thread import in_python_thread
 
 PRESETS = ("NDVI", "B04", "B08", "CUSTOM")
@@ -62,7 +62,7 @@ SUMMARY_TYPES = {
 }
 
 
-class CompareStatisticsAlgorithm(S2ParityAlgorithm):
+class CompareStatisticsAlgorithm(EndpointPairAlgorithm):
     """Statistical API of endpoint A and B per feature and interval → table, summary layer, report."""
 
     NAME = "comparestatistics"
@@ -91,10 +91,6 @@ class CompareStatisticsAlgorithm(S2ParityAlgorithm):
     PRESET = "PRESET"
     EVALSCRIPT = "EVALSCRIPT"
     INVALID_CLASSES = "INVALID_CLASSES"
-    ENDPOINT_A = "ENDPOINT_A"
-    ENDPOINT_B = "ENDPOINT_B"
-    AUTH_A = "AUTH_A"
-    AUTH_B = "AUTH_B"
     RESOLUTION = "RESOLUTION"
     MAX_REQUESTS_PER_MINUTE = "MAX_REQUESTS_PER_MINUTE"
     MAX_PU_PER_MINUTE = "MAX_PU_PER_MINUTE"
@@ -102,10 +98,6 @@ class CompareStatisticsAlgorithm(S2ParityAlgorithm):
     OUTPUT_TABLE = "OUTPUT_TABLE"
     OUTPUT_LAYER = "OUTPUT_LAYER"
     OUTPUT_REPORT = "OUTPUT_REPORT"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._prepared: dict[str, Any] = {}
 
     def initAlgorithm(self, config: dict | None = None) -> None:
         self.addParameter(
@@ -133,15 +125,7 @@ class CompareStatisticsAlgorithm(S2ParityAlgorithm):
                 self.INVALID_CLASSES, tr("SCL classes masked through dataMask (comma-separated, 0–11)"), DEFAULT_INVALID
             )
         )
-        for key, label, default in (
-            (self.ENDPOINT_A, tr("Endpoint A"), "sentinelhub"),
-            (self.ENDPOINT_B, tr("Endpoint B"), "cdse"),
-        ):
-            self.addParameter(
-                QgsProcessingParameterEnum(key, label, list(profile_ids()), False, default, usesStaticStrings=True)
-            )
-        for key, label in ((self.AUTH_A, tr("Credentials A")), (self.AUTH_B, tr("Credentials B"))):
-            self.addParameter(QgsProcessingParameterString(key, label, "", False, True))
+        self.add_endpoint_parameters()
         self._numbers()
         self.addParameter(
             QgsProcessingParameterFileDestination(
@@ -192,7 +176,7 @@ class CompareStatisticsAlgorithm(S2ParityAlgorithm):
             self.parameterAsDouble(parameters, self.MAX_REQUESTS_PER_MINUTE, context),
             self.parameterAsDouble(parameters, self.MAX_PU_PER_MINUTE, context),
         )
-        side_a, side_b = (Side(s, self._endpoint(parameters, context, s), budget) for s in ("A", "B"))
+        side_a, side_b = (Side(s, self.resolve_side(parameters, context, s), budget) for s in ("A", "B"))
         job = StatisticsJob(
             features=[(fid, geom.asWkt()) for fid, geom in features],
             layer_epsg=layer.crs().authid() or layer.crs().toWkt(),
@@ -247,14 +231,6 @@ class CompareStatisticsAlgorithm(S2ParityAlgorithm):
             resolution_m=self.parameterAsDouble(parameters, self.RESOLUTION, context),
         )
         return settings, output
-
-    def _endpoint(self, parameters: dict, context: QgsProcessingContext, side: str) -> Any:
-        from s2parity_plugin.adapters.auth import resolve_credentials
-        from s2parity_plugin.core.service.endpoints import resolve_endpoint
-
-        profile = self.parameterAsEnumString(parameters, f"ENDPOINT_{side}", context)
-        creds = resolve_credentials(self.parameterAsString(parameters, f"AUTH_{side}", context))
-        return resolve_endpoint(profile, creds)
 
     # -- any thread -----------------------------------------------------------------------------------------------
     @in_python_thread

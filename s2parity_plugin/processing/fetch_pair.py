@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from qgis.core import (
     QgsProcessingContext,
@@ -29,6 +28,7 @@ from qgis.core import (
     QgsProcessingParameterVectorLayer,
 )
 
+import s2parity_plugin.core.service.endpoints  # noqa: F401  (needs sentinelhub: the provider hides this algorithm without it)
 from s2parity_plugin.adapters.compat import (
     NUMBER_DOUBLE,
     NUMBER_INTEGER,
@@ -38,8 +38,7 @@ from s2parity_plugin.adapters.compat import (
 from s2parity_plugin.core.errors import S2ParityError
 from s2parity_plugin.core.model.evalscripts import L2A_BANDS
 from s2parity_plugin.core.model.spec import MOSAICKING_ORDERS, SNAP_MODES
-from s2parity_plugin.core.service.endpoints import profile_ids
-from s2parity_plugin.processing.base import S2ParityAlgorithm
+from s2parity_plugin.processing.base import EndpointPairAlgorithm
 from s2parity_plugin.processing.python_thread import in_python_thread
 
 MOSAICKING = ("ORBIT", "SIMPLE")
@@ -51,7 +50,7 @@ def _units(value: str) -> str | None:
     return None if value in ("", "DEFAULT") else value
 
 
-class FetchPairAlgorithm(S2ParityAlgorithm):
+class FetchPairAlgorithm(EndpointPairAlgorithm):
     """Fetch one Sentinel-2 L2A Process API request from endpoint A and endpoint B into a run folder."""
 
     NAME = "fetchpair"
@@ -77,10 +76,6 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
     PRESET = "PRESET"
     UNITS = "UNITS"
     EVALSCRIPT = "EVALSCRIPT"
-    ENDPOINT_A = "ENDPOINT_A"
-    ENDPOINT_B = "ENDPOINT_B"
-    AUTH_A = "AUTH_A"
-    AUTH_B = "AUTH_B"
     BASE_URL_A = "BASE_URL_A"
     TOKEN_URL_A = "TOKEN_URL_A"
     BASE_URL_B = "BASE_URL_B"
@@ -102,11 +97,23 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
     OUTPUT_FOLDER = "OUTPUT_FOLDER"
     RUN_FOLDER = "RUN_FOLDER"
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._prepared: dict[str, Any] = {}
-
     def initAlgorithm(self, config: dict | None = None) -> None:
+        self._add_request_parameters()
+        self.add_endpoint_parameters()
+        self._add_grid_parameters()
+        for param in self._advanced_parameters():
+            param.setFlags(param.flags() | PARAMETER_ADVANCED)
+            self.addParameter(param)
+        from s2parity_plugin.processing.dialog_widgets import apply_dialog_widgets
+
+        apply_dialog_widgets(self)
+        self.addOutput(QgsProcessingOutputFolder(self.RUN_FOLDER, "Run folder"))
+        self.addOutput(
+            QgsProcessingOutputString(self.RUN_FOLDERS, "Run folders (JSON list; one per date with PER_DATE)")
+        )
+
+    def _add_request_parameters(self) -> None:
+        """AOI, selection, dates, preset, units and custom evalscript: what is asked of both endpoints."""
         self.addParameter(
             QgsProcessingParameterVectorLayer(self.AOI, "AOI (polygon layer)", [SOURCE_VECTOR_ANY_GEOMETRY])
         )
@@ -128,23 +135,9 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
         self.addParameter(
             QgsProcessingParameterString(self.EVALSCRIPT, "Custom evalscript (PRESET = CUSTOM)", "", True, True)
         )
-        for key, label, default in (
-            (self.ENDPOINT_A, "Endpoint A", "sentinelhub"),
-            (self.ENDPOINT_B, "Endpoint B", "cdse"),
-        ):
-            self.addParameter(
-                QgsProcessingParameterEnum(key, label, list(profile_ids()), False, default, usesStaticStrings=True)
-            )
-        self.addParameter(
-            QgsProcessingParameterString(
-                self.AUTH_A, "Credentials A (auth config id or sentinelhub profile)", "", False, True
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterString(
-                self.AUTH_B, "Credentials B (auth config id or sentinelhub profile)", "", False, True
-            )
-        )
+
+    def _add_grid_parameters(self) -> None:
+        """Resolution, CRS, mosaicking, harmonization and the output folder."""
         self.addParameter(
             QgsProcessingParameterNumber(self.RESOLUTION, "Resolution (m)", NUMBER_DOUBLE, 10.0, False, 0.5, 10000.0)
         )
@@ -160,7 +153,11 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
                 self.OUTPUT_FOLDER, "Output folder (run folders are created inside)"
             )
         )
-        advanced = [
+
+    def _advanced_parameters(self) -> list:
+        """Custom URLs, grid snapping, mosaicking order, cloud cap, tiling, workers, run name, per-date runs,
+        timeouts: the parameters the dialog shows under "Advanced"."""
+        return [
             QgsProcessingParameterString(self.BASE_URL_A, "Custom base URL A", "", False, True),
             QgsProcessingParameterString(self.TOKEN_URL_A, "Custom token URL A", "", False, True),
             QgsProcessingParameterString(self.BASE_URL_B, "Custom base URL B", "", False, True),
@@ -218,41 +215,22 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
                 86400.0,
             ),
         ]
-        for param in advanced:
-            param.setFlags(param.flags() | PARAMETER_ADVANCED)
-            self.addParameter(param)
-        from s2parity_plugin.processing.dialog_widgets import apply_dialog_widgets
-
-        apply_dialog_widgets(self)
-        self.addOutput(QgsProcessingOutputFolder(self.RUN_FOLDER, "Run folder"))
-        self.addOutput(
-            QgsProcessingOutputString(self.RUN_FOLDERS, "Run folders (JSON list; one per date with PER_DATE)")
-        )
 
     # -- main thread ----------------------------------------------------------------------------------------------
     def prepareAlgorithm(
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> bool:
         from s2parity_plugin.adapters.aoi import aoi_from_layer
-        from s2parity_plugin.adapters.auth import qgis_proxies, resolve_credentials
-        from s2parity_plugin.core.service.endpoints import resolve_endpoint
+        from s2parity_plugin.adapters.auth import qgis_proxies
 
         try:
             layer = self.parameterAsVectorLayer(parameters, self.AOI, context)
             selected_only = self.parameterAsBoolean(parameters, self.SELECTED_ONLY, context)
             wkt, crs = aoi_from_layer(layer, selected_only)
-            endpoints = []
-            for side in ("A", "B"):
-                profile = self.parameterAsEnumString(parameters, f"ENDPOINT_{side}", context)
-                creds = resolve_credentials(self.parameterAsString(parameters, f"AUTH_{side}", context))
-                endpoints.append(
-                    resolve_endpoint(
-                        profile,
-                        creds,
-                        base_url=self.parameterAsString(parameters, f"BASE_URL_{side}", context) or None,
-                        token_url=self.parameterAsString(parameters, f"TOKEN_URL_{side}", context) or None,
-                    )
-                )
+            endpoints = [
+                self.resolve_side(parameters, context, side, self._custom_urls(parameters, context, side))
+                for side in ("A", "B")
+            ]
             request_crs = self.parameterAsCrs(parameters, self.CRS, context)
         except S2ParityError as exc:
             raise QgsProcessingException(str(exc)) from exc
@@ -264,6 +242,11 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
             "crs": request_crs.authid() if request_crs.isValid() else None,
         }
         return True
+
+    def _custom_urls(self, parameters: dict, context: QgsProcessingContext, side: str) -> tuple[str | None, str | None]:
+        """``(base URL, token URL)`` of a custom deployment for ``side``; ``None`` where left empty."""
+        base_url = self.parameterAsString(parameters, f"BASE_URL_{side}", context) or None
+        return base_url, self.parameterAsString(parameters, f"TOKEN_URL_{side}", context) or None
 
     # -- any thread -----------------------------------------------------------------------------------------------
     @in_python_thread
@@ -318,7 +301,7 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
                 max_workers=self.parameterAsInt(parameters, self.MAX_WORKERS, context),
                 max_tile_px=self.parameterAsInt(parameters, self.MAX_TILE_PX, context),
                 timeout_s=self.parameterAsDouble(parameters, self.TIMEOUT, context),
-                retry=default_policy(self._optional_seconds(parameters, self.RETRY_DEADLINE, context)),
+                retry=default_policy(self.optional_double(parameters, self.RETRY_DEADLINE, context)),
                 notify=feedback.pushWarning,
             )
         except S2ParityError as exc:
@@ -329,9 +312,3 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
         for run in runs:
             feedback.pushInfo(f"Run folder: {run}")
         return {self.RUN_FOLDER: str(run_dir), self.RUN_FOLDERS: json.dumps([str(r) for r in runs])}
-
-    def _optional_seconds(self, parameters: dict, name: str, context: QgsProcessingContext) -> float | None:
-        value = parameters.get(name)
-        if value is None or value == "":
-            return None
-        return self.parameterAsDouble(parameters, name, context)

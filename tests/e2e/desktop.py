@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 from install_plugin import prepare_profiles_root  # noqa: E402
 
@@ -44,8 +45,8 @@ def clean_env(with_runtime_packages: bool = True, **extra: str) -> dict[str, str
 
 
 def run_desktop(tmp_path: Path, script: Path, timeout_s: float = 180.0, with_runtime_packages: bool = True) -> dict:
-    """Install the zip into a fresh profiles folder, start ``qgis --code script`` under ``xvfb-run`` and
-    return the JSON the script wrote to ``$S2PARITY_E2E_RESULT``."""
+    """Install the zip into a fresh profiles folder, start ``qgis --code script`` under ``xvfb-run`` (with this
+    folder on PYTHONPATH for ``desktop_session``) and return the JSON the script wrote to ``$S2PARITY_E2E_RESULT``."""
     if not shutil.which("xvfb-run") or not shutil.which("qgis"):
         pytest.fail("xvfb-run and qgis are required (make setup installs them)")
     root = tmp_path / "profiles"
@@ -53,9 +54,12 @@ def run_desktop(tmp_path: Path, script: Path, timeout_s: float = 180.0, with_run
     result = tmp_path / "result.json"
     cmd = ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", "qgis", "--nologo", "--profiles-path", str(root)]
     cmd += ["--code", str(script)]
+    env = clean_env(with_runtime_packages, **{RESULT_ENV: str(result)})
+    # the scripts import their shared scaffolding (desktop_session.py) from this folder
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE), env.get("PYTHONPATH")) if p)
     proc = subprocess.run(
         cmd,
-        env=clean_env(with_runtime_packages, **{RESULT_ENV: str(result)}),
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout_s,

@@ -1,21 +1,20 @@
 """Runs inside the real QGIS desktop (``qgis --code``): click the S2 Parity toolbar button, check the dock
 opened, save a screenshot of the main window and quit. Writes its findings as JSON to $S2PARITY_E2E_RESULT."""
 
-import json
 import os
 import traceback
 
+from desktop_session import RESULT, finish
 from qgis.core import QgsApplication
 from qgis.PyQt.QtCore import QTimer
 from qgis.PyQt.QtWidgets import QDockWidget, QPushButton, QToolBar
 from qgis.utils import iface, plugins
 
-RESULT = os.environ["S2PARITY_E2E_RESULT"]
 SCREENSHOT = os.environ.get("S2PARITY_E2E_SCREENSHOT", "")
 
 
 def _check() -> None:
-    result = {}
+    result = RESULT
     try:
         window = iface.mainWindow()
         window.resize(1600, 1000)
@@ -63,9 +62,7 @@ def _check() -> None:
             result["screenshot_saved"] = window.grab().save(SCREENSHOT)
     except Exception:
         result["error"] = traceback.format_exc()
-    with open(RESULT, "w", encoding="utf-8") as fh:
-        json.dump(result, fh)
-    QTimer.singleShot(0, iface.actionExit().trigger)
+    finish()
 
 
 QTimer.singleShot(1500, _check)

@@ -8,20 +8,9 @@ import subprocess
 from pathlib import Path
 
 from tests.e2e.desktop import built_zip, clean_env, prepare_profiles_root
+from tests.qgis.sample_pair_support import seed_parameters, write_tiny_aoi
 
 RUNS = 3  # before the fix, 3 of 6 runs crashed (-11, -11, -6) on a 2-CPU machine
-X0, Y0 = 437845.0, 4521445.0  # UTM 33N, inside the sample scene: a 3 × 3 m AOI is a one-pixel grid at 10 m
-
-
-def write_tiny_aoi(path: Path) -> Path:
-    ring = [[X0, Y0], [X0 + 3, Y0], [X0 + 3, Y0 + 3], [X0, Y0 + 3], [X0, Y0]]
-    doc = {
-        "type": "FeatureCollection",
-        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32633"}},
-        "features": [{"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [ring]}}],
-    }
-    path.write_text(json.dumps(doc), encoding="utf-8")
-    return path
 
 
 def test_compareendpoints_on_a_tiny_aoi_exits_with_code_0(tmp_path):
@@ -37,13 +26,7 @@ def test_compareendpoints_on_a_tiny_aoi_exits_with_code_0(tmp_path):
                 "run",
                 "s2parity:compareendpoints",
                 "--",
-                f"AOI={aoi}",
-                "DATE_FROM=2020-10-04",
-                "DATE_TO=2020-10-04",
-                "PRESET=B04",
-                "ENDPOINT_A=sample-sh",
-                "ENDPOINT_B=sample-cdse",
-                f"OUTPUT_FOLDER={tmp_path / 'runs'}",
+                *(f"{key}={value}" for key, value in seed_parameters(aoi, tmp_path / "runs").items()),
             ],
             env=env,
             capture_output=True,

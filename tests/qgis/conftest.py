@@ -79,3 +79,23 @@ def provider(qgis_processing):
     yield registry.providerById("s2parity")
     if own is not None:
         registry.removeProvider(own)
+
+
+@pytest.fixture
+def dock(iface, qgis_processing, tmp_path):
+    """The S2 Parity dock on an empty project, opened from its toolbar action with the seed case against the
+    sample pair (:func:`sample_pair_support.open_seed_dock`) and the form's saved preferences removed first, so
+    no earlier test's choices leak in; the plugin is unloaded afterwards."""
+    from qgis.core import QgsProject, QgsSettings
+    from sample_pair_support import open_seed_dock
+
+    from s2parity_plugin.gui.comparison_form import SETTINGS_PREFIX
+    from s2parity_plugin.sample_endpoints.profiles import sample_endpoints
+
+    QgsSettings().remove(SETTINGS_PREFIX.rstrip("/"))
+    QgsProject.instance().clear()
+    plugin, dock = open_seed_dock(iface, tmp_path)
+    yield dock
+    sample_endpoints().clear_faults()
+    plugin.unload()
+    QgsProject.instance().clear()

@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from pathlib import Path
 
+from sample_pair_support import seed_parameters, write_tiny_aoi
+
 import s2parity_plugin
-
-# A 3 × 3 m square in UTM 33N inside the sample scene (tile 33TVF): a one-pixel grid at 10 m.
-X0, Y0 = 437845.0, 4521445.0
-
-
-def write_tiny_aoi(path: Path) -> Path:
-    """A GeoJSON polygon of 3 × 3 m (EPSG:32633)."""
-    ring = [[X0, Y0], [X0 + 3, Y0], [X0 + 3, Y0 + 3], [X0, Y0 + 3], [X0, Y0]]
-    doc = {
-        "type": "FeatureCollection",
-        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32633"}},
-        "features": [{"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [ring]}}],
-    }
-    path.write_text(json.dumps(doc), encoding="utf-8")
-    return path
 
 
 def test_compareendpoints_waits_for_its_kernel_preload(qgis_processing, tmp_path, monkeypatch):
@@ -60,15 +46,7 @@ def test_compareendpoints_waits_for_its_kernel_preload(qgis_processing, tmp_path
     try:
         results = processing.run(
             "s2parity:compareendpoints",
-            {
-                "AOI": str(write_tiny_aoi(tmp_path / "tiny.geojson")),
-                "DATE_FROM": "2020-10-04",
-                "DATE_TO": "2020-10-04",
-                "PRESET": "B04",
-                "ENDPOINT_A": "sample-sh",
-                "ENDPOINT_B": "sample-cdse",
-                "OUTPUT_FOLDER": str(tmp_path / "runs"),
-            },
+            seed_parameters(str(write_tiny_aoi(tmp_path / "tiny.geojson")), tmp_path / "runs"),
         )
     finally:
         plugin.unload()

@@ -15,7 +15,7 @@ from qgis.core import (
     QgsProcessingException,
 )
 
-from tests.geotiff import GT_UTM33, write_geotiff
+from tests.geotiff import GT_UTM33, write_geotiff, write_run_folder
 
 GT = GT_UTM33
 OLD_ID = "S2B_MSIL2A_20201004T095029_N0214_R079_T33TVF_20201004T124001"
@@ -133,22 +133,13 @@ def test_run_writes_difference_mismatch_and_report(provider, pair, tmp_path):
 def test_run_folder_metadata_feeds_the_diagnosis(provider, tmp_path):
     import processing
 
-    run = tmp_path / "run"
-    (run / "a").mkdir(parents=True)
-    (run / "b").mkdir()
     rng = np.random.default_rng(2)
     a = rng.integers(500, 3000, (90, 100)).astype(np.uint16)
-    write(run / "a" / "value.tif", a)
-    write(run / "b" / "value.tif", (a + 1000).astype(np.uint16))
-    manifest = {
-        "schema": 1,
-        "files": {"value_a": "a/value.tif", "value_b": "b/value.tif"},
-        "sides": {
-            "a": {"units": "DN", "acquisitions": [{"product_id": OLD_ID}]},
-            "b": {"units": "DN", "catalog_ids": [NEW_ID], "harmonize_values": False},
-        },
+    sides = {
+        "a": {"units": "DN", "acquisitions": [{"product_id": OLD_ID}]},
+        "b": {"units": "DN", "catalog_ids": [NEW_ID], "harmonize_values": False},
     }
-    (run / "run.json").write_text(json.dumps(manifest), encoding="utf-8")
+    run = write_run_folder(tmp_path / "run", a, (a + 1000).astype(np.uint16), sides)
     res = processing.run(
         "s2parity:comparerasters",
         {

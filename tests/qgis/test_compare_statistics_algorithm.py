@@ -18,6 +18,7 @@ from qgis.core import (
     QgsVectorLayer,
 )
 from qgis.PyQt.QtCore import QVariant
+from sample_pair_support import add_features
 
 X0, Y0, CELL = 4682000.0, 1982000.0, 200.0  # seed area, EPSG:3035
 NO_MASK = (
@@ -42,10 +43,7 @@ def grid_layer(n: int = 3, ids: list | None = None, kind: str = "Polygon") -> Qg
         f.setGeometry(QgsGeometry.fromWkt(wkt))
         f.setAttributes([(ids or [f"cell{k}" for k in range(n)])[i], 1])
         feats.append(f)
-    layer.dataProvider().addFeatures(feats)
-    layer.updateExtents()
-    QgsProject.instance().addMapLayer(layer)
-    return layer
+    return add_features(layer, feats)
 
 
 def params(layer, tmp_path, **extra) -> dict:

@@ -19,6 +19,7 @@ from qgis.core import (
     QgsSingleBandPseudoColorRenderer,
     QgsVectorLayer,
 )
+from sample_pair_support import open_seed_dock, seed_parameters, wait_for
 
 import s2parity_plugin
 from s2parity_plugin.core.model.scl import MISMATCH_CLASSES, SCL_CLASSES
@@ -32,42 +33,6 @@ def run_group(prefix: str = GROUP):
     """The S2 Parity run group whose title starts with ``prefix`` (None if there is none)."""
     groups = [g for g in QgsProject.instance().layerTreeRoot().findGroups(True) if g.name().startswith(prefix)]
     return groups[0] if groups else None
-
-
-def wait_for(predicate, timeout_s: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail("timed out waiting for the S2 Parity task")
-        QgsApplication.processEvents()
-        time.sleep(0.01)
-
-
-def open_seed_dock(iface, tmp_path):
-    """Load the plugin, open its dock from the toolbar action and fill the form with the seed case against the
-    sample pair; return (plugin, dock)."""
-    plugin = s2parity_plugin.classFactory(iface)
-    plugin.initGui()
-    plugin.action.trigger()
-    dock = plugin.dock
-    aoi = QgsVectorLayer(str(write_seed_aoi_geojson(tmp_path / "seed_aoi.geojson")), "Seed AOI", "ogr")
-    QgsProject.instance().addMapLayer(aoi)
-    dock.form.follow_active_layer(aoi)
-    dock.form.output_folder.setFilePath(str(tmp_path / "runs"))
-    dock.form.crs.setCurrentIndex(dock.form.crs.findData("EPSG:3035"))
-    dock.form.endpoint_a.set_profile("sample-sh")
-    dock.form.endpoint_b.set_profile("sample-cdse")
-    return plugin, dock
-
-
-@pytest.fixture
-def dock(iface, qgis_processing, tmp_path):
-    QgsProject.instance().clear()
-    plugin, dock = open_seed_dock(iface, tmp_path)
-    yield dock
-    sample_endpoints().clear_faults()
-    plugin.unload()
-    QgsProject.instance().clear()
 
 
 def test_compare_loads_the_run_group_and_the_report(dock, tmp_path):
@@ -396,19 +361,16 @@ def test_compareendpoints_per_date_compares_each_acquisition(qgis_processing, tm
     try:
         results = processing.run(
             "s2parity:compareendpoints",
-            {
-                "AOI": str(write_seed_aoi_geojson(tmp_path / "seed_aoi.geojson")),
-                "DATE_FROM": "2020-10-01",
-                "DATE_TO": "2020-10-12",
-                "PRESET": "B04",
-                "ENDPOINT_A": "sample-sh",
-                "ENDPOINT_B": "sample-cdse",
-                "RESOLUTION": 20.0,
-                "CRS": "EPSG:3035",
-                "PER_DATE": True,
-                "RUN_NAME": "series",
-                "OUTPUT_FOLDER": str(tmp_path / "runs"),
-            },
+            seed_parameters(
+                str(write_seed_aoi_geojson(tmp_path / "seed_aoi.geojson")),
+                tmp_path / "runs",
+                DATE_FROM="2020-10-01",
+                DATE_TO="2020-10-12",
+                RESOLUTION=20.0,
+                CRS="EPSG:3035",
+                PER_DATE=True,
+                RUN_NAME="series",
+            ),
         )
     finally:
         plugin.unload()

@@ -14,26 +14,9 @@ from qgis.gui import QgsMapMouseEvent
 from qgis.PyQt.QtCore import QEvent, QPointF, Qt
 from qgis.PyQt.QtGui import QKeyEvent, QMouseEvent
 from qgis.PyQt.QtWidgets import QScrollArea
-
-from s2parity_plugin.sample_endpoints.profiles import sample_endpoints
-from tests.qgis.test_dock_compare import open_seed_dock, wait_for
+from sample_pair_support import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def dock(iface, qgis_processing, tmp_path):
-    from qgis.core import QgsSettings
-
-    from s2parity_plugin.gui.comparison_form import SETTINGS_PREFIX
-
-    QgsSettings().remove(SETTINGS_PREFIX.rstrip("/"))
-    QgsProject.instance().clear()
-    plugin, dock = open_seed_dock(iface, tmp_path)
-    yield dock
-    sample_endpoints().clear_faults()
-    plugin.unload()
-    QgsProject.instance().clear()
 
 
 @pytest.fixture
@@ -456,7 +439,8 @@ def test_help_tooltips_and_translatable_text(dock, monkeypatch):
 
 
 # -- 6. acquisitions -----------------------------------------------------------------------------------------------
-def test_acquisitions_listed_and_per_date_comparison_from_the_dock(dock):
+def _compare_range(dock, per_date: bool) -> None:
+    """Compare 2020-10-01..2020-10-12 at 20 m (one run per date when ``per_date``) and wait for success."""
     from qgis.PyQt.QtCore import QDate
 
     form = dock.form
@@ -464,12 +448,17 @@ def test_acquisitions_listed_and_per_date_comparison_from_the_dock(dock):
     form.date_from.setDate(QDate(2020, 10, 1))
     form.date_to.setDate(QDate(2020, 10, 12))
     form.resolution.setValue(20.0)
-    assert form.per_date.isEnabled()
-    form.per_date.setChecked(True)
-    assert form.parameters()["PER_DATE"] is True
+    if per_date:
+        assert form.per_date.isEnabled()
+        form.per_date.setChecked(True)
+        assert form.parameters()["PER_DATE"] is True
     dock.compare_button.click()
     wait_for(lambda: dock.run is None)
     assert dock.status.text().startswith("Done"), dock.status.text()
+
+
+def test_acquisitions_listed_and_per_date_comparison_from_the_dock(dock):
+    _compare_range(dock, per_date=True)
     dates = [dock.run_date.itemText(i) for i in range(dock.run_date.count())]
     assert len(dates) >= 2 and dates == sorted(dates) and not dock.run_date.isHidden()
     assert dock.group.name().startswith(f"S2 Parity · {dates[-1]} · B04")
@@ -487,16 +476,7 @@ def test_acquisitions_listed_and_per_date_comparison_from_the_dock(dock):
 
 
 def test_a_mosaicked_range_says_how_scenes_were_combined(dock):
-    from qgis.PyQt.QtCore import QDate
-
-    form = dock.form
-    form.use_range.setChecked(True)
-    form.date_from.setDate(QDate(2020, 10, 1))
-    form.date_to.setDate(QDate(2020, 10, 12))
-    form.resolution.setValue(20.0)
-    dock.compare_button.click()
-    wait_for(lambda: dock.run is None)
-    assert dock.status.text().startswith("Done"), dock.status.text()
+    _compare_range(dock, per_date=False)
     table = dock.results.acquisitions
     sides = [table.item(r, 0).text() for r in range(table.rowCount())]
     assert sides.count("A") >= 2 and sides.count("B") >= 2

@@ -4,51 +4,29 @@ summary layer, the worst-pairs table (click → select and zoom), the time-serie
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from qgis.core import (
-    QgsApplication,
-    QgsFeature,
-    QgsField,
-    QgsGeometry,
     QgsGraduatedSymbolRenderer,
     QgsProject,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import QVariant
 from qgis.PyQt.QtWidgets import QTabWidget
+from sample_pair_support import wait_for as support_wait_for
 
 import s2parity_plugin
 from s2parity_plugin.gui.statistics_view import StatisticsView
+from tests.e2e.desktop_session import grid_layer as cells
 
 X0, Y0, CELL = 4682000.0, 1982000.0, 200.0  # seed area, EPSG:3035
 
 
 def wait_for(predicate, timeout_s: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail("timed out waiting for the statistics task")
-        QgsApplication.processEvents()
-        time.sleep(0.01)
+    support_wait_for(predicate, timeout_s, "the statistics task")
 
 
 def grid_layer(n: int = 4) -> QgsVectorLayer:
-    layer = QgsVectorLayer("Polygon?crs=EPSG:3035", "cells", "memory")
-    layer.dataProvider().addAttributes([QgsField("cell_id", QVariant.String)])
-    layer.updateFields()
-    feats = []
-    for i in range(n):
-        x, y = X0 + (i % 2) * CELL, Y0 + (i // 2) * CELL
-        f = QgsFeature(layer.fields())
-        f.setGeometry(
-            QgsGeometry.fromWkt(f"POLYGON(({x} {y},{x + CELL} {y},{x + CELL} {y + CELL},{x} {y + CELL},{x} {y}))")
-        )
-        f.setAttributes([f"cell{i}"])
-        feats.append(f)
-    layer.dataProvider().addFeatures(feats)
-    layer.updateExtents()
+    """``n`` cells of ``CELL`` m over the seed area, added to the project."""
+    layer = cells(X0, Y0, CELL, n)
     QgsProject.instance().addMapLayer(layer)
     return layer
 

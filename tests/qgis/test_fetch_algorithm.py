@@ -11,21 +11,18 @@ from processing_feedback import RecordingFeedback
 from qgis.core import (
     QgsApplication,
     QgsAuthMethodConfig,
-    QgsFeature,
-    QgsGeometry,
     QgsProcessingAlgRunnerTask,
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsProject,
     QgsSettings,
-    QgsVectorLayer,
 )
+from sample_pair_support import AOI_WKT, memory_layer, seed_parameters
 
 from s2parity_plugin.core.fetch import run_folder
 from s2parity_plugin.sample_endpoints.profiles import ensure_sample_endpoints
 
-AOI_WKT = "POLYGON((14.200 40.800, 14.212 40.800, 14.212 40.809, 14.200 40.809, 14.200 40.800))"
 AOI2_WKT = "POLYGON((14.220 40.800, 14.224 40.800, 14.224 40.803, 14.220 40.803, 14.220 40.800))"
 MASTER_PASSWORD = "s2parity-test-master"
 
@@ -40,32 +37,8 @@ def _run_failing(params: dict) -> str:
     return "\n".join([*feedback.errors, str(info.value)])
 
 
-def _layer(kind: str, wkts: list[str], name: str = "aoi") -> QgsVectorLayer:
-    layer = QgsVectorLayer(f"{kind}?crs=EPSG:4326", name, "memory")
-    feats = []
-    for wkt in wkts:
-        f = QgsFeature()
-        f.setGeometry(QgsGeometry.fromWkt(wkt))
-        feats.append(f)
-    layer.dataProvider().addFeatures(feats)
-    layer.updateExtents()
-    QgsProject.instance().addMapLayer(layer)
-    return layer
-
-
 def _params(layer, tmp_path, **extra) -> dict:
-    params = {
-        "AOI": layer,
-        "DATE_FROM": "2020-10-04",
-        "DATE_TO": "2020-10-04",
-        "PRESET": "B04",
-        "ENDPOINT_A": "sample-sh",
-        "ENDPOINT_B": "sample-cdse",
-        "RESOLUTION": 10,
-        "OUTPUT_FOLDER": str(tmp_path),
-    }
-    params.update(extra)
-    return params
+    return seed_parameters(layer, tmp_path, **{"RESOLUTION": 10, **extra})
 
 
 def test_algorithm_registered(provider):
@@ -81,7 +54,7 @@ def test_algorithm_registered(provider):
 def test_fetch_pair_memory_layer(provider, tmp_path):
     import processing
 
-    layer = _layer("Polygon", [AOI_WKT, AOI2_WKT])
+    layer = memory_layer("Polygon", [AOI_WKT, AOI2_WKT])
     result = processing.run("s2parity:fetchpair", _params(layer, tmp_path, CRS="EPSG:32633"))
     run = result["RUN_FOLDER"]
     manifest = run_folder.load_manifest(run)
@@ -97,7 +70,7 @@ def test_fetch_pair_memory_layer(provider, tmp_path):
 def test_selected_only(provider, tmp_path):
     import processing
 
-    layer = _layer("Polygon", [AOI_WKT, AOI2_WKT])
+    layer = memory_layer("Polygon", [AOI_WKT, AOI2_WKT])
     assert "No feature of 'aoi' is selected" in _run_failing(_params(layer, tmp_path, SELECTED_ONLY=True))
     layer.selectByIds([layer.allFeatureIds()[1]])
     run = processing.run("s2parity:fetchpair", _params(layer, tmp_path, SELECTED_ONLY=True))["RUN_FOLDER"]
@@ -105,13 +78,13 @@ def test_selected_only(provider, tmp_path):
 
 
 def test_not_a_polygon_layer(provider, tmp_path):
-    points = _layer("Point", ["POINT(14.2 40.8)"], name="pts")
+    points = memory_layer("Point", ["POINT(14.2 40.8)"], name="pts")
     assert "'pts' is a point layer, not a polygon layer" in _run_failing(_params(points, tmp_path))
     assert list(tmp_path.iterdir()) == []
 
 
 def test_reversed_dates_message(provider, tmp_path):
-    layer = _layer("Polygon", [AOI_WKT])
+    layer = memory_layer("Polygon", [AOI_WKT])
     assert "reversed" in _run_failing(_params(layer, tmp_path, DATE_FROM="2020-10-05", DATE_TO="2020-10-04"))
 
 
@@ -134,7 +107,7 @@ def test_credentials_from_auth_manager(provider, tmp_path, caplog):
     info = ensure_sample_endpoints()
     good = _auth_config(info["cdse"]["client_id"], info["cdse"]["client_secret"])
     bad = _auth_config(info["cdse"]["client_id"], "not-the-secret-4711")
-    layer = _layer("Polygon", [AOI_WKT])
+    layer = memory_layer("Polygon", [AOI_WKT])
     run = processing.run("s2parity:fetchpair", _params(layer, tmp_path, AUTH_B=good))["RUN_FOLDER"]
     assert run_folder.load_manifest(run)
     assert "rejected client id" in _run_failing(_params(layer, tmp_path, AUTH_B=bad))
@@ -155,7 +128,7 @@ def test_credentials_from_auth_manager(provider, tmp_path, caplog):
 
 def test_runs_in_a_background_task(provider, tmp_path):
     """The algorithm as the dock will run it: QgsProcessingAlgRunnerTask (processAlgorithm off the main thread)."""
-    layer = _layer("Polygon", [AOI_WKT])
+    layer = memory_layer("Polygon", [AOI_WKT])
     alg = QgsApplication.processingRegistry().createAlgorithmById("s2parity:fetchpair")
     context = QgsProcessingContext()
     context.setProject(QgsProject.instance())
@@ -211,7 +184,7 @@ def test_qgis_proxy_settings(qgis_app):
 
 
 def test_empty_polygon_layer(provider, tmp_path):
-    empty = _layer("Polygon", [], name="nothing")
+    empty = memory_layer("Polygon", [], name="nothing")
     assert "'nothing' has no polygon" in _run_failing(_params(empty, tmp_path))
 
 
@@ -219,7 +192,7 @@ def test_units_and_custom_evalscript(provider, tmp_path):
     import processing
 
     seed_js = (Path(__file__).resolve().parent.parent / "data" / "seed_evalscript_b04_scl_orbit.js").read_text()
-    layer = _layer("Polygon", [AOI_WKT])
+    layer = memory_layer("Polygon", [AOI_WKT])
     run = processing.run("s2parity:fetchpair", _params(layer, tmp_path, UNITS="REFLECTANCE"))["RUN_FOLDER"]
     assert run_folder.load_manifest(run)["sides"]["a"]["units"] == "REFLECTANCE"
     params = _params(layer, tmp_path, PRESET="CUSTOM", EVALSCRIPT=seed_js)

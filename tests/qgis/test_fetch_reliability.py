@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 from processing_feedback import RecordingFeedback
-from qgis.core import QgsApplication, QgsFeature, QgsGeometry, QgsProcessingException, QgsProject, QgsVectorLayer
+from qgis.core import QgsApplication, QgsProcessingException
+from sample_pair_support import AOI_WKT, memory_layer, seed_parameters
 
 import s2parity_plugin
 from s2parity_plugin.sample_endpoints.profiles import sample_endpoints
-
-AOI_WKT = "POLYGON((14.200 40.800, 14.212 40.800, 14.212 40.809, 14.200 40.809, 14.200 40.800))"
 
 
 @pytest.fixture
@@ -22,21 +21,7 @@ def plugin(qgis_processing):
 
 
 def _params(tmp_path, **extra) -> dict:
-    layer = QgsVectorLayer("Polygon?crs=EPSG:4326", "aoi", "memory")
-    feature = QgsFeature()
-    feature.setGeometry(QgsGeometry.fromWkt(AOI_WKT))
-    layer.dataProvider().addFeatures([feature])
-    QgsProject.instance().addMapLayer(layer)
-    return {
-        "AOI": layer,
-        "DATE_FROM": "2020-10-04",
-        "DATE_TO": "2020-10-04",
-        "PRESET": "B04",
-        "ENDPOINT_A": "sample-sh",
-        "ENDPOINT_B": "sample-cdse",
-        "OUTPUT_FOLDER": str(tmp_path / "runs"),
-        **extra,
-    }
+    return seed_parameters(memory_layer("Polygon", [AOI_WKT]), tmp_path / "runs", **extra)
 
 
 @pytest.mark.parametrize("algorithm", ["s2parity:fetchpair", "s2parity:compareendpoints"])

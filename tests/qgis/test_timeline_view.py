@@ -5,24 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from qgis.core import QgsProject, QgsTask
 from qgis.PyQt.QtCore import QDate
 from qgis.PyQt.QtWidgets import QWidget
-from test_dock_compare import open_seed_dock, wait_for
+from sample_pair_support import open_seed_dock, wait_for
 
 from s2parity_plugin.core.archive.search import CACHE
 from s2parity_plugin.gui.charts_timeline import baseline_colour, plot_rect, timeline_image, x_of
 from s2parity_plugin.gui.timeline_view import TimelineView
-
-
-@pytest.fixture
-def dock(iface, qgis_processing, tmp_path):
-    QgsProject.instance().clear()
-    plugin, dock = open_seed_dock(iface, tmp_path)
-    yield dock
-    plugin.unload()
-    QgsProject.instance().clear()
 
 
 def _view(dock) -> TimelineView:

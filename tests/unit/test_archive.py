@@ -110,29 +110,6 @@ def test_bad_periods_are_clear_errors_and_long_ones_announce_their_requests():
 # -- against the sample pair over HTTP ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def eps():
-    server = sample_endpoints.SampleEndpoints(host="127.0.0.1", port=0, token_ttl_s=3600.0).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def pair(eps):
-    eps.clear_faults()
-    info = eps.info
-    yield tuple(
-        Endpoint(
-            f"sample-{d}",
-            info[d]["base_url"],
-            info[d]["token_url"],
-            Credentials(info[d]["client_id"], info[d]["client_secret"]),
-        )
-        for d in ("sh", "cdse")
-    )
-    eps.clear_faults()
-
-
 def _expected_presence(date_from: dt.datetime, date_to: dt.datetime) -> dict[str, str]:
     """What the sample catalogs list over the seed AOI, from their own rule: date → presence."""
     bbox = (14.27, 40.85, 14.31, 40.89)

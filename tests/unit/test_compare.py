@@ -23,7 +23,7 @@ from s2parity_plugin.core.compare import engine as compare_mod
 from s2parity_plugin.core.compare import kernel as compare_kernel
 from s2parity_plugin.core.errors import InputError
 from s2parity_plugin.core.model.scl import DEFAULT_INVALID_CLASSES
-from tests.geotiff import GT_UTM33, write_geotiff
+from tests.geotiff import GT_UTM33, compare_case, write_case, write_geotiff, write_run_folder
 
 GT = GT_UTM33
 
@@ -75,13 +75,7 @@ def make_case(tmp_path: Path, *, h: int = 150, w: int = 97, seed: int = 1, refle
     b[rng.random((h, w)) < 0.05] = np.nan
     invalid_px = np.isin(scl_a, sorted(DEFAULT_INVALID_CLASSES))
     b[invalid_px] = 1e30
-    paths = {
-        "a": write(tmp_path / "a.tif", a, nodata=-9999.0),
-        "b": write(tmp_path / "b.tif", b),
-        "scl_a": write(tmp_path / "scl_a.tif", scl_a),
-        "scl_b": write(tmp_path / "scl_b.tif", scl_b),
-    }
-    return paths, a, b, scl_a, scl_b
+    return write_case(tmp_path, a, b, scl_a, scl_b, GT, nodata_a=-9999.0), a, b, scl_a, scl_b
 
 
 def expected_stats(a, b, scl_a, scl_b, tolerance, invalid=DEFAULT_INVALID_CLASSES):
@@ -112,14 +106,8 @@ def test_stats_equal_plain_numpy(tmp_path, monkeypatch, strips):
         monkeypatch.setattr(compare_mod, "STRIP_PIXELS", 16 * 97)
         monkeypatch.setattr(compare_mod, "WORKERS", 2)
     paths, a, b, scl_a, scl_b = make_case(tmp_path)
-    res = compare_rasters(
-        paths["a"],
-        paths["b"],
-        tmp_path / "out",
-        scl_a=paths["scl_a"],
-        scl_b=paths["scl_b"],
-        metadata_a={"units": "REFLECTANCE"},
-        metadata_b={"units": "REFLECTANCE"},
+    res = compare_case(
+        paths, tmp_path / "out", metadata_a={"units": "REFLECTANCE"}, metadata_b={"units": "REFLECTANCE"}
     )
     st = res.report["stats"]
     _, exp = expected_stats(a, b, scl_a, scl_b, 0.01)
@@ -165,7 +153,7 @@ def test_integer_dn_percentiles_exact(tmp_path, small_strips):
 
 def test_difference_raster_and_nodata(tmp_path, small_strips):
     paths, a, b, scl_a, scl_b = make_case(tmp_path)
-    res = compare_rasters(paths["a"], paths["b"], tmp_path / "out", scl_a=paths["scl_a"], scl_b=paths["scl_b"])
+    res = compare_case(paths, tmp_path / "out")
     diff = read(res.difference)
     has_data = (a != -9999.0) & np.isfinite(b)
     np.testing.assert_array_equal(np.isnan(diff), ~has_data)
@@ -175,14 +163,7 @@ def test_difference_raster_and_nodata(tmp_path, small_strips):
     assert ds.GetRasterBand(1).DataType == gdal.GDT_Float32
     ds = None
     # mask_invalid also blanks SCL-invalid pixels
-    res2 = compare_rasters(
-        paths["a"],
-        paths["b"],
-        tmp_path / "out2",
-        scl_a=paths["scl_a"],
-        scl_b=paths["scl_b"],
-        options=CompareOptions(mask_invalid=True),
-    )
+    res2 = compare_case(paths, tmp_path / "out2", mask_invalid=True)
     valid, _ = expected_stats(a, b, scl_a, scl_b, 0.01)
     np.testing.assert_array_equal(~np.isnan(read(res2.difference)), valid)
 
@@ -190,14 +171,7 @@ def test_difference_raster_and_nodata(tmp_path, small_strips):
 def test_scl_mismatch_and_counts_equal_plain_numpy(tmp_path, small_strips):
     paths, _a, _b, scl_a, scl_b = make_case(tmp_path, seed=3)
     invalid = {1, 2, 3, 7, 8, 9, 10, 11}
-    res = compare_rasters(
-        paths["a"],
-        paths["b"],
-        tmp_path / "out",
-        scl_a=paths["scl_a"],
-        scl_b=paths["scl_b"],
-        options=CompareOptions(class_changed=True),
-    )
+    res = compare_case(paths, tmp_path / "out", class_changed=True)
     va = (scl_a != 0) & ~np.isin(scl_a, sorted(invalid))
     vb = (scl_b != 0) & ~np.isin(scl_b, sorted(invalid))
     nod = (scl_a == 0) | (scl_b == 0)
@@ -241,14 +215,7 @@ def test_scl_edges_counts(tmp_path):
     scl_b[20:40, 40:42] = 9  # cloud grew 2 px to the east in B
     scl_b[50:52, 5:7] = 8  # and a small cloud appeared in B (its own edge)
     a = np.ones((h, w), np.float32)
-    res = compare_rasters(
-        write(tmp_path / "a.tif", a),
-        write(tmp_path / "b.tif", a),
-        tmp_path / "out",
-        scl_a=write(tmp_path / "sa.tif", scl_a),
-        scl_b=write(tmp_path / "sb.tif", scl_b),
-        options=CompareOptions(estimate_shift=False),
-    )
+    res = compare_case(write_case(tmp_path, a, a, scl_a, scl_b, GT), tmp_path / "out", estimate_shift=False)
     edges = res.report["scl"]["edges"]
     cloud_a, cloud_b = scl_a == 9, (scl_b == 9) | (scl_b == 8)
 
@@ -283,7 +250,7 @@ def test_cancel_leaves_no_files(tmp_path, small_strips):
         return fraction < 0.5
 
     with pytest.raises(CompareCancelled):
-        compare_rasters(paths["a"], paths["b"], out, scl_a=paths["scl_a"], scl_b=paths["scl_b"], feedback=feedback)
+        compare_case(paths, out, feedback=feedback)
     assert calls and max(calls) >= 0.5
     assert list(out.iterdir()) == []
 
@@ -299,14 +266,7 @@ def test_progress_reaches_one_and_is_monotonic(tmp_path, small_strips):
 def test_output_names_and_report_file(tmp_path):
     paths, *_ = make_case(tmp_path, h=80)
     out = tmp_path / "out"
-    res = compare_rasters(
-        paths["a"],
-        paths["b"],
-        out,
-        scl_a=paths["scl_a"],
-        scl_b=paths["scl_b"],
-        options=CompareOptions(class_changed=True),
-    )
+    res = compare_case(paths, out, class_changed=True)
     names = sorted(p.name for p in out.iterdir() if not p.name.endswith(".aux.xml"))
     assert names == ["difference.tif", "report.json", "scl_class_changed.tif", "scl_mismatch.tif"]
     assert res.report_path == out / "report.json"
@@ -354,45 +314,27 @@ def test_parse_invalid_classes():
 
 def test_custom_invalid_classes_change_counts(tmp_path):
     paths, a, b, scl_a, scl_b = make_case(tmp_path, h=60)
-    res = compare_rasters(
-        paths["a"],
-        paths["b"],
-        tmp_path / "out",
-        scl_a=paths["scl_a"],
-        scl_b=paths["scl_b"],
-        options=CompareOptions(invalid_classes="9"),
-    )
+    res = compare_case(paths, tmp_path / "out", invalid_classes="9")
     _, exp = expected_stats(a, b, scl_a, scl_b, 0.01, invalid={9})
     assert res.report["stats"]["n"] == exp["n"]
     assert res.report["options"]["invalid_classes"] == [9]
 
 
 def test_compare_run_folder(tmp_path):
-    run = tmp_path / "run"
-    (run / "a").mkdir(parents=True)
-    (run / "b").mkdir()
     rng = np.random.default_rng(0)
     a = rng.integers(0, 3000, (40, 50)).astype(np.uint16)
-    write(run / "a" / "value.tif", a)
-    write(run / "b" / "value.tif", (a + 1000).astype(np.uint16))
-    write(run / "a" / "scl.tif", np.full((40, 50), 4, np.uint8))
-    write(run / "b" / "scl.tif", np.full((40, 50), 4, np.uint8))
-    manifest = {
-        "schema": 1,
-        "files": {"value_a": "a/value.tif", "value_b": "b/value.tif", "scl_a": "a/scl.tif", "scl_b": "b/scl.tif"},
-        "sides": {
-            "a": {
-                "units": "DN",
-                "acquisitions": [{"product_id": "S2B_MSIL2A_20201004T095029_N0214_R079_T33TVF_20201004T124001"}],
-            },
-            "b": {
-                "units": "DN",
-                "harmonize_values": False,
-                "catalog_ids": ["S2B_MSIL2A_20201004T095029_N0500_R079_T33TVF_20230313T061230.SAFE"],
-            },
+    sides = {
+        "a": {
+            "units": "DN",
+            "acquisitions": [{"product_id": "S2B_MSIL2A_20201004T095029_N0214_R079_T33TVF_20201004T124001"}],
+        },
+        "b": {
+            "units": "DN",
+            "harmonize_values": False,
+            "catalog_ids": ["S2B_MSIL2A_20201004T095029_N0500_R079_T33TVF_20230313T061230.SAFE"],
         },
     }
-    (run / "run.json").write_text(json.dumps(manifest), encoding="utf-8")
+    run = write_run_folder(tmp_path / "run", a, (a + 1000).astype(np.uint16), sides, scl=np.full((40, 50), 4, np.uint8))
     res = compare_run_folder(run)
     assert res.report_path == run / "compare" / "report.json"
     assert res.report["stats"]["bias"] == pytest.approx(1000.0)
@@ -439,14 +381,7 @@ def test_shift_corrected_difference_on_real_image(tmp_path, shared_data):
 def test_rerun_in_same_folder_removes_stale_outputs(tmp_path):
     paths, *_ = make_case(tmp_path, h=50)
     out = tmp_path / "out"
-    compare_rasters(
-        paths["a"],
-        paths["b"],
-        out,
-        scl_a=paths["scl_a"],
-        scl_b=paths["scl_b"],
-        options=CompareOptions(class_changed=True),
-    )
+    compare_case(paths, out, class_changed=True)
     assert (out / "scl_mismatch.tif").exists() and (out / "scl_class_changed.tif").exists()
     res = compare_rasters(paths["a"], paths["b"], out)  # no SCL this time
     assert res.mismatch is None
@@ -524,14 +459,7 @@ def test_compiled_kernel_equals_numpy_path(tmp_path, monkeypatch, engine, dtype,
     results = {}
     for name in ("numba", "numpy"):
         monkeypatch.setenv(compare_kernel.ENV_SWITCH, name)
-        results[name] = compare_rasters(
-            paths["a"],
-            paths["b"],
-            tmp_path / name,
-            scl_a=paths["scl_a"],
-            scl_b=paths["scl_b"],
-            options=CompareOptions(**options),
-        )
+        results[name] = compare_case(paths, tmp_path / name, **options)
         assert results[name].report["options"]["engine"] == name
     fast, ref = results["numba"], results["numpy"]
     for key in ("difference", "mismatch", "class_changed", "shift_corrected"):
@@ -575,14 +503,7 @@ def test_input_layouts_give_the_same_results(tmp_path, monkeypatch, small_strips
 
     def run(name: str, inputs: dict[str, Path]) -> tuple[dict, list[np.ndarray]]:
         monkeypatch.setattr(compare_mod, "WORKERS", 1)  # same summation order: the report must be equal exactly
-        res = compare_rasters(
-            inputs["a"],
-            inputs["b"],
-            tmp_path / name,
-            scl_a=inputs["scl_a"],
-            scl_b=inputs["scl_b"],
-            options=CompareOptions(class_changed=True),
-        )
+        res = compare_case(inputs, tmp_path / name, class_changed=True)
         rasters = [read(res.difference), read(res.mismatch), read(res.class_changed)]
         return res.report, rasters
 
@@ -609,7 +530,7 @@ def test_input_truncated_during_the_compare_is_a_clear_error(tmp_path, small_str
 
     out = tmp_path / "out"
     with pytest.raises(InputError, match=r"Raster B .*could not be read at rows"):
-        compare_rasters(paths["a"], paths["b"], out, scl_a=paths["scl_a"], scl_b=paths["scl_b"], feedback=progress)
+        compare_case(paths, out, feedback=progress)
     assert cut
     assert sorted(p.name for p in out.iterdir()) == []
 
@@ -633,9 +554,7 @@ def test_compressed_inputs_decode_on_threads(tmp_path, monkeypatch):
     for threads in (0, 2):
         monkeypatch.setattr(reading, "DECODE_THREADS", threads)
         opened.clear()
-        res = compare_rasters(
-            packed["a"], packed["b"], tmp_path / f"t{threads}", scl_a=packed["scl_a"], scl_b=packed["scl_b"]
-        )
+        res = compare_case(packed, tmp_path / f"t{threads}")
         reports[threads] = (res.report["stats"], res.report["scl"], read(res.difference))
         assert opened.count(2) == (2 if threads else 0), opened  # A and B of the strip reader (not SCL, not shift)
     assert reports[0][0] == reports[2][0] and reports[0][1] == reports[2][1]
@@ -652,7 +571,7 @@ def test_inputs_in_gdal_virtual_files_are_read_by_gdal(tmp_path, monkeypatch, sm
         gdal.Translate(mem[k], str(p), creationOptions=options)
     monkeypatch.setattr(compare_mod, "WORKERS", 1)
     try:
-        on_disk = compare_rasters(paths["a"], paths["b"], tmp_path / "disk", scl_a=paths["scl_a"], scl_b=paths["scl_b"])
+        on_disk = compare_case(paths, tmp_path / "disk")
         in_mem = compare_rasters(mem["a"], mem["b"], tmp_path / "mem", scl_a=mem["scl_a"], scl_b=mem["scl_b"])
     finally:
         for p in mem.values():

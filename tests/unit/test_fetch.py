@@ -42,27 +42,6 @@ FAST = RetryPolicy(deadline_s=60.0, backoff_initial_s=0.02, backoff_max_s=0.2)
 SHORT = RetryPolicy(deadline_s=1.0, backoff_initial_s=0.02, backoff_max_s=0.2)
 
 
-@pytest.fixture(scope="module")
-def eps():
-    server = sample_endpoints.SampleEndpoints(host="127.0.0.1", port=0, token_ttl_s=3600.0).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def pair(eps):
-    eps.clear_faults()
-    info = eps.info
-    a = Endpoint("sample-sh", info["sh"]["base_url"], info["sh"]["token_url"], _creds(info["sh"]))
-    b = Endpoint("sample-cdse", info["cdse"]["base_url"], info["cdse"]["token_url"], _creds(info["cdse"]))
-    yield a, b
-    eps.clear_faults()
-
-
-def _creds(info: dict) -> Credentials:
-    return Credentials(info["client_id"], info["client_secret"])
-
-
 def _log_since(eps, start: int) -> list[tuple]:
     return list(eps.request_log[start:])
 
@@ -183,12 +162,7 @@ def test_tiled_mosaic_equals_single_request(eps, pair, tmp_path):
     assert n_tiles >= 4
     process = [r for r in _log_since(eps, start) if r[2].endswith("/process")]
     assert len(process) == 2 * n_tiles
-    single = fetch_pair(spec, a, b, tmp_path, run_name="single")
-    for rel in ("a/value.tif", "b/value.tif", "a/scl.tif", "b/scl.tif"):
-        t_arr, t_meta, _ = _read(tiled / rel)
-        s_arr, s_meta, _ = _read(single / rel)
-        assert t_meta == s_meta
-        np.testing.assert_array_equal(t_arr, s_arr)
+    _assert_same_rasters(tiled, fetch_pair(spec, a, b, tmp_path, run_name="single"))
 
 
 # -- resilience --------------------------------------------------------------------------------------------------
@@ -247,6 +221,7 @@ def _outcomes(eps, deployment: str) -> dict[str, list[str]]:
 
 
 def _assert_same_rasters(run: Path, reference: Path) -> None:
+    """Value and SCL rasters of both sides equal those of ``reference``: pixels and georeferencing."""
     for rel in ("a/value.tif", "b/value.tif", "a/scl.tif", "b/scl.tif"):
         arr, meta, _ = _read(run / rel)
         ref, ref_meta, _ = _read(reference / rel)

@@ -21,7 +21,6 @@ from s2parity_plugin.core.fetch import partial_run, run_folder
 from s2parity_plugin.core.fetch import pipeline as fetch_mod
 from s2parity_plugin.core.fetch.pipeline import fetch_pair, fetch_pair_per_date, request_key
 from s2parity_plugin.core.model.spec import build_spec
-from s2parity_plugin.core.service.endpoints import Credentials, Endpoint
 from s2parity_plugin.core.service.retry import RetryPolicy
 
 sample_endpoints = pytest.importorskip("s2parity_plugin.sample_endpoints")
@@ -30,26 +29,6 @@ REPO = Path(__file__).resolve().parents[2]
 SMALL = box(14.200, 40.800, 14.212, 40.809)  # ~1 km² near Naples (WGS 84)
 TILE_PX = 48
 FAST = RetryPolicy(deadline_s=60.0, backoff_initial_s=0.02, backoff_max_s=0.2)
-
-
-@pytest.fixture(scope="module")
-def eps():
-    server = sample_endpoints.SampleEndpoints(host="127.0.0.1", port=0, token_ttl_s=3600.0).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def pair(eps):
-    eps.clear_faults()
-    info = eps.info
-
-    def ep(pid: str, key: str) -> Endpoint:
-        i = info[key]
-        return Endpoint(pid, i["base_url"], i["token_url"], Credentials(i["client_id"], i["client_secret"]))
-
-    yield ep("sample-sh", "sh"), ep("sample-cdse", "cdse")
-    eps.clear_faults()
 
 
 def spec_small(date_from: str = "2020-10-04", date_to: str = "2020-10-04"):

@@ -10,25 +10,14 @@ import re
 
 import numpy as np
 import pytest
-from osgeo import gdal, osr
 
-from s2parity_plugin.core.compare import compare_rasters
 from s2parity_plugin.core.report.document import build_report, load_json, render_csv, render_html, write_json
+from tests.geotiff import compare_case, write_case
 
 OLD_ID = "S2B_MSIL2A_20201004T095029_N0214_R079_T33TVF_20201004T124001"
+#: 10 m pixels in UTM 33N (EPSG:32633) with the origin at (600 km E, 5000 km N).
+GT_REPORT = (600000.0, 10.0, 0.0, 5000000.0, 0.0, -10.0)
 NEW_ID = "S2B_MSIL2A_20201004T095029_N0500_R079_T33TVF_20230316T093516.SAFE"
-
-
-def write(path, arr):
-    types = {np.dtype("float32"): gdal.GDT_Float32, np.dtype("uint8"): gdal.GDT_Byte}
-    ds = gdal.GetDriverByName("GTiff").Create(str(path), arr.shape[1], arr.shape[0], 1, types[arr.dtype])
-    ds.SetGeoTransform((600000.0, 10.0, 0.0, 5000000.0, 0.0, -10.0))
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(32633)
-    ds.SetProjection(srs.ExportToWkt())
-    ds.GetRasterBand(1).WriteArray(arr)
-    ds = None
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -42,12 +31,10 @@ def report(tmp_path_factory):
     scl_a[50:90, 60:120] = 9
     scl_b = scl_a.copy()
     scl_b[50:92, 60:123] = 9
-    res = compare_rasters(
-        write(tmp / "a.tif", a),
-        write(tmp / "b.tif", b),
+    paths = write_case(tmp, a, b, scl_a, scl_b, GT_REPORT)
+    res = compare_case(
+        paths,
         tmp / "out",
-        scl_a=write(tmp / "sa.tif", scl_a),
-        scl_b=write(tmp / "sb.tif", scl_b),
         metadata_a={"units": "DN", "endpoint_id": "sentinelhub", "acquisitions": [{"product_id": OLD_ID}]},
         metadata_b={"units": "DN", "endpoint_id": "cdse", "catalog_ids": [NEW_ID], "harmonize_values": False},
     )

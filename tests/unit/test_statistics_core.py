@@ -113,55 +113,19 @@ def test_rows_equal_the_raw_answers(tmp_path):
         assert row["mean_a"] == stats["mean"]
 
 
+def _one_interval(day_from: str, day_to: str, sample_count: int = 4, **stats) -> dict:
+    """A Statistical API answer with one interval (``day_from``..``day_to``) whose ``value`` band B0 has ``stats``
+    (as the API writes them, ``"NaN"`` included) over ``sample_count`` pixels."""
+    interval = {"from": f"{day_from}T00:00:00Z", "to": f"{day_to}T00:00:00Z"}
+    band = {"stats": {**stats, "sampleCount": sample_count}}
+    return {"data": [{"interval": interval, "outputs": {"value": {"bands": {"B0": band}}}}]}
+
+
 def test_one_side_only_intervals_are_rows_of_their_own(tmp_path):
     from s2parity_plugin.core.statistics.table import feature_rows
 
-    a = {
-        "data": [
-            {
-                "interval": {"from": "2020-09-04T00:00:00Z", "to": "2020-09-05T00:00:00Z"},
-                "outputs": {
-                    "value": {
-                        "bands": {
-                            "B0": {
-                                "stats": {
-                                    "mean": 0.5,
-                                    "stDev": 0.1,
-                                    "min": 0.1,
-                                    "max": 0.9,
-                                    "sampleCount": 4,
-                                    "noDataCount": 1,
-                                }
-                            }
-                        }
-                    }
-                },
-            }
-        ]
-    }
-    b = {
-        "data": [
-            {
-                "interval": {"from": "2020-09-09T00:00:00Z", "to": "2020-09-10T00:00:00Z"},
-                "outputs": {
-                    "value": {
-                        "bands": {
-                            "B0": {
-                                "stats": {
-                                    "mean": "NaN",
-                                    "stDev": "NaN",
-                                    "min": "NaN",
-                                    "max": "NaN",
-                                    "sampleCount": 4,
-                                    "noDataCount": 4,
-                                }
-                            }
-                        }
-                    }
-                },
-            }
-        ]
-    }
+    a = _one_interval("2020-09-04", "2020-09-05", mean=0.5, stDev=0.1, min=0.1, max=0.9, noDataCount=1)
+    b = _one_interval("2020-09-09", "2020-09-10", mean="NaN", stDev="NaN", min="NaN", max="NaN", noDataCount=4)
     rows = feature_rows("f", a, b, "value", {}, 0.01)
     assert [r["presence"] for r in rows] == ["only_a", "only_b"]
     assert rows[0]["mean_a"] == 0.5 and rows[0]["mean_b"] is None and rows[0]["delta_mean"] is None
