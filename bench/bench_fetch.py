@@ -21,7 +21,7 @@ from pathlib import Path
 
 from shapely.geometry import box
 
-from s2parity_plugin.core.fetch.pipeline import fetch_pair
+from s2parity_plugin.core.fetch.pipeline import FetchOptions, fetch_pair
 from s2parity_plugin.core.model.spec import build_spec
 from s2parity_plugin.core.model.tiling import split_grid
 from s2parity_plugin.core.service.endpoints import Credentials, Endpoint
@@ -48,7 +48,7 @@ def _endpoints(info: dict) -> tuple[Endpoint, Endpoint]:
 def _one(eps, spec, a, b, work: Path, workers: int, name: str) -> dict:
     start = len(eps.request_log)
     t0 = time.perf_counter()
-    run = fetch_pair(spec, a, b, work, run_name=name, max_tile_px=TILE_PX, max_workers=workers)
+    run = fetch_pair(spec, a, b, work, run_name=name, options=FetchOptions(max_tile_px=TILE_PX, max_workers=workers))
     wall = time.perf_counter() - t0
     log = eps.request_log[start:]
     sum_latency = len(log) * LATENCY_S
@@ -71,7 +71,9 @@ def _retry_share(eps, spec, a, b, work: Path, error_rate: float) -> dict:
         for dep in ("sh", "cdse"):
             eps.set_faults(dep, error_rate=error_rate, seed=1000 * seed + (dep == "cdse"))
         try:
-            run = fetch_pair(spec, a, b, work, run_name=f"retry-{seed}", max_tile_px=TILE_PX, retry=SCALED)
+            run = fetch_pair(
+                spec, a, b, work, run_name=f"retry-{seed}", options=FetchOptions(max_tile_px=TILE_PX, retry=SCALED)
+            )
         except Exception:  # a run that did not finish: counted, its partial folder removed
             pass
         else:

@@ -270,7 +270,7 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
     def processAlgorithm(
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict:
-        from s2parity_plugin.core.fetch.pipeline import fetch_pair, fetch_pair_per_date
+        from s2parity_plugin.core.fetch.pipeline import FetchOptions, fetch_pair, fetch_pair_per_date
         from s2parity_plugin.core.model.spec import build_spec
         from s2parity_plugin.core.service.retry import default_policy
 
@@ -306,20 +306,23 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
                 feedback.setProgressText(message)
 
             fetch = fetch_pair_per_date if self.parameterAsBoolean(parameters, self.PER_DATE, context) else fetch_pair
+            options = FetchOptions(
+                max_workers=self.parameterAsInt(parameters, self.MAX_WORKERS, context),
+                max_tile_px=self.parameterAsInt(parameters, self.MAX_TILE_PX, context),
+                timeout_s=self.parameterAsDouble(parameters, self.TIMEOUT, context),
+                retry=default_policy(self._optional_seconds(parameters, self.RETRY_DEADLINE, context)),
+                proxies=prepared["proxies"],
+                notify=feedback.pushWarning,
+            )
             fetched = fetch(
                 spec,
                 a,
                 b,
                 out_parent,
+                options=options,
+                run_name=self.parameterAsString(parameters, self.RUN_NAME, context) or None,
                 progress=progress,
                 is_cancelled=feedback.isCanceled,
-                run_name=self.parameterAsString(parameters, self.RUN_NAME, context) or None,
-                proxies=prepared["proxies"],
-                max_workers=self.parameterAsInt(parameters, self.MAX_WORKERS, context),
-                max_tile_px=self.parameterAsInt(parameters, self.MAX_TILE_PX, context),
-                timeout_s=self.parameterAsDouble(parameters, self.TIMEOUT, context),
-                retry=default_policy(self._optional_seconds(parameters, self.RETRY_DEADLINE, context)),
-                notify=feedback.pushWarning,
             )
         except S2ParityError as exc:
             raise QgsProcessingException(str(exc)) from exc

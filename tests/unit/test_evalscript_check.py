@@ -57,7 +57,7 @@ def test_refused_before_any_request(tmp_path):
 def test_answer_with_several_bands_is_refused(tmp_path):
     """A script whose band count is computed at run time: the 3-band answer is refused when it arrives."""
     sample_endpoints = pytest.importorskip("s2parity_plugin.sample_endpoints")
-    from s2parity_plugin.core.fetch.pipeline import fetch_pair
+    from s2parity_plugin.core.fetch.pipeline import FetchOptions, fetch_pair
     from s2parity_plugin.core.model.spec import build_spec
     from s2parity_plugin.core.service.endpoints import Credentials, Endpoint
     from s2parity_plugin.core.service.retry import RetryPolicy
@@ -72,5 +72,7 @@ def test_answer_with_several_bands_is_refused(tmp_path):
             box(14.2, 40.8, 14.21, 40.81), 4326, "2020-10-04", "2020-10-04", quantity="CUSTOM", evalscript=DYNAMIC_BANDS
         )
         with pytest.raises(PresetError, match="'value' output has 3 bands"):
-            fetch_pair(spec, a, b, tmp_path, retry=RetryPolicy(deadline_s=5.0, backoff_initial_s=0.05))
+            fetch_pair(
+                spec, a, b, tmp_path, options=FetchOptions(retry=RetryPolicy(deadline_s=5.0, backoff_initial_s=0.05))
+            )
     assert not list(tmp_path.rglob("*.tif"))
