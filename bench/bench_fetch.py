@@ -22,7 +22,7 @@ from pathlib import Path
 from shapely.geometry import box
 
 from s2parity_plugin.core.fetch.pipeline import FetchOptions, fetch_pair
-from s2parity_plugin.core.model.spec import build_spec
+from s2parity_plugin.core.model.spec import GridChoice, Preset, build_spec
 from s2parity_plugin.core.model.tiling import split_grid
 from s2parity_plugin.core.service.endpoints import Credentials, Endpoint
 from s2parity_plugin.core.service.retry import DEFAULT_DEADLINE_S, RetryPolicy
@@ -104,7 +104,9 @@ def run(work_dir: Path) -> dict:
         # 4 × 4 tiles of 32 px at 10 m: a 1280 m square on the UTM 33N lattice
         x0, y0 = 437840.0, 4521440.0
         aoi = box(x0, y0, x0 + 4 * TILE_PX * 10, y0 + 4 * TILE_PX * 10)
-        spec = build_spec(aoi, 32633, "2020-10-04", "2020-10-04", quantity="B04", crs_epsg=32633)
+        spec = build_spec(
+            aoi, 32633, "2020-10-04", "2020-10-04", preset=Preset(quantity="B04"), grid=GridChoice(crs_epsg=32633)
+        )
         tiles = len(split_grid(spec.grid, TILE_PX))
         assert tiles == 16, tiles
         _one(eps, spec, a, b, work_dir, 4, "warmup")  # V8/GDAL warm-up, no latency

@@ -271,7 +271,7 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict:
         from s2parity_plugin.core.fetch.pipeline import FetchOptions, fetch_pair, fetch_pair_per_date
-        from s2parity_plugin.core.model.spec import build_spec
+        from s2parity_plugin.core.model.spec import GridChoice, Options, Preset, build_spec
         from s2parity_plugin.core.service.retry import default_policy
 
         prepared = self._prepared
@@ -282,16 +282,23 @@ class FetchPairAlgorithm(S2ParityAlgorithm):
                 prepared["aoi_crs"],
                 self.parameterAsString(parameters, self.DATE_FROM, context),
                 self.parameterAsString(parameters, self.DATE_TO, context),
-                quantity=self.parameterAsString(parameters, self.PRESET, context) or "B04",
-                units=_units(self.parameterAsEnumString(parameters, self.UNITS, context)),
-                evalscript=self.parameterAsString(parameters, self.EVALSCRIPT, context) or None,
-                resolution_m=self.parameterAsDouble(parameters, self.RESOLUTION, context),
-                crs_epsg=prepared["crs"],
-                mosaicking=self.parameterAsEnumString(parameters, self.MOSAICKING, context) or "ORBIT",
-                mosaicking_order=self.parameterAsEnumString(parameters, self.MOSAICKING_ORDER, context) or "mostRecent",
-                harmonize_values=self.parameterAsBoolean(parameters, self.HARMONIZE, context),
-                max_cloud_coverage=self.parameterAsDouble(parameters, self.MAX_CLOUD, context),
-                snap=self.parameterAsEnumString(parameters, self.SNAP, context) or "outward",
+                preset=Preset(
+                    quantity=self.parameterAsString(parameters, self.PRESET, context) or "B04",
+                    units=_units(self.parameterAsEnumString(parameters, self.UNITS, context)),
+                    evalscript=self.parameterAsString(parameters, self.EVALSCRIPT, context) or None,
+                ),
+                grid=GridChoice(
+                    resolution_m=self.parameterAsDouble(parameters, self.RESOLUTION, context),
+                    crs_epsg=prepared["crs"],
+                    snap=self.parameterAsEnumString(parameters, self.SNAP, context) or "outward",
+                ),
+                options=Options(
+                    mosaicking=self.parameterAsEnumString(parameters, self.MOSAICKING, context) or "ORBIT",
+                    mosaicking_order=self.parameterAsEnumString(parameters, self.MOSAICKING_ORDER, context)
+                    or "mostRecent",
+                    harmonize_values=self.parameterAsBoolean(parameters, self.HARMONIZE, context),
+                    max_cloud_coverage=self.parameterAsDouble(parameters, self.MAX_CLOUD, context),
+                ),
             )
             a, b = prepared["endpoints"]
             feedback.pushInfo(

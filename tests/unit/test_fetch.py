@@ -25,7 +25,7 @@ from s2parity_plugin.core.errors import (
 )
 from s2parity_plugin.core.fetch import run_folder
 from s2parity_plugin.core.fetch.pipeline import FetchOptions, fetch_pair, fetch_pair_per_date, map_exception
-from s2parity_plugin.core.model.spec import build_spec
+from s2parity_plugin.core.model.spec import GridChoice, Options, Preset, build_spec
 from s2parity_plugin.core.service.endpoints import Credentials, Endpoint, resolve_endpoint
 from s2parity_plugin.core.service.retry import RetryPolicy
 
@@ -86,7 +86,14 @@ def _no_partial(parent: Path) -> None:
 
 def test_seed_b04_scl_identical_grids_and_hosts(eps, pair, tmp_path):
     a, b = pair
-    spec = build_spec(box(*SEED_BBOX), 3035, "2020-10-04", "2020-10-04", quantity="B04", crs_epsg=3035, snap="nearest")
+    spec = build_spec(
+        box(*SEED_BBOX),
+        3035,
+        "2020-10-04",
+        "2020-10-04",
+        preset=Preset(quantity="B04"),
+        grid=GridChoice(crs_epsg=3035, snap="nearest"),
+    )
     start = len(eps.request_log)
     steps = []
     run = fetch_pair(spec, a, b, tmp_path, run_name="seed", progress=lambda d, t, m: steps.append((d, t)))
@@ -135,10 +142,8 @@ def test_seed_b04_scl_identical_grids_and_hosts(eps, pair, tmp_path):
 
 def test_seed_evalscript_as_custom(pair, tmp_path):
     a, b = pair
-    spec = build_spec(
-        box(*SEED_BBOX), 3035, "2020-10-04", "2020-10-04", quantity="CUSTOM", evalscript=SEED_JS, crs_epsg=3035,
-        snap="nearest",
-    )  # fmt: skip
+    preset, grid = Preset(quantity="CUSTOM", evalscript=SEED_JS), GridChoice(crs_epsg=3035, snap="nearest")
+    spec = build_spec(box(*SEED_BBOX), 3035, "2020-10-04", "2020-10-04", preset=preset, grid=grid)
     run = fetch_pair(spec, a, b, tmp_path, run_name="seed-custom")
     manifest = run_folder.load_manifest(run)
     assert (manifest["grid"]["width"], manifest["grid"]["height"]) == (505, 447)
@@ -149,7 +154,7 @@ def test_seed_evalscript_as_custom(pair, tmp_path):
 def test_sample_profiles_resolve_without_credentials(tmp_path):
     a, b = resolve_endpoint("sample-sh"), resolve_endpoint("sample-cdse")
     assert a.is_loopback_http and b.is_loopback_http and a.credentials and b.credentials
-    spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04", quantity="NDVI")
+    spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04", preset=Preset(quantity="NDVI"))
     run = fetch_pair(spec, a, b, tmp_path)
     arr, _, nodata = _read(run / "a/value.tif")
     assert arr.dtype == np.float32 and np.isnan(nodata)
@@ -162,7 +167,7 @@ def test_sample_profiles_resolve_without_credentials(tmp_path):
 def test_multi_feature_aoi_masks_outside(pair, tmp_path):
     a, b = pair
     multi = MultiPolygon([box(14.200, 40.800, 14.204, 40.803), box(14.208, 40.806, 14.212, 40.809)])
-    spec = build_spec(multi, 4326, "2020-10-04", "2020-10-04", quantity="B04", units="REFLECTANCE")
+    spec = build_spec(multi, 4326, "2020-10-04", "2020-10-04", preset=Preset(quantity="B04", units="REFLECTANCE"))
     run = fetch_pair(spec, a, b, tmp_path)
     arr, (w, h, _, _), _ = _read(run / "b/value.tif")
     assert (w, h) == (spec.grid.width, spec.grid.height)
@@ -175,7 +180,7 @@ def test_multi_feature_aoi_masks_outside(pair, tmp_path):
 
 def test_tiled_mosaic_equals_single_request(eps, pair, tmp_path):
     a, b = pair
-    spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04", quantity="B04")
+    spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04", preset=Preset(quantity="B04"))
     assert spec.grid.width > 80 and spec.grid.height > 80
     start = len(eps.request_log)
     tiled = fetch_pair(spec, a, b, tmp_path, run_name="tiled", options=FetchOptions(max_tile_px=48, max_workers=3))
@@ -484,7 +489,9 @@ def test_secret_in_no_file_and_no_log(eps, pair, tmp_path, caplog):
 
 def test_per_date_runs(pair, tmp_path):
     a, b = pair
-    spec = build_spec(SMALL, 4326, "2020-10-01", "2020-10-10", quantity="B04", resolution_m=20)
+    spec = build_spec(
+        SMALL, 4326, "2020-10-01", "2020-10-10", preset=Preset(quantity="B04"), grid=GridChoice(resolution_m=20)
+    )
     runs = fetch_pair_per_date(spec, a, b, tmp_path, run_name="series")
     assert [r.name for r in runs] == ["2020-10-02", "2020-10-04", "2020-10-07", "2020-10-09"]  # R122 and R079
     for r in runs:
@@ -536,9 +543,14 @@ def test_merge_userdata_of_tiles():
 def test_simple_mosaicking_and_20m_bands(pair, tmp_path, quantity):
     a, b = pair
     spec = build_spec(
-        SMALL, 4326, "2020-10-01", "2020-10-10", quantity=quantity, units="REFLECTANCE", mosaicking="SIMPLE",
-        resolution_m=20, mosaicking_order="leastCC",
-    )  # fmt: skip
+        SMALL,
+        4326,
+        "2020-10-01",
+        "2020-10-10",
+        preset=Preset(quantity=quantity, units="REFLECTANCE"),
+        grid=GridChoice(resolution_m=20),
+        options=Options(mosaicking="SIMPLE", mosaicking_order="leastCC"),
+    )
     run = fetch_pair(spec, a, b, tmp_path)
     manifest = run_folder.load_manifest(run)
     assert manifest["request"]["input"]["data"][0]["dataFilter"]["mosaickingOrder"] == "leastCC"
@@ -571,7 +583,14 @@ def test_catalog_bbox_in_wgs84_is_computed_once_for_both_endpoints(pair, tmp_pat
 
     monkeypatch.setattr(fetch_mod, "search_acquisitions", spy)
     a, b = pair
-    spec = build_spec(box(*SEED_BBOX), 3035, "2020-10-04", "2020-10-04", quantity="B04", crs_epsg=3035, snap="nearest")
+    spec = build_spec(
+        box(*SEED_BBOX),
+        3035,
+        "2020-10-04",
+        "2020-10-04",
+        preset=Preset(quantity="B04"),
+        grid=GridChoice(crs_epsg=3035, snap="nearest"),
+    )
     fetch_pair(spec, a, b, tmp_path, run_name="bbox")
     assert len(seen) == 2 and seen[0][0] != seen[1][0]
     first, second = seen[0][1], seen[1][1]

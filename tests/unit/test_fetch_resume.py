@@ -20,7 +20,7 @@ from s2parity_plugin.core.errors import FetchCancelled, ServerError
 from s2parity_plugin.core.fetch import partial_run, run_folder
 from s2parity_plugin.core.fetch import pipeline as fetch_mod
 from s2parity_plugin.core.fetch.pipeline import FetchOptions, fetch_pair, fetch_pair_per_date, request_key
-from s2parity_plugin.core.model.spec import build_spec
+from s2parity_plugin.core.model.spec import GridChoice, Preset, build_spec
 from s2parity_plugin.core.service.endpoints import Credentials, Endpoint
 from s2parity_plugin.core.service.retry import RetryPolicy
 
@@ -53,7 +53,7 @@ def pair(eps):
 
 
 def spec_small(date_from: str = "2020-10-04", date_to: str = "2020-10-04"):
-    return build_spec(SMALL, 4326, date_from, date_to, quantity="B04")
+    return build_spec(SMALL, 4326, date_from, date_to, preset=Preset(quantity="B04"))
 
 
 def process_calls(eps, start: int) -> list[tuple]:
@@ -155,11 +155,11 @@ import json, sys
 from shapely.geometry import box
 from s2parity_plugin.core.service.endpoints import Credentials, Endpoint
 from s2parity_plugin.core.fetch.pipeline import FetchOptions, fetch_pair
-from s2parity_plugin.core.model.spec import build_spec
+from s2parity_plugin.core.model.spec import GridChoice, Preset, build_spec
 info, out = json.loads(sys.argv[1]), sys.argv[2]
 ep = lambda pid, k: Endpoint(pid, info[k]["base_url"], info[k]["token_url"],
                              Credentials(info[k]["client_id"], info[k]["client_secret"]))
-spec = build_spec(box(14.200, 40.800, 14.212, 40.809), 4326, "2020-10-04", "2020-10-04", quantity="B04")
+spec = build_spec(box(14.200, 40.800, 14.212, 40.809), 4326, "2020-10-04", "2020-10-04", preset=Preset(quantity="B04"))
 options = FetchOptions(max_tile_px=48, max_workers=1)
 fetch_pair(spec, ep("sample-sh", "sh"), ep("sample-cdse", "cdse"), out, options=options)
 """
@@ -186,7 +186,7 @@ def test_stale_partial_after_kill_9_is_found_reported_and_resumed(eps, pair, tmp
     [stale] = partials(out)
     eps.clear_faults()
 
-    other = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04", quantity="B08")
+    other = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04", preset=Preset(quantity="B08"))
     notices: list[str] = []
     fetch_pair(
         other, a, b, out, options=FetchOptions(max_tile_px=TILE_PX, notify=notices.append)
@@ -265,7 +265,9 @@ def test_a_live_partial_run_is_left_alone(pair, tmp_path):
 
 def test_per_date_failure_names_the_date_and_the_rerun_resumes_the_series(eps, pair, tmp_path, monkeypatch):
     a, b = pair
-    spec = build_spec(SMALL, 4326, "2020-10-01", "2020-10-10", quantity="B04", resolution_m=20)
+    spec = build_spec(
+        SMALL, 4326, "2020-10-01", "2020-10-10", preset=Preset(quantity="B04"), grid=GridChoice(resolution_m=20)
+    )
     real = fetch_mod._download_tile
 
     def fail_second_date(spec_day, side, tile):
