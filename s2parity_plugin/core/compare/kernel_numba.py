@@ -1,7 +1,9 @@
 """numba-compiled row loops of the compare engine's strip kernel (imported only when numba is installed).
 
 See :mod:`s2parity_plugin.core.compare.kernel` for what the kernel computes and when it is used. The functions
-live at module level so that numba's on-disk cache (``cache=True``) can reuse them across QGIS sessions.
+live at module level so that numba's on-disk cache (``cache=True``) can reuse them across QGIS sessions. The
+team's ~8-parameter limit does not apply to these nopython kernels (``strip`` takes 30): every row array must stay a
+separate argument for LLVM to vectorize the loops, and numba cannot take a dataclass instead.
 """
 
 from __future__ import annotations
