@@ -2,8 +2,8 @@
 
 See :mod:`s2parity_plugin.core.compare.kernel` for what the kernel computes and when it is used. The functions
 live at module level so that numba's on-disk cache (``cache=True``) can reuse them across QGIS sessions. The
-team's ~8-parameter limit does not apply to these nopython kernels (``strip`` takes 30): every row array must stay a
-separate argument for LLVM to vectorize the loops, and numba cannot take a dataclass instead.
+team's ~8-parameter limit does not apply to these nopython kernels (``strip`` takes 30): every row array stays a
+separate 1-D argument so that LLVM vectorizes the loops (a 2-D-index version measured ≈ 12× slower, see below).
 """
 
 from __future__ import annotations
