@@ -113,55 +113,19 @@ def test_rows_equal_the_raw_answers(tmp_path):
         assert row["mean_a"] == stats["mean"]
 
 
+def _one_interval_answer(day: str, mean, std, low, high, samples: int, nodata: int) -> dict:
+    """A Statistical API answer with one daily interval starting on ``day`` (band B0 of output ``value``)."""
+    start = dt.date.fromisoformat(day)
+    interval = {"from": f"{start}T00:00:00Z", "to": f"{start + dt.timedelta(days=1)}T00:00:00Z"}
+    stats = {"mean": mean, "stDev": std, "min": low, "max": high, "sampleCount": samples, "noDataCount": nodata}
+    return {"data": [{"interval": interval, "outputs": {"value": {"bands": {"B0": {"stats": stats}}}}}]}
+
+
 def test_one_side_only_intervals_are_rows_of_their_own(tmp_path):
     from s2parity_plugin.core.statistics.table import feature_rows
 
-    a = {
-        "data": [
-            {
-                "interval": {"from": "2020-09-04T00:00:00Z", "to": "2020-09-05T00:00:00Z"},
-                "outputs": {
-                    "value": {
-                        "bands": {
-                            "B0": {
-                                "stats": {
-                                    "mean": 0.5,
-                                    "stDev": 0.1,
-                                    "min": 0.1,
-                                    "max": 0.9,
-                                    "sampleCount": 4,
-                                    "noDataCount": 1,
-                                }
-                            }
-                        }
-                    }
-                },
-            }
-        ]
-    }
-    b = {
-        "data": [
-            {
-                "interval": {"from": "2020-09-09T00:00:00Z", "to": "2020-09-10T00:00:00Z"},
-                "outputs": {
-                    "value": {
-                        "bands": {
-                            "B0": {
-                                "stats": {
-                                    "mean": "NaN",
-                                    "stDev": "NaN",
-                                    "min": "NaN",
-                                    "max": "NaN",
-                                    "sampleCount": 4,
-                                    "noDataCount": 4,
-                                }
-                            }
-                        }
-                    }
-                },
-            }
-        ]
-    }
+    a = _one_interval_answer("2020-09-04", 0.5, 0.1, 0.1, 0.9, samples=4, nodata=1)
+    b = _one_interval_answer("2020-09-09", "NaN", "NaN", "NaN", "NaN", samples=4, nodata=4)
     rows = feature_rows("f", a, b, "value", {}, 0.01)
     assert [r["presence"] for r in rows] == ["only_a", "only_b"]
     assert rows[0]["mean_a"] == 0.5 and rows[0]["mean_b"] is None and rows[0]["delta_mean"] is None

@@ -169,21 +169,13 @@ def phase_correlation(a: np.ndarray, b: np.ndarray, upsample_factor: int = 20) -
 
 def _spline_translate(coeffs: np.ndarray, m: int, dx: float, dy: float) -> np.ndarray:
     """Cubic spline (coefficients ``coeffs``, h × w) sampled at (row + dy, col + dx) for rows m−1 .. h−m and
-    cols m−1 .. w−m (px): a constant translation, so the 2-D interpolation is two 4-tap passes with the same
-    weights for every pixel (same values as ``scipy.ndimage.map_coordinates(..., prefilter=False)`` to ~1e-14
-    relative, ≈ 10× faster). Needs m ≥ |d| + 3 so that every tap falls inside the array."""
+    cols m−1 .. w−m (px), by :func:`~.image_ops.spline_window` (same values as
+    ``scipy.ndimage.map_coordinates(..., prefilter=False)`` to ~1e-14 relative, ≈ 10× faster). Needs m ≥ |d| + 3
+    so that every tap falls inside the array."""
     h, w = coeffs.shape
     fy, fx = math.floor(dy), math.floor(dx)
-    wy, wx = image_ops.cubic_weights(dy - fy), image_ops.cubic_weights(dx - fx)
-    n_r, n_c = h - 2 * m + 2, w - 2 * m + 2
-    r0, c0 = m - 2 + fy, m - 2 + fx  # first tap: floor(row + dy) − 1
-    rows = wy[0] * coeffs[r0 : r0 + n_r]
-    for k in range(1, 4):
-        rows += wy[k] * coeffs[r0 + k : r0 + k + n_r]
-    out = wx[0] * rows[:, c0 : c0 + n_c]
-    for k in range(1, 4):
-        out += wx[k] * rows[:, c0 + k : c0 + k + n_c]
-    return out
+    first_tap = (m - 2 + fy, m - 2 + fx)  # floor(row + dy) − 1
+    return image_ops.spline_window(coeffs, first_tap, (h - 2 * m + 2, w - 2 * m + 2), (dy - fy, dx - fx))
 
 
 def refine_shift_lk(
