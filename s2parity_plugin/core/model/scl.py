@@ -6,6 +6,9 @@ QGIS layer styles and the reports.
 
 from __future__ import annotations
 
+#: SCL value of a pixel without data (also the no-data value of every SCL raster the plugin writes).
+SCL_NODATA = 0
+
 #: SCL value -> (class name, colour #rrggbb): the standard Sen2Cor palette.
 SCL_CLASSES: dict[int, tuple[str, str]] = {
     0: ("No data", "#000000"),
