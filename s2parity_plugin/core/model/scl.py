@@ -25,6 +25,9 @@ SCL_CLASSES: dict[int, tuple[str, str]] = {
     11: ("Snow/ice", "#ff96ff"),
 }
 
+#: Number of SCL classes (values 0 … 11); a value outside is no scene class.
+SCL_CLASS_COUNT = len(SCL_CLASSES)
+
 #: SCL classes treated as invalid by default (the seed request's set).
 DEFAULT_INVALID_CLASSES: frozenset[int] = frozenset({1, 2, 3, 7, 8, 9, 10, 11})
 

@@ -19,8 +19,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+from s2parity_plugin.core.model.scl import SCL_CLASS_COUNT
+
 SCHEMA = 1
-REQUIRED_KEYS = ("grid", "stats", "scl", "shift", "diagnosis")
 
 
 def _clean(value: Any) -> Any:
@@ -170,8 +171,8 @@ def _confusion_png(scl: dict[str, Any]) -> str | None:
     ax = fig.add_subplot(1, 1, 1)
     im = ax.imshow(np.log10(arr + 1), cmap="viridis")
     fig.colorbar(im, ax=ax, label="log10(pixels + 1)")
-    ax.set_xticks(range(12))
-    ax.set_yticks(range(12))
+    ax.set_xticks(range(SCL_CLASS_COUNT))
+    ax.set_yticks(range(SCL_CLASS_COUNT))
     ax.set_xlabel("SCL class in B")
     ax.set_ylabel("SCL class in A")
     ax.set_title("SCL confusion matrix")
