@@ -408,11 +408,14 @@ class FetchOptions:
         """``notify``, or a WARNING in the log."""
         return self.notify or (lambda text: LOGGER.warning("%s", text))
 
-    def sides(self, endpoint_a: Endpoint, endpoint_b: Endpoint, cancel: threading.Event) -> list[_Side]:
-        """One :class:`_Side` per endpoint, sharing ``cancel``."""
-        retry = self.retry or default_policy()
-        pair = (("a", endpoint_a), ("b", endpoint_b))
-        return [_Side(key, ep, cancel, self.proxies, self.timeout_s, retry) for key, ep in pair]
+
+def _sides(opts: FetchOptions, endpoint_a: Endpoint, endpoint_b: Endpoint) -> list[_Side]:
+    """One :class:`_Side` per endpoint, sharing one cancel event."""
+    cancel, retry = threading.Event(), opts.retry or default_policy()
+    return [
+        _Side(key, ep, cancel, opts.proxies, opts.timeout_s, retry)
+        for key, ep in (("a", endpoint_a), ("b", endpoint_b))
+    ]
 
 
 @dataclass
@@ -537,7 +540,7 @@ def fetch_pair(
     key = request_key(spec, endpoint_a, endpoint_b, opts.max_tile_px)
     name = run_name or default_run_name(spec, endpoint_a, endpoint_b)
     run = _reserve(out_parent, name, key, len(tiles), opts.notifier(), explicit=run_name is not None)
-    sides = opts.sides(endpoint_a, endpoint_b, threading.Event())
+    sides = _sides(opts, endpoint_a, endpoint_b)
     workers = max(1, opts.max_workers)
     pools = {s.key: cf.ThreadPoolExecutor(workers, thread_name_prefix=f"s2parity-{s.key}") for s in sides}
     pair = _Pair(sides, pools, is_cancelled)
@@ -702,7 +705,7 @@ def _common_days(
     spec: RequestSpec, endpoint_a: Endpoint, endpoint_b: Endpoint, is_cancelled: CancelFn | None, opts: FetchOptions
 ) -> tuple[list[str], dict[str, list[str]]]:
     """Acquisition days both catalogs list, and the days only one lists (``{"a": [...], "b": [...]}``)."""
-    sides = opts.sides(endpoint_a, endpoint_b, threading.Event())
+    sides = _sides(opts, endpoint_a, endpoint_b)
     pool = cf.ThreadPoolExecutor(2, thread_name_prefix="s2parity-catalog")
     pair = _Pair(sides, {s.key: pool for s in sides}, is_cancelled)
     try:
