@@ -21,8 +21,8 @@ from pathlib import Path
 
 from shapely.geometry import box
 
-from s2parity_plugin.core.fetch.pipeline import fetch_pair
-from s2parity_plugin.core.model.spec import build_spec
+from s2parity_plugin.core.fetch.pipeline import FetchOptions, fetch_pair
+from s2parity_plugin.core.model.spec import GridChoice, Preset, build_spec
 from s2parity_plugin.core.model.tiling import split_grid
 from s2parity_plugin.core.service.endpoints import Credentials, Endpoint
 from s2parity_plugin.core.service.retry import DEFAULT_DEADLINE_S, RetryPolicy
@@ -48,7 +48,7 @@ def _endpoints(info: dict) -> tuple[Endpoint, Endpoint]:
 def _one(eps, spec, a, b, work: Path, workers: int, name: str) -> dict:
     start = len(eps.request_log)
     t0 = time.perf_counter()
-    run = fetch_pair(spec, a, b, work, run_name=name, max_tile_px=TILE_PX, max_workers=workers)
+    run = fetch_pair(spec, a, b, work, run_name=name, options=FetchOptions(max_tile_px=TILE_PX, max_workers=workers))
     wall = time.perf_counter() - t0
     log = eps.request_log[start:]
     sum_latency = len(log) * LATENCY_S
@@ -71,7 +71,9 @@ def _retry_share(eps, spec, a, b, work: Path, error_rate: float) -> dict:
         for dep in ("sh", "cdse"):
             eps.set_faults(dep, error_rate=error_rate, seed=1000 * seed + (dep == "cdse"))
         try:
-            run = fetch_pair(spec, a, b, work, run_name=f"retry-{seed}", max_tile_px=TILE_PX, retry=SCALED)
+            run = fetch_pair(
+                spec, a, b, work, run_name=f"retry-{seed}", options=FetchOptions(max_tile_px=TILE_PX, retry=SCALED)
+            )
         except Exception:  # a run that did not finish: counted, its partial folder removed
             pass
         else:
@@ -102,7 +104,9 @@ def run(work_dir: Path) -> dict:
         # 4 × 4 tiles of 32 px at 10 m: a 1280 m square on the UTM 33N lattice
         x0, y0 = 437840.0, 4521440.0
         aoi = box(x0, y0, x0 + 4 * TILE_PX * 10, y0 + 4 * TILE_PX * 10)
-        spec = build_spec(aoi, 32633, "2020-10-04", "2020-10-04", quantity="B04", crs_epsg=32633)
+        spec = build_spec(
+            aoi, 32633, "2020-10-04", "2020-10-04", preset=Preset(quantity="B04"), grid=GridChoice(crs_epsg=32633)
+        )
         tiles = len(split_grid(spec.grid, TILE_PX))
         assert tiles == 16, tiles
         _one(eps, spec, a, b, work_dir, 4, "warmup")  # V8/GDAL warm-up, no latency

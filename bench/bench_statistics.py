@@ -31,7 +31,7 @@ from s2parity_plugin.core.service.rate_limit import Budget, RateLimiter
 from s2parity_plugin.core.statistics import evalscripts, intervals
 from s2parity_plugin.core.statistics.job import StatisticsJob, prepare, run_job
 from s2parity_plugin.core.statistics.requests import StatisticsSettings
-from s2parity_plugin.core.statistics.runner import Side
+from s2parity_plugin.core.statistics.runner import RunControl, Side
 from s2parity_plugin.sample_endpoints import profiles, statistical_api
 from s2parity_plugin.sample_endpoints.profiles import sample_endpoints
 
@@ -113,7 +113,7 @@ def run(work_dir: Path) -> dict:
     requests = prepare(job)
     log_start = len(eps.request_log)
     t0 = time.monotonic()
-    outcome = run_job(job, requests, limiter_factory=lambda b: RateLimiter(b, time_scale=scale))
+    outcome = run_job(job, requests, RunControl(limiter_factory=lambda b: RateLimiter(b, time_scale=scale)))
     wall_s = time.monotonic() - t0
     for name in ("sh", "cdse"):
         statistical_api.configure(eps, name, None)

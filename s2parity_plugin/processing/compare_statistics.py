@@ -239,6 +239,7 @@ class CompareStatisticsAlgorithm(EndpointPairAlgorithm):
     ) -> dict:
         from s2parity_plugin.adapters.auth import qgis_proxies
         from s2parity_plugin.core.statistics.job import run_job
+        from s2parity_plugin.core.statistics.runner import RunControl
 
         prepared = self._prepared
         job = prepared["job"]
@@ -254,14 +255,10 @@ class CompareStatisticsAlgorithm(EndpointPairAlgorithm):
             feedback.setProgress(100.0 * done / max(total, 1))
 
         try:
-            outcome = run_job(
-                job,
-                prepared["requests"],
-                cancel=cancel,
-                progress=progress,
-                log=feedback.pushInfo,
-                is_cancelled=feedback.isCanceled,
+            control = RunControl(
+                cancel=cancel, is_cancelled=feedback.isCanceled, progress=progress, log=feedback.pushInfo
             )
+            outcome = run_job(job, prepared["requests"], control)
         except S2ParityError as exc:
             raise QgsProcessingException(str(exc)) from exc
         if outcome.result.cancelled:

@@ -253,8 +253,8 @@ class FetchPairAlgorithm(EndpointPairAlgorithm):
     def processAlgorithm(
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict:
-        from s2parity_plugin.core.fetch.pipeline import fetch_pair, fetch_pair_per_date
-        from s2parity_plugin.core.model.spec import build_spec
+        from s2parity_plugin.core.fetch.pipeline import FetchOptions, fetch_pair, fetch_pair_per_date
+        from s2parity_plugin.core.model.spec import GridChoice, Options, Preset, build_spec
         from s2parity_plugin.core.service.retry import default_policy
 
         prepared = self._prepared
@@ -265,16 +265,23 @@ class FetchPairAlgorithm(EndpointPairAlgorithm):
                 prepared["aoi_crs"],
                 self.parameterAsString(parameters, self.DATE_FROM, context),
                 self.parameterAsString(parameters, self.DATE_TO, context),
-                quantity=self.parameterAsString(parameters, self.PRESET, context) or "B04",
-                units=_units(self.parameterAsEnumString(parameters, self.UNITS, context)),
-                evalscript=self.parameterAsString(parameters, self.EVALSCRIPT, context) or None,
-                resolution_m=self.parameterAsDouble(parameters, self.RESOLUTION, context),
-                crs_epsg=prepared["crs"],
-                mosaicking=self.parameterAsEnumString(parameters, self.MOSAICKING, context) or "ORBIT",
-                mosaicking_order=self.parameterAsEnumString(parameters, self.MOSAICKING_ORDER, context) or "mostRecent",
-                harmonize_values=self.parameterAsBoolean(parameters, self.HARMONIZE, context),
-                max_cloud_coverage=self.parameterAsDouble(parameters, self.MAX_CLOUD, context),
-                snap=self.parameterAsEnumString(parameters, self.SNAP, context) or "outward",
+                preset=Preset(
+                    quantity=self.parameterAsString(parameters, self.PRESET, context) or "B04",
+                    units=_units(self.parameterAsEnumString(parameters, self.UNITS, context)),
+                    evalscript=self.parameterAsString(parameters, self.EVALSCRIPT, context) or None,
+                ),
+                grid=GridChoice(
+                    resolution_m=self.parameterAsDouble(parameters, self.RESOLUTION, context),
+                    crs_epsg=prepared["crs"],
+                    snap=self.parameterAsEnumString(parameters, self.SNAP, context) or "outward",
+                ),
+                options=Options(
+                    mosaicking=self.parameterAsEnumString(parameters, self.MOSAICKING, context) or "ORBIT",
+                    mosaicking_order=self.parameterAsEnumString(parameters, self.MOSAICKING_ORDER, context)
+                    or "mostRecent",
+                    harmonize_values=self.parameterAsBoolean(parameters, self.HARMONIZE, context),
+                    max_cloud_coverage=self.parameterAsDouble(parameters, self.MAX_CLOUD, context),
+                ),
             )
             a, b = prepared["endpoints"]
             feedback.pushInfo(
@@ -289,20 +296,23 @@ class FetchPairAlgorithm(EndpointPairAlgorithm):
                 feedback.setProgressText(message)
 
             fetch = fetch_pair_per_date if self.parameterAsBoolean(parameters, self.PER_DATE, context) else fetch_pair
+            options = FetchOptions(
+                max_workers=self.parameterAsInt(parameters, self.MAX_WORKERS, context),
+                max_tile_px=self.parameterAsInt(parameters, self.MAX_TILE_PX, context),
+                timeout_s=self.parameterAsDouble(parameters, self.TIMEOUT, context),
+                retry=default_policy(self.optional_double(parameters, self.RETRY_DEADLINE, context)),
+                proxies=prepared["proxies"],
+                notify=feedback.pushWarning,
+            )
             fetched = fetch(
                 spec,
                 a,
                 b,
                 out_parent,
+                options=options,
+                run_name=self.parameterAsString(parameters, self.RUN_NAME, context) or None,
                 progress=progress,
                 is_cancelled=feedback.isCanceled,
-                run_name=self.parameterAsString(parameters, self.RUN_NAME, context) or None,
-                proxies=prepared["proxies"],
-                max_workers=self.parameterAsInt(parameters, self.MAX_WORKERS, context),
-                max_tile_px=self.parameterAsInt(parameters, self.MAX_TILE_PX, context),
-                timeout_s=self.parameterAsDouble(parameters, self.TIMEOUT, context),
-                retry=default_policy(self.optional_double(parameters, self.RETRY_DEADLINE, context)),
-                notify=feedback.pushWarning,
             )
         except S2ParityError as exc:
             raise QgsProcessingException(str(exc)) from exc

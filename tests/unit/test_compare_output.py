@@ -20,12 +20,14 @@ sample_endpoints = pytest.importorskip("s2parity_plugin.sample_endpoints")
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
     from s2parity_plugin.core.fetch.pipeline import fetch_pair
-    from s2parity_plugin.core.model.spec import build_spec
+    from s2parity_plugin.core.model.spec import Preset, build_spec
     from s2parity_plugin.core.service.endpoints import resolve_endpoint
     from s2parity_plugin.sample_endpoints import profiles
 
     profiles.register()  # module scope: before the per-test autouse registration
-    spec = build_spec(box(14.200, 40.800, 14.206, 40.805), 4326, "2020-10-04", "2020-10-04", quantity="B04")
+    spec = build_spec(
+        box(14.200, 40.800, 14.206, 40.805), 4326, "2020-10-04", "2020-10-04", preset=Preset(quantity="B04")
+    )
     out = tmp_path_factory.mktemp("runs")
     return fetch_pair(spec, resolve_endpoint("sample-sh"), resolve_endpoint("sample-cdse"), out, run_name="run")
 

@@ -12,7 +12,7 @@ from shapely.geometry import box
 from s2parity_plugin.core.compare import compare_run_folder
 from s2parity_plugin.core.fetch.pipeline import fetch_pair
 from s2parity_plugin.core.model import s2facts
-from s2parity_plugin.core.model.spec import build_spec
+from s2parity_plugin.core.model.spec import Preset, build_spec
 from s2parity_plugin.core.service.endpoints import Credentials, Endpoint
 
 sample_endpoints = pytest.importorskip("s2parity_plugin.sample_endpoints")
@@ -50,7 +50,7 @@ def test_diagnosis_names_the_baselines_and_causes(pair, tmp_path, day, monkeypat
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
     base_sh, base_cdse, causes = CASES[day]
     a, b = pair
-    spec = build_spec(AOI, 4326, day, day, quantity="B04")
+    spec = build_spec(AOI, 4326, day, day, preset=Preset(quantity="B04"))
     report = compare_run_folder(fetch_pair(spec, a, b, tmp_path)).report
     diag, explanation = report["diagnosis"], report["diagnosis"]["explanation"]
 

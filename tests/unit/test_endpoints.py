@@ -76,9 +76,9 @@ def test_collection_bound_to_chosen_host_not_pinned():
 
 def test_process_request_url_follows_endpoint():
     from s2parity_plugin.core.fetch.pipeline import _Side, process_request
-    from s2parity_plugin.core.model.spec import build_spec
+    from s2parity_plugin.core.model.spec import GridChoice, build_spec
 
-    spec = build_spec(box(0, 0, 100, 100), 32633, "2020-10-04", "2020-10-04", crs_epsg=32633)
+    spec = build_spec(box(0, 0, 100, 100), 32633, "2020-10-04", "2020-10-04", grid=GridChoice(crs_epsg=32633))
     for base in ("https://sh.dataspace.copernicus.eu", "http://127.0.0.1:9/x"):
         ep = Endpoint("custom", base, base + "/token", Credentials("cid", SECRET))
         side = _Side("a", ep, None, None, 10.0)

@@ -33,20 +33,24 @@ def test_multi_band_value_is_refused_with_what_to_change():
 
 @pytest.mark.parametrize("quantity", ["B04", "B8A", "NDVI"])
 def test_presets_pass(quantity):
-    from s2parity_plugin.core.model.spec import build_spec
+    from s2parity_plugin.core.model.spec import Preset, build_spec
 
-    spec = build_spec(box(14.2, 40.8, 14.21, 40.81), 4326, "2020-10-04", "2020-10-04", quantity=quantity)
+    spec = build_spec(box(14.2, 40.8, 14.21, 40.81), 4326, "2020-10-04", "2020-10-04", preset=Preset(quantity=quantity))
     assert declared_bands(spec.evalscript, spec.outputs.value) in (None, 1)
     check_single_band(spec.evalscript, spec.outputs.value)
 
 
 def test_refused_before_any_request(tmp_path):
     from s2parity_plugin.core.fetch.pipeline import fetch_pair
-    from s2parity_plugin.core.model.spec import build_spec
+    from s2parity_plugin.core.model.spec import Preset, build_spec
     from s2parity_plugin.core.service.endpoints import Credentials, Endpoint
 
     spec = build_spec(
-        box(14.2, 40.8, 14.21, 40.81), 4326, "2020-10-04", "2020-10-04", quantity="CUSTOM", evalscript=THREE_BANDS
+        box(14.2, 40.8, 14.21, 40.81),
+        4326,
+        "2020-10-04",
+        "2020-10-04",
+        preset=Preset(quantity="CUSTOM", evalscript=THREE_BANDS),
     )
     nowhere = Endpoint("custom", "http://127.0.0.1:9", "http://127.0.0.1:9/token", Credentials("id", "secret"))
     with pytest.raises(PresetError, match="3 bands"):
@@ -57,8 +61,8 @@ def test_refused_before_any_request(tmp_path):
 def test_answer_with_several_bands_is_refused(tmp_path):
     """A script whose band count is computed at run time: the 3-band answer is refused when it arrives."""
     sample_endpoints = pytest.importorskip("s2parity_plugin.sample_endpoints")
-    from s2parity_plugin.core.fetch.pipeline import fetch_pair
-    from s2parity_plugin.core.model.spec import build_spec
+    from s2parity_plugin.core.fetch.pipeline import FetchOptions, fetch_pair
+    from s2parity_plugin.core.model.spec import Preset, build_spec
     from s2parity_plugin.core.service.endpoints import Credentials, Endpoint
     from s2parity_plugin.core.service.retry import RetryPolicy
 
@@ -69,8 +73,14 @@ def test_answer_with_several_bands_is_refused(tmp_path):
             for p, k in (("sample-sh", "sh"), ("sample-cdse", "cdse"))
         )
         spec = build_spec(
-            box(14.2, 40.8, 14.21, 40.81), 4326, "2020-10-04", "2020-10-04", quantity="CUSTOM", evalscript=DYNAMIC_BANDS
+            box(14.2, 40.8, 14.21, 40.81),
+            4326,
+            "2020-10-04",
+            "2020-10-04",
+            preset=Preset(quantity="CUSTOM", evalscript=DYNAMIC_BANDS),
         )
         with pytest.raises(PresetError, match="'value' output has 3 bands"):
-            fetch_pair(spec, a, b, tmp_path, retry=RetryPolicy(deadline_s=5.0, backoff_initial_s=0.05))
+            fetch_pair(
+                spec, a, b, tmp_path, options=FetchOptions(retry=RetryPolicy(deadline_s=5.0, backoff_initial_s=0.05))
+            )
     assert not list(tmp_path.rglob("*.tif"))

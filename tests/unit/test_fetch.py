@@ -24,8 +24,8 @@ from s2parity_plugin.core.errors import (
     ServerError,
 )
 from s2parity_plugin.core.fetch import run_folder
-from s2parity_plugin.core.fetch.pipeline import fetch_pair, fetch_pair_per_date, map_exception
-from s2parity_plugin.core.model.spec import build_spec
+from s2parity_plugin.core.fetch.pipeline import FetchOptions, fetch_pair, fetch_pair_per_date, map_exception
+from s2parity_plugin.core.model.spec import GridChoice, Options, Preset, build_spec
 from s2parity_plugin.core.service.endpoints import Credentials, Endpoint, resolve_endpoint
 from s2parity_plugin.core.service.retry import RetryPolicy
 
@@ -65,7 +65,14 @@ def _no_partial(parent: Path) -> None:
 
 def test_seed_b04_scl_identical_grids_and_hosts(eps, pair, tmp_path):
     a, b = pair
-    spec = build_spec(box(*SEED_BBOX), 3035, "2020-10-04", "2020-10-04", quantity="B04", crs_epsg=3035, snap="nearest")
+    spec = build_spec(
+        box(*SEED_BBOX),
+        3035,
+        "2020-10-04",
+        "2020-10-04",
+        preset=Preset(quantity="B04"),
+        grid=GridChoice(crs_epsg=3035, snap="nearest"),
+    )
     start = len(eps.request_log)
     steps = []
     run = fetch_pair(spec, a, b, tmp_path, run_name="seed", progress=lambda d, t, m: steps.append((d, t)))
@@ -114,10 +121,8 @@ def test_seed_b04_scl_identical_grids_and_hosts(eps, pair, tmp_path):
 
 def test_seed_evalscript_as_custom(pair, tmp_path):
     a, b = pair
-    spec = build_spec(
-        box(*SEED_BBOX), 3035, "2020-10-04", "2020-10-04", quantity="CUSTOM", evalscript=SEED_JS, crs_epsg=3035,
-        snap="nearest",
-    )  # fmt: skip
+    preset, grid = Preset(quantity="CUSTOM", evalscript=SEED_JS), GridChoice(crs_epsg=3035, snap="nearest")
+    spec = build_spec(box(*SEED_BBOX), 3035, "2020-10-04", "2020-10-04", preset=preset, grid=grid)
     run = fetch_pair(spec, a, b, tmp_path, run_name="seed-custom")
     manifest = run_folder.load_manifest(run)
     assert (manifest["grid"]["width"], manifest["grid"]["height"]) == (505, 447)
@@ -128,7 +133,7 @@ def test_seed_evalscript_as_custom(pair, tmp_path):
 def test_sample_profiles_resolve_without_credentials(tmp_path):
     a, b = resolve_endpoint("sample-sh"), resolve_endpoint("sample-cdse")
     assert a.is_loopback_http and b.is_loopback_http and a.credentials and b.credentials
-    spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04", quantity="NDVI")
+    spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04", preset=Preset(quantity="NDVI"))
     run = fetch_pair(spec, a, b, tmp_path)
     arr, _, nodata = _read(run / "a/value.tif")
     assert arr.dtype == np.float32 and np.isnan(nodata)
@@ -141,7 +146,7 @@ def test_sample_profiles_resolve_without_credentials(tmp_path):
 def test_multi_feature_aoi_masks_outside(pair, tmp_path):
     a, b = pair
     multi = MultiPolygon([box(14.200, 40.800, 14.204, 40.803), box(14.208, 40.806, 14.212, 40.809)])
-    spec = build_spec(multi, 4326, "2020-10-04", "2020-10-04", quantity="B04", units="REFLECTANCE")
+    spec = build_spec(multi, 4326, "2020-10-04", "2020-10-04", preset=Preset(quantity="B04", units="REFLECTANCE"))
     run = fetch_pair(spec, a, b, tmp_path)
     arr, (w, h, _, _), _ = _read(run / "b/value.tif")
     assert (w, h) == (spec.grid.width, spec.grid.height)
@@ -154,10 +159,10 @@ def test_multi_feature_aoi_masks_outside(pair, tmp_path):
 
 def test_tiled_mosaic_equals_single_request(eps, pair, tmp_path):
     a, b = pair
-    spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04", quantity="B04")
+    spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04", preset=Preset(quantity="B04"))
     assert spec.grid.width > 80 and spec.grid.height > 80
     start = len(eps.request_log)
-    tiled = fetch_pair(spec, a, b, tmp_path, run_name="tiled", max_tile_px=48, max_workers=3)
+    tiled = fetch_pair(spec, a, b, tmp_path, run_name="tiled", options=FetchOptions(max_tile_px=48, max_workers=3))
     n_tiles = run_folder.load_manifest(tiled)["tiles"]
     assert n_tiles >= 4
     process = [r for r in _log_since(eps, start) if r[2].endswith("/process")]
@@ -174,7 +179,7 @@ def test_429_bursts_are_waited_out(eps, pair, tmp_path):
     eps.set_faults("cdse", rate_limit_burst=3, retry_after_ms=100)
     start = len(eps.request_log)
     spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04")
-    run = fetch_pair(spec, a, b, tmp_path, max_tile_px=64)
+    run = fetch_pair(spec, a, b, tmp_path, options=FetchOptions(max_tile_px=64))
     assert run_folder.load_manifest(run)
     statuses = [r[3] for r in _log_since(eps, start)]
     assert statuses.count(429) == 7
@@ -185,7 +190,7 @@ def test_429_forever_is_quota_error(eps, pair, tmp_path):
     eps.set_faults("cdse", rate_limit_burst=1000, retry_after_ms=300)
     spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04")
     with pytest.raises(QuotaExceededError, match=r"sample-cdse.*429.*deadline") as info:
-        fetch_pair(spec, a, b, tmp_path, retry=SHORT)
+        fetch_pair(spec, a, b, tmp_path, options=FetchOptions(retry=SHORT))
     assert info.value.endpoint_id == "sample-cdse"
     assert list(tmp_path.iterdir()) == []
 
@@ -195,7 +200,7 @@ def test_token_expiry_mid_run_is_renewed(eps, pair, tmp_path):
     eps.set_faults("sh", expire_tokens_after_uses=3)  # each token expires after 3 requests: at fixed points
     start = len(eps.request_log)
     spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04")
-    run = fetch_pair(spec, a, b, tmp_path, max_tile_px=40, max_workers=1)
+    run = fetch_pair(spec, a, b, tmp_path, options=FetchOptions(max_tile_px=40, max_workers=1))
     tiles = run_folder.load_manifest(run)["tiles"]
     assert tiles >= 4
     sh_log = [r for r in _log_since(eps, start) if r[0] == "sh"]
@@ -209,7 +214,9 @@ def test_token_refused_right_after_renewal_says_so(eps, pair, tmp_path):
     a, b = pair
     eps.set_faults("cdse", expire_tokens_after_uses=0)  # every token is refused, even a fresh one
     with pytest.raises(CredentialsError, match="refused a freshly issued access token") as info:
-        fetch_pair(build_spec(SMALL, 4326, "2020-10-04", "2020-10-04"), a, b, tmp_path, retry=SHORT)
+        fetch_pair(
+            build_spec(SMALL, 4326, "2020-10-04", "2020-10-04"), a, b, tmp_path, options=FetchOptions(retry=SHORT)
+        )
     message = str(info.value)
     assert "clock" in message and "not a wrong client secret" in message and info.value.endpoint_id == "sample-cdse"
     assert list(tmp_path.iterdir()) == []
@@ -238,7 +245,7 @@ def test_server_errors_and_truncation_are_retried(eps, pair, tmp_path):
     eps.set_faults("cdse", schedule=("truncate",), truncate_rate=0.3, seed=4)
     spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04")
     start = len(eps.request_log)
-    run = fetch_pair(spec, a, b, tmp_path, run_name="faulty", max_tile_px=48, retry=FAST)
+    run = fetch_pair(spec, a, b, tmp_path, run_name="faulty", options=FetchOptions(max_tile_px=48, retry=FAST))
     tiles = run_folder.load_manifest(run)["tiles"]
     assert tiles >= 4
     sh, cdse = _outcomes(eps, "sh"), _outcomes(eps, "cdse")
@@ -253,7 +260,9 @@ def test_server_errors_and_truncation_are_retried(eps, pair, tmp_path):
     assert len(api_sh) == sum(len(v) for v in sh.values())  # the log of HTTP answers agrees: every attempt
     assert api_sh.count(200) == tiles + 1
     eps.clear_faults()
-    _assert_same_rasters(run, fetch_pair(spec, a, b, tmp_path, run_name="fault-free", max_tile_px=48))
+    _assert_same_rasters(
+        run, fetch_pair(spec, a, b, tmp_path, run_name="fault-free", options=FetchOptions(max_tile_px=48))
+    )
 
 
 def test_each_request_fails_exactly_as_scheduled(eps, pair, tmp_path):
@@ -263,7 +272,7 @@ def test_each_request_fails_exactly_as_scheduled(eps, pair, tmp_path):
         eps.set_faults(dep, schedule=("503", "504"))
     start = len(eps.request_log)
     spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04")
-    run = fetch_pair(spec, a, b, tmp_path, max_tile_px=48, max_workers=3, retry=FAST)
+    run = fetch_pair(spec, a, b, tmp_path, options=FetchOptions(max_tile_px=48, max_workers=3, retry=FAST))
     tiles = run_folder.load_manifest(run)["tiles"]
     for dep in ("sh", "cdse"):
         process = [r[3] for r in _log_since(eps, start) if r[0] == dep and r[2].endswith("/process")]
@@ -276,7 +285,7 @@ def test_retries_end_at_the_deadline_with_a_clear_message(eps, pair, tmp_path):
     eps.set_faults("cdse", error_rate=1.0)
     spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04")
     with pytest.raises(ServerError, match=r"sample-cdse.*HTTP 50[03] on every retry") as info:
-        fetch_pair(spec, a, b, tmp_path, retry=SHORT)
+        fetch_pair(spec, a, b, tmp_path, options=FetchOptions(retry=SHORT))
     assert "{" not in str(info.value) and "\\n" not in str(info.value)  # the server's message as text
     attempts = next(iter(_outcomes(eps, "cdse").values()))
     assert len(attempts) >= 3  # retried with backoff until the 1 s deadline
@@ -288,7 +297,7 @@ def test_read_timeout_says_no_answer_within(eps, pair, tmp_path):
     eps.set_faults("cdse", latency_s=0.6)
     spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04")
     with pytest.raises(NetworkError, match=r"sample-cdse.*no answer within 0.2 s") as info:
-        fetch_pair(spec, a, b, tmp_path, timeout_s=0.2, retry=SHORT)
+        fetch_pair(spec, a, b, tmp_path, options=FetchOptions(timeout_s=0.2, retry=SHORT))
     assert "Cannot reach" not in str(info.value)
 
 
@@ -304,10 +313,8 @@ def test_cancel_mid_download_returns_fast_and_keeps_only_finished_tiles(eps, pai
             cancel_at.append(time.perf_counter())
 
     with pytest.raises(FetchCancelled):
-        fetch_pair(
-            spec, a, b, tmp_path, progress=progress, is_cancelled=lambda: bool(cancel_at), max_tile_px=32,
-            max_workers=2,
-        )  # fmt: skip
+        options = FetchOptions(max_tile_px=32, max_workers=2)
+        fetch_pair(spec, a, b, tmp_path, options=options, progress=progress, is_cancelled=lambda: bool(cancel_at))
     latency = time.perf_counter() - cancel_at[0]
     assert latency < 3.0, f"cancel took {latency:.2f} s"  # waiting for the queued tiles would take ≥ 5 s
     assert [p.name.startswith(run_folder.PARTIAL_PREFIX) for p in tmp_path.iterdir()] == [True]  # resumable
@@ -370,7 +377,9 @@ def test_network_unreachable(pair, tmp_path):
         port = s.getsockname()[1]
     dead = Endpoint("custom", f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port}/token", Credentials("x", "y"))
     with pytest.raises(NetworkError, match="Cannot reach"):
-        fetch_pair(build_spec(SMALL, 4326, "2020-10-04", "2020-10-04"), a, dead, tmp_path, retry=SHORT)
+        fetch_pair(
+            build_spec(SMALL, 4326, "2020-10-04", "2020-10-04"), a, dead, tmp_path, options=FetchOptions(retry=SHORT)
+        )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -437,7 +446,7 @@ def test_secret_in_no_file_and_no_log(eps, pair, tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
     eps.set_faults("sh", expire_tokens_after_uses=2)
     spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04")
-    run = fetch_pair(spec, a, b, tmp_path, max_tile_px=48, max_workers=1)
+    run = fetch_pair(spec, a, b, tmp_path, options=FetchOptions(max_tile_px=48, max_workers=1))
     with pytest.raises(CredentialsError):
         bad = Endpoint(b.profile_id, b.base_url, b.token_url, Credentials(b.credentials.client_id, "bad-SECRET-x"))
         fetch_pair(spec, a, bad, tmp_path)
@@ -455,7 +464,9 @@ def test_secret_in_no_file_and_no_log(eps, pair, tmp_path, caplog):
 
 def test_per_date_runs(pair, tmp_path):
     a, b = pair
-    spec = build_spec(SMALL, 4326, "2020-10-01", "2020-10-10", quantity="B04", resolution_m=20)
+    spec = build_spec(
+        SMALL, 4326, "2020-10-01", "2020-10-10", preset=Preset(quantity="B04"), grid=GridChoice(resolution_m=20)
+    )
     runs = fetch_pair_per_date(spec, a, b, tmp_path, run_name="series")
     assert [r.name for r in runs] == ["2020-10-02", "2020-10-04", "2020-10-07", "2020-10-09"]  # R122 and R079
     for r in runs:
@@ -474,7 +485,13 @@ def test_proxies_are_applied_to_every_call(pair, tmp_path):
         port = s.getsockname()[1]
     proxies = {"http": f"http://127.0.0.1:{port}", "https": f"http://127.0.0.1:{port}"}
     with pytest.raises(NetworkError, match="through the configured proxy"):
-        fetch_pair(build_spec(SMALL, 4326, "2020-10-04", "2020-10-04"), a, b, tmp_path, proxies=proxies, retry=SHORT)
+        fetch_pair(
+            build_spec(SMALL, 4326, "2020-10-04", "2020-10-04"),
+            a,
+            b,
+            tmp_path,
+            options=FetchOptions(proxies=proxies, retry=SHORT),
+        )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -501,9 +518,14 @@ def test_merge_userdata_of_tiles():
 def test_simple_mosaicking_and_20m_bands(pair, tmp_path, quantity):
     a, b = pair
     spec = build_spec(
-        SMALL, 4326, "2020-10-01", "2020-10-10", quantity=quantity, units="REFLECTANCE", mosaicking="SIMPLE",
-        resolution_m=20, mosaicking_order="leastCC",
-    )  # fmt: skip
+        SMALL,
+        4326,
+        "2020-10-01",
+        "2020-10-10",
+        preset=Preset(quantity=quantity, units="REFLECTANCE"),
+        grid=GridChoice(resolution_m=20),
+        options=Options(mosaicking="SIMPLE", mosaicking_order="leastCC"),
+    )
     run = fetch_pair(spec, a, b, tmp_path)
     manifest = run_folder.load_manifest(run)
     assert manifest["request"]["input"]["data"][0]["dataFilter"]["mosaickingOrder"] == "leastCC"
@@ -536,7 +558,14 @@ def test_catalog_bbox_in_wgs84_is_computed_once_for_both_endpoints(pair, tmp_pat
 
     monkeypatch.setattr(fetch_mod, "search_acquisitions", spy)
     a, b = pair
-    spec = build_spec(box(*SEED_BBOX), 3035, "2020-10-04", "2020-10-04", quantity="B04", crs_epsg=3035, snap="nearest")
+    spec = build_spec(
+        box(*SEED_BBOX),
+        3035,
+        "2020-10-04",
+        "2020-10-04",
+        preset=Preset(quantity="B04"),
+        grid=GridChoice(crs_epsg=3035, snap="nearest"),
+    )
     fetch_pair(spec, a, b, tmp_path, run_name="bbox")
     assert len(seen) == 2 and seen[0][0] != seen[1][0]
     first, second = seen[0][1], seen[1][1]
@@ -570,7 +599,13 @@ def test_html_instead_of_a_token_says_what_arrived(pair, tmp_path):
         url = f"http://127.0.0.1:{server.server_address[1]}"
         portal = Endpoint("custom", url, f"{url}/token", Credentials("id", "secret"))
         with pytest.raises(CredentialsError, match="answered an HTML page titled 'Guest WiFi - please log in'"):
-            fetch_pair(build_spec(SMALL, 4326, "2020-10-04", "2020-10-04"), a, portal, tmp_path, retry=SHORT)
+            fetch_pair(
+                build_spec(SMALL, 4326, "2020-10-04", "2020-10-04"),
+                a,
+                portal,
+                tmp_path,
+                options=FetchOptions(retry=SHORT),
+            )
     finally:
         server.shutdown()
         server.server_close()

@@ -19,8 +19,8 @@ from shapely.geometry import box
 from s2parity_plugin.core.errors import FetchCancelled, ServerError
 from s2parity_plugin.core.fetch import partial_run, run_folder
 from s2parity_plugin.core.fetch import pipeline as fetch_mod
-from s2parity_plugin.core.fetch.pipeline import fetch_pair, fetch_pair_per_date, request_key
-from s2parity_plugin.core.model.spec import build_spec
+from s2parity_plugin.core.fetch.pipeline import FetchOptions, fetch_pair, fetch_pair_per_date, request_key
+from s2parity_plugin.core.model.spec import GridChoice, Preset, build_spec
 from s2parity_plugin.core.service.retry import RetryPolicy
 
 sample_endpoints = pytest.importorskip("s2parity_plugin.sample_endpoints")
@@ -32,7 +32,7 @@ FAST = RetryPolicy(deadline_s=60.0, backoff_initial_s=0.02, backoff_max_s=0.2)
 
 
 def spec_small(date_from: str = "2020-10-04", date_to: str = "2020-10-04"):
-    return build_spec(SMALL, 4326, date_from, date_to, quantity="B04")
+    return build_spec(SMALL, 4326, date_from, date_to, preset=Preset(quantity="B04"))
 
 
 def process_calls(eps, start: int) -> list[tuple]:
@@ -75,7 +75,7 @@ def test_failed_fetch_keeps_its_tiles_and_the_rerun_fetches_only_the_missing_one
     spec = spec_small()
     fail_tile(monkeypatch, "b", 2, ServerError("endpoint 'sample-cdse' failed with HTTP 503 on every retry."))
     with pytest.raises(ServerError) as info:
-        fetch_pair(spec, a, b, tmp_path / "runs", max_tile_px=TILE_PX, max_workers=1, retry=FAST)
+        fetch_pair(spec, a, b, tmp_path / "runs", options=FetchOptions(max_tile_px=TILE_PX, max_workers=1, retry=FAST))
     [kept] = partials(tmp_path / "runs")
     assert f"are kept in {kept}" in str(info.value) and "run the same request again" in str(info.value)
     manifest = json.loads((kept / partial_run.MANIFEST).read_text())
@@ -89,14 +89,16 @@ def test_failed_fetch_keeps_its_tiles_and_the_rerun_fetches_only_the_missing_one
     wait_for_abandoned_requests()
     notices: list[str] = []
     start = len(eps.request_log)
-    run = fetch_pair(spec, a, b, tmp_path / "runs", max_tile_px=TILE_PX, retry=FAST, notify=notices.append)
+    run = fetch_pair(
+        spec, a, b, tmp_path / "runs", options=FetchOptions(max_tile_px=TILE_PX, retry=FAST, notify=notices.append)
+    )
     assert run.name == kept.name.removeprefix(run_folder.PARTIAL_PREFIX)  # the same run, not a new name
     assert len(process_calls(eps, start)) == 2 * tiles - n_done  # only the missing tiles
     assert any(n.startswith(f"Resuming the unfinished run {kept}") for n in notices)
     assert partials(tmp_path / "runs") == []
     assert sorted(p.name for p in run.iterdir()) == ["a", "b", "run.json"]
     assert run_folder.load_manifest(run)["tiles_resumed"] == n_done
-    reference = fetch_pair(spec, a, b, tmp_path / "reference", max_tile_px=TILE_PX)
+    reference = fetch_pair(spec, a, b, tmp_path / "reference", options=FetchOptions(max_tile_px=TILE_PX))
     assert_same_rasters(run, reference)
 
 
@@ -111,11 +113,19 @@ def test_cancelled_fetch_is_resumable(eps, pair, tmp_path):
             cancel.set()
 
     with pytest.raises(FetchCancelled, match=r"cancelled. .* tiles are kept in"):
-        fetch_pair(spec_small(), a, b, tmp_path, progress=progress, is_cancelled=cancel.is_set, max_tile_px=TILE_PX)
+        fetch_pair(
+            spec_small(),
+            a,
+            b,
+            tmp_path,
+            progress=progress,
+            is_cancelled=cancel.is_set,
+            options=FetchOptions(max_tile_px=TILE_PX),
+        )
     [kept] = partials(tmp_path)
     assert not list(kept.rglob("*.tif"))
     eps.clear_faults()
-    run = fetch_pair(spec_small(), a, b, tmp_path, max_tile_px=TILE_PX)
+    run = fetch_pair(spec_small(), a, b, tmp_path, options=FetchOptions(max_tile_px=TILE_PX))
     assert run_folder.load_manifest(run)["tiles_resumed"] >= 2 and partials(tmp_path) == []
 
 
@@ -123,13 +133,14 @@ KILLED_FETCH = """
 import json, sys
 from shapely.geometry import box
 from s2parity_plugin.core.service.endpoints import Credentials, Endpoint
-from s2parity_plugin.core.fetch.pipeline import fetch_pair
-from s2parity_plugin.core.model.spec import build_spec
+from s2parity_plugin.core.fetch.pipeline import FetchOptions, fetch_pair
+from s2parity_plugin.core.model.spec import GridChoice, Preset, build_spec
 info, out = json.loads(sys.argv[1]), sys.argv[2]
 ep = lambda pid, k: Endpoint(pid, info[k]["base_url"], info[k]["token_url"],
                              Credentials(info[k]["client_id"], info[k]["client_secret"]))
-spec = build_spec(box(14.200, 40.800, 14.212, 40.809), 4326, "2020-10-04", "2020-10-04", quantity="B04")
-fetch_pair(spec, ep("sample-sh", "sh"), ep("sample-cdse", "cdse"), out, max_tile_px=48, max_workers=1)
+spec = build_spec(box(14.200, 40.800, 14.212, 40.809), 4326, "2020-10-04", "2020-10-04", preset=Preset(quantity="B04"))
+options = FetchOptions(max_tile_px=48, max_workers=1)
+fetch_pair(spec, ep("sample-sh", "sh"), ep("sample-cdse", "cdse"), out, options=options)
 """
 
 
@@ -154,16 +165,18 @@ def test_stale_partial_after_kill_9_is_found_reported_and_resumed(eps, pair, tmp
     [stale] = partials(out)
     eps.clear_faults()
 
-    other = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04", quantity="B08")
+    other = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04", preset=Preset(quantity="B08"))
     notices: list[str] = []
-    fetch_pair(other, a, b, out, max_tile_px=TILE_PX, notify=notices.append)  # another request: reported, kept
+    fetch_pair(
+        other, a, b, out, options=FetchOptions(max_tile_px=TILE_PX, notify=notices.append)
+    )  # another request: reported, kept
     assert any(f"Found an unfinished run in {stale}" in n and "for another request" in n for n in notices)
     assert partials(out) == [stale]
 
     notices.clear()
     wait_for_abandoned_requests()
     start = len(eps.request_log)
-    run = fetch_pair(spec_small(), a, b, out, max_tile_px=TILE_PX, notify=notices.append)
+    run = fetch_pair(spec_small(), a, b, out, options=FetchOptions(max_tile_px=TILE_PX, notify=notices.append))
     done = run_folder.load_manifest(run)["tiles_resumed"]
     assert done >= 3 and any(n.startswith(f"Resuming the unfinished run {stale}") for n in notices)
     assert len(process_calls(eps, start)) == 2 * run_folder.load_manifest(run)["tiles"] - done
@@ -176,7 +189,7 @@ def test_a_folder_of_an_older_version_is_removed_and_reported(pair, tmp_path):
     (legacy / "a").mkdir(parents=True)
     (legacy / "a" / "value.tif").write_bytes(b"half a tiff")
     notices: list[str] = []
-    fetch_pair(spec_small(), a, b, tmp_path, notify=notices.append)
+    fetch_pair(spec_small(), a, b, tmp_path, options=FetchOptions(notify=notices.append))
     assert not legacy.exists()
     assert any(n.startswith(f"Removed {legacy}") for n in notices)
 
@@ -185,7 +198,7 @@ def test_a_taken_name_is_never_silently_replaced(pair, tmp_path):
     a, b = pair
     notices: list[str] = []
     first = fetch_pair(spec_small(), a, b, tmp_path, run_name="same")
-    second = fetch_pair(spec_small(), a, b, tmp_path, run_name="same", notify=notices.append)
+    second = fetch_pair(spec_small(), a, b, tmp_path, run_name="same", options=FetchOptions(notify=notices.append))
     assert (first.name, second.name) == ("same", "same-2")
     assert notices == [f"{tmp_path / 'same'} already exists: this run is written to {tmp_path / 'same-2'} instead."]
     assert run_folder.load_manifest(first) and run_folder.load_manifest(second)
@@ -223,7 +236,7 @@ def test_a_live_partial_run_is_left_alone(pair, tmp_path):
     key = request_key(spec, a, b, TILE_PX)
     live = partial_run.reserve(tmp_path, "busy", key, 4, lambda text: None)
     try:
-        run = fetch_pair(spec, a, b, tmp_path, max_tile_px=TILE_PX)
+        run = fetch_pair(spec, a, b, tmp_path, options=FetchOptions(max_tile_px=TILE_PX))
         assert run.name != "busy" and live.path.is_dir()
     finally:
         live.discard()
@@ -231,7 +244,9 @@ def test_a_live_partial_run_is_left_alone(pair, tmp_path):
 
 def test_per_date_failure_names_the_date_and_the_rerun_resumes_the_series(eps, pair, tmp_path, monkeypatch):
     a, b = pair
-    spec = build_spec(SMALL, 4326, "2020-10-01", "2020-10-10", quantity="B04", resolution_m=20)
+    spec = build_spec(
+        SMALL, 4326, "2020-10-01", "2020-10-10", preset=Preset(quantity="B04"), grid=GridChoice(resolution_m=20)
+    )
     real = fetch_mod._download_tile
 
     def fail_second_date(spec_day, side, tile):
@@ -243,7 +258,7 @@ def test_per_date_failure_names_the_date_and_the_rerun_resumes_the_series(eps, p
     with pytest.raises(
         ServerError, match=r"^Date 2020-10-09 failed: .*Dates complete in .*: 2020-10-02, 2020-10-04, 2020-10-07\."
     ):
-        fetch_pair_per_date(spec, a, b, tmp_path, retry=FAST)
+        fetch_pair_per_date(spec, a, b, tmp_path, options=FetchOptions(retry=FAST))
     [series] = [p for p in tmp_path.iterdir() if p.is_dir()]
     visible = sorted(p.name for p in series.iterdir() if not p.name.startswith("."))
     done = ["2020-10-02", "2020-10-04", "2020-10-07"]  # the sample pair's acquisitions before the failing date
@@ -251,7 +266,7 @@ def test_per_date_failure_names_the_date_and_the_rerun_resumes_the_series(eps, p
     monkeypatch.undo()
     wait_for_abandoned_requests()
     start = len(eps.request_log)
-    runs = fetch_pair_per_date(spec, a, b, tmp_path, retry=FAST)
+    runs = fetch_pair_per_date(spec, a, b, tmp_path, options=FetchOptions(retry=FAST))
     assert [r.parent for r in runs] == [series] * 4 and [r.name for r in runs] == [*done, "2020-10-09"]
     assert len(process_calls(eps, start)) == 2  # only 2020-10-09, one tile per side
     assert json.loads((series / "series.json").read_text())["complete"] is True

@@ -9,7 +9,7 @@ import sample_endpoints_support as sup
 from shapely.geometry import box
 
 from s2parity_plugin.core.fetch import run_folder
-from s2parity_plugin.core.fetch.pipeline import fetch_pair
+from s2parity_plugin.core.fetch.pipeline import FetchOptions, fetch_pair
 from s2parity_plugin.core.model.spec import build_spec
 from s2parity_plugin.core.service.endpoints import Credentials, Endpoint
 from s2parity_plugin.sample_endpoints import SampleEndpoints
@@ -81,7 +81,7 @@ def test_fetch_finishes_a_30_request_run_under_a_budget_with_one_token(tmp_path,
             for d in ("sh", "cdse")
         )  # fmt: skip
         spec = build_spec(SMALL, 4326, "2020-10-04", "2020-10-04")
-        run = fetch_pair(spec, a, b, tmp_path, max_tile_px=25)
+        run = fetch_pair(spec, a, b, tmp_path, options=FetchOptions(max_tile_px=25))
         assert run_folder.load_manifest(run)["tiles"] >= 15
         log = eps.request_log
     sup.clear_sessions()

@@ -17,7 +17,7 @@ from shapely.geometry import MultiPolygon, Point, box, shape
 from s2parity_plugin.core.errors import AoiError, DateRangeError, PresetError
 from s2parity_plugin.core.fetch.mosaic import MosaicWriter
 from s2parity_plugin.core.model.evalscripts import build_evalscript, custom_outputs, normalize_quantity
-from s2parity_plugin.core.model.spec import build_spec, reproject, snap_grid, utm_epsg
+from s2parity_plugin.core.model.spec import GridChoice, Preset, build_spec, reproject, snap_grid, utm_epsg
 from s2parity_plugin.core.model.tiling import split_grid
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -27,10 +27,9 @@ SEED_JS = (DATA / "seed_evalscript_b04_scl_orbit.js").read_text()
 TODAY = date(2026, 11, 24)
 
 
-def seed_spec(**kw):
-    args = {"quantity": "CUSTOM", "evalscript": SEED_JS, "crs_epsg": 3035, "snap": "nearest", "today": TODAY}
-    args.update(kw)
-    return build_spec(box(*SEED_BBOX), 3035, "2020-10-04", "2020-10-04", **args)
+def seed_spec(snap="nearest"):
+    preset, grid = Preset(quantity="CUSTOM", evalscript=SEED_JS), GridChoice(crs_epsg=3035, snap=snap)
+    return build_spec(box(*SEED_BBOX), 3035, "2020-10-04", "2020-10-04", preset=preset, grid=grid, today=TODAY)
 
 
 # -- grid ---------------------------------------------------------------------------------------------------------
@@ -69,7 +68,7 @@ def test_seed_spec_grid_and_body():
 
 
 def test_body_matches_sentinelhub_request_payload():
-    spec = build_spec(box(*SEED_BBOX), 3035, "2020-10-01", "2020-10-04", crs_epsg=3035, today=TODAY)
+    spec = build_spec(box(*SEED_BBOX), 3035, "2020-10-01", "2020-10-04", today=TODAY, grid=GridChoice(crs_epsg=3035))
     body = spec.to_process_body()
     req = SentinelHubRequest(
         evalscript=spec.evalscript,
@@ -91,7 +90,7 @@ def test_outward_snapping_in_utm_hits_s2_pixel_edges():
     assert spec.grid.x0 % 10 == 0 and spec.grid.y0 % 10 == 0
     # T33TVF origin (399960, 4600020) lies on the same lattice
     assert (spec.grid.x0 - 399960) % 10 == 0 and (spec.grid.y0 - 4600020) % 10 == 0
-    spec20 = build_spec(poly, 4326, "2020-10-04", "2020-10-04", resolution_m=20, today=TODAY)
+    spec20 = build_spec(poly, 4326, "2020-10-04", "2020-10-04", today=TODAY, grid=GridChoice(resolution_m=20))
     assert (spec20.grid.x0 - 399960) % 20 == 0 and (spec20.grid.y0 - 4600020) % 20 == 0
     aoi_utm = reproject(poly, 4326, 32633)
     minx, miny, maxx, maxy = spec.grid.bounds
@@ -119,7 +118,9 @@ def test_multipolygon_and_geojson_inputs():
 
 
 def test_user_crs_epsg3035():
-    spec = build_spec(box(14.20, 40.80, 14.25, 40.84), 4326, "2020-10-04", "2020-10-04", crs_epsg=3035, today=TODAY)
+    spec = build_spec(
+        box(14.20, 40.80, 14.25, 40.84), 4326, "2020-10-04", "2020-10-04", today=TODAY, grid=GridChoice(crs_epsg=3035)
+    )
     assert spec.grid.epsg == 3035 and spec.grid.x0 % 10 == 0
 
 
@@ -145,7 +146,9 @@ def test_aoi_too_large():
 
 def test_geographic_request_crs_refused():
     with pytest.raises(AoiError, match="metres"):
-        build_spec(box(14.2, 40.8, 14.3, 40.9), 4326, "2020-10-04", "2020-10-04", crs_epsg=4326, today=TODAY)
+        build_spec(
+            box(14.2, 40.8, 14.3, 40.9), 4326, "2020-10-04", "2020-10-04", today=TODAY, grid=GridChoice(crs_epsg=4326)
+        )
 
 
 @pytest.mark.parametrize(
@@ -197,7 +200,9 @@ def test_custom_outputs():
     with pytest.raises(PresetError, match="evaluatePixel"):
         custom_outputs("return 1")
     with pytest.raises(PresetError, match="CUSTOM needs an evalscript"):
-        build_spec(box(0, 0, 100, 100), 32633, "2020-10-04", "2020-10-04", quantity="CUSTOM", today=TODAY)
+        build_spec(
+            box(0, 0, 100, 100), 32633, "2020-10-04", "2020-10-04", today=TODAY, preset=Preset(quantity="CUSTOM")
+        )
 
 
 # -- tiling + mosaic ------------------------------------------------------------------------------------------------
@@ -237,7 +242,9 @@ def test_mosaic_writer_windowed(tmp_path):
 
 
 def test_tile_body_geometry_is_clipped():
-    spec = build_spec(box(0, 0, 1000, 500), 32633, "2020-10-04", "2020-10-04", crs_epsg=32633, today=TODAY)
+    spec = build_spec(
+        box(0, 0, 1000, 500), 32633, "2020-10-04", "2020-10-04", today=TODAY, grid=GridChoice(crs_epsg=32633)
+    )
     tiles = split_grid(spec.grid, 50)
     assert len(tiles) == 2
     body = spec.to_process_body(tiles[0].grid)

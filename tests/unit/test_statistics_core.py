@@ -17,7 +17,7 @@ from s2parity_plugin.core.service.rate_limit import Budget, RateLimiter
 from s2parity_plugin.core.statistics import evalscripts, intervals
 from s2parity_plugin.core.statistics.job import StatisticsJob, run_job
 from s2parity_plugin.core.statistics.requests import StatisticsSettings, build_requests
-from s2parity_plugin.core.statistics.runner import Side
+from s2parity_plugin.core.statistics.runner import RunControl, Side
 from s2parity_plugin.sample_endpoints import statistical_api
 from s2parity_plugin.sample_endpoints.profiles import sample_endpoints
 
@@ -187,7 +187,7 @@ def test_cancel_returns_promptly_and_writes_no_table(tmp_path):
     j.side_b.budget = slow
     timer = threading.Timer(1.0, cancel.set)
     timer.start()
-    out = run_job(j, cancel=cancel)
+    out = run_job(j, control=RunControl(cancel=cancel))
     timer.cancel()
     assert out.result.cancelled and out.result.partial
     assert not out.paths and not (tmp_path / "statistics.gpkg").exists()

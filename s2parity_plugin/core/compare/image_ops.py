@@ -85,19 +85,27 @@ def cubic_weights(t: float) -> tuple[float, float, float, float]:
     return ((1 - t) ** 3 / 6, (3 * t**3 - 6 * t**2 + 4) / 6, (-3 * t**3 + 3 * t**2 + 3 * t + 1) / 6, t**3 / 6)
 
 
+def spline_window(
+    coeffs: np.ndarray, first_tap: tuple[int, int], size: tuple[int, int], frac: tuple[float, float]
+) -> np.ndarray:
+    """Cubic spline with coefficients ``coeffs`` sampled at one constant fraction ``frac`` = (fy, fx) past the
+    knots over a window of ``size`` = (rows, cols) px whose first tap is ``first_tap`` = (row, col): a constant
+    translation, so the 2-D interpolation is two 4-tap passes with the same weights for every pixel."""
+    (r0, c0), (n_r, n_c) = first_tap, size
+    wy, wx = cubic_weights(frac[0]), cubic_weights(frac[1])
+    rows = wy[0] * coeffs[r0 : r0 + n_r]
+    for k in range(1, 4):
+        rows += wy[k] * coeffs[r0 + k : r0 + k + n_r]
+    out = wx[0] * rows[:, c0 : c0 + n_c]
+    for k in range(1, 4):
+        out += wx[k] * rows[:, c0 + k : c0 + k + n_c]
+    return out
+
+
 def _translate(coeffs: np.ndarray, pad: int, shape: tuple[int, int], dy: float, dx: float) -> np.ndarray:
     """Spline with coefficients ``coeffs`` (input padded by ``pad``) sampled at (row − dy, col − dx)."""
-    h, w = shape
     fy, fx = math.floor(-dy), math.floor(-dx)
-    wy, wx = cubic_weights(-dy - fy), cubic_weights(-dx - fx)
-    r0, c0 = pad + fy - 1, pad + fx - 1
-    rows = wy[0] * coeffs[r0 : r0 + h]
-    for k in range(1, 4):
-        rows += wy[k] * coeffs[r0 + k : r0 + k + h]
-    out = wx[0] * rows[:, c0 : c0 + w]
-    for k in range(1, 4):
-        out += wx[k] * rows[:, c0 + k : c0 + k + w]
-    return out
+    return spline_window(coeffs, (pad + fy - 1, pad + fx - 1), shape, (-dy - fy, -dx - fx))
 
 
 def shift_cubic(arr: np.ndarray, dy: float, dx: float, mode: str = "mirror", dtype: Any = np.float64) -> np.ndarray:

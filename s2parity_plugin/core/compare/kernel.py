@@ -33,7 +33,12 @@ from typing import Any
 import numpy as np
 
 from s2parity_plugin.core.compare import stats as stats_mod
+from s2parity_plugin.core.model.scl import SCL_CLASS_COUNT
 
+#: The compiled kernel counts the SCL confusion (A class · 12 + B class) in 4 interleaved copies (pixel j in copy
+#: j mod 4) so that consecutive pixels do not wait on the same counter; :attr:`Accumulator.confusion` sums them.
+CONFUSION_CELLS = SCL_CLASS_COUNT * SCL_CLASS_COUNT
+CONFUSION_COPIES = 4
 ENV_SWITCH = "S2PARITY_KERNEL"  # "numpy" forces the numpy path (tests, bench)
 INSTALL_HINT = (
     "For a ≈ 2× faster comparison install numba into QGIS's Python "
@@ -140,9 +145,9 @@ class Accumulator:
         self.acc = np.zeros(6, dtype=np.float64)
         self.counts = np.zeros(6, dtype=np.int64)
         self.fine = np.zeros(2 * stats_mod._NBINS, dtype=np.int64)
-        self.confusion4 = np.zeros(4 * 144, dtype=np.int64)
+        self.confusion4 = np.zeros(CONFUSION_COPIES * CONFUSION_CELLS, dtype=np.int64)
 
     @property
     def confusion(self) -> np.ndarray:
         """12 × 12 SCL confusion counts, flattened (A class · 12 + B class)."""
-        return self.confusion4.reshape(4, 144).sum(axis=0)
+        return self.confusion4.reshape(CONFUSION_COPIES, CONFUSION_CELLS).sum(axis=0)

@@ -14,8 +14,9 @@ from typing import Any
 from osgeo import gdal
 
 from s2parity_plugin.core.gdal_scope import gdal_exceptions
+from s2parity_plugin.core.model.scl import SCL_CLASS_COUNT
 
-SCL_CLASSES = range(12)  # 0..11 (see s2parity_plugin.core.model.scl)
+SCL_CLASSES = range(SCL_CLASS_COUNT)  # 0..11
 
 
 @gdal_exceptions()

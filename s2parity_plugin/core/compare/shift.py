@@ -59,6 +59,25 @@ METHOD = (
 
 #: A window is only used when at least this share of its pixels is valid on both sides (the rest is masked).
 MIN_VALID_SHARE = 0.6
+#: Lucas–Kanade gives up when fewer than this share of the window's inner pixels stay valid after erosion, or when
+#: one Gauss–Newton step moves more than ``LK_MAX_STEP_PX``.
+LK_MIN_USABLE_SHARE = 0.25
+LK_MAX_STEP_PX = 2.0
+#: A window's refined shift is accepted when it stays within ``WINDOW_MAX_MOVE_PX`` of its phase-correlation start,
+#: fits with R² > ``WINDOW_MIN_R2`` and has a standard error < ``WINDOW_MAX_STDERR_PX``.
+WINDOW_MAX_MOVE_PX = 1.0
+WINDOW_MIN_R2 = 0.2
+WINDOW_MAX_STDERR_PX = 0.5
+#: Robust spread: 1.4826 × median absolute deviation estimates σ of normal errors; a second pass drops windows
+#: farther than 3 spreads (and ``OUTLIER_MIN_PX``) from the median.
+MAD_TO_SIGMA = 1.4826
+OUTLIER_SPREADS = 3
+OUTLIER_MIN_PX = 0.1
+#: Quality = median R² × window-count factor / (1 + (spread / ``QUALITY_SPREAD_PX``)²); ``confident`` needs quality
+#: ≥ ``CONFIDENT_QUALITY`` and a spread ≤ ``CONFIDENT_SPREAD_PX`` (see the module docstring).
+QUALITY_SPREAD_PX = 0.05
+CONFIDENT_QUALITY = 0.5
+CONFIDENT_SPREAD_PX = 0.1
 
 # (y offset, x offset, height, width) -> (a, b, valid) arrays of that window; valid may be None.
 WindowReader = Callable[[int, int, int, int], tuple[np.ndarray, np.ndarray, "np.ndarray | None"]]
@@ -169,21 +188,13 @@ def phase_correlation(a: np.ndarray, b: np.ndarray, upsample_factor: int = 20) -
 
 def _spline_translate(coeffs: np.ndarray, m: int, dx: float, dy: float) -> np.ndarray:
     """Cubic spline (coefficients ``coeffs``, h × w) sampled at (row + dy, col + dx) for rows m−1 .. h−m and
-    cols m−1 .. w−m (px): a constant translation, so the 2-D interpolation is two 4-tap passes with the same
-    weights for every pixel (same values as ``scipy.ndimage.map_coordinates(..., prefilter=False)`` to ~1e-14
-    relative, ≈ 10× faster). Needs m ≥ |d| + 3 so that every tap falls inside the array."""
+    cols m−1 .. w−m (px), by :func:`~.image_ops.spline_window` (same values as
+    ``scipy.ndimage.map_coordinates(..., prefilter=False)`` to ~1e-14 relative, ≈ 10× faster). Needs m ≥ |d| + 3
+    so that every tap falls inside the array."""
     h, w = coeffs.shape
     fy, fx = math.floor(dy), math.floor(dx)
-    wy, wx = image_ops.cubic_weights(dy - fy), image_ops.cubic_weights(dx - fx)
-    n_r, n_c = h - 2 * m + 2, w - 2 * m + 2
-    r0, c0 = m - 2 + fy, m - 2 + fx  # first tap: floor(row + dy) − 1
-    rows = wy[0] * coeffs[r0 : r0 + n_r]
-    for k in range(1, 4):
-        rows += wy[k] * coeffs[r0 + k : r0 + k + n_r]
-    out = wx[0] * rows[:, c0 : c0 + n_c]
-    for k in range(1, 4):
-        out += wx[k] * rows[:, c0 + k : c0 + k + n_c]
-    return out
+    first_tap = (m - 2 + fy, m - 2 + fx)  # floor(row + dy) − 1
+    return image_ops.spline_window(coeffs, first_tap, (h - 2 * m + 2, w - 2 * m + 2), (dy - fy, dx - fx))
 
 
 def refine_shift_lk(
@@ -215,7 +226,7 @@ def refine_shift_lk(
             if valid is not None and not valid.all():
                 eroded = image_ops.erode_cross(valid, m - 1, border_value=True)
                 use = eroded[m : h - m, m : w - m].ravel()
-                if use.sum() < 0.25 * use.size:
+                if use.sum() < LK_MIN_USABLE_SHARE * use.size:
                     return None
             grid_cache[m] = use
         use = grid_cache[m]
@@ -234,7 +245,7 @@ def refine_shift_lk(
         except np.linalg.LinAlgError:
             return None
         ddx, ddy, gain, offset = (float(v) for v in sol)
-        if not (math.isfinite(ddx) and math.isfinite(ddy)) or abs(ddx) > 2 or abs(ddy) > 2:
+        if not (math.isfinite(ddx) and math.isfinite(ddy)) or abs(ddx) > LK_MAX_STEP_PX or abs(ddy) > LK_MAX_STEP_PX:
             return None
         dx, dy = dx + ddx, dy + ddy
         resid = bw - gain * av - offset
@@ -331,7 +342,8 @@ def estimate_shift_windows(
             windows.append(WindowShift(r, c, size, dx0, dy0, peak, 0.0, float("inf"), False))
             continue
         dx, dy, r2, stderr = refined
-        ok = math.hypot(dx - dx0, dy - dy0) < 1.0 and r2 > 0.2 and stderr < 0.5
+        moved = math.hypot(dx - dx0, dy - dy0)
+        ok = moved < WINDOW_MAX_MOVE_PX and r2 > WINDOW_MIN_R2 and stderr < WINDOW_MAX_STDERR_PX
         windows.append(WindowShift(r, c, size, dx, dy, peak, r2, stderr, ok))
     return combine_windows(windows, len(candidates), pixel_size_m)
 
@@ -364,19 +376,18 @@ def combine_windows(
     dx, dy = float(np.median(dxs)), float(np.median(dys))
     if len(used) >= 2:
         dev = np.hypot(dxs - dx, dys - dy)
-        spread = float(1.4826 * np.median(dev))
-        # one more pass without outliers (> 3 spread and > 0.1 px away)
-        keep = dev <= max(3 * spread, 0.1)
+        spread = float(MAD_TO_SIGMA * np.median(dev))
+        keep = dev <= max(OUTLIER_SPREADS * spread, OUTLIER_MIN_PX)  # one more pass without outliers
         if keep.sum() >= 2 and not keep.all():
             dx, dy = float(np.median(dxs[keep])), float(np.median(dys[keep]))
-            spread = float(1.4826 * np.median(np.hypot(dxs[keep] - dx, dys[keep] - dy)))
+            spread = float(MAD_TO_SIGMA * np.median(np.hypot(dxs[keep] - dx, dys[keep] - dy)))
         spread = max(spread, float(np.median([w.stderr_px for w in used])))
     else:
         spread = used[0].stderr_px
     r2 = float(np.median([w.r2 for w in used]))
     needed = min(MIN_CONFIDENT_WINDOWS, max(1, n_candidates))
     count_factor = min(1.0, len(used) / needed)
-    quality = max(0.0, min(1.0, r2 * count_factor / (1.0 + (spread / 0.05) ** 2)))
+    quality = max(0.0, min(1.0, r2 * count_factor / (1.0 + (spread / QUALITY_SPREAD_PX) ** 2)))
     px_x, px_y = est.pixel_size_m
     est.dx_px, est.dy_px = dx, dy
     est.dx_m, est.dy_m = dx * px_x, dy * px_y
@@ -384,7 +395,7 @@ def combine_windows(
     est.magnitude_m = float(math.hypot(dx * px_x, dy * px_y))
     est.spread_px = spread
     est.quality = quality
-    est.confident = bool(quality >= 0.5 and len(used) >= needed and spread <= 0.1)
+    est.confident = bool(quality >= CONFIDENT_QUALITY and len(used) >= needed and spread <= CONFIDENT_SPREAD_PX)
     if not est.confident:
         est.note = (
             f"low confidence: {len(used)} of {len(windows)} windows usable, spread {spread:.3f} px, median R² {r2:.2f}"

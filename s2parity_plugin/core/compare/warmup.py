@@ -16,6 +16,7 @@ from osgeo import gdal
 
 from s2parity_plugin.core.compare import CompareOptions, compare_rasters
 from s2parity_plugin.core.compare import kernel as compare_kernel
+from s2parity_plugin.core.model.scl import SCL_CLASS_COUNT
 
 _lock = threading.Lock()
 _preload: dict[str, threading.Thread | None] = {"thread": None}
@@ -33,8 +34,8 @@ def warm_up() -> bool:
         for key, dtype, values in (
             ("a", gdal.GDT_Float32, rng.uniform(0, 1, (40, 40))),
             ("b", gdal.GDT_Float32, rng.uniform(0, 1, (40, 40))),
-            ("scl_a", gdal.GDT_Byte, rng.integers(0, 12, (40, 40))),
-            ("scl_b", gdal.GDT_Byte, rng.integers(0, 12, (40, 40))),
+            ("scl_a", gdal.GDT_Byte, rng.integers(0, SCL_CLASS_COUNT, (40, 40))),
+            ("scl_b", gdal.GDT_Byte, rng.integers(0, SCL_CLASS_COUNT, (40, 40))),
         ):
             path = str(Path(tmp) / f"{key}.tif")
             ds = gdal.GetDriverByName("GTiff").Create(path, 40, 40, 1, dtype)

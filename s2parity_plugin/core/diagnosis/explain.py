@@ -47,6 +47,7 @@ REFINEMENT_RANGE_SOURCE = (
 BOA_OFFSET_DN = float(-s2facts.BOA_ADD_OFFSET_DN)
 OFFSET_MATCH_FRACTION = 0.25  # |bias − expected| ≤ 25 % of the 1000 DN (0.1 reflectance) offset
 EDGE_CONCENTRATION_RATIO = 1.5
+NO_OFFSET_FRACTION = 0.1  # |bias| < 10 % of the offset: no offset difference seen
 UNITS_SCALE = {"DN": 1.0, "REFLECTANCE": 1.0 / s2facts.BOA_QUANTIFICATION}
 #: Order in which a run's per-acquisition parities summarise into one (the first kind present wins).
 _PARITY_SEVERITY = (
@@ -342,7 +343,7 @@ def _offset_section(out: dict[str, Any], stats: dict[str, Any], units: str | Non
         w.say(f"B − A averages {_fmt(bias)} {unit_txt} (RMSE {_fmt(stats.get('rmse'))}).")
         w.claim("mean difference B − A", "stats.bias", bias)
         w.claim("root-mean-square difference", "stats.rmse", stats.get("rmse"))
-        if expected == 0 and scale is not None and abs(bias) < 0.1 * BOA_OFFSET_DN * scale:
+        if expected == 0 and scale is not None and abs(bias) < NO_OFFSET_FRACTION * BOA_OFFSET_DN * scale:
             w.say("No BOA_ADD_OFFSET difference is expected and none is seen.")
     return offset
 

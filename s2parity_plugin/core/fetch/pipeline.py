@@ -38,6 +38,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from io import BytesIO
@@ -70,7 +71,8 @@ from s2parity_plugin.core.service.session import ParityClient, ParitySession
 
 LOGGER = logging.getLogger(__name__)
 
-POLL_S = 0.1
+POLL_S = 0.1  # s between checks of is_cancelled while waiting
+DEFAULT_TIMEOUT_S = 60.0  # read timeout of one HTTP call
 ProgressFn = Callable[[int, int, str], None]
 CancelFn = Callable[[], bool]
 NotifyFn = Callable[[str], None]
@@ -385,77 +387,107 @@ def _side_metadata(run: partial_run.PartialRun, spec: RequestSpec, s: _Side, fil
     }
 
 
-def fetch_pair(
-    spec: RequestSpec,
-    endpoint_a: Endpoint,
-    endpoint_b: Endpoint,
-    out_parent: str | Path,
-    *,
-    progress: ProgressFn | None = None,
-    is_cancelled: CancelFn | None = None,
-    run_name: str | None = None,
-    proxies: dict[str, str] | None = None,
-    max_workers: int = 4,
-    max_tile_px: int = PROCESS_API_MAX_PX,
-    timeout_s: float = 60.0,
-    retry: RetryPolicy | None = None,
-    notify: NotifyFn | None = None,
-) -> Path:
-    """Fetch ``spec`` from both endpoints; return the finished run folder ``<out_parent>/<run_name>``.
+@dataclass(frozen=True)
+class FetchOptions:
+    """How a fetch runs (what it fetches is the :class:`RequestSpec`); every field has a default.
 
     ``max_workers``: parallel downloads *per endpoint*. ``max_tile_px``: tile edge limit in pixels (≤ 2500).
     ``timeout_s``: read timeout of one HTTP call (s). ``retry``: backoff and per-request deadline of retries
-    (default :func:`~.retry.default_policy`: 5 min per request). ``proxies``: a ``requests`` proxies dict.
-    ``notify(text)``: told about resumed, renamed and stale partial runs (default: the log, level WARNING).
-    Raises a subclass of :class:`S2ParityError` (see ``fetch_errors``). Finished tiles of a failed or cancelled
-    fetch are kept in a partial run folder (:mod:`.partial_run`; the error says where) that the same request
-    resumes; a fetch that finished no tile leaves nothing behind.
+    (None: :func:`~.retry.default_policy`, 5 min per request). ``proxies``: a ``requests`` proxies dict.
+    ``notify(text)``: told about resumed, renamed and stale partial runs (None: the log, level WARNING).
     """
-    t_start = time.perf_counter()
-    out_parent = Path(out_parent)
-    notify = notify or (lambda text: LOGGER.warning("%s", text))
-    _check_writable(out_parent)
-    evalscript_check.check_single_band(spec.evalscript, spec.outputs.value)
-    aoi = spec.aoi_shape()
-    tiles = [t for t in split_grid(spec.grid, max_tile_px) if tile_geometry(aoi, t.grid) is not None]
-    key = request_key(spec, endpoint_a, endpoint_b, max_tile_px)
-    name = run_name or default_run_name(spec, endpoint_a, endpoint_b)
-    run = _reserve(out_parent, name, key, len(tiles), notify, explicit=run_name is not None)
-    final = out_parent / run.name
-    cancel = threading.Event()
-    retry = retry or default_policy()
-    sides = [_Side(k, ep, cancel, proxies, timeout_s, retry) for k, ep in (("a", endpoint_a), ("b", endpoint_b))]
-    pools = {s.key: cf.ThreadPoolExecutor(max(1, max_workers), thread_name_prefix=f"s2parity-{s.key}") for s in sides}
-    current = sides[0]
-    total = 2 * len(tiles)
-    resumed = run.tiles_done()
-    try:
-        # 1. authenticate + catalog, both sides at once
-        if progress:
-            progress(resumed, max(total, 1), "Authenticating and listing acquisitions on both endpoints")
+
+    max_workers: int = 4
+    max_tile_px: int = PROCESS_API_MAX_PX
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    retry: RetryPolicy | None = None
+    proxies: dict[str, str] | None = None
+    notify: NotifyFn | None = None
+
+    def notifier(self) -> NotifyFn:
+        """``notify``, or a WARNING in the log."""
+        return self.notify or (lambda text: LOGGER.warning("%s", text))
+
+
+def _sides(opts: FetchOptions, endpoint_a: Endpoint, endpoint_b: Endpoint) -> list[_Side]:
+    """One :class:`_Side` per endpoint, sharing one cancel event."""
+    cancel, retry = threading.Event(), opts.retry or default_policy()
+    return [
+        _Side(key, ep, cancel, opts.proxies, opts.timeout_s, retry)
+        for key, ep in (("a", endpoint_a), ("b", endpoint_b))
+    ]
+
+
+@dataclass
+class _Pair:
+    """The two sides of a fetch and their worker pools. ``current`` is the side whose result was read last: the
+    one an error is blamed on."""
+
+    sides: list[_Side]
+    pools: dict[str, cf.ThreadPoolExecutor]
+    is_cancelled: CancelFn | None
+    current: _Side | None = None
+
+    def results(self, futures: dict[cf.Future, _Side]) -> Iterator[Any]:
+        """The results of ``futures`` as they finish; polls ``is_cancelled`` every ``POLL_S``."""
+        for fut in _wait_all(set(futures), self.sides[0].cancel, self.is_cancelled):
+            self.current = futures[fut]
+            yield fut.result()
+
+    def connect(self, spec: RequestSpec) -> None:
+        """Authenticate and list the catalog on both sides at once."""
         bbox = wgs84_bbox(spec)  # once, here: see wgs84_bbox
-        futures = {pools[s.key].submit(s.connect, spec, bbox): s for s in sides}
-        for fut in _wait_all(set(futures), cancel, is_cancelled):
-            current = futures[fut]
-            fut.result()
-        _check_catalogs(spec, sides)
+        for _ in self.results({self.pools[s.key].submit(s.connect, spec, bbox): s for s in self.sides}):
+            pass
 
-        # 2. the tiles not kept yet, each kept as soon as it arrives
-        t_dl = time.perf_counter()
-        todo = [(s, t) for t in tiles for s in sides if t.index not in run.done.get(s.key, set())]
-        tile_futures = {pools[s.key].submit(_download_tile, spec, s, t): s for s, t in todo}
-        for done, fut in enumerate(_wait_all(set(tile_futures), cancel, is_cancelled), start=resumed + 1):
-            current = tile_futures[fut]
-            side, tile, parsed = fut.result()
-            _keep(run, side.key, tile, parsed)
-            if progress:
-                progress(done, total, f"Tile {tile.index + 1}/{len(tiles)} from endpoint {side.key.upper()} done")
-        download_s = time.perf_counter() - t_dl
+    def blamed(self) -> Endpoint:
+        """The endpoint an error is blamed on: the side read last (A before any result)."""
+        return (self.current or self.sides[0]).endpoint
 
-        # 3. mosaics, metadata, manifest; then the folder gets its final name
-        files = _mosaic(run, spec, tiles, sides)
-        sides_meta = {s.key: _side_metadata(run, spec, s, files) for s in sides}
-        manifest = {
+    def stop(self) -> None:
+        """Stop every worker at its next check and drop queued work (HTTP calls on the wire are not waited for)."""
+        self.sides[0].cancel.set()
+        self.shutdown()
+
+    def shutdown(self) -> None:
+        for pool in self.pools.values():
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+@dataclass
+class _PairFetch:
+    """One running :func:`fetch_pair`: its tiles, reserved partial folder and both sides."""
+
+    spec: RequestSpec
+    tiles: list[Tile]
+    run: partial_run.PartialRun
+    pair: _Pair
+    progress: ProgressFn
+    t_start: float  # time.perf_counter() when fetch_pair was called
+
+    @property
+    def total(self) -> int:
+        """Tile downloads of the whole run (both sides)."""
+        return 2 * len(self.tiles)
+
+    def download(self, resumed: int) -> float:
+        """Download the tiles not kept yet, keeping each as soon as it arrives; the download time (s)."""
+        t0 = time.perf_counter()
+        todo = [(s, t) for t in self.tiles for s in self.pair.sides if t.index not in self.run.done.get(s.key, set())]
+        futures = {self.pair.pools[s.key].submit(_download_tile, self.spec, s, t): s for s, t in todo}
+        for done, (side, tile, parsed) in enumerate(self.pair.results(futures), start=resumed + 1):
+            _keep(self.run, side.key, tile, parsed)
+            self.progress(
+                done, self.total, f"Tile {tile.index + 1}/{len(self.tiles)} from endpoint {side.key.upper()} done"
+            )
+        return time.perf_counter() - t0
+
+    def manifest(self, download_s: float, resumed: int) -> dict[str, Any]:
+        """Write the mosaics and per-side metadata; the ``run.json`` document."""
+        spec, sides = self.spec, self.pair.sides
+        files = _mosaic(self.run, spec, self.tiles, sides)
+        sides_meta = {s.key: _side_metadata(self.run, spec, s, files) for s in sides}
+        return {
             "schema": run_folder.SCHEMA,
             "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "request": spec.to_process_body(),
@@ -468,32 +500,71 @@ def fetch_pair(
             },
             "spec": spec.to_manifest(),
             "timings": {
-                "total_s": round(time.perf_counter() - t_start, 3),
+                "total_s": round(time.perf_counter() - self.t_start, 3),
                 "download_s": round(download_s, 3),
                 **{f"{k}_{s.key}": round(v, 3) for s in sides for k, v in s.timings.items()},
                 **{f"http_requests_{s.key}": s.client.request_count for s in sides if s.client},
             },
-            "tiles": len(tiles),
+            "tiles": len(self.tiles),
             "tiles_resumed": resumed,
-            "tile_grids": [t.grid.to_manifest() for t in tiles] if len(tiles) > 1 else [],
+            "tile_grids": [t.grid.to_manifest() for t in self.tiles] if len(self.tiles) > 1 else [],
         }
-        run_folder.write_manifest(run.path, manifest)
+
+
+def fetch_pair(
+    spec: RequestSpec,
+    endpoint_a: Endpoint,
+    endpoint_b: Endpoint,
+    out_parent: str | Path,
+    *,
+    options: FetchOptions | None = None,
+    run_name: str | None = None,
+    progress: ProgressFn | None = None,
+    is_cancelled: CancelFn | None = None,
+) -> Path:
+    """Fetch ``spec`` from both endpoints; return the finished run folder ``<out_parent>/<run_name>``.
+
+    ``options``: how to fetch (:class:`FetchOptions`). ``run_name`` None: :func:`default_run_name`.
+    ``progress(done_tiles, total_tiles, message)``; ``is_cancelled()`` is polled every ``POLL_S``.
+    Raises a subclass of :class:`S2ParityError` (see ``core.errors``). Finished tiles of a failed or cancelled
+    fetch are kept in a partial run folder (:mod:`.partial_run`; the error says where) that the same request
+    resumes; a fetch that finished no tile leaves nothing behind.
+    """
+    t_start = time.perf_counter()
+    opts = options or FetchOptions()
+    out_parent = Path(out_parent)
+    _check_writable(out_parent)
+    evalscript_check.check_single_band(spec.evalscript, spec.outputs.value)
+    aoi = spec.aoi_shape()
+    tiles = [t for t in split_grid(spec.grid, opts.max_tile_px) if tile_geometry(aoi, t.grid) is not None]
+    key = request_key(spec, endpoint_a, endpoint_b, opts.max_tile_px)
+    name = run_name or default_run_name(spec, endpoint_a, endpoint_b)
+    run = _reserve(out_parent, name, key, len(tiles), opts.notifier(), explicit=run_name is not None)
+    sides = _sides(opts, endpoint_a, endpoint_b)
+    workers = max(1, opts.max_workers)
+    pools = {s.key: cf.ThreadPoolExecutor(workers, thread_name_prefix=f"s2parity-{s.key}") for s in sides}
+    pair = _Pair(sides, pools, is_cancelled)
+    job = _PairFetch(spec, tiles, run, pair, progress or (lambda *_: None), t_start)
+    resumed = run.tiles_done()
+    try:
+        job.progress(resumed, max(job.total, 1), "Authenticating and listing acquisitions on both endpoints")
+        pair.connect(spec)
+        _check_catalogs(spec, sides)
+        download_s = job.download(resumed)
+        run_folder.write_manifest(run.path, job.manifest(download_s, resumed))  # then the folder gets its final name
+        final = out_parent / run.name
         result = run.finalize(final)
-        if progress:
-            progress(total, total, f"Run folder written: {final}")
+        job.progress(job.total, job.total, f"Run folder written: {final}")
         return result
     except BaseException as exc:
-        cancel.set()
-        for pool in pools.values():
-            pool.shutdown(wait=False, cancel_futures=True)
-        error = _failed(exc, run, current.endpoint, timeout_s)
+        pair.stop()
+        error = _failed(exc, run, pair.blamed(), opts.timeout_s)
         if error is exc:
             raise
         raise error from exc
     finally:
         run.release()
-        for pool in pools.values():
-            pool.shutdown(wait=False, cancel_futures=True)
+        pair.shutdown()
 
 
 def _keep(run: partial_run.PartialRun, side: str, tile: Tile, parsed: dict[str, Any]) -> None:
@@ -569,26 +640,25 @@ def fetch_pair_per_date(
     endpoint_b: Endpoint,
     out_parent: str | Path,
     *,
+    options: FetchOptions | None = None,
     run_name: str | None = None,
     progress: ProgressFn | None = None,
     is_cancelled: CancelFn | None = None,
-    notify: NotifyFn | None = None,
-    **kwargs: Any,
 ) -> list[Path]:
     """One run folder per acquisition day listed by *both* catalogs, as ``<out_parent>/<run_name>/<YYYY-MM-DD>/``.
 
-    Days only one endpoint lists are skipped (they are written to ``<run_name>/skipped_days.json``). Each date is
-    complete or absent (its unfinished tiles wait in a hidden partial folder); an error names the date that
-    failed; running the same request again resumes the series (complete dates are not fetched again).
+    Parameters as :func:`fetch_pair`. Days only one endpoint lists are skipped (they are written to
+    ``<run_name>/skipped_days.json``). Each date is complete or absent (its unfinished tiles wait in a hidden
+    partial folder); an error names the date that failed; running the same request again resumes the series
+    (complete dates are not fetched again).
     """
+    opts = options or FetchOptions()
     out_parent = Path(out_parent)
-    notify = notify or (lambda text: LOGGER.warning("%s", text))
     _check_writable(out_parent)
-    key = request_key(spec, endpoint_a, endpoint_b, kwargs.get("max_tile_px", PROCESS_API_MAX_PX))
-    common, skipped = _common_days(spec, endpoint_a, endpoint_b, is_cancelled, kwargs)
-    parent = _series_folder(
-        out_parent, run_name or default_run_name(spec, endpoint_a, endpoint_b), key, run_name is not None, notify
-    )
+    key = request_key(spec, endpoint_a, endpoint_b, opts.max_tile_px)
+    common, skipped = _common_days(spec, endpoint_a, endpoint_b, is_cancelled, opts)
+    name = run_name or default_run_name(spec, endpoint_a, endpoint_b)
+    parent = _series_folder(out_parent, name, key, run_name is not None, opts.notifier())
     partial_run.write_json(parent / SERIES_MANIFEST, {"fingerprint": key, "days": common, "complete": False})
     (parent / "skipped_days.json").write_text(json.dumps(skipped, indent=2) + "\n", "utf-8")
     out: list[Path] = []
@@ -596,25 +666,23 @@ def fetch_pair_per_date(
         if _complete_run(parent / day):
             out.append(parent / day)
             continue
-        d0 = datetime.fromisoformat(f"{day}T00:00:00+00:00")
-        d1 = datetime.fromisoformat(f"{day}T23:59:59+00:00")
 
         def day_progress(done: int, total: int, message: str, i: int = i) -> None:
             if progress:
                 progress(i * total + done, len(common) * total, f"{common[i]}: {message}")
 
         try:
+            day_spec = spec.for_dates(*_whole_day(day))
             out.append(
                 fetch_pair(
-                    spec.for_dates(d0, d1),
+                    day_spec,
                     endpoint_a,
                     endpoint_b,
                     parent,
+                    options=opts,
                     run_name=day,
                     progress=day_progress,
                     is_cancelled=is_cancelled,
-                    notify=notify,
-                    **kwargs,
                 )
             )
         except S2ParityError as exc:
@@ -628,33 +696,28 @@ def fetch_pair_per_date(
     return out
 
 
+def _whole_day(day: str) -> tuple[datetime, datetime]:
+    """``YYYY-MM-DD`` → its first and last second, UTC."""
+    return datetime.fromisoformat(f"{day}T00:00:00+00:00"), datetime.fromisoformat(f"{day}T23:59:59+00:00")
+
+
 def _common_days(
-    spec: RequestSpec, endpoint_a: Endpoint, endpoint_b: Endpoint, is_cancelled: CancelFn | None, kwargs: dict
+    spec: RequestSpec, endpoint_a: Endpoint, endpoint_b: Endpoint, is_cancelled: CancelFn | None, opts: FetchOptions
 ) -> tuple[list[str], dict[str, list[str]]]:
     """Acquisition days both catalogs list, and the days only one lists (``{"a": [...], "b": [...]}``)."""
-    cancel = threading.Event()
-    retry = kwargs.get("retry") or default_policy()
-    timeout_s = kwargs.get("timeout_s", 60.0)
-    sides = [
-        _Side(k, ep, cancel, kwargs.get("proxies"), timeout_s, retry)
-        for k, ep in (("a", endpoint_a), ("b", endpoint_b))
-    ]
-    bbox = wgs84_bbox(spec)  # once, here: see wgs84_bbox
+    sides = _sides(opts, endpoint_a, endpoint_b)
     pool = cf.ThreadPoolExecutor(2, thread_name_prefix="s2parity-catalog")
-    futures = {pool.submit(s.connect, spec, bbox): s for s in sides}
-    current = sides[0]
+    pair = _Pair(sides, {s.key: pool for s in sides}, is_cancelled)
     try:
-        for fut in _wait_all(set(futures), cancel, is_cancelled):
-            current = futures[fut]
-            fut.result()
+        pair.connect(spec)
     except Exception as exc:
-        cancel.set()
-        mapped = map_exception(exc, current.endpoint, timeout_s)
+        pair.sides[0].cancel.set()
+        mapped = map_exception(exc, pair.blamed(), opts.timeout_s)
         if mapped is exc:
             raise
         raise mapped from exc
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        pair.shutdown()
     days = {s.key: acquisition_days(s.catalog) for s in sides}
     common = sorted(set(days["a"]) & set(days["b"]))
     if not common:

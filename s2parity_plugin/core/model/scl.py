@@ -6,6 +6,9 @@ QGIS layer styles and the reports.
 
 from __future__ import annotations
 
+#: SCL value of a pixel without data (also the no-data value of every SCL raster the plugin writes).
+SCL_NODATA = 0
+
 #: SCL value -> (class name, colour #rrggbb): the standard Sen2Cor palette.
 SCL_CLASSES: dict[int, tuple[str, str]] = {
     0: ("No data", "#000000"),
@@ -21,6 +24,9 @@ SCL_CLASSES: dict[int, tuple[str, str]] = {
     10: ("Thin cirrus", "#64c8ff"),
     11: ("Snow/ice", "#ff96ff"),
 }
+
+#: Number of SCL classes (values 0 … 11); a value outside is no scene class.
+SCL_CLASS_COUNT = len(SCL_CLASSES)
 
 #: SCL classes treated as invalid by default (the seed request's set).
 DEFAULT_INVALID_CLASSES: frozenset[int] = frozenset({1, 2, 3, 7, 8, 9, 10, 11})

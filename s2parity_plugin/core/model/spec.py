@@ -433,34 +433,62 @@ def date_range(date_from: Any, date_to: Any, *, today: date | None = None) -> tu
 # -- the builder --------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Preset:
+    """Which values the request asks for: ``quantity`` (a band, ``NDVI`` or ``CUSTOM``), ``units`` (``DN`` or
+    ``REFLECTANCE``; None: the preset's default, or what a CUSTOM script declares) and, for CUSTOM, the
+    ``evalscript`` (sent unchanged)."""
+
+    quantity: str = "B04"
+    units: str | None = None
+    evalscript: str | None = None
+
+
+@dataclass(frozen=True)
+class GridChoice:
+    """Where the pixels lie: ``resolution_m`` in metres of the request CRS; ``crs_epsg`` the request CRS (None:
+    the UTM zone of the AOI centroid); ``snap`` ``"outward"`` or ``"nearest"`` (see the module docstring);
+    ``max_pixels`` the largest grid (width × height) accepted."""
+
+    resolution_m: float = 10.0
+    crs_epsg: int | str | None = None
+    snap: str = "outward"
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+
 def build_spec(
     aoi: Any,
     aoi_epsg: int | str,
     date_from: Any,
     date_to: Any,
     *,
-    quantity: str = "B04",
-    units: str | None = None,
-    evalscript: str | None = None,
-    resolution_m: float = 10.0,
-    crs_epsg: int | str | None = None,
-    mosaicking: str = "ORBIT",
-    mosaicking_order: str = "mostRecent",
-    harmonize_values: bool = True,
-    max_cloud_coverage: float = 100.0,
-    upsampling: str | None = None,
-    downsampling: str | None = None,
-    snap: str = "outward",
-    max_pixels: int = DEFAULT_MAX_PIXELS,
+    preset: Preset | None = None,
+    grid: GridChoice | None = None,
+    options: Options | None = None,
     today: date | None = None,
 ) -> RequestSpec:
     """Build the :class:`RequestSpec` from an AOI in any CRS (``aoi_epsg``) and the user's choices.
 
-    ``crs_epsg`` None → UTM zone of the AOI centroid. ``resolution_m`` is in metres of the request CRS.
-    ``units`` applies to band presets (``DN`` default, or ``REFLECTANCE``). ``max_pixels`` bounds the grid size.
+    ``preset``: which values (:class:`Preset`, default B04 in DN); ``grid``: where the pixels lie
+    (:class:`GridChoice`, default 10 m in the AOI's UTM zone); ``options``: how the service processes them
+    (:class:`Options`); ``today`` (UTC) bounds the date range. Raises :class:`AoiError`, :class:`PresetError` or
+    :class:`DateRangeError` saying what to change.
     """
-    geom = parse_geometry(aoi)
-    target_epsg = request_epsg_for(geom, aoi_epsg) if crs_epsg in (None, "", 0) else crs_epsg
+    choice, opts = grid or GridChoice(), options or Options()
+    projected, snapped = _projected_grid(parse_geometry(aoi), aoi_epsg, choice)
+    quantity, script, outputs, units = _values(preset or Preset(), opts)
+    checked = _checked_options(opts)
+    d0, d1 = date_range(date_from, date_to, today=today)
+    warnings = tuple(grid_size_warnings(projected.bounds, snapped, choice.snap))
+    return RequestSpec(geojson(projected), snapped, d0, d1, quantity, units, script, outputs, checked, warnings)
+
+
+def _projected_grid(
+    geom: Polygon | MultiPolygon, aoi_epsg: int | str, choice: GridChoice
+) -> tuple[Polygon | MultiPolygon, Grid]:
+    """The AOI in the request CRS and the grid snapped around it; :class:`AoiError` for a CRS not in metres, an
+    AOI that vanishes when reprojected or a grid larger than ``choice.max_pixels``."""
+    target_epsg = request_epsg_for(geom, aoi_epsg) if choice.crs_epsg in (None, "", 0) else choice.crs_epsg
     target = _crs(target_epsg)
     if not target.is_projected or target.axis_info[0].unit_name not in ("metre", "meter"):
         raise AoiError(
@@ -473,36 +501,45 @@ def build_spec(
     projected = reproject(geom, aoi_epsg, epsg)
     if projected.is_empty or projected.area <= 0:
         raise AoiError("The AOI vanished when reprojected to the request CRS: check the layer's CRS.")
-    grid = snap_grid(projected.bounds, epsg, resolution_m, snap)
-    if grid.pixels > max_pixels:
+    grid = snap_grid(projected.bounds, epsg, choice.resolution_m, choice.snap)
+    if grid.pixels > choice.max_pixels:
         raise AoiError(
-            f"The AOI needs {grid.width} × {grid.height} px at {resolution_m:g} m ({grid.pixels / 1e6:.0f} Mpx), "
-            f"more than the limit of {max_pixels / 1e6:.0f} Mpx: use a smaller AOI or a coarser resolution."
+            f"The AOI needs {grid.width} × {grid.height} px at {choice.resolution_m:g} m ({grid.pixels / 1e6:.0f} "
+            f"Mpx), more than the limit of {choice.max_pixels / 1e6:.0f} Mpx: use a smaller AOI or a coarser "
+            "resolution."
         )
+    return projected, grid
 
-    q = normalize_quantity(quantity)
-    if q == CUSTOM:
-        if not evalscript or not evalscript.strip():
-            raise PresetError("Preset CUSTOM needs an evalscript: paste your evalscript or choose a preset.")
-        script, outputs, u = evalscript, custom_outputs(evalscript), (units or custom_units(evalscript)).upper()
-    else:
-        script, u = build_evalscript(q, units, mosaicking)
-        outputs = Outputs()
-    if mosaicking_order not in MOSAICKING_ORDERS:
-        raise PresetError(f"Mosaicking order must be one of {', '.join(MOSAICKING_ORDERS)}, not {mosaicking_order!r}.")
-    for what, value in (("upsampling", upsampling), ("downsampling", downsampling)):
+
+def _values(preset: Preset, options: Options) -> tuple[str, str, Outputs, str]:
+    """``(quantity, evalscript, outputs, units)`` of a preset (its template filled for ``options.mosaicking``) or of
+    a CUSTOM script."""
+    q = normalize_quantity(preset.quantity)
+    if q != CUSTOM:
+        script, units = build_evalscript(q, preset.units, options.mosaicking)
+        return q, script, Outputs(), units
+    script = preset.evalscript
+    if not script or not script.strip():
+        raise PresetError("Preset CUSTOM needs an evalscript: paste your evalscript or choose a preset.")
+    return q, script, custom_outputs(script), (preset.units or custom_units(script)).upper()
+
+
+def _checked_options(options: Options) -> Options:
+    """``options`` checked (:class:`PresetError` saying what to change) and normalised (upper-case names)."""
+    if options.mosaicking_order not in MOSAICKING_ORDERS:
+        raise PresetError(
+            f"Mosaicking order must be one of {', '.join(MOSAICKING_ORDERS)}, not {options.mosaicking_order!r}."
+        )
+    for what, value in (("upsampling", options.upsampling), ("downsampling", options.downsampling)):
         if value and value.upper() not in RESAMPLING:
             raise PresetError(f"{what} must be one of {', '.join(RESAMPLING)}, not {value!r}.")
-    if not 0 <= float(max_cloud_coverage) <= 100:
-        raise PresetError(f"Maximum cloud coverage is a percentage 0–100, not {max_cloud_coverage!r}.")
-    d0, d1 = date_range(date_from, date_to, today=today)
-    options = Options(
-        mosaicking=(mosaicking or "ORBIT").upper(),
-        mosaicking_order=mosaicking_order,
-        harmonize_values=bool(harmonize_values),
-        max_cloud_coverage=float(max_cloud_coverage),
-        upsampling=upsampling.upper() if upsampling else None,
-        downsampling=downsampling.upper() if downsampling else None,
+    if not 0 <= float(options.max_cloud_coverage) <= 100:
+        raise PresetError(f"Maximum cloud coverage is a percentage 0–100, not {options.max_cloud_coverage!r}.")
+    return replace(
+        options,
+        mosaicking=(options.mosaicking or "ORBIT").upper(),
+        harmonize_values=bool(options.harmonize_values),
+        max_cloud_coverage=float(options.max_cloud_coverage),
+        upsampling=options.upsampling.upper() if options.upsampling else None,
+        downsampling=options.downsampling.upper() if options.downsampling else None,
     )
-    warnings = tuple(grid_size_warnings(projected.bounds, grid, snap))
-    return RequestSpec(geojson(projected), grid, d0, d1, q, u, script, outputs, options, warnings)

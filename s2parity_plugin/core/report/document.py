@@ -19,8 +19,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+from s2parity_plugin.core.model.scl import SCL_CLASS_COUNT
+
 SCHEMA = 1
-REQUIRED_KEYS = ("grid", "stats", "scl", "shift", "diagnosis")
 
 
 def _clean(value: Any) -> Any:
@@ -170,8 +171,8 @@ def _confusion_png(scl: dict[str, Any]) -> str | None:
     ax = fig.add_subplot(1, 1, 1)
     im = ax.imshow(np.log10(arr + 1), cmap="viridis")
     fig.colorbar(im, ax=ax, label="log10(pixels + 1)")
-    ax.set_xticks(range(12))
-    ax.set_yticks(range(12))
+    ax.set_xticks(range(SCL_CLASS_COUNT))
+    ax.set_yticks(range(SCL_CLASS_COUNT))
     ax.set_xlabel("SCL class in B")
     ax.set_ylabel("SCL class in A")
     ax.set_title("SCL confusion matrix")
@@ -201,87 +202,100 @@ def _features_section(rows: list[dict[str, Any]]) -> list[str]:
     return ["<h2>Per feature</h2>", f"<table><tr>{head}</tr>{body}</table>"]
 
 
-def render_html(report: dict[str, Any], title: str = "S2 Parity comparison report") -> str:
-    """A self-contained HTML page (inline CSS, base64 PNG plots) of the report."""
-    stats = report.get("stats") or {}
-    scl = report.get("scl") or {}
-    shift = report.get("shift") or {}
-    diag = report.get("diagnosis") or {}
-    grid = report.get("grid") or {}
-    parts = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
-        f"<title>{html.escape(title)}</title>",
-        "<style>body{font-family:sans-serif;max-width:60em;margin:1em auto;color:#222}"
-        "table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #ccc;padding:2px 8px;text-align:left}"
-        "th{background:#f3f3f3}td.num{text-align:right}.expl{background:#eef5ff;padding:.7em;border-radius:4px}"
-        "</style></head><body>",
-        f"<h1>{html.escape(title)}</h1>",
+#: The report keys each HTML table shows, in order.
+_HTML_STATS_KEYS = (
+    "n",
+    "bias",
+    "mae",
+    "rmse",
+    "std",
+    "pearson_r",
+    "fit_slope",
+    "fit_intercept",
+    "p50_abs",
+    "p95_abs",
+    "tolerance",
+    "share_over_tolerance",
+)
+_HTML_SHIFT_KEYS = ("dx_px", "dy_px", "dx_m", "dy_m", "magnitude_m", "quality", "confident", "method", "note")
+_HTML_GRID_KEYS = ("crs", "geotransform", "width", "height")
+_HTML_HEAD = (
+    "<style>body{font-family:sans-serif;max-width:60em;margin:1em auto;color:#222}"
+    "table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #ccc;padding:2px 8px;text-align:left}"
+    "th{background:#f3f3f3}td.num{text-align:right}.expl{background:#eef5ff;padding:.7em;border-radius:4px}"
+    "</style></head><body>"
+)
+
+
+def _fields_table(section: dict[str, Any], keys: tuple[str, ...]) -> str:
+    """``keys`` of ``section`` as a two-column table (missing keys shown as —)."""
+    return _table([(k, section.get(k)) for k in keys])
+
+
+def _diagnosis_section(diag: dict[str, Any]) -> list[str]:
+    """The explanation and its evidence table (claim, report key, value)."""
+    rows = "".join(
+        f"<tr><td>{html.escape(c['claim'])}</td><td><code>{html.escape(c['evidence_key'])}</code></td>"
+        f"<td>{_fmt(c['value'])}</td></tr>"
+        for c in diag.get("claims", [])
+    )
+    return [
         f"<p class='expl'>{html.escape(diag.get('explanation', ''))}</p>",
         "<h2>Evidence</h2>",
-        "<table><tr><th>claim</th><th>report key</th><th>value</th></tr>"
-        + "".join(
-            f"<tr><td>{html.escape(c['claim'])}</td><td><code>{html.escape(c['evidence_key'])}</code></td>"
-            f"<td>{_fmt(c['value'])}</td></tr>"
-            for c in diag.get("claims", [])
-        )
-        + "</table>",
+        f"<table><tr><th>claim</th><th>report key</th><th>value</th></tr>{rows}</table>",
+    ]
+
+
+def _stats_section(stats: dict[str, Any]) -> list[str]:
+    """Difference statistics and the histogram plot."""
+    parts = [
         f"<h2>Difference statistics (B − A, {html.escape(str(stats.get('units', '')))})</h2>",
-        _table(
-            [
-                (k, stats.get(k))
-                for k in (
-                    "n",
-                    "bias",
-                    "mae",
-                    "rmse",
-                    "std",
-                    "pearson_r",
-                    "fit_slope",
-                    "fit_intercept",
-                    "p50_abs",
-                    "p95_abs",
-                    "tolerance",
-                    "share_over_tolerance",
-                )
-            ]
-        ),
+        _fields_table(stats, _HTML_STATS_KEYS),
     ]
     png = _histogram_png(stats)
     if png:
         parts.append(f"<img alt='difference histogram' src='{png}'>")
-    parts.append("<h2>SCL validity</h2>")
-    if scl.get("available"):
-        counts, shares = scl.get("counts") or {}, scl.get("shares") or {}
-        parts.append(
-            "<table><tr><th>category</th><th>pixels</th><th>share</th></tr>"
-            + "".join(
-                f"<tr><td>{html.escape(k)}</td><td class='num'>{counts.get(k)}</td>"
-                f"<td class='num'>{_fmt(shares.get(k))}</td></tr>"
-                for k in counts
-            )
-            + "</table>"
-        )
-        edges = scl.get("edges") or {}
-        if edges:
-            parts.append(_table([(f"edges.{k}", v) for k, v in edges.items()]))
-        png = _confusion_png(scl)
-        if png:
-            parts.append(f"<img alt='SCL confusion matrix' src='{png}'>")
-        names = scl.get("class_names") or []
-        parts.append("<p>SCL classes: " + ", ".join(f"{i} {html.escape(n)}" for i, n in enumerate(names)) + "</p>")
-    else:
-        parts.append("<p>No SCL rasters were compared.</p>")
-    parts.append("<h2>Geometric shift (feature at A(x, y) appears at B(x + dx, y + dy); y down)</h2>")
-    parts.append(
-        _table(
-            [
-                (k, shift.get(k))
-                for k in ("dx_px", "dy_px", "dx_m", "dy_m", "magnitude_m", "quality", "confident", "method", "note")
-            ]
-        )
+    return parts
+
+
+def _scl_section(scl: dict[str, Any]) -> list[str]:
+    """SCL validity counts, edges, confusion plot and class names (or why there are none)."""
+    parts = ["<h2>SCL validity</h2>"]
+    if not scl.get("available"):
+        return [*parts, "<p>No SCL rasters were compared.</p>"]
+    counts, shares = scl.get("counts") or {}, scl.get("shares") or {}
+    rows = "".join(
+        f"<tr><td>{html.escape(k)}</td><td class='num'>{counts.get(k)}</td>"
+        f"<td class='num'>{_fmt(shares.get(k))}</td></tr>"
+        for k in counts
     )
-    parts.extend(_features_section(report.get("features") or []))
-    parts.append("<h2>Grid</h2>")
-    parts.append(_table([(k, grid.get(k)) for k in ("crs", "geotransform", "width", "height")]))
-    parts.append("</body></html>")
+    parts.append(f"<table><tr><th>category</th><th>pixels</th><th>share</th></tr>{rows}</table>")
+    edges = scl.get("edges") or {}
+    if edges:
+        parts.append(_table([(f"edges.{k}", v) for k, v in edges.items()]))
+    png = _confusion_png(scl)
+    if png:
+        parts.append(f"<img alt='SCL confusion matrix' src='{png}'>")
+    names = scl.get("class_names") or []
+    parts.append("<p>SCL classes: " + ", ".join(f"{i} {html.escape(n)}" for i, n in enumerate(names)) + "</p>")
+    return parts
+
+
+def render_html(report: dict[str, Any], title: str = "S2 Parity comparison report") -> str:
+    """A self-contained HTML page (inline CSS, base64 PNG plots) of the report."""
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(title)}</title>",
+        _HTML_HEAD,
+        f"<h1>{html.escape(title)}</h1>",
+        *_diagnosis_section(report.get("diagnosis") or {}),
+        *_stats_section(report.get("stats") or {}),
+        *_scl_section(report.get("scl") or {}),
+        "<h2>Geometric shift (feature at A(x, y) appears at B(x + dx, y + dy); y down)</h2>",
+        _fields_table(report.get("shift") or {}, _HTML_SHIFT_KEYS),
+        *_features_section(report.get("features") or []),
+        "<h2>Grid</h2>",
+        _fields_table(report.get("grid") or {}, _HTML_GRID_KEYS),
+        "</body></html>",
+    ]
     return "\n".join(parts)

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 
 from s2parity_plugin.core.errors import PresetError
+from s2parity_plugin.core.model.scl import SCL_CLASS_COUNT
 
 PRESETS = ("NDVI", "B04", "B08", "CUSTOM")
 VALUE_OUTPUT = "value"
@@ -53,7 +54,7 @@ def preset_evalscript(preset: str, invalid_classes: Iterable[int]) -> str:
     if key not in _EXPRESSIONS:
         raise PresetError(f"Unknown statistics preset {preset!r}: use NDVI, B04, B08 or CUSTOM with your evalscript.")
     classes = sorted({int(c) for c in invalid_classes})
-    if any(c < 0 or c > 11 for c in classes):
+    if any(c < 0 or c >= SCL_CLASS_COUNT for c in classes):
         raise PresetError(f"SCL classes are 0–11; {classes} contains others: fix INVALID_CLASSES.")
     bands, expr = _EXPRESSIONS[key]
     return _TEMPLATE.format(

@@ -8,16 +8,14 @@ table, :mod:`.table`), ``statistics_report.json`` (:func:`.summary.report`) and 
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from s2parity_plugin.core.service.rate_limit import Budget, RateLimiter
 from s2parity_plugin.core.statistics import summary, table
 from s2parity_plugin.core.statistics.requests import FeatureRequest, StatisticsSettings, build_requests
-from s2parity_plugin.core.statistics.runner import RunResult, Side, run_statistics
+from s2parity_plugin.core.statistics.runner import RunControl, RunResult, Side, run_statistics
 
 
 @dataclass
@@ -57,27 +55,13 @@ def prepare(job: StatisticsJob) -> list[FeatureRequest]:
 def run_job(
     job: StatisticsJob,
     requests: list[FeatureRequest] | None = None,
-    *,
-    cancel: threading.Event | None = None,
-    progress: Callable[[int, int], None] | None = None,
-    log: Callable[[str], None] = lambda _m: None,
-    limiter_factory: Callable[[Budget], RateLimiter] = RateLimiter,
-    is_cancelled: Callable[[], bool] | None = None,
+    control: RunControl | None = None,
 ) -> StatisticsOutcome:
-    """Fetch, compare and write (see the module docstring). A cancelled run writes nothing but the cache."""
+    """Fetch, compare and write (see the module docstring); ``requests`` None: :func:`prepare`; ``control``: cancel,
+    progress, log (:class:`~.runner.RunControl`). A cancelled run writes nothing but the cache."""
     requests = requests if requests is not None else prepare(job)
-    result = run_statistics(
-        requests,
-        [job.side_a, job.side_b],
-        job.settings,
-        job.folder,
-        cancel=cancel,
-        progress=progress,
-        proxies=job.proxies,
-        limiter_factory=limiter_factory,
-        log=log,
-        is_cancelled=is_cancelled,
-    )
+    sides = [job.side_a, job.side_b]
+    result = run_statistics(requests, sides, job.settings, job.folder, proxies=job.proxies, control=control)
     ids = [r.feature_id for r in requests]
     rows = table.build_table(ids, result.responses, job.value_output, result.acquisitions, job.tolerance)
     sums = summary.summaries(ids, rows, job.tolerance, result.failures)

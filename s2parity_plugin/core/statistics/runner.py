@@ -15,7 +15,7 @@ import concurrent.futures as cf
 import math
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from s2parity_plugin.core.statistics.requests import (
 )
 
 MAX_WORKERS_PER_SIDE = 16
-POLL_S = 0.1
+POLL_S = 0.1  # s between checks of is_cancelled and finished jobs
 Progress = Callable[[int, int], None]  # (done, total)
 
 
@@ -112,27 +112,41 @@ def search_catalogs(
     return {r.side.label: baselines.search(spec, r.side.endpoint, client.catalog_client(r.client)) for r in runs}
 
 
+@dataclass(frozen=True)
+class RunControl:
+    """How the caller follows and steers a run; every field has a default.
+
+    ``cancel``: set it to stop (None: the run makes its own). ``is_cancelled()``: polled every ``POLL_S`` s (e.g. a
+    Processing feedback's ``isCanceled``); True sets ``cancel``. ``progress(done, total)``: jobs finished.
+    ``log(text)``: the PU estimate before the first request. ``limiter_factory(budget)``: one
+    :class:`RateLimiter` per side (the bench passes a time-scaled one).
+    """
+
+    cancel: threading.Event | None = None
+    is_cancelled: Callable[[], bool] | None = None
+    progress: Progress | None = None
+    log: Callable[[str], None] = lambda _msg: None
+    limiter_factory: Callable[[Budget], RateLimiter] = RateLimiter
+
+
 def run_statistics(
     requests: Sequence[FeatureRequest],
     sides: Sequence[Side],
     settings: StatisticsSettings,
     folder: str | Path,
     *,
-    cancel: threading.Event | None = None,
-    progress: Progress | None = None,
     proxies: dict[str, str] | None = None,
-    limiter_factory: Callable[[Budget], RateLimiter] = RateLimiter,
-    log: Callable[[str], None] = lambda _msg: None,
-    is_cancelled: Callable[[], bool] | None = None,
+    control: RunControl | None = None,
 ) -> RunResult:
-    """Fetch every feature × side (see the module docstring). ``folder`` holds the resumable cache;
-    ``is_cancelled`` (polled every 0.1 s, e.g. a Processing feedback's ``isCanceled``) sets ``cancel``."""
-    cancel = cancel or threading.Event()
+    """Fetch every feature × side (see the module docstring). ``folder`` holds the resumable cache; ``proxies``: a
+    ``requests`` proxies dict; ``control``: cancel, progress, log (:class:`RunControl`)."""
+    control = control or RunControl()
+    cancel = control.cancel or threading.Event()
     runs = [
         _SideRun(
             s,
             client.make_client(s.endpoint, cancel, proxies),
-            limiter_factory(s.budget),
+            control.limiter_factory(s.budget),
             ResponseCache(folder, s.label),
             endpoint_identity(s.endpoint.profile_id, s.endpoint.base_url),
         )
@@ -147,12 +161,12 @@ def run_statistics(
         {k: sum(v.values()) for k, v in estimates.items()},
         {s.label: 0.0 for s in sides},
     )
-    log(
+    control.log(
         "PU estimate: "
         + ", ".join(f"{k} {v:.2f} PU" for k, v in result.pu_estimate.items())
         + f" for {len(requests)} features"
     )
-    _run_jobs(requests, runs, estimates, cancel, progress, result, is_cancelled)
+    _run_jobs(requests, runs, estimates, replace(control, cancel=cancel), result)
     return result
 
 
@@ -160,11 +174,10 @@ def _run_jobs(
     requests: Sequence[FeatureRequest],
     runs: Sequence[_SideRun],
     estimates: dict[str, dict[str, float]],
-    cancel: threading.Event,
-    progress: Progress | None,
+    control: RunControl,
     result: RunResult,
-    is_cancelled: Callable[[], bool] | None = None,
 ) -> None:
+    cancel = control.cancel
     pools = [
         cf.ThreadPoolExecutor(workers_for(r.side.budget), thread_name_prefix=f"s2p-stat-{r.side.label}") for r in runs
     ]
@@ -181,9 +194,9 @@ def _run_jobs(
             for fut in finished:
                 _collect(fut, futures[fut], result)
                 done += 1
-            if progress and finished:
-                progress(done, total)
-            if is_cancelled is not None and is_cancelled():
+            if control.progress and finished:
+                control.progress(done, total)
+            if control.is_cancelled is not None and control.is_cancelled():
                 cancel.set()
             if cancel.is_set():
                 result.cancelled = True

@@ -14,18 +14,9 @@ from typing import Any
 
 import numpy as np
 
-SUMMARY_FIELDS = (
-    "intervals_compared",
-    "only_a",
-    "only_b",
-    "mean_delta",
-    "mean_abs_delta",
-    "max_abs_delta",
-    "share_over_tolerance",
-    "worst_date",
-    "baselines_seen",
-    "status",
-)
+#: The baseline change "explains most of the difference" when intervals with different baselines differ on average
+#: by more than this many times those with the same baseline.
+BASELINE_EXPLAINS_RATIO = 2
 
 
 def _baselines(rows: Sequence[dict[str, Any]], col: str) -> str:
@@ -113,10 +104,11 @@ def diagnosis(by_pair: dict[str, dict[str, Any]], by_month: dict[str, dict[str, 
     if same and diff:
         ms = np.mean([d["mean_abs_delta"] for d in same])
         md = np.mean([d["mean_abs_delta"] for d in diff])
+        explains = md > BASELINE_EXPLAINS_RATIO * ms
+        verdict = "explains most of the difference." if explains else "does not explain it alone."
         lines.append(
             f"Intervals where the deployments serve different processing baselines differ by {md:.4f} on average, "
-            f"those with the same baseline by {ms:.4f}: the baseline change "
-            + ("explains most of the difference." if md > 2 * ms else "does not explain it alone.")
+            f"those with the same baseline by {ms:.4f}: the baseline change {verdict}"
         )
     return lines
 

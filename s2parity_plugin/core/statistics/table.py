@@ -14,7 +14,6 @@ nodata_count_b`` (NULL where a side has no value: NaN statistics, interval error
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -195,8 +194,3 @@ def write_gpkg_table(rows: Sequence[dict[str, Any]], path: str | Path, layer_nam
         layer.CreateFeature(feat)
     layer.CommitTransaction()
     ds = None
-
-
-def interval_days(rows: Sequence[dict[str, Any]]) -> list[dt.date]:
-    """Distinct interval start days of ``rows``."""
-    return sorted({dt.date.fromisoformat(r["date"]) for r in rows})

@@ -1,4 +1,5 @@
-"""Preset evalscripts: ``orbit.js`` / ``simple.js`` templates filled by :func:`build_evalscript`.
+"""Preset evalscripts: the ``preset.js`` template with the ``evaluatePixel`` of ``orbit.js`` / ``simple.js``, filled by
+:func:`build_evalscript`.
 
 Presets (``quantity``):
 
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from s2parity_plugin.core.errors import PresetError
+from s2parity_plugin.core.model.scl import DEFAULT_INVALID_CLASSES, SCL_NODATA
 
 EVALSCRIPT_DIR = Path(__file__).resolve().parent
 L2A_BANDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B11", "B12")
@@ -75,9 +77,11 @@ def build_evalscript(quantity: str, units: str | None = None, mosaicking: str = 
     if mosaic not in MOSAICKING:
         raise PresetError(f"Mosaicking must be ORBIT or SIMPLE, not {mosaicking!r}.")
     sample_type, nodata, nodata_text = ("FLOAT32", "NaN", "NaN") if u == "REFLECTANCE" else ("UINT16", "0", "0")
-    template = (EVALSCRIPT_DIR / f"{mosaic.lower()}.js").read_text(encoding="utf-8")
     filled = (
-        template.replace("{{QUANTITY}}", q)
+        _template(mosaic)
+        .replace("{{QUANTITY}}", q)
+        .replace("{{MOSAICKING}}", mosaic)
+        .replace("{{INVALID_SCL}}", ", ".join(str(c) for c in sorted({SCL_NODATA, *DEFAULT_INVALID_CLASSES})))
         .replace("{{UNITS}}", u)
         .replace("{{BANDS}}", ", ".join(f'"{b}"' for b in (*bands, "SCL", "dataMask")))
         .replace("{{SAMPLE_TYPE}}", sample_type)
@@ -87,6 +91,13 @@ def build_evalscript(quantity: str, units: str | None = None, mosaicking: str = 
     )
     assert "{{" not in filled, "unfilled placeholder in evalscript template"
     return filled, u
+
+
+def _template(mosaic: str) -> str:
+    """``preset.js`` (setup, value expression, userdata: shared by every preset) with the ``evaluatePixel`` of
+    ``mosaic`` (``orbit.js`` / ``simple.js``) inserted: one self-contained evalscript once filled."""
+    evaluate = (EVALSCRIPT_DIR / f"{mosaic.lower()}.js").read_text(encoding="utf-8").rstrip("\n")
+    return (EVALSCRIPT_DIR / "preset.js").read_text(encoding="utf-8").replace("{{EVALUATE_PIXEL}}", evaluate)
 
 
 _OUTPUT_ID = re.compile(r"""\bid\s*:\s*["']([A-Za-z0-9_\-]+)["']""")
