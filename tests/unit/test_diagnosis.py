@@ -15,7 +15,7 @@ from s2parity_plugin.core.diagnosis.explain import (
     side_baselines,
 )
 from s2parity_plugin.core.model import s2facts
-from s2parity_plugin.core.report.document import build_report
+from s2parity_plugin.core.report.document import Findings, build_report
 
 OLD_ID = "S2B_MSIL2A_20201004T095029_N0214_R079_T33TVF_20201004T124001"
 NEW_ID = "S2B_MSIL2A_20201004T095029_N0500_R079_T33TVF_20230316T093516.SAFE"
@@ -222,7 +222,7 @@ def test_every_claim_is_backed_by_the_report():
         sc,
         "DN",
     )
-    report = build_report(grid={}, stats=st, scl=sc, shift=sh, diagnosis=diag, units="DN")
+    report = build_report(Findings(grid={}, stats=st, scl=sc, shift=sh, diagnosis=diag, units="DN"))
     assert len(report["diagnosis"]["claims"]) >= 5
     assert check_claims(report) == []
     for c in report["diagnosis"]["claims"]:

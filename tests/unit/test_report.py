@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pytest
 
-from s2parity_plugin.core.report.document import build_report, load_json, render_csv, render_html, write_json
+from s2parity_plugin.core.report.document import Findings, build_report, load_json, render_csv, render_html, write_json
 from tests.geotiff import compare_case, write_case
 
 OLD_ID = "S2B_MSIL2A_20201004T095029_N0214_R079_T33TVF_20201004T124001"
@@ -65,11 +65,13 @@ def test_top_level_keys(report):
 
 def test_build_report_cleans_nan_and_numpy():
     rep = build_report(
-        grid={"width": np.int64(3)},
-        stats={"bias": float("nan"), "n": np.int32(0)},
-        scl=None,
-        shift={"dx_px": np.float64(0.5)},
-        diagnosis={},
+        Findings(
+            grid={"width": np.int64(3)},
+            stats={"bias": float("nan"), "n": np.int32(0)},
+            scl=None,
+            shift={"dx_px": np.float64(0.5)},
+            diagnosis={},
+        )
     )
     assert rep["stats"]["bias"] is None and rep["stats"]["n"] == 0 and type(rep["stats"]["n"]) is int
     assert rep["scl"]["available"] is False and rep["scl"]["counts"] is None

@@ -546,19 +546,17 @@ def _report(
     corrected = stats_c.to_dict(units or "unknown") if "shift_corrected" in outputs else None
     shift = shift_est.to_dict()
     diag = diagnosis_mod.diagnose(metadata_a or {}, metadata_b or {}, stats_dict, shift, scl_section, units)
-    return report_mod.build_report(
+    findings = report_mod.Findings(
         grid=inputs.a.grid.to_dict(),
         stats=stats_dict,
         scl=scl_section,
         shift=shift,
-        shift_corrected_stats=corrected,
         diagnosis=diag,
-        inputs={k: (str(v) if v else None) for k, v in inputs.paths.items()},
-        options=opts,
-        outputs=outputs,
+        shift_corrected_stats=corrected,
         units=units,
-        timings=timings,
     )
+    paths = {k: (str(v) if v else None) for k, v in inputs.paths.items()}
+    return report_mod.build_report(findings, report_mod.RunRecord(paths, opts, outputs, timings))
 
 
 def _checked_folder(out_dir: str | Path) -> Path:

@@ -16,6 +16,7 @@ import html
 import io
 import json
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,39 +38,52 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def build_report(
-    *,
-    grid: dict[str, Any],
-    stats: dict[str, Any],
-    scl: dict[str, Any] | None,
-    shift: dict[str, Any],
-    diagnosis: dict[str, Any],
-    shift_corrected_stats: dict[str, Any] | None = None,
-    inputs: dict[str, Any] | None = None,
-    options: dict[str, Any] | None = None,
-    outputs: dict[str, Any] | None = None,
-    units: str | None = None,
-    timings: dict[str, float] | None = None,
-) -> dict[str, Any]:
+@dataclass
+class Findings:
+    """What a comparison found, one field per report section: the grid (its own CRS), the difference statistics
+    (units of the inputs), the SCL section (None without SCL rasters), the shift (px and m), the diagnosis, the
+    statistics after shift correction (None when not corrected) and the units ("DN", "REFLECTANCE", None)."""
+
+    grid: dict[str, Any]
+    stats: dict[str, Any]
+    scl: dict[str, Any] | None
+    shift: dict[str, Any]
+    diagnosis: dict[str, Any]
+    shift_corrected_stats: dict[str, Any] | None = None
+    units: str | None = None
+
+
+@dataclass
+class RunRecord:
+    """How the comparison ran: input paths, resolved options, output file names and seconds per stage."""
+
+    inputs: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def build_report(findings: Findings, run: RunRecord | None = None) -> dict[str, Any]:
     """Assemble the report document (JSON-safe; NaN → null)."""
-    if scl is None:
+    run = run or RunRecord()
+    if findings.scl is None:
         scl = {"available": False, "counts": None, "shares": None, "confusion": None, "class_names": None}
     else:
-        scl = {"available": True, **scl}
-    shift = dict(shift)
-    shift["corrected_stats"] = shift_corrected_stats
+        scl = {"available": True, **findings.scl}
+    shift = dict(findings.shift)
+    shift["corrected_stats"] = findings.shift_corrected_stats
     report = {
         "schema": SCHEMA,
-        "units": units or "unknown",
-        "grid": grid,
-        "stats": stats,
+        "units": findings.units or "unknown",
+        "grid": findings.grid,
+        "stats": findings.stats,
         "scl": scl,
         "shift": shift,
-        "diagnosis": diagnosis,
-        "inputs": inputs or {},
-        "options": options or {},
-        "outputs": outputs or {},
-        "timings": {k: round(v, 3) for k, v in (timings or {}).items()},
+        "diagnosis": findings.diagnosis,
+        "inputs": run.inputs,
+        "options": run.options,
+        "outputs": run.outputs,
+        "timings": {k: round(v, 3) for k, v in run.timings.items()},
     }
     return _clean(report)
 
