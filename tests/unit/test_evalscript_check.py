@@ -40,47 +40,31 @@ def test_presets_pass(quantity):
     check_single_band(spec.evalscript, spec.outputs.value)
 
 
+def _custom_spec(evalscript: str):
+    """A one-day request over a small AOI near the seed (EPSG:4326) with ``evalscript`` as the custom script."""
+    from s2parity_plugin.core.model.spec import Preset, build_spec
+
+    preset = Preset(quantity="CUSTOM", evalscript=evalscript)
+    return build_spec(box(14.2, 40.8, 14.21, 40.81), 4326, "2020-10-04", "2020-10-04", preset=preset)
+
+
 def test_refused_before_any_request(tmp_path):
     from s2parity_plugin.core.fetch.pipeline import fetch_pair
-    from s2parity_plugin.core.model.spec import Preset, build_spec
     from s2parity_plugin.core.service.endpoints import Credentials, Endpoint
 
-    spec = build_spec(
-        box(14.2, 40.8, 14.21, 40.81),
-        4326,
-        "2020-10-04",
-        "2020-10-04",
-        preset=Preset(quantity="CUSTOM", evalscript=THREE_BANDS),
-    )
     nowhere = Endpoint("custom", "http://127.0.0.1:9", "http://127.0.0.1:9/token", Credentials("id", "secret"))
     with pytest.raises(PresetError, match="3 bands"):
-        fetch_pair(spec, nowhere, nowhere, tmp_path)  # port 9: any request would fail with a network error
+        fetch_pair(_custom_spec(THREE_BANDS), nowhere, nowhere, tmp_path)  # port 9: any request would fail
     assert list(tmp_path.iterdir()) == []
 
 
-def test_answer_with_several_bands_is_refused(tmp_path):
+def test_answer_with_several_bands_is_refused(pair, tmp_path):
     """A script whose band count is computed at run time: the 3-band answer is refused when it arrives."""
-    sample_endpoints = pytest.importorskip("s2parity_plugin.sample_endpoints")
     from s2parity_plugin.core.fetch.pipeline import FetchOptions, fetch_pair
-    from s2parity_plugin.core.model.spec import Preset, build_spec
-    from s2parity_plugin.core.service.endpoints import Credentials, Endpoint
     from s2parity_plugin.core.service.retry import RetryPolicy
 
-    with sample_endpoints.SampleEndpoints(host="127.0.0.1", port=0) as eps:
-        i = {k: eps.info[k] for k in ("sh", "cdse")}
-        a, b = (
-            Endpoint(p, i[k]["base_url"], i[k]["token_url"], Credentials(i[k]["client_id"], i[k]["client_secret"]))
-            for p, k in (("sample-sh", "sh"), ("sample-cdse", "cdse"))
-        )
-        spec = build_spec(
-            box(14.2, 40.8, 14.21, 40.81),
-            4326,
-            "2020-10-04",
-            "2020-10-04",
-            preset=Preset(quantity="CUSTOM", evalscript=DYNAMIC_BANDS),
-        )
-        with pytest.raises(PresetError, match="'value' output has 3 bands"):
-            fetch_pair(
-                spec, a, b, tmp_path, options=FetchOptions(retry=RetryPolicy(deadline_s=5.0, backoff_initial_s=0.05))
-            )
+    a, b = pair
+    options = FetchOptions(retry=RetryPolicy(deadline_s=5.0, backoff_initial_s=0.05))
+    with pytest.raises(PresetError, match="'value' output has 3 bands"):
+        fetch_pair(_custom_spec(DYNAMIC_BANDS), a, b, tmp_path, options=options)
     assert not list(tmp_path.rglob("*.tif"))

@@ -60,19 +60,18 @@ def _no_partial(parent: Path) -> None:
     assert leftovers == []
 
 
+def _seed_spec():
+    """The seed request: B04 + SCL over the seed AOI on 2020-10-04, 10 m in EPSG:3035 snapped to the nearest metre."""
+    grid = GridChoice(crs_epsg=3035, snap="nearest")
+    return build_spec(box(*SEED_BBOX), 3035, "2020-10-04", "2020-10-04", preset=Preset(quantity="B04"), grid=grid)
+
+
 # -- the seed request -------------------------------------------------------------------------------------------
 
 
 def test_seed_b04_scl_identical_grids_and_hosts(eps, pair, tmp_path):
     a, b = pair
-    spec = build_spec(
-        box(*SEED_BBOX),
-        3035,
-        "2020-10-04",
-        "2020-10-04",
-        preset=Preset(quantity="B04"),
-        grid=GridChoice(crs_epsg=3035, snap="nearest"),
-    )
+    spec = _seed_spec()
     start = len(eps.request_log)
     steps = []
     run = fetch_pair(spec, a, b, tmp_path, run_name="seed", progress=lambda d, t, m: steps.append((d, t)))
@@ -558,14 +557,7 @@ def test_catalog_bbox_in_wgs84_is_computed_once_for_both_endpoints(pair, tmp_pat
 
     monkeypatch.setattr(fetch_mod, "search_acquisitions", spy)
     a, b = pair
-    spec = build_spec(
-        box(*SEED_BBOX),
-        3035,
-        "2020-10-04",
-        "2020-10-04",
-        preset=Preset(quantity="B04"),
-        grid=GridChoice(crs_epsg=3035, snap="nearest"),
-    )
+    spec = _seed_spec()
     fetch_pair(spec, a, b, tmp_path, run_name="bbox")
     assert len(seen) == 2 and seen[0][0] != seen[1][0]
     first, second = seen[0][1], seen[1][1]
