@@ -6,10 +6,10 @@ lives in :mod:`.server`. Pipeline:
 1. :func:`parse_request` validates the JSON body and returns a :class:`ProcessPlan` (grid in the request CRS,
    time range, filters, processing options, responses) or raises :class:`~.errors.ServiceError` (400/404).
 2. :func:`execute` runs the evalscript's ``setup()``, lists the acquisitions of the scene source in the time range
-   (``maxCloudCoverage``, ``mosaickingOrder``), runs ``preProcessScenes``, renders the requested bands for every
-   acquisition at the pixel centres, applies ``harmonizeValues`` and units, runs ``evaluatePixel`` vectorised in V8,
-   converts to the output sample types, runs ``updateOutputMetadata`` and encodes the responses (one body, or a TAR
-   when several responses are requested).
+   that the deployment's catalog lists (:func:`served_acquisitions`; ``maxCloudCoverage``, ``mosaickingOrder``),
+   runs ``preProcessScenes``, renders the requested bands for every acquisition at the pixel centres, applies
+   ``harmonizeValues`` and units, runs ``evaluatePixel`` vectorised in V8, converts to the output sample types,
+   runs ``updateOutputMetadata`` and encodes the responses (one body, or a TAR when several responses are requested).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import numpy as np
 from osgeo import gdal, ogr, osr
 
 from s2parity_plugin.core import grid as core_grid
-from s2parity_plugin.sample_endpoints import baselines, budget, encoding, scene_generator
+from s2parity_plugin.sample_endpoints import baselines, budget, catalog, encoding, scene_generator
 from s2parity_plugin.sample_endpoints.errors import bad_payload, forbidden, not_found, renderer_error
 from s2parity_plugin.sample_endpoints.evalscript_engine import EvalscriptError, EvalscriptRun, to_sample_type
 from s2parity_plugin.sample_endpoints.scene_generator import (
@@ -335,6 +335,15 @@ def _bbox_lonlat(plan: ProcessPlan) -> tuple[float, float, float, float]:
     return float(np.min(lon)), float(np.min(lat)), float(np.max(lon)), float(np.max(lat))
 
 
+def served_acquisitions(
+    source: Any, deployment: str, bbox_lonlat: tuple[float, float, float, float], start: dt.datetime, end: dt.datetime
+) -> list[Acquisition]:
+    """The acquisitions of ``source`` the deployment serves over ``bbox_lonlat`` in ``[start, end]``: those its
+    catalog lists (:func:`.catalog.is_listed`), so neither the Process API nor the Statistical API (which renders
+    through it) returns data of a product the deployment's catalog does not have."""
+    return [a for a in source.acquisitions(bbox_lonlat, start, end) if catalog.is_listed(a, deployment)]
+
+
 def order_acquisitions(acqs: list[Acquisition], order: str, cc: dict[Acquisition, float]) -> list[Acquisition]:
     """Sort acquisitions by ``mosaickingOrder`` (mostRecent: newest first; leastRecent; leastCC: clearest first)."""
     if order == "leastRecent":
@@ -426,7 +435,7 @@ def execute(
         for ident, _fmt in plan.responses:
             if ident != "userdata" and ident not in ids:
                 raise bad_payload(f"Output {ident} requested but missing from function setup()")
-        acqs_all = source.acquisitions(_bbox_lonlat(plan), plan.time_from, plan.time_to)
+        acqs_all = served_acquisitions(source, deployment, _bbox_lonlat(plan), plan.time_from, plan.time_to)
         cc = {a: source.cloud_cover(a, deployment) for a in acqs_all}
         acqs = [a for a in acqs_all if cc[a] <= plan.max_cloud_coverage]
         acqs = order_acquisitions(acqs, plan.mosaicking_order, cc)  # every tile of every pass reaching the bbox

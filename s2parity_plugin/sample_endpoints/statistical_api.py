@@ -210,12 +210,16 @@ def script_setup(evalscript: str, timeout_ms: int) -> ScriptSetup:
     return setup
 
 
-def sensing_times(plan: StatisticalPlan, source: Any) -> list[dt.datetime]:
-    """Sensing times of every acquisition the scene source has over the request's bounds in its whole time range
-    (before any cloud filter): intervals without one are skipped without rendering."""
+def sensing_times(plan: StatisticalPlan, deployment: Any) -> list[dt.datetime]:
+    """Sensing times of every acquisition the deployment serves over the request's bounds in its whole time range
+    (before any cloud filter; :func:`.process_api.served_acquisitions`): intervals without one are skipped without
+    rendering."""
     grid = process_api.parse_request(plan.process_body)
     start, end = plan.intervals[0][0], plan.intervals[-1][1]
-    return [a.sensing_time for a in source.acquisitions(process_api._bbox_lonlat(grid), start, end)]
+    acqs = process_api.served_acquisitions(
+        deployment.source, deployment.name, process_api._bbox_lonlat(grid), start, end
+    )
+    return [a.sensing_time for a in acqs]
 
 
 # -- one interval through the Process API -----------------------------------------------------------------------
@@ -474,7 +478,7 @@ def answer(body: Any, deployment: Any, service_version: str, timeout_ms: int = 3
     data: list[dict[str, Any]] = []
     pus: list[float] = []
     bounds = plan.process_body["input"]["bounds"]
-    times = sensing_times(plan, deployment.source) if plan.intervals else []
+    times = sensing_times(plan, deployment) if plan.intervals else []
     for interval in plan.intervals:
         if not any(interval[0] <= t < interval[1] for t in times):
             continue
