@@ -38,8 +38,11 @@ PU_FLOAT32_FACTOR = 2.0
 PU_MIN_PROCESS = 0.005
 #: Response headers sentinelhub-py's rate limiter knows (``sentinelhub/download/rate_limit.py``,
 #: ``SentinelHubRateLimit.RETRY_HEADER`` / ``UNITS_SPENT_HEADER``, 3.7.0 on): one wait for every policy, in ms.
+#: HTTP header names are case-insensitive, but sentinelhub-py's ``DownloadResponse.headers`` is a plain dict, so a
+#: reader of it sees the case as sent: lowercase, as the service's gateway writes names (the rate-limiting page's
+#: response example shows ``"retry-after": "3398"``; assumed for the units header too).
 RETRY_AFTER_HEADER = "Retry-After"
-PU_SPENT_HEADER = "X-ProcessingUnits-Spent"
+PU_SPENT_HEADER = "x-processingunits-spent"
 
 
 def processing_units(width: int, height: int, input_bands: list[str], float32_output: bool, samples: int) -> float:

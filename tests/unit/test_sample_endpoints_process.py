@@ -3,6 +3,7 @@ documented fractional-size behaviour, error shapes, OpenAPI validity of every re
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import tarfile
 
@@ -23,10 +24,15 @@ from sentinelhub import (
 from s2parity_plugin.core import grid as core_grid
 from s2parity_plugin.core.spec import process_body_warnings, snap_grid
 from s2parity_plugin.sample_endpoints import SampleEndpoints, reprocessing_truth
-from s2parity_plugin.sample_endpoints.catalog import tile_centre_lonlat
-from s2parity_plugin.sample_endpoints.scene_generator import reprocessing_shift_in_crs, tile_for_lonlat
+from s2parity_plugin.sample_endpoints.catalog import is_listed, tile_centre_lonlat
+from s2parity_plugin.sample_endpoints.scene_generator import (
+    SyntheticSceneSource,
+    reprocessing_shift_in_crs,
+    tile_for_lonlat,
+)
 
 SEED_DAY = ("2020-10-04T00:00:00Z", "2020-10-04T23:59:59Z")
+SEED_LONLAT = (14.27, 40.85, 14.31, 40.89)  # around sup.SEED_BBOX_3035
 
 
 @pytest.fixture(scope="module")
@@ -297,8 +303,13 @@ def test_catalog_item_shape_and_assets(eps):
 
 
 def test_acquisitions_since_same_products_identical_on_both(eps):
+    # A window that both catalogs list completely: each lacks a few products the other has (catalog.is_listed), and
+    # the Process API serves only what its catalog lists (2024-01-07 is missing from "cdse").
+    start, end = (dt.datetime(2024, 1, d, tzinfo=dt.timezone.utc) for d in (1, 6))
+    acqs = SyntheticSceneSource().acquisitions(SEED_LONLAT, start, end)
+    assert acqs and all(is_listed(a, "sh") and is_listed(a, "cdse") for a in acqs)
     body = sup.seed_request_10m()
-    body["input"]["data"][0]["dataFilter"]["timeRange"] = {"from": "2024-01-01T00:00:00Z", "to": "2024-01-10T00:00:00Z"}
+    body["input"]["data"][0]["dataFilter"]["timeRange"] = {"from": "2024-01-01T00:00:00Z", "to": "2024-01-06T00:00:00Z"}
     body["output"]["responses"] = [{"identifier": "default", "format": {"type": "image/tiff"}}]
     got = {}
     for dep in ("sh", "cdse"):
