@@ -370,37 +370,12 @@ class SampleEndpoints:
         self.stop()
 
     # -- faults --------
-    def set_faults(
-        self,
-        deployment: str,
-        latency_s: float = 0.0,
-        rate_limit_burst: int = 0,
-        error_rate: float = 0.0,
-        truncate_rate: float = 0.0,
-        expire_tokens_after: Optional[float] = None,
-        seed: int = 0,
-        retry_after_ms: int = 200,
-        truncate_mode: str = "content-length",
-        **more: Any,
-    ) -> None:
-        """Replace the faults of one deployment (see :class:`~.faults.FaultConfig` for the meaning and units)."""
+    def set_faults(self, deployment: str, config: Optional[FaultConfig] = None, **fields: Any) -> None:
+        """Replace the faults of one deployment: ``config``, or a :class:`~.faults.FaultConfig` of ``fields`` (its
+        defaults for the others; meaning and units there), e.g. ``set_faults("sh", rate_limit_burst=2)``."""
         if deployment not in self.deployments:
             raise ValueError(f"unknown deployment {deployment!r} (started? expected one of {DEPLOYMENTS})")
-        if truncate_mode not in ("content-length", "chunked"):
-            raise ValueError("truncate_mode must be 'content-length' or 'chunked'")
-        self.deployments[deployment].faults.set(
-            FaultConfig(
-                latency_s=latency_s,
-                rate_limit_burst=rate_limit_burst,
-                retry_after_ms=retry_after_ms,
-                error_rate=error_rate,
-                truncate_rate=truncate_rate,
-                truncate_mode=truncate_mode,
-                expire_tokens_after=expire_tokens_after,
-                seed=seed,
-                **more,
-            )
-        )
+        self.deployments[deployment].faults.set(config if config is not None else FaultConfig(**fields))
 
     def set_budget(
         self,

@@ -82,9 +82,7 @@ def test_pu_retry_after_waits_until_enough_units_have_left_the_window():
 
 
 def _token(info, dep):
-    d = info[dep]
-    data = {"grant_type": "client_credentials", "client_id": d["client_id"], "client_secret": d["client_secret"]}
-    return requests.post(d["token_url"], data=data, timeout=10)
+    return sup.token_response(info, dep)
 
 
 def test_budget_answers_429_with_retry_after_in_ms():

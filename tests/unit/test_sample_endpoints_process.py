@@ -44,10 +44,7 @@ def eps():
 
 @pytest.fixture(autouse=True)
 def _insecure_loopback(monkeypatch):
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
-    sup.clear_sessions()
-    yield
-    sup.clear_sessions()
+    yield from sup.loopback_session(monkeypatch)
 
 
 def seed_via_sentinelhub(eps: SampleEndpoints, deployment: str) -> dict:
@@ -74,24 +71,9 @@ def seed_via_sentinelhub(eps: SampleEndpoints, deployment: str) -> dict:
     return req.get_data()[0]
 
 
-def token(eps: SampleEndpoints, deployment: str) -> str:
-    d = eps.info[deployment]
-    r = requests.post(
-        d["token_url"],
-        data={"grant_type": "client_credentials", "client_id": d["client_id"], "client_secret": d["client_secret"]},
-        timeout=10,
-    )
-    r.raise_for_status()
-    return r.json()["access_token"]
-
-
 def post_process(eps: SampleEndpoints, deployment: str, body: dict) -> requests.Response:
-    return requests.post(
-        eps.info[deployment]["base_url"] + "/api/v1/process",
-        json=body,
-        headers={"Authorization": f"Bearer {token(eps, deployment)}"},
-        timeout=60,
-    )
+    url = eps.info[deployment]["base_url"] + "/api/v1/process"
+    return requests.post(url, json=body, headers=sup.bearer(eps.info, deployment), timeout=60)
 
 
 def _fourier_shift(img: np.ndarray, dcol: float, drow: float) -> np.ndarray:
@@ -290,7 +272,7 @@ def test_catalog_item_shape_and_assets(eps):
         r = requests.post(
             d["base_url"] + "/api/v1/catalog/1.0.0/search",
             json=body,
-            headers={"Authorization": f"Bearer {token(eps, dep)}"},
+            headers=sup.bearer(eps.info, dep),
             timeout=30,
         )
         assert r.status_code == 200
@@ -387,7 +369,7 @@ def test_catalog_get_feature(eps):
 
 def _catalog(eps, method, sub, deployment="cdse", auth=True, **kw):
     url = eps.info[deployment]["base_url"] + "/api/v1/catalog/1.0.0" + sub
-    headers = {"Authorization": f"Bearer {token(eps, deployment)}"} if auth else {}
+    headers = sup.bearer(eps.info, deployment) if auth else {}
     return requests.request(method, url, headers=headers, timeout=30, **kw)
 
 

@@ -236,14 +236,8 @@ def test_a_day_the_catalog_hides_has_no_data_on_process_and_statistical_api(eps,
 
 
 def post_raw(eps, deployment, body):
-    d = eps.info[deployment]
-    tok = requests.post(
-        d["token_url"],
-        data={"grant_type": "client_credentials", "client_id": d["client_id"], "client_secret": d["client_secret"]},
-        timeout=10,
-    ).json()["access_token"]
-    url = d["base_url"] + "/api/v1/statistics"
-    return requests.post(url, json=body, headers={"Authorization": f"Bearer {tok}"}, timeout=60)
+    url = eps.info[deployment]["base_url"] + "/api/v1/statistics"
+    return requests.post(url, json=body, headers=sup.bearer(eps.info, deployment), timeout=60)
 
 
 def test_interval_error_shape(eps):
