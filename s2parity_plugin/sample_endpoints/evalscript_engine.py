@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from s2parity_plugin.sample_endpoints.evalscript_utilities import UTILITIES_JS
+from s2parity_plugin.sample_endpoints.evalscript_utilities import UTILITIES_JS, uses_utilities
 
 if TYPE_CHECKING:  # imported lazily: the package imports (and the HTTP layer starts) without mini-racer
     from py_mini_racer import MiniRacer
@@ -98,14 +98,12 @@ class EvalscriptError(Exception):
     """The evalscript is invalid or failed in JS; ``message`` is what the service puts into its 400 answer."""
 
 
-_PRELUDE = (
-    r"""
+_PRELUDE = r"""
 var SampleType = {AUTO: "AUTO", UINT8: "UINT8", UINT16: "UINT16", INT8: "INT8", INT16: "INT16", FLOAT32: "FLOAT32"};
 var Mosaicking = {SIMPLE: "SIMPLE", ORBIT: "ORBIT", TILE: "TILE"};
+globalThis.index = function (a, b) { return a + b === 0 ? 0 : (a - b) / (a + b); };
 function debug() {}
 """
-    + UTILITIES_JS
-)
 
 _RUNNER = r"""
 var __s2p_in = null;   // __s2p_in[band][scene] = Float32Array(N)
@@ -244,6 +242,8 @@ class EvalscriptRun:
             message = None
             try:
                 self.ctx.eval(_PRELUDE)
+                if uses_utilities(evalscript):
+                    self.ctx.eval(UTILITIES_JS)
                 self.ctx.eval(evalscript, timeout=timeout_ms)
                 self.ctx.eval(_RUNNER)
             except (_mini_racer().JSEvalException, _mini_racer().JSTimeoutException) as exc:

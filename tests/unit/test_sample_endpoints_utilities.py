@@ -3,12 +3,15 @@ client: every value below is an example of the "Utility Functions" page (Sentine
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import sample_endpoints_support as sup
 from sentinelhub import CRS, BBox, MimeType, SentinelHubRequest
 
 from s2parity_plugin.sample_endpoints import SampleEndpoints
+from s2parity_plugin.sample_endpoints.evalscript_utilities import UTILITIES_JS, UTILITY_NAMES, uses_utilities
 
 RAMP = "[[200, 0xFF0000], [300, 0x0000FF]]"
 STEPS = (0.0, 0.3, 0.5, 0.8, 1.0)
@@ -132,3 +135,9 @@ function setup() { return {input: ["B04"], output: {bands: 3, sampleType: "FLOAT
 function evaluatePixel(s) { return [blueRed, new Identity().process(2)[0], combine(0, 0, 0)]; }
 """
     np.testing.assert_array_equal(_run(eps, script), [7, 4, 3])
+
+
+def test_every_installed_name_triggers_the_install():
+    installed = set(re.findall(r"(\w+): \w+[,\n]", UTILITIES_JS[UTILITIES_JS.index("var names = {") :]))
+    assert installed == {*UTILITY_NAMES, "index"}  # index is in the engine's base prelude as well
+    assert uses_utilities("var v = new ColorRampVisualizer(r);") and not uses_utilities("x.indexOf(3); myCombine()")
