@@ -30,7 +30,7 @@ from typing import Any, Optional
 
 from osgeo import ogr
 
-from s2parity_plugin.core.seed import SEED_DATE
+from s2parity_plugin.core.model.seed import SEED_DATE
 from s2parity_plugin.sample_endpoints.baselines import stable_unit
 from s2parity_plugin.sample_endpoints.errors import ServiceError, bad_payload, not_found
 from s2parity_plugin.sample_endpoints.scene_generator import Acquisition, transformer

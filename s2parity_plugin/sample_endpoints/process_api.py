@@ -26,7 +26,7 @@ from typing import Any, Optional
 import numpy as np
 from osgeo import gdal, ogr, osr
 
-from s2parity_plugin.core import grid as core_grid
+from s2parity_plugin.core.model import grid as core_grid
 from s2parity_plugin.sample_endpoints import baselines, budget, catalog, encoding, scene_generator
 from s2parity_plugin.sample_endpoints.errors import bad_payload, forbidden, not_found, renderer_error
 from s2parity_plugin.sample_endpoints.evalscript_engine import EvalscriptError, EvalscriptRun, to_sample_type

@@ -13,10 +13,10 @@ import sample_endpoints_support as sup
 from sentinelhub import CRS, BBox, MimeType, SentinelHubRequest, SentinelHubStatistical
 from shapely.geometry import box
 
-from s2parity_plugin.core import run_folder
-from s2parity_plugin.core.endpoints import Credentials, Endpoint
-from s2parity_plugin.core.fetch import fetch_pair
-from s2parity_plugin.core.spec import build_spec
+from s2parity_plugin.core.fetch import run_folder
+from s2parity_plugin.core.fetch.pipeline import fetch_pair
+from s2parity_plugin.core.model.spec import build_spec
+from s2parity_plugin.core.service.endpoints import Credentials, Endpoint
 from s2parity_plugin.sample_endpoints import SampleEndpoints
 from s2parity_plugin.sample_endpoints.budget import PU_SPENT_HEADER, Budget, BudgetConfig, processing_units
 

@@ -21,8 +21,8 @@ from sentinelhub import (
     SentinelHubRequest,
 )
 
-from s2parity_plugin.core import grid as core_grid
-from s2parity_plugin.core.spec import process_body_warnings, snap_grid
+from s2parity_plugin.core.model import grid as core_grid
+from s2parity_plugin.core.model.spec import process_body_warnings, snap_grid
 from s2parity_plugin.sample_endpoints import SampleEndpoints, reprocessing_truth
 from s2parity_plugin.sample_endpoints.catalog import is_listed, tile_centre_lonlat
 from s2parity_plugin.sample_endpoints.scene_generator import (
