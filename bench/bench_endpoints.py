@@ -26,8 +26,9 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+for _path in (REPO, REPO / "tests" / "unit"):  # the plugin, and the sample-pair test helpers
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
 
 def _median_time(fn, repeat: int) -> float:
@@ -41,6 +42,7 @@ def _median_time(fn, repeat: int) -> float:
 
 def run(work_dir: Path) -> dict:
     import requests
+    import sample_endpoints_support as sup
 
     from s2parity_plugin.sample_endpoints import SampleEndpoints, process_api
     from s2parity_plugin.sample_endpoints import scene_generator as sg
@@ -50,13 +52,7 @@ def run(work_dir: Path) -> dict:
     evalscript = seed["evalscript"]
     w, h = 505, 447
     n = w * h
-    rng = np.random.default_rng(0)
-    bands = {
-        "B04": [rng.integers(0, 4000, n).astype(np.float32)],
-        "SCL": [rng.integers(0, 12, n).astype(np.float32)],
-        "dataMask": [np.ones(n, np.float32)],
-    }
-    ctx = {"scenes": {"orbits": []}, "inputMetadata": {"normalizationFactor": 0.0001}, "customData": {}}
+    bands, ctx = sup.seed_orbit_inputs(n)
 
     setup_s = _median_time(lambda: EvalscriptRun(evalscript).close(), 5)
     with EvalscriptRun(evalscript) as run_:
@@ -75,7 +71,7 @@ def run(work_dir: Path) -> dict:
 
     def cold_render() -> None:
         sg.clear_caches()
-        src.render(acq, "sh", ["B04", "SCL", "dataMask"], gx.ravel(), gy.ravel(), "EPSG:3035")
+        src.render(acq, "sh", ["B04", "SCL", "dataMask"], sg.PixelPoints(gx.ravel(), gy.ravel(), "EPSG:3035"))
 
     render_s = _median_time(cold_render, 3)
 
@@ -84,18 +80,7 @@ def run(work_dir: Path) -> dict:
     body["output"]["resx"] = body["output"]["resy"] = 10.0
     n_req = 10
     with SampleEndpoints() as eps:
-        tokens = {}
-        for dep in ("sh", "cdse"):
-            d = eps.info[dep]
-            tokens[dep] = requests.post(
-                d["token_url"],
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": d["client_id"],
-                    "client_secret": d["client_secret"],
-                },
-                timeout=10,
-            ).json()["access_token"]
+        auth = {dep: sup.bearer(eps.info, dep) for dep in ("sh", "cdse")}
         session = requests.Session()
 
         def one(i: int) -> None:
@@ -103,7 +88,7 @@ def run(work_dir: Path) -> dict:
             r = session.post(
                 eps.info[dep]["base_url"] + "/api/v1/process",
                 json=body,
-                headers={"Authorization": f"Bearer {tokens[dep]}"},
+                headers=auth[dep],
                 timeout=60,
             )
             r.raise_for_status()

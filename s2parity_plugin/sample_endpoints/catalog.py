@@ -15,7 +15,8 @@ then the distinct sensing dates). ``GET …/search`` takes the same as query par
 Like the real pair, the two catalogs differ for the same acquisition: "cdse" writes ``datetime`` with milliseconds
 and a little earlier than "sh" (:func:`item_datetime`), and each side lacks a small deterministic share of the
 acquisitions the other lists (:func:`is_listed`; never the seed date), so a cross-catalog match must use tile and
-sensing time with a tolerance, not ids or exact datetimes.
+sensing time with a tolerance, not ids or exact datetimes. The Process and Statistical APIs serve exactly what the
+deployment's catalog lists (:func:`.process_api.served_acquisitions`).
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ import json
 from http import HTTPStatus
 from typing import Any
 
+from s2parity_plugin.sample_endpoints.budget import RETRY_AFTER_HEADER
+
 
 class ServiceError(Exception):
     """An HTTP error answer: status, Boom code, friendly message, optional extra headers (e.g. Retry-After)."""
@@ -85,7 +87,7 @@ def rate_limited(retry_after_ms: int) -> ServiceError:
         429,
         "You have exceeded your rate limit",
         "RATE_LIMIT_EXCEEDED",
-        headers={"Retry-After": str(int(retry_after_ms))},
+        headers={RETRY_AFTER_HEADER: str(int(retry_after_ms))},
     )
 
 

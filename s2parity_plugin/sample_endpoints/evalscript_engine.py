@@ -26,8 +26,11 @@ Supported V3 surface: ``setup()`` (``input`` as objects ``{bands, units}`` or th
 (``collections.from``/``to`` are ``Date`` objects), ``evaluatePixel(sample(s), scenes, inputMetadata, customData,
 outputMetadata)`` returning an array (single output), an object keyed by output id, or nothing (no data: every band
 gets the output's ``nodataValue``, 0 by default), and ``updateOutputMetadata(scenes, inputMetadata,
-outputMetadata)`` (``outputMetadata.userData`` -> userdata.json); ``index(a, b)`` is 0 when ``a + b`` is 0. Not
-provided: the documented helper utilities (``valueMap``, ``combine``, colour visualizers).
+outputMetadata)`` (``outputMetadata.userData`` -> userdata.json). The documented utility functions and visualizers
+(``valueMap``, ``valueInterpolate``/``colorBlend``, ``combine``, ``index`` (0 when ``a + b`` is 0), ``inverse``,
+``int2rgb``/``rgb2int``/``normalizeRGB``, ``ColorMapVisualizer``, ``ColorRampVisualizer``, ``ColorGradientVisualizer``,
+``HighlightCompressVisualizer``(``Single``), ``Identity`` and the colour-map constants) are installed before the
+script runs: :mod:`.evalscript_utilities` (what is covered and how).
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from s2parity_plugin.sample_endpoints.evalscript_utilities import UTILITIES_JS, uses_utilities
 
 if TYPE_CHECKING:  # imported lazily: the package imports (and the HTTP layer starts) without mini-racer
     from py_mini_racer import MiniRacer
@@ -96,7 +101,7 @@ class EvalscriptError(Exception):
 _PRELUDE = r"""
 var SampleType = {AUTO: "AUTO", UINT8: "UINT8", UINT16: "UINT16", INT8: "INT8", INT16: "INT16", FLOAT32: "FLOAT32"};
 var Mosaicking = {SIMPLE: "SIMPLE", ORBIT: "ORBIT", TILE: "TILE"};
-function index(a, b) { return a + b === 0 ? 0 : (a - b) / (a + b); }
+globalThis.index = function (a, b) { return a + b === 0 ? 0 : (a - b) / (a + b); };
 function debug() {}
 """
 
@@ -237,6 +242,8 @@ class EvalscriptRun:
             message = None
             try:
                 self.ctx.eval(_PRELUDE)
+                if uses_utilities(evalscript):
+                    self.ctx.eval(UTILITIES_JS)
                 self.ctx.eval(evalscript, timeout=timeout_ms)
                 self.ctx.eval(_RUNNER)
             except (_mini_racer().JSEvalException, _mini_racer().JSTimeoutException) as exc:

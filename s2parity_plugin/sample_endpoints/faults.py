@@ -25,6 +25,7 @@ from s2parity_plugin.sample_endpoints.errors import ServiceError, internal_error
 OK = "ok"
 TRUNCATE = "truncate"
 API_OUTCOMES = ("429", "500", "503", "504", TRUNCATE, OK)
+TRUNCATE_MODES = ("content-length", "chunked")
 
 
 @dataclasses.dataclass
@@ -63,6 +64,8 @@ class FaultConfig:
     schedule: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if self.truncate_mode not in TRUNCATE_MODES:
+            raise ValueError(f"truncate_mode must be one of {TRUNCATE_MODES}, not {self.truncate_mode!r}")
         self.schedule = tuple(self.schedule)
         unknown = [o for o in self.schedule if o not in API_OUTCOMES]
         if unknown:

@@ -6,10 +6,10 @@ lives in :mod:`.server`. Pipeline:
 1. :func:`parse_request` validates the JSON body and returns a :class:`ProcessPlan` (grid in the request CRS,
    time range, filters, processing options, responses) or raises :class:`~.errors.ServiceError` (400/404).
 2. :func:`execute` runs the evalscript's ``setup()``, lists the acquisitions of the scene source in the time range
-   (``maxCloudCoverage``, ``mosaickingOrder``), runs ``preProcessScenes``, renders the requested bands for every
-   acquisition at the pixel centres, applies ``harmonizeValues`` and units, runs ``evaluatePixel`` vectorised in V8,
-   converts to the output sample types, runs ``updateOutputMetadata`` and encodes the responses (one body, or a TAR
-   when several responses are requested).
+   that the deployment's catalog lists (:func:`served_acquisitions`; ``maxCloudCoverage``, ``mosaickingOrder``),
+   runs ``preProcessScenes``, renders the requested bands for every acquisition at the pixel centres, applies
+   ``harmonizeValues`` and units, runs ``evaluatePixel`` vectorised in V8, converts to the output sample types,
+   runs ``updateOutputMetadata`` and encodes the responses (one body, or a TAR when several responses are requested).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import numpy as np
 from osgeo import gdal, ogr, osr
 
 from s2parity_plugin.core.model import grid as core_grid
-from s2parity_plugin.sample_endpoints import baselines, budget, encoding, scene_generator
+from s2parity_plugin.sample_endpoints import baselines, budget, catalog, encoding, scene_generator
 from s2parity_plugin.sample_endpoints.errors import bad_payload, forbidden, not_found, renderer_error
 from s2parity_plugin.sample_endpoints.evalscript_engine import EvalscriptError, EvalscriptRun, to_sample_type
 from s2parity_plugin.sample_endpoints.scene_generator import (
@@ -36,6 +36,7 @@ from s2parity_plugin.sample_endpoints.scene_generator import (
     NATIVE_RES_M,
     REFLECTANCE_BANDS,
     Acquisition,
+    PixelPoints,
     acquisition_metadata,
     transformer,
 )
@@ -158,19 +159,16 @@ def _geometry_envelope(geom: Any) -> tuple[float, float, float, float]:
     return minx, miny, maxx, maxy
 
 
-def parse_request(body: Any) -> ProcessPlan:
-    """Validate a Process API request body (already JSON-decoded) and build a :class:`ProcessPlan`."""
-    if not isinstance(body, dict):
-        raise bad_payload("Could not parse the request: the body must be a JSON object.")
-    evalscript = body.get("evalscript")
-    if not isinstance(evalscript, str) or not evalscript.strip():
-        raise bad_payload("Invalid request: 'evalscript' is required.")
-    inp = body.get("input")
-    if not isinstance(inp, dict):
-        raise bad_payload("Invalid request: 'input' is required.")
-    bounds = inp.get("bounds")
-    if not isinstance(bounds, dict):
-        raise bad_payload("Invalid request: 'input.bounds' is required.")
+def required(doc: dict[str, Any], key: str, name: str, kind: type) -> Any:
+    """``doc[key]`` when it is a ``kind`` (a non-blank string for ``str``), else the 400 naming the field ``name``."""
+    value = doc.get(key)
+    if not isinstance(value, kind) or (kind is str and not value.strip()):
+        raise bad_payload(f"Invalid request: '{name}' is required.")
+    return value
+
+
+def _parse_bounds(bounds: dict[str, Any]) -> tuple[str, Optional[int], tuple[float, float, float, float], Any]:
+    """``input.bounds`` → (crs, epsg, bbox in the request CRS, geometry or None)."""
     crs, epsg = _parse_crs((bounds.get("properties") or {}).get("crs"))
     geometry = bounds.get("geometry")
     bbox_raw = bounds.get("bbox")
@@ -191,7 +189,11 @@ def parse_request(body: Any) -> ProcessPlan:
         raise bad_payload("Invalid input.bounds: 'bbox' and/or 'geometry' must be specified.")
     if bbox[2] <= bbox[0] or bbox[3] <= bbox[1]:
         raise bad_payload("Invalid input.bounds: the bounding box has zero area.")
+    return crs, epsg, bbox, geometry
 
+
+def _data_source(inp: dict[str, Any]) -> dict[str, Any]:
+    """``input.data[0]``, the one sentinel-2-l2a source (403/404 for other collections)."""
     data = inp.get("data")
     if not isinstance(data, list) or not data:
         raise bad_payload("Invalid request: 'input.data' must be a non-empty array.")
@@ -205,6 +207,11 @@ def parse_request(body: Any) -> ProcessPlan:
         if re.match(r"^(byoc|batch|zarr)-", dtype):
             raise forbidden(f"You do not have access to collection '{dtype}' on this deployment.")
         raise not_found(f"Collection '{dtype}' not found. This deployment serves only sentinel-2-l2a.")
+    return d0
+
+
+def _parse_data_filter(d0: dict[str, Any]) -> dict[str, Any]:
+    """``dataFilter`` → ``time_from``/``time_to``/``mosaicking_order``/``max_cloud_coverage`` plan fields."""
     dfilter = d0.get("dataFilter") or {}
     if not isinstance(dfilter, dict):
         raise bad_payload("Invalid input.data[0].dataFilter: an object is required.")
@@ -222,6 +229,11 @@ def parse_request(body: Any) -> ProcessPlan:
     maxcc = dfilter.get("maxCloudCoverage", 100)
     if isinstance(maxcc, bool) or not isinstance(maxcc, (int, float)) or not 0 <= maxcc <= 100:
         raise bad_payload("Invalid maxCloudCoverage: a number between 0 and 100 is required.")
+    return {"time_from": t_from, "time_to": t_to, "mosaicking_order": order, "max_cloud_coverage": float(maxcc)}
+
+
+def _parse_processing(d0: dict[str, Any]) -> dict[str, Any]:
+    """``processing`` → ``harmonize``/``upsampling``/``downsampling`` plan fields."""
     proc = d0.get("processing") or {}
     if not isinstance(proc, dict):
         raise bad_payload("Invalid input.data[0].processing: an object is required.")
@@ -233,55 +245,79 @@ def parse_request(body: Any) -> ProcessPlan:
     for name, val in (("upsampling", up), ("downsampling", down)):
         if val not in RESAMPLING:
             raise bad_payload(f"Invalid processing.{name} '{val}': expected one of {', '.join(RESAMPLING)}.")
+    return {"harmonize": harmonize, "upsampling": up, "downsampling": down}
 
-    out = body.get("output") or {}
-    if not isinstance(out, dict):
-        raise bad_payload("Invalid 'output': an object is required.")
+
+def _parse_size(out: dict[str, Any], bbox: tuple[float, float, float, float]) -> tuple[int, int]:
+    """``output`` width/height (fractional truncated) or resx/resy (derived as the core's grid does), in px."""
     has_wh = "width" in out or "height" in out
     has_res = "resx" in out or "resy" in out
     if has_wh and has_res:
         raise bad_payload("Only one pair of parameters 'width'/'height' or 'resx'/'resy' must be set.")
-    if has_res:
-        resx, resy = out.get("resx"), out.get("resy")
-        for name, val in (("resx", resx), ("resy", resy)):
-            if isinstance(val, bool) or not isinstance(val, (int, float)) or not val > 0:
-                raise bad_payload(f"Invalid output.{name}: a positive number (CRS units) is required.")
-        width = core_grid.size_for_resolution(bbox[2] - bbox[0], float(resx))
-        height = core_grid.size_for_resolution(bbox[3] - bbox[1], float(resy))
-        for name, val in (("width", width), ("height", height)):
-            if val > MAX_SIZE_PX:
-                raise bad_payload(
-                    f"Invalid output.{name} {val}: the requested image {name} must be between 1 and {MAX_SIZE_PX} "
-                    "pixels (bbox extent / resolution is too large)."
-                )
-    else:
-        width = _int_size(out.get("width", 256), "width")
-        height = _int_size(out.get("height", 256), "height")
+    if not has_res:
+        return _int_size(out.get("width", 256), "width"), _int_size(out.get("height", 256), "height")
+    resx, resy = out.get("resx"), out.get("resy")
+    for name, val in (("resx", resx), ("resy", resy)):
+        if isinstance(val, bool) or not isinstance(val, (int, float)) or not val > 0:
+            raise bad_payload(f"Invalid output.{name}: a positive number (CRS units) is required.")
+    width = core_grid.size_for_resolution(bbox[2] - bbox[0], float(resx))
+    height = core_grid.size_for_resolution(bbox[3] - bbox[1], float(resy))
+    for name, val in (("width", width), ("height", height)):
+        if val > MAX_SIZE_PX:
+            raise bad_payload(
+                f"Invalid output.{name} {val}: the requested image {name} must be between 1 and {MAX_SIZE_PX} "
+                "pixels (bbox extent / resolution is too large)."
+            )
+    return width, height
 
+
+def _parse_response(r: Any, seen: list[tuple[str, str]]) -> tuple[str, str, Optional[int]]:
+    """One ``output.responses`` entry → (identifier, mime type, JPEG quality or None)."""
+    if not isinstance(r, dict):
+        raise bad_payload("Invalid output.responses entry: an object is required.")
+    ident = r.get("identifier", "default")
+    fmt = (r.get("format") or {}).get("type", "image/png")
+    if fmt not in encoding.EXTENSIONS:
+        raise bad_payload(f"Invalid output format '{fmt}' for response '{ident}'.")
+    if fmt == "application/json" and ident != "userdata":
+        raise bad_payload(f"Response '{ident}': application/json is only available for 'userdata'.")
+    if ident == "userdata" and fmt != "application/json":
+        raise bad_payload("Response 'userdata' must have format application/json.")
+    if any(ident == x[0] for x in seen):
+        raise bad_payload(f"Duplicate response identifier '{ident}'.")
+    quality = (r.get("format") or {}).get("quality")
+    if quality is not None and (isinstance(quality, bool) or not isinstance(quality, int) or not 0 <= quality <= 100):
+        raise bad_payload(f"Invalid format.quality of response '{ident}': an integer 0–100 is required.")
+    return str(ident), fmt, quality
+
+
+def _parse_responses(out: dict[str, Any]) -> dict[str, Any]:
+    """``output.responses`` → ``responses`` [(identifier, mime type)] and ``jpeg_quality`` plan fields."""
     responses_raw = out.get("responses") or [{"identifier": "default", "format": {"type": "image/png"}}]
     if not isinstance(responses_raw, list):
         raise bad_payload("Invalid output.responses: an array is required.")
     responses: list[tuple[str, str]] = []
     jpeg_quality: dict[str, int] = {}
     for r in responses_raw:
-        if not isinstance(r, dict):
-            raise bad_payload("Invalid output.responses entry: an object is required.")
-        ident = r.get("identifier", "default")
-        fmt = (r.get("format") or {}).get("type", "image/png")
-        if fmt not in encoding.EXTENSIONS:
-            raise bad_payload(f"Invalid output format '{fmt}' for response '{ident}'.")
-        if fmt == "application/json" and ident != "userdata":
-            raise bad_payload(f"Response '{ident}': application/json is only available for 'userdata'.")
-        if ident == "userdata" and fmt != "application/json":
-            raise bad_payload("Response 'userdata' must have format application/json.")
-        if any(ident == x[0] for x in responses):
-            raise bad_payload(f"Duplicate response identifier '{ident}'.")
-        quality = (r.get("format") or {}).get("quality")
+        ident, fmt, quality = _parse_response(r, responses)
         if quality is not None:
-            if isinstance(quality, bool) or not isinstance(quality, int) or not 0 <= quality <= 100:
-                raise bad_payload(f"Invalid format.quality of response '{ident}': an integer 0–100 is required.")
-            jpeg_quality[str(ident)] = quality
-        responses.append((str(ident), fmt))
+            jpeg_quality[ident] = quality
+        responses.append((ident, fmt))
+    return {"responses": responses, "jpeg_quality": jpeg_quality}
+
+
+def parse_request(body: Any) -> ProcessPlan:
+    """Validate a Process API request body (already JSON-decoded) and build a :class:`ProcessPlan`."""
+    if not isinstance(body, dict):
+        raise bad_payload("Could not parse the request: the body must be a JSON object.")
+    evalscript = required(body, "evalscript", "evalscript", str)
+    inp = required(body, "input", "input", dict)
+    crs, epsg, bbox, geometry = _parse_bounds(required(inp, "bounds", "input.bounds", dict))
+    d0 = _data_source(inp)
+    out = body.get("output") or {}
+    if not isinstance(out, dict):
+        raise bad_payload("Invalid 'output': an object is required.")
+    width, height = _parse_size(out, bbox)
     return ProcessPlan(
         crs=crs,
         epsg=epsg,
@@ -289,17 +325,11 @@ def parse_request(body: Any) -> ProcessPlan:
         geometry=geometry,
         width=width,
         height=height,
-        time_from=t_from,
-        time_to=t_to,
-        mosaicking_order=order,
-        max_cloud_coverage=float(maxcc),
-        harmonize=harmonize,
-        upsampling=up,
-        downsampling=down,
-        responses=responses,
         evalscript=evalscript,
-        data_type=dtype,
-        jpeg_quality=jpeg_quality,
+        data_type=d0["type"],
+        **_parse_data_filter(d0),
+        **_parse_processing(d0),
+        **_parse_responses(out),
     )
 
 
@@ -333,6 +363,15 @@ def _bbox_lonlat(plan: ProcessPlan) -> tuple[float, float, float, float]:
     gx, gy = np.meshgrid(xs, ys)
     lon, lat = transformer(plan.crs, "EPSG:4326").transform(gx.ravel(), gy.ravel())
     return float(np.min(lon)), float(np.min(lat)), float(np.max(lon)), float(np.max(lat))
+
+
+def served_acquisitions(
+    source: Any, deployment: str, bbox_lonlat: tuple[float, float, float, float], start: dt.datetime, end: dt.datetime
+) -> list[Acquisition]:
+    """The acquisitions of ``source`` the deployment serves over ``bbox_lonlat`` in ``[start, end]``: those its
+    catalog lists (:func:`.catalog.is_listed`), so neither the Process API nor the Statistical API (which renders
+    through it) returns data of a product the deployment's catalog does not have."""
+    return [a for a in source.acquisitions(bbox_lonlat, start, end) if catalog.is_listed(a, deployment)]
 
 
 def order_acquisitions(acqs: list[Acquisition], order: str, cc: dict[Acquisition, float]) -> list[Acquisition]:
@@ -401,6 +440,123 @@ def _mosaic_tiles(tiles: list[dict[str, np.ndarray]], n: int) -> dict[str, np.nd
     return {b: _simple_mosaic(tiles, b, n) for b in tiles[0]}
 
 
+def _check_setup(setup: Any, plan: ProcessPlan) -> None:
+    """400 for bands the collection lacks, unknown units, or responses without a ``setup()`` output."""
+    unknown = [b for b in setup.bands if b not in ALL_BANDS]
+    if unknown:
+        raise bad_payload(
+            f"Invalid script! Unknown band(s) {', '.join(unknown)} for collection sentinel-2-l2a. Available: "
+            + ", ".join(ALL_BANDS)
+        )
+    check_units(setup.units)
+    ids = {o.id for o in setup.outputs}
+    for ident, _fmt in plan.responses:
+        if ident != "userdata" and ident not in ids:
+            raise bad_payload(f"Output {ident} requested but missing from function setup()")
+
+
+def _select_scenes(run: EvalscriptRun, plan: ProcessPlan, deployment: str, source: Any) -> tuple[list[Any], Any]:
+    """The acquisitions to render, in mosaicking order (served, cloud-filtered, kept by ``preProcessScenes``), and
+    the scenes as the evalscript sees them."""
+    acqs_all = served_acquisitions(source, deployment, _bbox_lonlat(plan), plan.time_from, plan.time_to)
+    cc = {a: source.cloud_cover(a, deployment) for a in acqs_all}
+    acqs = [a for a in acqs_all if cc[a] <= plan.max_cloud_coverage]
+    acqs = order_acquisitions(acqs, plan.mosaicking_order, cc)  # every tile of every pass reaching the bbox
+    mosaicking = run.setup.mosaicking
+    if mosaicking == "SIMPLE":
+        return acqs, _scene_context(acqs, deployment, source, "TILE", plan)["tiles"]
+    collections = {
+        "from": plan.time_from.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "to": plan.time_to.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "scenes": dict(_scene_context(acqs, deployment, source, mosaicking, plan)),
+    }
+    try:
+        pre = run.preprocess_scenes(collections)
+    except EvalscriptError as exc:
+        raise renderer_error(str(exc)) from exc
+    kept_ids = _kept_product_ids(pre.get("scenes", {}), mosaicking)
+    acqs = [a for a in acqs if a.catalog_id(deployment) in kept_ids]
+    return acqs, _scene_context(acqs, deployment, source, mosaicking, plan)
+
+
+def _input_samples(plan: ProcessPlan, setup: Any, units_used: list[list[Any]]) -> None:
+    """400 when the request needs more than :data:`MAX_INPUT_SAMPLES` input samples (pixels × scenes × bands)."""
+    n_used = sum(len(u) for u in units_used)
+    samples = plan.width * plan.height * max(1, n_used) * (len(setup.bands) + 1)
+    if samples > MAX_INPUT_SAMPLES:
+        raise bad_payload(
+            f"The request needs {samples / 1e6:.0f} M input samples ({plan.width} x {plan.height} px x "
+            f"{n_used} scenes x {len(setup.bands)} bands); this deployment processes at most "
+            f"{MAX_INPUT_SAMPLES / 1e6:.0f} M per request: shorten the time range or split the area."
+        )
+
+
+def _band_data(
+    plan: ProcessPlan, setup: Any, deployment: str, source: Any, units_used: list[list[Any]]
+) -> dict[str, list[np.ndarray]]:
+    """What ``evaluatePixel`` gets: band -> one array per scene (one mosaicked array for SIMPLE)."""
+    n = plan.width * plan.height
+    x, y = plan.pixel_centres()
+    points = PixelPoints(x, y, plan.crs, dict(_method(plan, setup.bands)))
+    inside = geometry_mask(plan)
+    render_bands = [*(b for b in setup.bands if b != "dataMask"), "dataMask"]
+    per_scene: list[dict[str, np.ndarray]] = []
+    for unit in units_used:
+        tiles = []
+        for a in unit:
+            try:
+                vals = _cached_render(source, a, deployment, render_bands, plan, points)
+            except KeyError as exc:
+                raise bad_payload(f"Band {exc.args[0]} is not available for {a.product_id(deployment)}.") from None
+            tiles.append(_apply_units(vals, setup.units, a.baseline(deployment), plan.harmonize, inside))
+        per_scene.append(_mosaic_tiles(tiles, n))
+    if setup.mosaicking == "SIMPLE":
+        return {b: [_simple_mosaic(per_scene, b, n)] for b in setup.bands}
+    return {b: [s[b] for s in per_scene] for b in setup.bands}
+
+
+def _run_script(
+    run: EvalscriptRun, plan: ProcessPlan, band_data: dict[str, list[np.ndarray]], scenes_ctx: Any, service_version: str
+) -> tuple[dict[str, np.ndarray], Any]:
+    """``updateOutput``, ``evaluatePixel`` over every pixel, ``updateOutputMetadata`` (when userdata is asked)."""
+    input_metadata = {"serviceVersion": service_version, "normalizationFactor": NORMALIZATION_FACTOR}
+    context = {"scenes": scenes_ctx, "inputMetadata": input_metadata, "customData": {}}
+    try:
+        run.update_output({"scenes": _scene_list(scenes_ctx)})
+        raw = run.evaluate(band_data, plan.width * plan.height, context)
+        userdata = (
+            run.update_output_metadata({"scenes": scenes_ctx, "inputMetadata": input_metadata})
+            if any(r[0] == "userdata" for r in plan.responses)
+            else None
+        )
+    except EvalscriptError as exc:
+        raise renderer_error(str(exc)) from exc
+    return raw, userdata
+
+
+def _encode_responses(
+    plan: ProcessPlan, setup: Any, raw: dict[str, np.ndarray], userdata: Any
+) -> list[tuple[str, bytes]]:
+    """One (file name, content) per requested response, in request order."""
+    members: list[tuple[str, bytes]] = []
+    srs_wkt = encoding.srs_wkt_for(plan.epsg)
+    for ident, fmt in plan.responses:
+        if ident == "userdata":
+            members.append(("userdata.json", json.dumps(userdata).encode("utf-8")))
+            continue
+        spec = next(o for o in setup.outputs if o.id == ident)
+        arr = to_sample_type(raw[ident].reshape(spec.bands, plan.height, plan.width), spec.sample_type)
+        quality = plan.jpeg_quality.get(ident, encoding.DEFAULT_JPEG_QUALITY)
+        try:
+            content = encoding.encode_image(
+                arr, fmt, plan.geotransform, srs_wkt, nodata=spec.nodata_value, quality=quality
+            )
+        except ValueError as exc:
+            raise bad_payload(f"Response '{ident}': {exc}") from exc
+        members.append((f"{ident}.{encoding.EXTENSIONS[fmt]}", content))
+    return members
+
+
 def execute(
     plan: ProcessPlan,
     deployment: str,
@@ -415,106 +571,15 @@ def execute(
         raise renderer_error(str(exc)) from exc
     with run:
         setup = run.setup
-        unknown = [b for b in setup.bands if b not in ALL_BANDS]
-        if unknown:
-            raise bad_payload(
-                f"Invalid script! Unknown band(s) {', '.join(unknown)} for collection sentinel-2-l2a. Available: "
-                + ", ".join(ALL_BANDS)
-            )
-        check_units(setup.units)
-        ids = {o.id for o in setup.outputs}
-        for ident, _fmt in plan.responses:
-            if ident != "userdata" and ident not in ids:
-                raise bad_payload(f"Output {ident} requested but missing from function setup()")
-        acqs_all = source.acquisitions(_bbox_lonlat(plan), plan.time_from, plan.time_to)
-        cc = {a: source.cloud_cover(a, deployment) for a in acqs_all}
-        acqs = [a for a in acqs_all if cc[a] <= plan.max_cloud_coverage]
-        acqs = order_acquisitions(acqs, plan.mosaicking_order, cc)  # every tile of every pass reaching the bbox
-
-        input_metadata = {"serviceVersion": service_version, "normalizationFactor": NORMALIZATION_FACTOR}
-        if setup.mosaicking in ("ORBIT", "TILE"):
-            scenes_ctx = _scene_context(acqs, deployment, source, setup.mosaicking, plan)
-            collections = dict(scenes_ctx)
-            collections = {
-                "from": plan.time_from.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "to": plan.time_to.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "scenes": collections,
-            }
-            try:
-                pre = run.preprocess_scenes(collections)
-            except EvalscriptError as exc:
-                raise renderer_error(str(exc)) from exc
-            kept_ids = _kept_product_ids(pre.get("scenes", {}), setup.mosaicking)
-            acqs = [a for a in acqs if a.catalog_id(deployment) in kept_ids]
-            scenes_ctx = _scene_context(acqs, deployment, source, setup.mosaicking, plan)
-        else:
-            scenes_ctx = _scene_context(acqs, deployment, source, "TILE", plan)["tiles"]
-
-        n = plan.width * plan.height
+        _check_setup(setup, plan)
+        acqs, scenes_ctx = _select_scenes(run, plan, deployment, source)
         units_used = scene_units(acqs, setup.mosaicking)
         if setup.mosaicking == "SIMPLE":
             units_used = units_used[:SIMPLE_MAX_SCENES]
-        n_used = sum(len(u) for u in units_used)
-        samples = n * max(1, n_used) * (len(setup.bands) + 1)
-        if samples > MAX_INPUT_SAMPLES:
-            raise bad_payload(
-                f"The request needs {samples / 1e6:.0f} M input samples ({plan.width} x {plan.height} px x "
-                f"{n_used} scenes x {len(setup.bands)} bands); this deployment processes at most "
-                f"{MAX_INPUT_SAMPLES / 1e6:.0f} M per request: shorten the time range or split the area."
-            )
-        x, y = plan.pixel_centres()
-        inside = geometry_mask(plan)
-        method = _method(plan, setup.bands)
-        render_bands = [b for b in setup.bands if b != "dataMask"]
-        per_scene: list[dict[str, np.ndarray]] = []
-        for unit in units_used:
-            tiles = []
-            for a in unit:
-                try:
-                    vals = _cached_render(source, a, deployment, [*render_bands, "dataMask"], plan, x, y, method)
-                except KeyError as exc:
-                    raise bad_payload(f"Band {exc.args[0]} is not available for {a.product_id(deployment)}.") from None
-                tiles.append(_apply_units(vals, setup.units, a.baseline(deployment), plan.harmonize, inside))
-            per_scene.append(_mosaic_tiles(tiles, n))
-        band_data: dict[str, list[np.ndarray]] = {}
-        if setup.mosaicking == "SIMPLE":
-            band_data = {b: [_simple_mosaic(per_scene, b, n)] for b in setup.bands}
-        else:
-            for b in setup.bands:
-                band_data[b] = [s[b] for s in per_scene]
-        context = {"scenes": scenes_ctx, "inputMetadata": input_metadata, "customData": {}}
-        try:
-            run.update_output({"scenes": _scene_list(scenes_ctx)})
-            raw = run.evaluate(band_data, n, context)
-            userdata = (
-                run.update_output_metadata({"scenes": scenes_ctx, "inputMetadata": input_metadata})
-                if any(r[0] == "userdata" for r in plan.responses)
-                else None
-            )
-        except EvalscriptError as exc:
-            raise renderer_error(str(exc)) from exc
-
-    members: list[tuple[str, bytes]] = []
-    srs_wkt = encoding.srs_wkt_for(plan.epsg)
-    for ident, fmt in plan.responses:
-        if ident == "userdata":
-            members.append(("userdata.json", json.dumps(userdata).encode("utf-8")))
-            continue
-        spec = next(o for o in setup.outputs if o.id == ident)
-        values = raw[ident].reshape(spec.bands, plan.height, plan.width)
-        arr = to_sample_type(values, spec.sample_type)
-        try:
-            content = encoding.encode_image(
-                arr,
-                fmt,
-                plan.geotransform,
-                srs_wkt,
-                nodata=spec.nodata_value,
-                quality=plan.jpeg_quality.get(ident, encoding.DEFAULT_JPEG_QUALITY),
-            )
-        except ValueError as exc:
-            raise bad_payload(f"Response '{ident}': {exc}") from exc
-        members.append((f"{ident}.{encoding.EXTENSIONS[fmt]}", content))
+        _input_samples(plan, setup, units_used)
+        band_data = _band_data(plan, setup, deployment, source, units_used)
+        raw, userdata = _run_script(run, plan, band_data, scenes_ctx, service_version)
+    members = _encode_responses(plan, setup, raw, userdata)
     used = [a.product_id(deployment) for a in acqs]
     float32 = any(o.sample_type == "FLOAT32" for o in setup.outputs if any(o.id == r[0] for r in plan.responses))
     pu = budget.processing_units(plan.width, plan.height, setup.bands, float32, len(units_used))
@@ -616,10 +681,11 @@ RENDER_CACHE_SIZE = 6  # rendered (acquisition, deployment, grid, bands) results
 
 
 def _cached_render(
-    source: Any, acq: Any, deployment: str, bands: list[str], plan: ProcessPlan, x: Any, y: Any, method: Any
+    source: Any, acq: Any, deployment: str, bands: list[str], plan: ProcessPlan, points: PixelPoints
 ) -> dict[str, np.ndarray]:
     """``source.render`` memoised on (source, product, deployment, bands, grid, method): scenes are deterministic, so
     repeated identical requests (demo re-runs, client retries) skip the scene generation. Arrays are read-only."""
+    method = points.method if isinstance(points.method, str) else tuple(sorted(points.method.items()))
     key = (
         source,  # the object itself: keeps it alive while cached (an id() could be reused)
         acq.product_id(deployment),
@@ -636,7 +702,7 @@ def _cached_render(
         if hit is not None:
             _RENDER_CACHE.move_to_end(key)
             return hit
-    vals = source.render(acq, deployment, bands, x, y, plan.crs, dict(method) if isinstance(method, tuple) else method)
+    vals = source.render(acq, deployment, bands, points)
     for v in vals.values():
         v.flags.writeable = False
     with _RENDER_CACHE_LOCK:

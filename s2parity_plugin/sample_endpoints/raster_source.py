@@ -31,6 +31,7 @@ from s2parity_plugin.sample_endpoints.scene_generator import (
     CATEGORICAL_BANDS,
     REFLECTANCE_BANDS,
     AcquisitionNaming,
+    PixelPoints,
     Tile,
     native_taps,
     transformer,
@@ -206,17 +207,10 @@ class RasterSceneSource:
         return round(100.0 * float(np.isin(data, (8, 9, 10)).sum()) / max(1, int(valid.sum())), 2)
 
     def render(
-        self,
-        acq: RasterAcquisition,
-        deployment: str,
-        bands: list[str],
-        x: np.ndarray,
-        y: np.ndarray,
-        crs: str,
-        method: str | dict[str, str] = "NEAREST",
+        self, acq: RasterAcquisition, deployment: str, bands: list[str], points: PixelPoints
     ) -> dict[str, np.ndarray]:
-        """Product values at the pixel centres (see module docstring), resampled per band with ``method`` (one for
-        all, or per band); categorical bands (SCL …) and the data mask are always nearest."""
+        """Product values at the pixel centres ``points`` (see module docstring), resampled per band with
+        ``points.method``; categorical bands (SCL …) and the data mask are always nearest."""
         files = {name: (path, idx) for name, path, idx in acq.product.bands}
         add = -baselines.boa_add_offset(acq.baseline(deployment))
         out: dict[str, np.ndarray] = {}
@@ -224,7 +218,7 @@ class RasterSceneSource:
 
         def xy_for(band: _Band) -> tuple[np.ndarray, np.ndarray]:
             if band.epsg not in cache_xy:
-                bx, by = transformer(crs, f"EPSG:{band.epsg}").transform(x, y)
+                bx, by = transformer(points.crs, f"EPSG:{band.epsg}").transform(points.x, points.y)
                 cache_xy[band.epsg] = (np.asarray(bx), np.asarray(by))
             return cache_xy[band.epsg]
 
@@ -239,9 +233,7 @@ class RasterSceneSource:
             if name not in files:
                 raise KeyError(name)
             band = self._band(*files[name])
-            meth = method.get(name, "NEAREST") if isinstance(method, dict) else method
-            if name in CATEGORICAL_BANDS:
-                meth = "NEAREST"
+            meth = "NEAREST" if name in CATEGORICAL_BANDS else points.method_for(name)
             vals, _ = band.sample_with(*xy_for(band), meth)
             if name in REFLECTANCE_BANDS and acq.product.values == "harmonized" and add:
                 vals = vals + add

@@ -631,6 +631,41 @@ def native_taps(x: np.ndarray, res: float, method: str) -> list[tuple[np.ndarray
     return [((i0 + k + 0.5) * res, w(t - k)) for k in (-1, 0, 1, 2)]
 
 
+@dataclasses.dataclass(frozen=True)
+class PixelPoints:
+    """Where a scene source renders: pixel centres ``x``/``y`` (flattened, request CRS units) in ``crs`` (e.g.
+    ``"EPSG:3035"``), and ``method``, the resampling of continuous bands: one for all (``"BILINEAR"``) or per band
+    (``{"B04": "BILINEAR", …}``, NEAREST for bands not named)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    crs: str
+    method: str | dict[str, str] = "NEAREST"
+
+    def method_for(self, band: str) -> str:
+        return self.method.get(band, "NEAREST") if isinstance(self.method, dict) else self.method
+
+
+def _constant_band_value(acq: Acquisition, band: str) -> float:
+    """The value of a band that is constant over a product here: SNW 0, AOT/WVP DN per date, angles (degrees) per
+    date or tile; ``KeyError`` for a band the collection does not have."""
+    if band == "SNW":
+        return 0.0
+    if band == "AOT":
+        return 120.0 + 60 * baselines.stable_unit("aot", acq.date)
+    if band == "WVP":
+        return 1500.0 + 1000 * baselines.stable_unit("wvp", acq.date)
+    if band == "sunZenithAngles":
+        return _sun_zenith(acq)
+    if band == "sunAzimuthAngles":
+        return 155.0 + 10 * baselines.stable_unit("saz", acq.date)
+    if band == "viewZenithMean":
+        return 2.0 + 8 * baselines.stable_unit("vz", acq.tile.tile_id)
+    if band == "viewAzimuthMean":
+        return 100.0 + 10 * baselines.stable_unit("va", acq.tile.tile_id)
+    raise KeyError(band)
+
+
 class SyntheticSceneSource:
     """The procedural scene source (the product's default; see the module docstring).
 
@@ -658,25 +693,15 @@ class SyntheticSceneSource:
         """Tile cloud cover (%) the deployment reports for the acquisition."""
         return estimate_cloud_cover(acq, deployment)
 
-    def render(
-        self,
-        acq: Acquisition,
-        deployment: str,
-        bands: list[str],
-        x: np.ndarray,
-        y: np.ndarray,
-        crs: str,
-        method: str | dict[str, str] = "NEAREST",
-    ) -> dict[str, np.ndarray]:
-        """Product values of ``bands`` at pixel centres ``x``/``y`` (request CRS ``crs``, e.g. ``"EPSG:3035"``).
+    def render(self, acq: Acquisition, deployment: str, bands: list[str], points: PixelPoints) -> dict[str, np.ndarray]:
+        """Product values of ``bands`` at ``points`` (pixel centres in the request CRS, resampling per band).
 
-        :param method: resampling of continuous bands, one for all or per band (``{"B04": "BILINEAR", …}``).
         :return: band -> float64 array: reflectance bands as **product DN** of the deployment's baseline (offset
             +1000 for >= 04.00), quantised at the native pixels and then interpolated (BILINEAR/BICUBIC give
             non-integer DN, as the service's float DN), SCL/CLD/SNW/CLM/CLP as stored, angles in degrees, AOT/WVP
             DN, dataMask 0/1.
         """
-        e, n = _to_utm(x, y, crs, acq.tile.epsg)
+        e, n = _to_utm(points.x, points.y, points.crs, acq.tile.epsg)
         truth = baselines.reprocessing_truth(acq.date, acq.tile.tile_id)
         old = deployment == "sh" and truth["reprocessed"]
         dx, dy = truth["shift_m"] if old else (0.0, 0.0)
@@ -709,8 +734,7 @@ class SyntheticSceneSource:
             elif band in REFLECTANCE_BANDS:
                 k = REFLECTANCE_BANDS.index(band)
                 acc = np.zeros(e.shape)
-                meth = method.get(band, "NEAREST") if isinstance(method, dict) else method
-                for f, w in fields_at(res, meth):
+                for f, w in fields_at(res, points.method_for(band)):
                     acc += w * np.clip(np.round(f["refl"][k] * 10000.0) + add, 0, 65535)
                 out[band] = acc
             elif band == "SCL":
@@ -720,22 +744,8 @@ class SyntheticSceneSource:
                 out[band] = cld if band == "CLD" else np.round(cld * 2.55)
             elif band == "CLM":
                 out[band] = (fields_at(20, "NEAREST")[0][0]["cld"] >= 40).astype(np.float64)
-            elif band == "SNW":
-                out[band] = np.zeros(e.shape)
-            elif band == "AOT":
-                out[band] = np.full(e.shape, 120.0 + 60 * baselines.stable_unit("aot", acq.date))
-            elif band == "WVP":
-                out[band] = np.full(e.shape, 1500.0 + 1000 * baselines.stable_unit("wvp", acq.date))
-            elif band == "sunZenithAngles":
-                out[band] = np.full(e.shape, _sun_zenith(acq))
-            elif band == "sunAzimuthAngles":
-                out[band] = np.full(e.shape, 155.0 + 10 * baselines.stable_unit("saz", acq.date))
-            elif band == "viewZenithMean":
-                out[band] = np.full(e.shape, 2.0 + 8 * baselines.stable_unit("vz", acq.tile.tile_id))
-            elif band == "viewAzimuthMean":
-                out[band] = np.full(e.shape, 100.0 + 10 * baselines.stable_unit("va", acq.tile.tile_id))
             else:
-                raise KeyError(band)
+                out[band] = np.full(e.shape, _constant_band_value(acq, band))
             if band != "dataMask" and not data.all():
                 out[band] = np.where(data, out[band], 0.0)
         return out

@@ -8,8 +8,9 @@ Routes per deployment (paths as the real services):
 * ``POST /api/v1/catalog/1.0.0/search`` (also ``/catalog/v1/search``), ``GET /api/v1/catalog/1.0.0/``,
   ``…/collections``, ``…/collections/sentinel-2-l2a``
 
-Order of checks on an API request: fault latency -> bearer token (401) -> fault 429/5xx -> the request itself ->
-fault truncation of the body.
+Order of checks on a Process / Statistical API request: fault latency -> bearer token (401) -> rate-limit mode
+budgets (429 with ``Retry-After``) -> fault 429/5xx -> the request itself (its processing units charged and reported
+in ``X-ProcessingUnits-Spent``) -> fault truncation of the body.
 """
 
 from __future__ import annotations
@@ -24,8 +25,15 @@ from urllib.parse import parse_qs, urlsplit
 
 from s2parity_plugin.sample_endpoints import catalog, encoding, process_api, statistical_api
 from s2parity_plugin.sample_endpoints.auth import DEMO_CLIENTS, REALMS, TOKEN_PATHS, TokenIssuer
-from s2parity_plugin.sample_endpoints.budget import Budget, BudgetConfig
-from s2parity_plugin.sample_endpoints.errors import ServiceError, bad_payload, internal_error, not_found, unauthorized
+from s2parity_plugin.sample_endpoints.budget import PU_SPENT_HEADER, Budget, BudgetConfig
+from s2parity_plugin.sample_endpoints.errors import (
+    ServiceError,
+    bad_payload,
+    internal_error,
+    not_found,
+    rate_limited,
+    unauthorized,
+)
 from s2parity_plugin.sample_endpoints.faults import FaultConfig, FaultState, request_key
 from s2parity_plugin.sample_endpoints.scene_generator import SyntheticSceneSource
 
@@ -129,8 +137,6 @@ class _Handler(BaseHTTPRequestHandler):
             return
         wait_ms = b.admit_token() if token else b.admit_request()
         if wait_ms is not None:
-            from s2parity_plugin.sample_endpoints.errors import rate_limited
-
             raise rate_limited(wait_ms)
 
     def _api_fault(self) -> None:
@@ -184,14 +190,25 @@ class _Handler(BaseHTTPRequestHandler):
             raise bad_payload(f"Could not parse the request body as JSON: {exc}") from exc
         return doc
 
-    def _process(self, body: bytes) -> None:
-        d = self.deployment
+    def _api_body(self, body: bytes) -> Any:
+        """The front of the Process and Statistical APIs: token (401), JSON body (recorded), rate limit (429),
+        injected faults; returns the decoded body."""
         self._authorize()
         doc = self._json_body(body)
-        self._record_entry = self.owner._record(d.name, self.path, doc)
+        self._record_entry = self.owner._record(self.deployment.name, self.path, doc)
         self._admit()
         self._api_fault()
-        plan = process_api.parse_request(doc)
+        return doc
+
+    def _units_spent(self, pu: float) -> dict[str, str]:
+        """Charge ``pu`` processing units to the budget (rate-limit mode); the header that reports them."""
+        if self.deployment.budget is not None:
+            self.deployment.budget.charge(pu)
+        return {PU_SPENT_HEADER: f"{pu:.4f}"}
+
+    def _process(self, body: bytes) -> None:
+        d = self.deployment
+        plan = process_api.parse_request(self._api_body(body))
         result = process_api.execute(
             plan, d.name, d.source, SERVICE_VERSIONS[d.name], timeout_ms=self.owner.evalscript_timeout_ms
         )
@@ -201,20 +218,14 @@ class _Handler(BaseHTTPRequestHandler):
             ctype = accept
         elif accept.split(";")[0].strip() == "multipart/mixed":
             payload, ctype = encoding.build_multipart(result.members)
-        pu = result.processing_units  # budget.processing_units: area, bands / 3, FLOAT32 × 2, scenes
-        if d.budget is not None:
-            d.budget.charge(pu)
-        headers = {"x-processingunits-spent": f"{pu:.4f}"}
+        headers = self._units_spent(result.processing_units)  # area, bands / 3, FLOAT32 × 2, scenes
         self._send(200, payload, ctype, headers=headers, truncate=d.faults.draw_truncate(self._fault_key))
 
     def _statistics(self, body: bytes) -> None:
         d = self.deployment
-        self._authorize()
-        doc = self._json_body(body)
-        self._record_entry = self.owner._record(d.name, self.path, doc)
-        self._api_fault()
+        doc = self._api_body(body)
         result = statistical_api.answer(doc, d, SERVICE_VERSIONS[d.name], self.owner.evalscript_timeout_ms)
-        headers = {"x-processingunits-spent": f"{result.processing_units:.4f}"}
+        headers = self._units_spent(result.processing_units)
         self._send_json(200, result.body, headers=headers, truncate=d.faults.draw_truncate(self._fault_key))
 
     def _catalog(self, method: str, sub: str, body: bytes) -> None:
@@ -359,37 +370,12 @@ class SampleEndpoints:
         self.stop()
 
     # -- faults --------
-    def set_faults(
-        self,
-        deployment: str,
-        latency_s: float = 0.0,
-        rate_limit_burst: int = 0,
-        error_rate: float = 0.0,
-        truncate_rate: float = 0.0,
-        expire_tokens_after: Optional[float] = None,
-        seed: int = 0,
-        retry_after_ms: int = 200,
-        truncate_mode: str = "content-length",
-        **more: Any,
-    ) -> None:
-        """Replace the faults of one deployment (see :class:`~.faults.FaultConfig` for the meaning and units)."""
+    def set_faults(self, deployment: str, config: Optional[FaultConfig] = None, **fields: Any) -> None:
+        """Replace the faults of one deployment: ``config``, or a :class:`~.faults.FaultConfig` of ``fields`` (its
+        defaults for the others; meaning and units there), e.g. ``set_faults("sh", rate_limit_burst=2)``."""
         if deployment not in self.deployments:
             raise ValueError(f"unknown deployment {deployment!r} (started? expected one of {DEPLOYMENTS})")
-        if truncate_mode not in ("content-length", "chunked"):
-            raise ValueError("truncate_mode must be 'content-length' or 'chunked'")
-        self.deployments[deployment].faults.set(
-            FaultConfig(
-                latency_s=latency_s,
-                rate_limit_burst=rate_limit_burst,
-                retry_after_ms=retry_after_ms,
-                error_rate=error_rate,
-                truncate_rate=truncate_rate,
-                truncate_mode=truncate_mode,
-                expire_tokens_after=expire_tokens_after,
-                seed=seed,
-                **more,
-            )
-        )
+        self.deployments[deployment].faults.set(config if config is not None else FaultConfig(**fields))
 
     def set_budget(
         self,

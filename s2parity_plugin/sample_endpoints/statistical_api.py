@@ -57,9 +57,11 @@ from typing import Any, Callable, Optional
 import numpy as np
 from osgeo import gdal
 
+from s2parity_plugin.core.statistics.intervals import Interval
 from s2parity_plugin.sample_endpoints import process_api
 from s2parity_plugin.sample_endpoints.errors import bad_payload, rate_limited, renderer_error
 from s2parity_plugin.sample_endpoints.evalscript_engine import EvalscriptError, EvalscriptRun, ScriptSetup
+from s2parity_plugin.sample_endpoints.process_api import required
 
 STATISTICS_PATHS = ("/api/v1/statistics", "/statistics/v1")
 LAST_INTERVAL_BEHAVIORS = ("SKIP", "SHORTEN", "EXTEND")
@@ -75,39 +77,24 @@ _DURATION_RE = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?
 # -- request ---------------------------------------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
-class Duration:
-    """An ISO-8601 duration: calendar months plus a fixed timedelta."""
-
-    months: int
-    delta: dt.timedelta
-
-    def add_to(self, t: dt.datetime) -> dt.datetime:
-        """``t`` + this duration (months first, day clamped to the month's length)."""
-        if self.months:
-            m = t.month - 1 + self.months
-            year, month = t.year + m // 12, m % 12 + 1
-            last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
-            t = t.replace(year=year, month=month, day=min(t.day, last))
-        return t + self.delta
-
-
-def parse_duration(text: Any) -> Duration:
-    """``P1D``, ``P10D``, ``P1W``, ``P1M``, ``P1Y`` or ``PT24H``…; at least one day; period or time part, not both."""
+def parse_duration(text: Any) -> Interval:
+    """``P1D``, ``P10D``, ``P1W``, ``P1M``, ``P1Y`` or ``PT24H``…; at least one day; period or time part, not both.
+    The duration is the core's :class:`~s2parity_plugin.core.statistics.intervals.Interval` (one calendar
+    arithmetic for the plugin and the sample pair); errors are the service's 400s."""
     m = _DURATION_RE.match(text) if isinstance(text, str) else None
     if not m or not any(m.groups()):
         raise bad_payload(f"Invalid aggregation.aggregationInterval.of {text!r}: an ISO-8601 duration such as P1D.")
     y, mo, w, d, h, mi, s = (int(g or 0) for g in m.groups())
     if (y or mo or w or d) and (h or mi or s):
         raise bad_payload("Invalid aggregationInterval: use a period (P5D) or a time designator (PT48H), not both.")
-    dur = Duration(12 * y + mo, dt.timedelta(weeks=w, days=d, hours=h, minutes=mi, seconds=s))
+    dur = Interval(text, 12 * y + mo, dt.timedelta(weeks=w, days=d, hours=h, minutes=mi, seconds=s))
     if dur.months == 0 and dur.delta < dt.timedelta(days=1):
         raise bad_payload(f"Invalid aggregationInterval {text}: aggregation intervals must be at least one day long.")
     return dur
 
 
 def split_intervals(
-    t_from: dt.datetime, t_to: dt.datetime, of: Duration, behavior: str
+    t_from: dt.datetime, t_to: dt.datetime, of: Interval, behavior: str
 ) -> list[tuple[dt.datetime, dt.datetime]]:
     """Consecutive ``[from, to)`` intervals of ``of`` from ``t_from``; a last partial one is dropped (SKIP),
     cut at ``t_to`` (SHORTEN) or kept whole (EXTEND)."""
@@ -147,14 +134,11 @@ def _size_fields(agg: dict[str, Any]) -> dict[str, Any]:
 
 def parse_request(body: Any) -> StatisticalPlan:
     """Validate a Statistical API body (JSON-decoded) into a :class:`StatisticalPlan` (or raise a 400)."""
-    if not isinstance(body, dict) or not isinstance(body.get("input"), dict):
+    if not isinstance(body, dict):
         raise bad_payload("Invalid request: 'input' is required.")
-    agg = body.get("aggregation")
-    if not isinstance(agg, dict):
-        raise bad_payload("Invalid request: 'aggregation' is required.")
-    evalscript = agg.get("evalscript")
-    if not isinstance(evalscript, str) or not evalscript.strip():
-        raise bad_payload("Invalid request: 'aggregation.evalscript' is required.")
+    required(body, "input", "input", dict)
+    agg = required(body, "aggregation", "aggregation", dict)
+    evalscript = required(agg, "evalscript", "aggregation.evalscript", str)
     tr = agg.get("timeRange")
     if not isinstance(tr, dict) or "from" not in tr or "to" not in tr:
         raise bad_payload("Invalid aggregation.timeRange: 'from' and 'to' are required.")
@@ -210,12 +194,16 @@ def script_setup(evalscript: str, timeout_ms: int) -> ScriptSetup:
     return setup
 
 
-def sensing_times(plan: StatisticalPlan, source: Any) -> list[dt.datetime]:
-    """Sensing times of every acquisition the scene source has over the request's bounds in its whole time range
-    (before any cloud filter): intervals without one are skipped without rendering."""
+def sensing_times(plan: StatisticalPlan, deployment: Any) -> list[dt.datetime]:
+    """Sensing times of every acquisition the deployment serves over the request's bounds in its whole time range
+    (before any cloud filter; :func:`.process_api.served_acquisitions`): intervals without one are skipped without
+    rendering."""
     grid = process_api.parse_request(plan.process_body)
     start, end = plan.intervals[0][0], plan.intervals[-1][1]
-    return [a.sensing_time for a in source.acquisitions(process_api._bbox_lonlat(grid), start, end)]
+    acqs = process_api.served_acquisitions(
+        deployment.source, deployment.name, process_api._bbox_lonlat(grid), start, end
+    )
+    return [a.sensing_time for a in acqs]
 
 
 # -- one interval through the Process API -----------------------------------------------------------------------
@@ -474,7 +462,7 @@ def answer(body: Any, deployment: Any, service_version: str, timeout_ms: int = 3
     data: list[dict[str, Any]] = []
     pus: list[float] = []
     bounds = plan.process_body["input"]["bounds"]
-    times = sensing_times(plan, deployment.source) if plan.intervals else []
+    times = sensing_times(plan, deployment) if plan.intervals else []
     for interval in plan.intervals:
         if not any(interval[0] <= t < interval[1] for t in times):
             continue

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import numpy as np
+import requests
 import yaml
 from sentinelhub import DataCollection, SentinelHubDownloadClient, SHConfig
 
@@ -74,6 +76,42 @@ def collection(info: dict[str, Any], deployment: str) -> DataCollection:
     url = info[deployment]["base_url"]
     name = f"s2l2a_local_{deployment}_{url.rsplit(':', 1)[-1]}"
     return DataCollection.SENTINEL2_L2A.define_from(name, service_url=url)
+
+
+def token_response(info: dict[str, Any], deployment: str) -> requests.Response:
+    """The deployment's token endpoint asked with its client credentials (the raw answer)."""
+    d = info[deployment]
+    data = {"grant_type": "client_credentials", "client_id": d["client_id"], "client_secret": d["client_secret"]}
+    return requests.post(d["token_url"], data=data, timeout=10)
+
+
+def bearer(info: dict[str, Any], deployment: str) -> dict[str, str]:
+    """``Authorization`` header with a fresh access token of the deployment."""
+    r = token_response(info, deployment)
+    r.raise_for_status()
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def seed_orbit_inputs(n: int, seed: int = 0) -> tuple[dict[str, list[np.ndarray]], dict[str, Any]]:
+    """Random B04/SCL/dataMask inputs of ``n`` pixels (one scene) and an empty ORBIT context for the seed evalscript
+    (engine tests and the endpoint bench)."""
+    rng = np.random.default_rng(seed)
+    bands = {
+        "B04": [rng.integers(0, 4000, n).astype(np.float32)],
+        "SCL": [rng.integers(0, 12, n).astype(np.float32)],
+        "dataMask": [np.ones(n, np.float32)],
+    }
+    ctx = {"scenes": {"orbits": []}, "inputMetadata": {"normalizationFactor": 0.0001}, "customData": {}}
+    return bands, ctx
+
+
+def loopback_session(monkeypatch: Any) -> Any:
+    """Generator for an autouse fixture: loopback HTTP allowed for oauthlib, sentinelhub-py sessions fresh around
+    the test (``yield from sup.loopback_session(monkeypatch)``)."""
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    clear_sessions()
+    yield
+    clear_sessions()
 
 
 def clear_sessions() -> None:

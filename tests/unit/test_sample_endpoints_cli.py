@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import sample_endpoints_support as sup
 
 from s2parity_plugin.sample_endpoints.__main__ import parse_faults
 from s2parity_plugin.sample_endpoints.server import SampleEndpoints
@@ -50,15 +51,7 @@ def test_cli_serves_and_stops_cleanly(sig):
             d = info[dep]
             assert d["base_url"].startswith("http://127.0.0.1:")
             t0 = time.monotonic()
-            r = requests.post(
-                d["token_url"],
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": d["client_id"],
-                    "client_secret": d["client_secret"],
-                },
-                timeout=10,
-            )
+            r = sup.token_response(info, dep)
             assert r.status_code == 200 and r.json()["expires_in"] == 60
             if dep == "sh":
                 assert time.monotonic() - t0 >= 0.2  # --faults-sh applied

@@ -61,13 +61,7 @@ def body(evalscript: str, responses=None, **over) -> dict:
 
 
 def post(eps, b, deployment="cdse") -> requests.Response:
-    d = eps.info[deployment]
-    tok = requests.post(
-        d["token_url"],
-        data={"grant_type": "client_credentials", "client_id": d["client_id"], "client_secret": d["client_secret"]},
-        timeout=10,
-    ).json()["access_token"]
-    return requests.post(d["base_url"] + "/api/v1/process", json=b, headers={"Authorization": f"Bearer {tok}"})
+    return _post_with(eps, b, {}, deployment)
 
 
 def tar_members(content: bytes) -> dict[str, bytes]:
@@ -114,13 +108,7 @@ function evaluatePixel(samples) { return [samples.length ? index(samples[0].B08,
 
 def test_vectorised_seed_orbit_evalscript_is_fast():
     n = 505 * 447
-    rng = np.random.default_rng(0)
-    bands = {
-        "B04": [rng.integers(0, 4000, n).astype(np.float32)],
-        "SCL": [rng.integers(0, 12, n).astype(np.float32)],
-        "dataMask": [np.ones(n, np.float32)],
-    }
-    ctx = {"scenes": {"orbits": []}, "inputMetadata": {"normalizationFactor": 0.0001}, "customData": {}}
+    bands, ctx = sup.seed_orbit_inputs(n)
     with EvalscriptRun(sup.SEED_EVALSCRIPT.read_text()) as run:
         t0 = time.perf_counter()
         out = run.evaluate(bands, n, ctx)
@@ -327,8 +315,8 @@ def test_2022_acquisition_differs_between_the_deployments():
     )
     src = sg.SyntheticSceneSource()
     e, n = np.meshgrid(450005.0 + 20 * np.arange(150), 4520005.0 + 20 * np.arange(150))
-    sh = src.render(acq, "sh", ["B04", "SCL"], e.ravel(), n.ravel(), "EPSG:32633")
-    cdse = src.render(acq, "cdse", ["B04", "SCL"], e.ravel(), n.ravel(), "EPSG:32633")
+    sh = src.render(acq, "sh", ["B04", "SCL"], sg.PixelPoints(e.ravel(), n.ravel(), "EPSG:32633"))
+    cdse = src.render(acq, "cdse", ["B04", "SCL"], sg.PixelPoints(e.ravel(), n.ravel(), "EPSG:32633"))
     assert acq.baseline("sh") == "04.00" and acq.baseline("cdse") == "05.10"
     assert 0 < (sh["SCL"] != cdse["SCL"]).mean() < 0.2
     assert 0 < np.abs(sh["B04"] - cdse["B04"]).mean() < 200
@@ -368,7 +356,7 @@ def test_generator_old_version_is_the_shifted_field():
     n = np.full(200, 4520005.0)
     truth = reprocessing_truth(acq.date)
     dx, dy = truth["shift_m"]
-    old = src.render(acq, "sh", ["B04"], e, n, "EPSG:32633")["B04"]
+    old = src.render(acq, "sh", ["B04"], sg.PixelPoints(e, n, "EPSG:32633"))["B04"]
     f = sg.scene_fields(e - dx, n - dy, acq.date, True, truth["gain"], truth["offset_dn"])
     np.testing.assert_array_equal(old, np.clip(np.round(f["refl"][3] * 10000), 0, 65535))
 
@@ -488,15 +476,8 @@ def test_first_valid_sample_falls_through_at_a_swath_edge(eps):
 
 
 def _post_with(eps, b, headers, deployment="cdse"):
-    d = eps.info[deployment]
-    tok = requests.post(
-        d["token_url"],
-        data={"grant_type": "client_credentials", "client_id": d["client_id"], "client_secret": d["client_secret"]},
-        timeout=10,
-    ).json()["access_token"]
-    return requests.post(
-        d["base_url"] + "/api/v1/process", json=b, headers={"Authorization": f"Bearer {tok}", **headers}, timeout=60
-    )
+    url = eps.info[deployment]["base_url"] + "/api/v1/process"
+    return requests.post(url, json=b, headers={**sup.bearer(eps.info, deployment), **headers}, timeout=60)
 
 
 def test_nodata_value_is_written_into_tiffs(eps):

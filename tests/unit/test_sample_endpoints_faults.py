@@ -51,14 +51,7 @@ def api_statuses(eps: SampleEndpoints, deployment: str, suffix: str = "/api/v1/p
 
 
 def bearer(eps: SampleEndpoints, deployment: str) -> dict[str, str]:
-    d = eps.info[deployment]
-    r = requests.post(
-        d["token_url"],
-        data={"grant_type": "client_credentials", "client_id": d["client_id"], "client_secret": d["client_secret"]},
-        timeout=10,
-    )
-    r.raise_for_status()
-    return {"Authorization": "Bearer " + r.json()["access_token"]}
+    return sup.bearer(eps.info, deployment)
 
 
 def test_429_burst_retried_by_sentinelhub_with_retry_after_ms(eps):

@@ -3,6 +3,7 @@ documented fractional-size behaviour, error shapes, OpenAPI validity of every re
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import tarfile
 
@@ -23,10 +24,15 @@ from sentinelhub import (
 from s2parity_plugin.core.model import grid as core_grid
 from s2parity_plugin.core.model.spec import process_body_warnings, snap_grid
 from s2parity_plugin.sample_endpoints import SampleEndpoints, reprocessing_truth
-from s2parity_plugin.sample_endpoints.catalog import tile_centre_lonlat
-from s2parity_plugin.sample_endpoints.scene_generator import reprocessing_shift_in_crs, tile_for_lonlat
+from s2parity_plugin.sample_endpoints.catalog import is_listed, tile_centre_lonlat
+from s2parity_plugin.sample_endpoints.scene_generator import (
+    SyntheticSceneSource,
+    reprocessing_shift_in_crs,
+    tile_for_lonlat,
+)
 
 SEED_DAY = ("2020-10-04T00:00:00Z", "2020-10-04T23:59:59Z")
+SEED_LONLAT = (14.27, 40.85, 14.31, 40.89)  # around sup.SEED_BBOX_3035
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +44,7 @@ def eps():
 
 @pytest.fixture(autouse=True)
 def _insecure_loopback(monkeypatch):
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
-    sup.clear_sessions()
-    yield
-    sup.clear_sessions()
+    yield from sup.loopback_session(monkeypatch)
 
 
 def seed_via_sentinelhub(eps: SampleEndpoints, deployment: str) -> dict:
@@ -68,24 +71,9 @@ def seed_via_sentinelhub(eps: SampleEndpoints, deployment: str) -> dict:
     return req.get_data()[0]
 
 
-def token(eps: SampleEndpoints, deployment: str) -> str:
-    d = eps.info[deployment]
-    r = requests.post(
-        d["token_url"],
-        data={"grant_type": "client_credentials", "client_id": d["client_id"], "client_secret": d["client_secret"]},
-        timeout=10,
-    )
-    r.raise_for_status()
-    return r.json()["access_token"]
-
-
 def post_process(eps: SampleEndpoints, deployment: str, body: dict) -> requests.Response:
-    return requests.post(
-        eps.info[deployment]["base_url"] + "/api/v1/process",
-        json=body,
-        headers={"Authorization": f"Bearer {token(eps, deployment)}"},
-        timeout=60,
-    )
+    url = eps.info[deployment]["base_url"] + "/api/v1/process"
+    return requests.post(url, json=body, headers=sup.bearer(eps.info, deployment), timeout=60)
 
 
 def _fourier_shift(img: np.ndarray, dcol: float, drow: float) -> np.ndarray:
@@ -284,7 +272,7 @@ def test_catalog_item_shape_and_assets(eps):
         r = requests.post(
             d["base_url"] + "/api/v1/catalog/1.0.0/search",
             json=body,
-            headers={"Authorization": f"Bearer {token(eps, dep)}"},
+            headers=sup.bearer(eps.info, dep),
             timeout=30,
         )
         assert r.status_code == 200
@@ -297,8 +285,13 @@ def test_catalog_item_shape_and_assets(eps):
 
 
 def test_acquisitions_since_same_products_identical_on_both(eps):
+    # A window that both catalogs list completely: each lacks a few products the other has (catalog.is_listed), and
+    # the Process API serves only what its catalog lists (2024-01-07 is missing from "cdse").
+    start, end = (dt.datetime(2024, 1, d, tzinfo=dt.timezone.utc) for d in (1, 6))
+    acqs = SyntheticSceneSource().acquisitions(SEED_LONLAT, start, end)
+    assert acqs and all(is_listed(a, "sh") and is_listed(a, "cdse") for a in acqs)
     body = sup.seed_request_10m()
-    body["input"]["data"][0]["dataFilter"]["timeRange"] = {"from": "2024-01-01T00:00:00Z", "to": "2024-01-10T00:00:00Z"}
+    body["input"]["data"][0]["dataFilter"]["timeRange"] = {"from": "2024-01-01T00:00:00Z", "to": "2024-01-06T00:00:00Z"}
     body["output"]["responses"] = [{"identifier": "default", "format": {"type": "image/tiff"}}]
     got = {}
     for dep in ("sh", "cdse"):
@@ -376,7 +369,7 @@ def test_catalog_get_feature(eps):
 
 def _catalog(eps, method, sub, deployment="cdse", auth=True, **kw):
     url = eps.info[deployment]["base_url"] + "/api/v1/catalog/1.0.0" + sub
-    headers = {"Authorization": f"Bearer {token(eps, deployment)}"} if auth else {}
+    headers = sup.bearer(eps.info, deployment) if auth else {}
     return requests.request(method, url, headers=headers, timeout=30, **kw)
 
 

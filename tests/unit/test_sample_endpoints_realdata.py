@@ -65,10 +65,7 @@ def real_eps(shared_data: Path):
 
 @pytest.fixture(autouse=True)
 def _loopback(monkeypatch):
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
-    sup.clear_sessions()
-    yield
-    sup.clear_sessions()
+    yield from sup.loopback_session(monkeypatch)
 
 
 def read(path: Path, band: int = 1) -> np.ndarray:

@@ -5,6 +5,7 @@ the official client, 429 with Retry-After in ms, processing units."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import tarfile
 
@@ -17,7 +18,9 @@ from sentinelhub import CRS, BBox, MimeType, SentinelHubRequest, SentinelHubStat
 from sentinelhub.exceptions import DownloadFailedException
 
 from s2parity_plugin.sample_endpoints import SampleEndpoints, statistical_api
+from s2parity_plugin.sample_endpoints.catalog import is_listed
 from s2parity_plugin.sample_endpoints.errors import ServiceError
+from s2parity_plugin.sample_endpoints.scene_generator import SyntheticSceneSource
 
 BBOX = (4682000.0, 1982000.0, 4682400.0, 1982300.0)  # 40 x 30 px at 10 m in the seed area (EPSG:3035)
 RANGE = ("2020-09-01T00:00:00Z", "2020-09-21T00:00:00Z")
@@ -173,15 +176,68 @@ def test_interval_errors_are_retried_by_the_official_client(eps):
     assert len(answer["data"]) == len(clean)
 
 
+NEAR_NAPLES = (14.200, 40.800, 14.203, 40.803)  # lon/lat, inside tile 33TVF only
+MASK_SCRIPT = """//VERSION=3
+function setup() { return {input: ["dataMask"], output: [{id: "default", bands: 1, sampleType: "UINT8"},
+                                                         {id: "dataMask", bands: 1}]}; }
+function evaluatePixel(s) { return {default: [s.dataMask], dataMask: [s.dataMask]}; }
+"""
+
+
+def day_hidden_from(hidden_on: str, listed_on: str) -> dt.date:
+    """The first day of 2020 on which the catalog of ``hidden_on`` lists none of the acquisitions over
+    :data:`NEAR_NAPLES` and that of ``listed_on`` lists them all (the catalogs' own rule, :func:`is_listed`)."""
+    utc = dt.timezone.utc
+    days: dict[dt.date, list] = {}
+    span = (dt.datetime(2020, 1, 1, tzinfo=utc), dt.datetime(2020, 12, 31, tzinfo=utc))
+    for a in SyntheticSceneSource().acquisitions(NEAR_NAPLES, *span):
+        days.setdefault(a.date, []).append(a)
+    return next(
+        day
+        for day, acqs in sorted(days.items())
+        if not any(is_listed(a, hidden_on) for a in acqs) and all(is_listed(a, listed_on) for a in acqs)
+    )
+
+
+@pytest.mark.parametrize(("hidden_on", "listed_on"), [("sh", "cdse"), ("cdse", "sh")])
+def test_a_day_the_catalog_hides_has_no_data_on_process_and_statistical_api(eps, hidden_on, listed_on):
+    day = day_hidden_from(hidden_on, listed_on)
+    bbox = BBox(NEAR_NAPLES, crs=CRS.WGS84)
+    whole_day = (f"{day}T00:00:00Z", f"{day}T23:59:59Z")
+
+    def data_mask(deployment: str) -> np.ndarray:
+        req = SentinelHubRequest(
+            evalscript=MASK_SCRIPT,
+            input_data=[SentinelHubRequest.input_data(sup.collection(eps.info, deployment), time_interval=whole_day)],
+            responses=[SentinelHubRequest.output_response("default", MimeType.TIFF)],
+            bbox=bbox,
+            size=(16, 16),
+            config=sup.sh_config(eps.info, deployment),
+        )
+        return req.get_data()[0]
+
+    def intervals(deployment: str) -> list[str]:
+        req = SentinelHubStatistical(
+            aggregation=SentinelHubStatistical.aggregation(
+                evalscript=MASK_SCRIPT,
+                time_interval=(f"{day - dt.timedelta(days=1)}T00:00:00Z", f"{day + dt.timedelta(days=2)}T00:00:00Z"),
+                aggregation_interval="P1D",
+                size=(16, 16),
+            ),
+            input_data=[SentinelHubStatistical.input_data(sup.collection(eps.info, deployment))],
+            bbox=bbox,
+            config=sup.sh_config(eps.info, deployment),
+        )
+        return [d["interval"]["from"][:10] for d in req.get_data()[0]["data"]]
+
+    assert data_mask(listed_on).any() and not data_mask(hidden_on).any()
+    assert day.isoformat() in intervals(listed_on)
+    assert day.isoformat() not in intervals(hidden_on)
+
+
 def post_raw(eps, deployment, body):
-    d = eps.info[deployment]
-    tok = requests.post(
-        d["token_url"],
-        data={"grant_type": "client_credentials", "client_id": d["client_id"], "client_secret": d["client_secret"]},
-        timeout=10,
-    ).json()["access_token"]
-    url = d["base_url"] + "/api/v1/statistics"
-    return requests.post(url, json=body, headers={"Authorization": f"Bearer {tok}"}, timeout=60)
+    url = eps.info[deployment]["base_url"] + "/api/v1/statistics"
+    return requests.post(url, json=body, headers=sup.bearer(eps.info, deployment), timeout=60)
 
 
 def test_interval_error_shape(eps):
