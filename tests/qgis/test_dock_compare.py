@@ -291,7 +291,8 @@ def test_multi_feature_ndvi_fills_the_per_feature_table(dock, tmp_path):
 
 def test_endpoint_failure_reaches_the_user_with_its_reason(dock, monkeypatch):
     monkeypatch.setenv("S2PARITY_RETRY_DEADLINE_S", "1")  # retried for 1 s instead of 5 min
-    sample_endpoints().set_faults("cdse", error_rate=1.0)
+    # every attempt 503 (a schedule, not a rate: which of 500/503 came last would depend on how many retries fit)
+    sample_endpoints().set_faults("cdse", schedule=("503",) * 1000)
     dock.compare_button.click()
     wait_for(lambda: dock.run is None)
     status = dock.status.text()
