@@ -25,7 +25,6 @@ from qgis.core import (
     QgsProcessingParameterString,
     QgsProcessingParameterVectorLayer,
 )
-from qgis.PyQt.QtCore import QVariant
 
 from s2parity_plugin.core.endpoints import Endpoint, profile_ids
 from s2parity_plugin.core.errors import S2ParityError
@@ -33,9 +32,18 @@ from s2parity_plugin.core.fetch_errors import EndpointConfigError
 from s2parity_plugin.i18n import tr
 from s2parity_plugin.processing.base import S2ParityAlgorithm
 from s2parity_plugin.processing.python_thread import in_python_thread
-from s2parity_plugin.qgis_side.compat import NUMBER_DOUBLE, SOURCE_VECTOR, SOURCE_VECTOR_POLYGON, WKB_NO_GEOMETRY
+from s2parity_plugin.qgis_side.compat import (
+    FIELD_BOOL,
+    FIELD_DOUBLE,
+    FIELD_INT,
+    FIELD_STRING,
+    NUMBER_DOUBLE,
+    SOURCE_VECTOR,
+    SOURCE_VECTOR_POLYGON,
+    WKB_NO_GEOMETRY,
+)
 
-_VARIANT = {"str": QVariant.String, "int": QVariant.Int, "float": QVariant.Double, "bool": QVariant.Bool}
+_FIELD_TYPES = {"str": FIELD_STRING, "int": FIELD_INT, "float": FIELD_DOUBLE, "bool": FIELD_BOOL}
 
 
 class CompareCatalogsAlgorithm(S2ParityAlgorithm):
@@ -214,7 +222,7 @@ class CompareCatalogsAlgorithm(S2ParityAlgorithm):
 
         fields = QgsFields()
         for name, kind in TABLE_FIELDS:
-            fields.append(QgsField(name, _VARIANT[kind]))
+            fields.append(QgsField(name, _FIELD_TYPES[kind]))
         sink, dest = self.parameterAsSink(parameters, self.OUTPUT_TABLE, context, fields, WKB_NO_GEOMETRY)
         if sink is None:
             raise QgsProcessingException(

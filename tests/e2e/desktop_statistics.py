@@ -11,9 +11,11 @@ import traceback
 from pathlib import Path
 
 from qgis.core import QgsFeature, QgsField, QgsGeometry, QgsProject, QgsVectorLayer
-from qgis.PyQt.QtCore import QDate, QTimer, QVariant
+from qgis.PyQt.QtCore import QDate, QTimer
 from qgis.PyQt.QtWidgets import QDockWidget, QTabWidget, QToolBar
 from qgis.utils import iface
+
+from s2parity_plugin.qgis_side.compat import FIELD_STRING
 
 RESULT = os.environ["S2PARITY_E2E_RESULT"]
 SHOTS = Path(os.environ["S2PARITY_E2E_SCREENSHOT_DIR"])
@@ -31,7 +33,7 @@ def _finish() -> None:
 
 def _grid() -> QgsVectorLayer:
     layer = QgsVectorLayer("Polygon?crs=EPSG:3035", "cells", "memory")
-    layer.dataProvider().addAttributes([QgsField("cell_id", QVariant.String)])
+    layer.dataProvider().addAttributes([QgsField("cell_id", FIELD_STRING)])
     layer.updateFields()
     feats = []
     for i in range(4):

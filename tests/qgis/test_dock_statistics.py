@@ -16,11 +16,11 @@ from qgis.core import (
     QgsProject,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import QVariant
 from qgis.PyQt.QtWidgets import QTabWidget
 
 import s2parity_plugin
 from s2parity_plugin.gui.statistics_view import StatisticsView
+from s2parity_plugin.qgis_side.compat import FIELD_STRING
 
 X0, Y0, CELL = 4682000.0, 1982000.0, 200.0  # seed area, EPSG:3035
 
@@ -36,7 +36,7 @@ def wait_for(predicate, timeout_s: float = 180.0) -> None:
 
 def grid_layer(n: int = 4) -> QgsVectorLayer:
     layer = QgsVectorLayer("Polygon?crs=EPSG:3035", "cells", "memory")
-    layer.dataProvider().addAttributes([QgsField("cell_id", QVariant.String)])
+    layer.dataProvider().addAttributes([QgsField("cell_id", FIELD_STRING)])
     layer.updateFields()
     feats = []
     for i in range(n):
