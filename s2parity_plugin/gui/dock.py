@@ -50,7 +50,7 @@ from s2parity_plugin.gui.map_overlays import CanvasLabel, alive
 from s2parity_plugin.gui.pixel_inspector import PixelInspectorTool
 from s2parity_plugin.gui.swipe import SwipeTool
 from s2parity_plugin.i18n import tr
-from s2parity_plugin.qgis_side.compat import QShortcut
+from s2parity_plugin.qgis_side.compat import QShortcut, attribute_text
 
 COMPARE_ALG = "s2parity:compareendpoints"
 EXPORT_ALG = "s2parity:exportcomparison"
@@ -540,7 +540,7 @@ class S2ParityDock(QgsDockWidget):
         if aoi is None or not field or aoi.fields().indexOf(field) < 0:
             self.results.set_feature_names({})
             return
-        self.results.set_feature_names({f.id(): str(f[field]) for f in aoi.getFeatures()})
+        self.results.set_feature_names({f.id(): attribute_text(f[field]) for f in aoi.getFeatures()})
 
     def choose_features_csv(self) -> None:
         from qgis.PyQt.QtWidgets import QFileDialog

@@ -9,6 +9,8 @@
 - :func:`field_type`: a ``QgsField``'s type. QGIS ≥ 3.38 takes a ``QMetaType.Type`` (the ``QVariant.Type``
   overload is deprecated) and PyQt6, hence QGIS 4, has no ``QVariant.Type`` at all; QGIS 3.22 takes only
   ``QVariant.Type`` (finding QT6007).
+- :func:`attribute_text`: a missing attribute value arrives as QGIS 3's NULL ``QVariant`` on PyQt5 but as ``None``
+  on PyQt6 (QGIS 4).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ try:
 except ImportError:  # QGIS < 3.40 on Qt5: only QtWidgets has them
     from qgis.PyQt.QtWidgets import QAction, QActionGroup, QShortcut
 
-__all__ = ["QAction", "QActionGroup", "QShortcut", "field_type", "qgis_enum"]
+__all__ = ["QAction", "QActionGroup", "QShortcut", "attribute_text", "field_type", "qgis_enum"]
 
 
 def _resolve(dotted: str) -> Any:
@@ -70,6 +72,17 @@ def field_type(name: str) -> Any:
     if _qgsfield_takes_metatype():
         return member
     return QVariant.Type(int(member))  # qt6: ok (QGIS 3.22 on PyQt5 only)
+
+
+NULL_TEXT = "NULL"  # how QGIS shows a missing attribute value
+
+
+def attribute_text(value: Any) -> str:
+    """A feature attribute as text: ``"NULL"`` for a missing value, whether QGIS gives it as a null ``QVariant``
+    (QGIS 3, PyQt5) or as ``None`` (PyQt6, QGIS 4); else ``str(value)``."""
+    if value is None or (isinstance(value, QVariant) and value.isNull()):
+        return NULL_TEXT
+    return str(value)
 
 
 # The moved enum members S2 Parity uses, resolved once for the running QGIS.

@@ -7,7 +7,14 @@ import warnings
 import pytest
 from qgis.core import QgsFeature, QgsField, QgsVectorLayer
 
-from s2parity_plugin.qgis_side.compat import FIELD_BOOL, FIELD_DOUBLE, FIELD_INT, FIELD_STRING, field_type
+from s2parity_plugin.qgis_side.compat import (
+    FIELD_BOOL,
+    FIELD_DOUBLE,
+    FIELD_INT,
+    FIELD_STRING,
+    attribute_text,
+    field_type,
+)
 
 VALUES = {"name": "T33TVF", "count": 7, "share": 0.25, "flag": True}
 TYPES = {"name": FIELD_STRING, "count": FIELD_INT, "share": FIELD_DOUBLE, "flag": FIELD_BOOL}
@@ -36,3 +43,19 @@ def test_field_type_is_cached_and_refuses_unknown_names():
     assert field_type("QString") is FIELD_STRING
     with pytest.raises(AttributeError):
         field_type("NoSuchType")
+
+
+def test_a_missing_attribute_reads_as_null_text():
+    """QGIS 3 (PyQt5) gives a missing value as a null QVariant, QGIS 4 (PyQt6) as None: both read "NULL", as QGIS
+    shows them, never "None"."""
+    layer = QgsVectorLayer("None", "nulls", "memory")
+    layer.dataProvider().addAttributes([QgsField("name", FIELD_STRING), QgsField("count", FIELD_INT)])
+    layer.updateFields()
+    feature = QgsFeature(layer.fields())
+    feature.setAttributes([None, 3])
+    layer.dataProvider().addFeatures([feature])
+    stored = next(layer.getFeatures())
+    assert attribute_text(stored["name"]) == "NULL"
+    assert attribute_text(None) == "NULL"
+    assert attribute_text(stored["count"]) == "3"
+    assert attribute_text("T33TVF") == "T33TVF"
