@@ -10,14 +10,14 @@ scripts/qt6_enums.json, built by introspecting PyQt6 and QGIS (scripts/qt6_enum_
   Fixed by ``--fix`` when the scoped name also exists on QGIS 3.22.
 - QT6003 old QGIS enum alias (``QgsWkbTypes.PolygonGeometry``) where a new name exists (``Qgis.GeometryType.Polygon``).
   Fixed by ``--fix`` when QGIS 3.22 has the new name; otherwise use
-  ``s2parity_plugin.qgis_side.compat.qgis_enum("Qgis.GeometryType.Polygon", "QgsWkbTypes.PolygonGeometry")``.
+  ``s2parity_plugin.adapters.compat.qgis_enum("Qgis.GeometryType.Polygon", "QgsWkbTypes.PolygonGeometry")``.
 - QT6004 ``exec_()``: PyQt6 has only ``exec()`` (PyQt5 has both). Fixed by ``--fix``.
 - QT6005 ``QAction``/``QActionGroup``/``QShortcut`` imported from QtWidgets: Qt6 moved them to QtGui. Import them from
-  ``s2parity_plugin.qgis_side.compat`` (allowed inside an ``except ImportError`` block).
+  ``s2parity_plugin.adapters.compat`` (allowed inside an ``except ImportError`` block).
 - QT6006 ``PyQt5``/``PyQt6`` imported directly: import from ``qgis.PyQt``.
 - QT6007 ``QVariant.String`` (any ``QVariant.Type`` member): PyQt6 has no ``QVariant.Type``; QGIS ≥ 3.38 takes
   ``QMetaType.Type.QString`` for a ``QgsField`` and 3.22 only the QVariant one: use ``FIELD_STRING`` … or
-  ``field_type("QString")`` from ``s2parity_plugin.qgis_side.compat``.
+  ``field_type("QString")`` from ``s2parity_plugin.adapters.compat``.
 - QT6008 a Qt5 class or call Qt6 removed (``QRegExp``, ``QDesktopWidget``, ``QTextCodec``, ``QMatrix``,
   ``QApplication.desktop()``, …) or QGIS 2's ``QgsMapLayerRegistry``.
 
@@ -48,7 +48,7 @@ DEFAULT_PATHS = ("s2parity_plugin", "scripts", "tests", "bench")
 SKIP_DIRS = {".venv", ".venv-qt6", "build", "dist", "__pycache__", ".git", ".qgis-settings"}
 PRAGMA = "# qt6: ok"
 MOVED_TO_QTGUI = {"QAction", "QActionGroup", "QShortcut"}
-COMPAT = "s2parity_plugin.qgis_side.compat"
+COMPAT = "s2parity_plugin.adapters.compat"
 # PyQt5's QVariant.Type and its members; PyQt6 has none of them.
 QVARIANT_TYPES = frozenset(
     (  # noqa: SIM905 (a word list)

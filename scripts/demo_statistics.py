@@ -19,8 +19,8 @@ def grid_layer():
     """A memory polygon layer of COLS × ROWS cells from the seed bbox's lower-left corner (EPSG:3035)."""
     from qgis.core import QgsFeature, QgsField, QgsGeometry, QgsVectorLayer
 
-    from s2parity_plugin.core.seed import SEED_BBOX_3035
-    from s2parity_plugin.qgis_side.compat import FIELD_STRING
+    from s2parity_plugin.adapters.compat import FIELD_STRING
+    from s2parity_plugin.core.model.seed import SEED_BBOX_3035
 
     x0, y0 = SEED_BBOX_3035[0], SEED_BBOX_3035[1]
     layer = QgsVectorLayer("Polygon?crs=EPSG:3035", "seed grid", "memory")

@@ -6,7 +6,7 @@ same code path as ``qgis_process`` and the Processing toolbox); layers are added
 thread, when the task reports success. Export runs ``s2parity:exportcomparison`` the same way.
 
 The dock follows the project: Project › New (``QgsProject.cleared``) resets it, and a project whose layer tree holds
-an S2 Parity run group (see ``qgis_side.layers.RUN_PROPERTY``) re-attaches the dock to that run when it is read.
+an S2 Parity run group (see ``adapters.layers.RUN_PROPERTY``) re-attaches the dock to that run when it is read.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
+from s2parity_plugin.adapters.compat import QShortcut, attribute_text
 from s2parity_plugin.dependencies import missing_packages
 from s2parity_plugin.gui.flicker import Flicker
 from s2parity_plugin.gui.install_dependencies import MissingDependencyPanel
@@ -50,7 +51,6 @@ from s2parity_plugin.gui.map_overlays import CanvasLabel, alive
 from s2parity_plugin.gui.pixel_inspector import PixelInspectorTool
 from s2parity_plugin.gui.swipe import SwipeTool
 from s2parity_plugin.i18n import tr
-from s2parity_plugin.qgis_side.compat import QShortcut, attribute_text
 
 COMPARE_ALG = "s2parity:compareendpoints"
 EXPORT_ALG = "s2parity:exportcomparison"
@@ -442,7 +442,7 @@ class S2ParityDock(QgsDockWidget):
     def load_results(self, results: dict, date_report: str | None = None) -> None:
         """Add the run's layer group to the project and show its report (main thread only). For a per-date run the
         last date is loaded, or ``date_report``'s date."""
-        from s2parity_plugin.qgis_side.layers import (
+        from s2parity_plugin.adapters.layers import (
             add_comparison_group,
             build_layers,
             comparison_files,
@@ -475,8 +475,8 @@ class S2ParityDock(QgsDockWidget):
         self._set_status(tr("Done. Layers added to “{0}”.").format(group.name()))
 
     def _layer_names(self, report: dict):
+        from s2parity_plugin.adapters.layers import LayerNames, side_title
         from s2parity_plugin.gui.results_panel import baselines, display_units
-        from s2parity_plugin.qgis_side.layers import LayerNames, side_title
 
         base_a, base_b = baselines(report)
         quantity = self.form.quantity()
@@ -611,7 +611,7 @@ class S2ParityDock(QgsDockWidget):
         """Attach to the top-most S2 Parity run group of the project whose files still exist; True if one was."""
         if self.form is None:
             return False
-        from s2parity_plugin.qgis_side.layers import group_layers, run_groups
+        from s2parity_plugin.adapters.layers import group_layers, run_groups
 
         for group in run_groups():
             try:
@@ -758,7 +758,7 @@ class S2ParityDock(QgsDockWidget):
         export (difference, mismatch, report)."""
         if not self.last_results:
             return
-        from s2parity_plugin.core.export import existing_outputs
+        from s2parity_plugin.core.report.export import existing_outputs
 
         existing = existing_outputs(folder)
         overwrite = False

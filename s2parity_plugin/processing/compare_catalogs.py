@@ -26,13 +26,7 @@ from qgis.core import (
     QgsProcessingParameterVectorLayer,
 )
 
-from s2parity_plugin.core.endpoints import Endpoint, profile_ids
-from s2parity_plugin.core.errors import S2ParityError
-from s2parity_plugin.core.fetch_errors import EndpointConfigError
-from s2parity_plugin.i18n import tr
-from s2parity_plugin.processing.base import S2ParityAlgorithm
-from s2parity_plugin.processing.python_thread import in_python_thread
-from s2parity_plugin.qgis_side.compat import (
+from s2parity_plugin.adapters.compat import (
     FIELD_BOOL,
     FIELD_DOUBLE,
     FIELD_INT,
@@ -42,6 +36,11 @@ from s2parity_plugin.qgis_side.compat import (
     SOURCE_VECTOR_POLYGON,
     WKB_NO_GEOMETRY,
 )
+from s2parity_plugin.core.errors import EndpointConfigError, S2ParityError
+from s2parity_plugin.core.service.endpoints import Endpoint, profile_ids
+from s2parity_plugin.i18n import tr
+from s2parity_plugin.processing.base import S2ParityAlgorithm
+from s2parity_plugin.processing.python_thread import in_python_thread
 
 _FIELD_TYPES = {"str": FIELD_STRING, "int": FIELD_INT, "float": FIELD_DOUBLE, "bool": FIELD_BOOL}
 
@@ -122,8 +121,8 @@ class CompareCatalogsAlgorithm(S2ParityAlgorithm):
     def prepareAlgorithm(
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> bool:
-        from s2parity_plugin.qgis_side.aoi import aoi_from_layer
-        from s2parity_plugin.qgis_side.auth import qgis_proxies
+        from s2parity_plugin.adapters.aoi import aoi_from_layer
+        from s2parity_plugin.adapters.auth import qgis_proxies
 
         try:
             layer = self.parameterAsVectorLayer(parameters, self.AOI, context)
@@ -136,8 +135,8 @@ class CompareCatalogsAlgorithm(S2ParityAlgorithm):
 
     def _endpoint(self, parameters: dict, context: QgsProcessingContext, side: str) -> Endpoint:
         """Resolve one side. ``custom`` takes its URLs from the sentinelhub-py profile named in AUTH_x."""
-        from s2parity_plugin.core.endpoints import credentials_from_sh_profile, resolve_endpoint
-        from s2parity_plugin.qgis_side.auth import resolve_credentials
+        from s2parity_plugin.adapters.auth import resolve_credentials
+        from s2parity_plugin.core.service.endpoints import credentials_from_sh_profile, resolve_endpoint
 
         profile = self.parameterAsEnumString(parameters, f"ENDPOINT_{side}", context)
         reference = self.parameterAsString(parameters, f"AUTH_{side}", context)
@@ -160,7 +159,7 @@ class CompareCatalogsAlgorithm(S2ParityAlgorithm):
         from s2parity_plugin.core.archive import compare_catalogs
         from s2parity_plugin.core.archive.query import build_query
         from s2parity_plugin.core.archive.report import write_report
-        from s2parity_plugin.core.fetch_errors import FetchCancelled
+        from s2parity_plugin.core.errors import FetchCancelled
 
         prepared = self._prepared
         a, b = prepared["endpoints"]

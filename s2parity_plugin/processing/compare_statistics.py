@@ -33,12 +33,7 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
-from s2parity_plugin.core.endpoints import profile_ids  # needs sentinelhub: hides this algorithm without it
-from s2parity_plugin.core.errors import S2ParityError
-from s2parity_plugin.i18n import tr
-from s2parity_plugin.processing.base import S2ParityAlgorithm
-from s2parity_plugin.processing.python_thread import in_python_thread
-from s2parity_plugin.qgis_side.compat import (
+from s2parity_plugin.adapters.compat import (
     FIELD_DOUBLE,
     FIELD_INT,
     FIELD_STRING,
@@ -47,6 +42,11 @@ from s2parity_plugin.qgis_side.compat import (
     SOURCE_VECTOR_ANY_GEOMETRY,
     SOURCE_VECTOR_POLYGON,
 )
+from s2parity_plugin.core.errors import S2ParityError
+from s2parity_plugin.core.service.endpoints import profile_ids  # needs sentinelhub: hides this algorithm without it
+from s2parity_plugin.i18n import tr
+from s2parity_plugin.processing.base import S2ParityAlgorithm
+from s2parity_plugin.processing.python_thread import in_python_thread
 
 PRESETS = ("NDVI", "B04", "B08", "CUSTOM")
 DEFAULT_INVALID = "1,2,3,7,8,9,10,11"
@@ -180,7 +180,7 @@ class CompareStatisticsAlgorithm(S2ParityAlgorithm):
         return True
 
     def _prepare(self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> dict:
-        from s2parity_plugin.core.rate_limit import Budget
+        from s2parity_plugin.core.service.rate_limit import Budget
         from s2parity_plugin.core.statistics.job import StatisticsJob, prepare
         from s2parity_plugin.core.statistics.requests import quick_pu_estimate
         from s2parity_plugin.core.statistics.runner import Side
@@ -224,7 +224,7 @@ class CompareStatisticsAlgorithm(S2ParityAlgorithm):
 
     def _settings(self, parameters: dict, context: QgsProcessingContext) -> tuple[Any, str]:
         from s2parity_plugin.core.compare import parse_invalid_classes
-        from s2parity_plugin.core.spec import date_range
+        from s2parity_plugin.core.model.spec import date_range
         from s2parity_plugin.core.statistics import evalscripts, intervals
         from s2parity_plugin.core.statistics.requests import StatisticsSettings
 
@@ -251,8 +251,8 @@ class CompareStatisticsAlgorithm(S2ParityAlgorithm):
         return settings, output
 
     def _endpoint(self, parameters: dict, context: QgsProcessingContext, side: str) -> Any:
-        from s2parity_plugin.core.endpoints import resolve_endpoint
-        from s2parity_plugin.qgis_side.auth import resolve_credentials
+        from s2parity_plugin.adapters.auth import resolve_credentials
+        from s2parity_plugin.core.service.endpoints import resolve_endpoint
 
         profile = self.parameterAsEnumString(parameters, f"ENDPOINT_{side}", context)
         creds = resolve_credentials(self.parameterAsString(parameters, f"AUTH_{side}", context))
@@ -263,8 +263,8 @@ class CompareStatisticsAlgorithm(S2ParityAlgorithm):
     def processAlgorithm(
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict:
+        from s2parity_plugin.adapters.auth import qgis_proxies
         from s2parity_plugin.core.statistics.job import run_job
-        from s2parity_plugin.qgis_side.auth import qgis_proxies
 
         prepared = self._prepared
         job = prepared["job"]
@@ -344,7 +344,7 @@ def snapshot_features(
 ) -> tuple[list[tuple[str, QgsGeometry]], dict[str, list]]:
     """``[(id as text, geometry)]`` and ``{id: attributes}`` of the features to compare; raises an input error
     naming what to change (layer type, empty layer/selection, id field missing or not unique)."""
-    from s2parity_plugin.core.fetch_errors import AoiError
+    from s2parity_plugin.core.errors import AoiError
 
     if layer is None or not layer.isValid():
         raise AoiError(tr("Choose a polygon layer as INPUT."))

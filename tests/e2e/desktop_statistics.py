@@ -15,7 +15,7 @@ from qgis.PyQt.QtCore import QDate, QTimer
 from qgis.PyQt.QtWidgets import QDockWidget, QTabWidget, QToolBar
 from qgis.utils import iface
 
-from s2parity_plugin.qgis_side.compat import FIELD_STRING
+from s2parity_plugin.adapters.compat import FIELD_STRING
 
 RESULT = os.environ["S2PARITY_E2E_RESULT"]
 SHOTS = Path(os.environ["S2PARITY_E2E_SCREENSHOT_DIR"])

@@ -18,7 +18,7 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
-from s2parity_plugin.qgis_side.compat import FIELD_INT, FIELD_STRING
+from s2parity_plugin.adapters.compat import FIELD_INT, FIELD_STRING
 
 X0, Y0, CELL = 4682000.0, 1982000.0, 200.0  # seed area, EPSG:3035
 NO_MASK = (

@@ -1,4 +1,4 @@
-"""qgis_side/compat.py on the running QGIS (3.22 on the host, 3.40 / 3.44 in the matrix chroots)."""
+"""adapters/compat.py on the running QGIS (3.22 on the host, 3.40 / 3.44 in the matrix chroots)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import warnings
 import pytest
 from qgis.core import QgsFeature, QgsField, QgsVectorLayer
 
-from s2parity_plugin.qgis_side.compat import (
+from s2parity_plugin.adapters.compat import (
     FIELD_BOOL,
     FIELD_DOUBLE,
     FIELD_INT,

@@ -19,8 +19,8 @@ from qgis.core import (
 from qgis.PyQt.QtWidgets import QTabWidget
 
 import s2parity_plugin
+from s2parity_plugin.adapters.compat import FIELD_STRING
 from s2parity_plugin.gui.statistics_view import StatisticsView
-from s2parity_plugin.qgis_side.compat import FIELD_STRING
 
 X0, Y0, CELL = 4682000.0, 1982000.0, 200.0  # seed area, EPSG:3035
 

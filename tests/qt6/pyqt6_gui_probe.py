@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 QT_MODULES = ("QtCore", "QtGui", "QtWidgets", "QtXml", "QtNetwork", "QtSvg", "QtTest")
 PROBED_MODULES = (
     "s2parity_plugin.i18n",
-    "s2parity_plugin.qgis_side.compat",
+    "s2parity_plugin.adapters.compat",
     "s2parity_plugin.plugin",
     "s2parity_plugin.gui.plots",
     "s2parity_plugin.gui.results_panel",
@@ -45,10 +45,10 @@ IMPORTED_MODULES = (
     "s2parity_plugin.gui.export_dialog",
     "s2parity_plugin.gui.credentials_dialog",
     "s2parity_plugin.gui.install_dependencies",
-    "s2parity_plugin.qgis_side.aoi",
-    "s2parity_plugin.qgis_side.auth",
-    "s2parity_plugin.qgis_side.layers",
-    "s2parity_plugin.qgis_side.packages",
+    "s2parity_plugin.adapters.aoi",
+    "s2parity_plugin.adapters.auth",
+    "s2parity_plugin.adapters.layers",
+    "s2parity_plugin.adapters.packages",
     "s2parity_plugin.processing.provider",
     "s2parity_plugin.processing.compare_endpoints",
     "s2parity_plugin.processing.compare_rasters",

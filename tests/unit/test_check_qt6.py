@@ -92,7 +92,7 @@ def test_pyqt5_only_idioms(table):
     )
     got = findings(source, table)
     assert [(line, code) for line, code, _ in got] == [(1, "QT6005"), (2, "QT6006"), (3, "QT6006"), (4, "QT6004")]
-    assert "QAction moved to QtGui in Qt6: import from s2parity_plugin.qgis_side.compat" in got[0][2]
+    assert "QAction moved to QtGui in Qt6: import from s2parity_plugin.adapters.compat" in got[0][2]
 
 
 def test_qvariant_types_and_classes_qt6_removed(table):
@@ -118,7 +118,7 @@ def test_qvariant_types_and_classes_qt6_removed(table):
     ]
     assert "QRegExp is gone in Qt6 / QGIS 4: use QRegularExpression" in got[0][2]
     assert (
-        "use FIELD_* or field_type() from s2parity_plugin.qgis_side.compat, elsewhere QMetaType.Type.QString"
+        "use FIELD_* or field_type() from s2parity_plugin.adapters.compat, elsewhere QMetaType.Type.QString"
         in (got[1][2])
     )
     assert got[3][2].endswith("elsewhere QMetaType.Type.QDateTime")

@@ -6,8 +6,9 @@ import pytest
 from sentinelhub import DataCollection
 from shapely.geometry import box
 
-from s2parity_plugin.core import endpoints
-from s2parity_plugin.core.endpoints import (
+from s2parity_plugin.core.errors import EndpointConfigError
+from s2parity_plugin.core.service import endpoints
+from s2parity_plugin.core.service.endpoints import (
     BUILTIN_IDS,
     Credentials,
     Endpoint,
@@ -18,7 +19,6 @@ from s2parity_plugin.core.endpoints import (
     resolve_endpoint,
     sh_config,
 )
-from s2parity_plugin.core.fetch_errors import EndpointConfigError
 
 SECRET = "very-secret-value-123"
 
@@ -85,8 +85,8 @@ def test_tests_and_plugin_share_one_collection_per_base_url():
 
 
 def test_process_request_url_follows_endpoint():
-    from s2parity_plugin.core.fetch import _Side, process_request
-    from s2parity_plugin.core.spec import build_spec
+    from s2parity_plugin.core.fetch.pipeline import _Side, process_request
+    from s2parity_plugin.core.model.spec import build_spec
 
     spec = build_spec(box(0, 0, 100, 100), 32633, "2020-10-04", "2020-10-04", crs_epsg=32633)
     for base in ("https://sh.dataspace.copernicus.eu", "http://127.0.0.1:9/x"):
