@@ -15,6 +15,11 @@ scripts/qt6_enums.json, built by introspecting PyQt6 and QGIS (scripts/qt6_enum_
 - QT6005 ``QAction``/``QActionGroup``/``QShortcut`` imported from QtWidgets: Qt6 moved them to QtGui. Import them from
   ``s2parity_plugin.adapters.compat`` (allowed inside an ``except ImportError`` block).
 - QT6006 ``PyQt5``/``PyQt6`` imported directly: import from ``qgis.PyQt``.
+- QT6007 ``QVariant.String`` (any ``QVariant.Type`` member): PyQt6 has no ``QVariant.Type``; QGIS ≥ 3.38 takes
+  ``QMetaType.Type.QString`` for a ``QgsField`` and 3.22 only the QVariant one: use ``FIELD_STRING`` … or
+  ``field_type("QString")`` from ``s2parity_plugin.adapters.compat``.
+- QT6008 a Qt5 class or call Qt6 removed (``QRegExp``, ``QDesktopWidget``, ``QTextCodec``, ``QMatrix``,
+  ``QApplication.desktop()``, …) or QGIS 2's ``QgsMapLayerRegistry``.
 
 Only references through the class name are seen (``QMessageBox.Yes``, ``QtCore.Qt.AlignLeft``), not through an
 instance or a subclass of one's own (``self.Yes``). A line with a ``# qt6: ok`` comment is skipped.
@@ -44,6 +49,27 @@ SKIP_DIRS = {".venv", ".venv-qt6", "build", "dist", "__pycache__", ".git", ".qgi
 PRAGMA = "# qt6: ok"
 MOVED_TO_QTGUI = {"QAction", "QActionGroup", "QShortcut"}
 COMPAT = "s2parity_plugin.adapters.compat"
+# PyQt5's QVariant.Type and its members; PyQt6 has none of them.
+QVARIANT_TYPES = frozenset(
+    (  # noqa: SIM905 (a word list)
+        "BitArray Bitmap Bool Brush ByteArray Char Color Cursor Date DateTime Double EasingCurve Font Hash Icon Image "
+        "Int Invalid KeySequence Line LineF List Locale LongLong Map Matrix Matrix4x4 ModelIndex Palette Pen "
+        "PersistentModelIndex Pixmap Point PointF Polygon PolygonF Quaternion Rect RectF RegExp Region "
+        "RegularExpression Size SizeF SizePolicy String StringList TextFormat TextLength Time Transform UInt "
+        "ULongLong Url UserType Uuid Vector2D Vector3D Vector4D Type"
+    ).split()
+)
+QMETATYPE_NAMES = {"String": "QString", "StringList": "QStringList", "Date": "QDate", "DateTime": "QDateTime"}
+REMOVED_IN_QT6 = {
+    "QRegExp": "QRegularExpression",
+    "QRegExpValidator": "QRegularExpressionValidator",
+    "QDesktopWidget": "QScreen (widget.screen(), QGuiApplication.primaryScreen())",
+    "QTextCodec": "Python str/bytes (QTextCodec is in Qt5Compat only)",
+    "QMatrix": "QTransform",
+    "QGLWidget": "QOpenGLWidget",
+    "QgsMapLayerRegistry": "QgsProject.instance()",
+}
+APPLICATIONS = {"QApplication", "QtWidgets.QApplication", "QgsApplication", "qApp"}
 
 
 @dataclass(frozen=True)
@@ -129,7 +155,25 @@ class Checker(ast.NodeVisitor):
     def _check_member(self, node: ast.Attribute, owner: str, member: str) -> None:
         cls = owner.rsplit(".", 1)[-1]
         written = f"{owner}.{member}"
+        if member in REMOVED_IN_QT6 and owner.rsplit(".", 1)[-1] in (
+            "QtCore",
+            "QtGui",
+            "QtWidgets",
+            "QtOpenGL",
+            "core",
+        ):
+            self.add(node, "QT6008", f"{written} is gone in Qt6 / QGIS 4: use {REMOVED_IN_QT6[member]}")
+            return
         if not cls.startswith("Q") or not member[:1].isupper():
+            return
+        if cls == "QVariant" and member in QVARIANT_TYPES:
+            meta = "QMetaType.Type" + (f".{QMETATYPE_NAMES.get(member, member)}" if member != "Type" else "")
+            self.add(
+                node,
+                "QT6007",
+                f"{written}: PyQt6 has no QVariant.Type; for a QgsField use FIELD_* or field_type() from {COMPAT}, "
+                f"elsewhere {meta}",
+            )
             return
         alias = self.table.qgis_alias(cls, member) if cls.startswith("Qgs") or cls == "Qgis" else None
         if alias:
@@ -176,6 +220,10 @@ class Checker(ast.NodeVisitor):
             owner = dotted(func.value)
             fix = (f"{owner}.exec_", f"{owner}.exec") if owner else ("", "")
             self.add(func, "QT6004", "exec_() is PyQt5-only: use exec()", *fix)
+        if isinstance(func, ast.Attribute) and func.attr == "desktop" and dotted(func.value) in APPLICATIONS:
+            self.add(
+                func, "QT6008", f"{dotted(func.value)}.desktop() is gone in Qt6: use {REMOVED_IN_QT6['QDesktopWidget']}"
+            )
         self.generic_visit(node)
 
     def visit_Try(self, node: ast.Try) -> None:
@@ -191,6 +239,9 @@ class Checker(ast.NodeVisitor):
         module = node.module or ""
         if module.split(".")[0] in ("PyQt5", "PyQt6"):
             self.add(node, "QT6006", f"import from qgis.PyQt, not {module} (QGIS picks the Qt binding)")
+        for alias in node.names:
+            if alias.name in REMOVED_IN_QT6:
+                self.add(node, "QT6008", f"{alias.name} is gone in Qt6 / QGIS 4: use {REMOVED_IN_QT6[alias.name]}")
         if module.endswith("QtWidgets") and not self._in_import_error_handler:
             moved = sorted(MOVED_TO_QTGUI & {alias.name for alias in node.names})
             if moved:

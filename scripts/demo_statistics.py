@@ -18,13 +18,13 @@ DATE_FROM, DATE_TO = "2020-09-01", "2020-10-31"
 def grid_layer():
     """A memory polygon layer of COLS × ROWS cells from the seed bbox's lower-left corner (EPSG:3035)."""
     from qgis.core import QgsFeature, QgsField, QgsGeometry, QgsVectorLayer
-    from qgis.PyQt.QtCore import QVariant
 
+    from s2parity_plugin.adapters.compat import FIELD_STRING
     from s2parity_plugin.core.model.seed import SEED_BBOX_3035
 
     x0, y0 = SEED_BBOX_3035[0], SEED_BBOX_3035[1]
     layer = QgsVectorLayer("Polygon?crs=EPSG:3035", "seed grid", "memory")
-    layer.dataProvider().addAttributes([QgsField("cell_id", QVariant.String)])
+    layer.dataProvider().addAttributes([QgsField("cell_id", FIELD_STRING)])
     layer.updateFields()
     feats = []
     for r in range(ROWS):

@@ -6,6 +6,11 @@
   ``Qgis.GeometryType.Polygon`` in 3.30, ``QgsProcessing.TypeVectorAnyGeometry`` →
   ``Qgis.ProcessingSourceType.VectorAnyGeometry`` in 3.36, …) and keeps the old names only as aliases, which QGIS 4
   drops; 3.22 has only the old names. scripts/check_qt6.py tells which names need this (finding QT6003).
+- :func:`field_type`: a ``QgsField``'s type. QGIS ≥ 3.38 takes a ``QMetaType.Type`` (the ``QVariant.Type``
+  overload is deprecated) and PyQt6, hence QGIS 4, has no ``QVariant.Type`` at all; QGIS 3.22 takes only
+  ``QVariant.Type`` (finding QT6007).
+- :func:`attribute_text`: a missing attribute value arrives as QGIS 3's NULL ``QVariant`` on PyQt5 but as ``None``
+  on PyQt6 (QGIS 4).
 """
 
 from __future__ import annotations
@@ -13,12 +18,14 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from qgis.PyQt.QtCore import QMetaType, QVariant
+
 try:
     from qgis.PyQt.QtGui import QAction, QActionGroup, QShortcut
 except ImportError:  # QGIS < 3.40 on Qt5: only QtWidgets has them
     from qgis.PyQt.QtWidgets import QAction, QActionGroup, QShortcut
 
-__all__ = ["QAction", "QActionGroup", "QShortcut", "qgis_enum"]
+__all__ = ["QAction", "QActionGroup", "QShortcut", "attribute_text", "field_type", "qgis_enum"]
 
 
 def _resolve(dotted: str) -> Any:
@@ -46,6 +53,38 @@ def qgis_enum(new: str, old: str) -> Any:
     raise AttributeError(f"neither {new} nor {old} exists in this QGIS")
 
 
+def _qgsfield_takes_metatype() -> bool:
+    """Whether this QGIS's ``QgsField`` accepts a ``QMetaType.Type`` (QGIS ≥ 3.38 and QGIS 4; 3.22 refuses it)."""
+    from qgis.core import QgsField
+
+    try:
+        QgsField("probe", QMetaType.Type.Int)
+    except TypeError:
+        return False
+    return True
+
+
+@functools.cache
+def field_type(name: str) -> Any:
+    """What to pass ``QgsField(name, …)`` for the type ``QMetaType.Type.<name>`` (``"QString"``, ``"Int"``,
+    ``"Double"``, ``"Bool"``, …): that member where QgsField takes it, else the ``QVariant.Type`` of the same value."""
+    member = getattr(QMetaType.Type, name)
+    if _qgsfield_takes_metatype():
+        return member
+    return QVariant.Type(int(member))  # qt6: ok (QGIS 3.22 on PyQt5 only)
+
+
+NULL_TEXT = "NULL"  # how QGIS shows a missing attribute value
+
+
+def attribute_text(value: Any) -> str:
+    """A feature attribute as text: ``"NULL"`` for a missing value, whether QGIS gives it as a null ``QVariant``
+    (QGIS 3, PyQt5) or as ``None`` (PyQt6, QGIS 4); else ``str(value)``."""
+    if value is None or (isinstance(value, QVariant) and value.isNull()):
+        return NULL_TEXT
+    return str(value)
+
+
 # The moved enum members S2 Parity uses, resolved once for the running QGIS.
 NUMBER_DOUBLE = qgis_enum("Qgis.ProcessingNumberParameterType.Double", "QgsProcessingParameterNumber.Double")
 NUMBER_INTEGER = qgis_enum("Qgis.ProcessingNumberParameterType.Integer", "QgsProcessingParameterNumber.Integer")
@@ -60,3 +99,9 @@ SOURCE_VECTOR = qgis_enum("Qgis.ProcessingSourceType.Vector", "QgsProcessing.Typ
 WKB_NO_GEOMETRY = qgis_enum("Qgis.WkbType.NoGeometry", "QgsWkbTypes.NoGeometry")
 SHADER_LINEAR = qgis_enum("Qgis.ShaderInterpolationMethod.Linear", "QgsColorRampShader.Interpolated")
 LAYER_POLYGON = qgis_enum("Qgis.LayerFilter.PolygonLayer", "QgsMapLayerProxyModel.PolygonLayer")
+
+# QgsField types (QMetaType.Type names), resolved once for the running QGIS.
+FIELD_STRING = field_type("QString")
+FIELD_INT = field_type("Int")
+FIELD_DOUBLE = field_type("Double")
+FIELD_BOOL = field_type("Bool")

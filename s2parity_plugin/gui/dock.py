@@ -42,7 +42,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from s2parity_plugin.adapters.compat import QShortcut
+from s2parity_plugin.adapters.compat import QShortcut, attribute_text
 from s2parity_plugin.dependencies import missing_packages
 from s2parity_plugin.gui.flicker import Flicker
 from s2parity_plugin.gui.install_dependencies import MissingDependencyPanel
@@ -548,7 +548,7 @@ class S2ParityDock(QgsDockWidget):
         if aoi is None or not field or aoi.fields().indexOf(field) < 0:
             self.results.set_feature_names({})
             return
-        self.results.set_feature_names({f.id(): str(f[field]) for f in aoi.getFeatures()})
+        self.results.set_feature_names({f.id(): attribute_text(f[field]) for f in aoi.getFeatures()})
 
     def choose_features_csv(self) -> None:
         from qgis.PyQt.QtWidgets import QFileDialog

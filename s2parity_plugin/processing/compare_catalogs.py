@@ -22,16 +22,24 @@ from qgis.core import (
     QgsProcessingParameterString,
     QgsProcessingParameterVectorLayer,
 )
-from qgis.PyQt.QtCore import QVariant
 
-from s2parity_plugin.adapters.compat import NUMBER_DOUBLE, SOURCE_VECTOR, SOURCE_VECTOR_POLYGON, WKB_NO_GEOMETRY
+from s2parity_plugin.adapters.compat import (
+    FIELD_BOOL,
+    FIELD_DOUBLE,
+    FIELD_INT,
+    FIELD_STRING,
+    NUMBER_DOUBLE,
+    SOURCE_VECTOR,
+    SOURCE_VECTOR_POLYGON,
+    WKB_NO_GEOMETRY,
+)
 from s2parity_plugin.core.errors import EndpointConfigError, S2ParityError
 from s2parity_plugin.core.service.endpoints import Endpoint
 from s2parity_plugin.i18n import tr
 from s2parity_plugin.processing.base import EndpointPairAlgorithm
 from s2parity_plugin.processing.python_thread import in_python_thread
 
-_VARIANT = {"str": QVariant.String, "int": QVariant.Int, "float": QVariant.Double, "bool": QVariant.Bool}
+_FIELD_TYPES = {"str": FIELD_STRING, "int": FIELD_INT, "float": FIELD_DOUBLE, "bool": FIELD_BOOL}
 
 
 class CompareCatalogsAlgorithm(EndpointPairAlgorithm):
@@ -188,7 +196,7 @@ class CompareCatalogsAlgorithm(EndpointPairAlgorithm):
 
         fields = QgsFields()
         for name, kind in TABLE_FIELDS:
-            fields.append(QgsField(name, _VARIANT[kind]))
+            fields.append(QgsField(name, _FIELD_TYPES[kind]))
         sink, dest = self.parameterAsSink(parameters, self.OUTPUT_TABLE, context, fields, WKB_NO_GEOMETRY)
         if sink is None:
             raise QgsProcessingException(

@@ -32,10 +32,12 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
 
 import s2parity_plugin.core.service.endpoints  # noqa: F401  (needs sentinelhub: the provider hides this algorithm without it)
 from s2parity_plugin.adapters.compat import (
+    FIELD_DOUBLE,
+    FIELD_INT,
+    FIELD_STRING,
     GEOMETRY_POLYGON,
     NUMBER_DOUBLE,
     SOURCE_VECTOR_ANY_GEOMETRY,
@@ -49,16 +51,16 @@ from s2parity_plugin.processing.python_thread import in_python_thread
 PRESETS = ("NDVI", "B04", "B08", "CUSTOM")
 DEFAULT_INVALID = "1,2,3,7,8,9,10,11"
 SUMMARY_TYPES = {
-    "intervals_compared": QVariant.Int,
-    "only_a": QVariant.Int,
-    "only_b": QVariant.Int,
-    "mean_delta": QVariant.Double,
-    "mean_abs_delta": QVariant.Double,
-    "max_abs_delta": QVariant.Double,
-    "share_over_tolerance": QVariant.Double,
-    "worst_date": QVariant.String,
-    "baselines_seen": QVariant.String,
-    "status": QVariant.String,
+    "intervals_compared": FIELD_INT,
+    "only_a": FIELD_INT,
+    "only_b": FIELD_INT,
+    "mean_delta": FIELD_DOUBLE,
+    "mean_abs_delta": FIELD_DOUBLE,
+    "max_abs_delta": FIELD_DOUBLE,
+    "share_over_tolerance": FIELD_DOUBLE,
+    "worst_date": FIELD_STRING,
+    "baselines_seen": FIELD_STRING,
+    "status": FIELD_STRING,
 }
 
 

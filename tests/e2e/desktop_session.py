@@ -18,8 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from qgis.core import QgsApplication, QgsFeature, QgsField, QgsGeometry, QgsProject, QgsVectorLayer
-from qgis.PyQt.QtCore import QTimer, QVariant
+from qgis.PyQt.QtCore import QTimer
 from qgis.PyQt.QtWidgets import QDockWidget, QToolBar, QWidget
+
+from s2parity_plugin.adapters.compat import FIELD_STRING
 
 WINDOW_SIZE = (1600, 1000)
 POLL_MS = 250
@@ -99,7 +101,7 @@ def grid_layer(x0: float, y0: float, cell: float, n: int = 4) -> QgsVectorLayer:
     """A memory layer (EPSG:3035) of ``n`` square cells of ``cell`` m, two per row from (``x0``, ``y0``), with a
     unique text field ``cell_id`` = ``cell0`` … (not added to the project)."""
     layer = QgsVectorLayer("Polygon?crs=EPSG:3035", "cells", "memory")
-    layer.dataProvider().addAttributes([QgsField("cell_id", QVariant.String)])
+    layer.dataProvider().addAttributes([QgsField("cell_id", FIELD_STRING)])
     layer.updateFields()
     feats = []
     for i in range(n):

@@ -17,8 +17,9 @@ from qgis.core import (
     QgsProject,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import QVariant
 from sample_pair_support import add_features
+
+from s2parity_plugin.adapters.compat import FIELD_INT, FIELD_STRING
 
 X0, Y0, CELL = 4682000.0, 1982000.0, 200.0  # seed area, EPSG:3035
 NO_MASK = (
@@ -29,7 +30,7 @@ NO_MASK = (
 
 def grid_layer(n: int = 3, ids: list | None = None, kind: str = "Polygon") -> QgsVectorLayer:
     layer = QgsVectorLayer(f"{kind}?crs=EPSG:3035", "cells", "memory")
-    layer.dataProvider().addAttributes([QgsField("cell_id", QVariant.String), QgsField("dup", QVariant.Int)])
+    layer.dataProvider().addAttributes([QgsField("cell_id", FIELD_STRING), QgsField("dup", FIELD_INT)])
     layer.updateFields()
     feats = []
     for i in range(n):

@@ -36,6 +36,28 @@ PROBED_MODULES = (
     "s2parity_plugin.gui.comparison_form",
     "s2parity_plugin.gui.dock",
 )
+# Imported only: their widgets need live QGIS objects (a canvas, a run, the dock) that stand-ins cannot be. The
+# import still runs what a module does at load time under PyQt6: class bodies, enum names, field types.
+IMPORTED_MODULES = (
+    "s2parity_plugin.gui.statistics_view",
+    "s2parity_plugin.gui.timeline_view",
+    "s2parity_plugin.gui.swipe",
+    "s2parity_plugin.gui.export_dialog",
+    "s2parity_plugin.gui.credentials_dialog",
+    "s2parity_plugin.gui.install_dependencies",
+    "s2parity_plugin.adapters.aoi",
+    "s2parity_plugin.adapters.auth",
+    "s2parity_plugin.adapters.layers",
+    "s2parity_plugin.adapters.packages",
+    "s2parity_plugin.processing.provider",
+    "s2parity_plugin.processing.compare_endpoints",
+    "s2parity_plugin.processing.compare_rasters",
+    "s2parity_plugin.processing.compare_catalogs",
+    "s2parity_plugin.processing.compare_statistics",
+    "s2parity_plugin.processing.fetch_pair",
+    "s2parity_plugin.processing.export_comparison",
+    "s2parity_plugin.processing.dialog_widgets",
+)
 
 # The chart functions of gui/plots.py with small real inputs (they paint with QPainter: pens, fonts, alignment).
 PIXMAP_CALLS = {
@@ -162,9 +184,9 @@ def probe() -> None:
 
     app = QApplication([])  # noqa: F841 (widgets need it alive)
     modules = {}
-    for name in PROBED_MODULES:
+    for name in PROBED_MODULES + IMPORTED_MODULES:
         module = _attempt(f"import {name}", lambda name=name: importlib.import_module(name))
-        if module is not None:
+        if module is not None and name in PROBED_MODULES:
             modules[name] = module
     plots = modules.get("s2parity_plugin.gui.plots")
     for fname, args in PIXMAP_CALLS.items():

@@ -72,10 +72,11 @@ def sh_config(info: dict[str, Any], deployment: str, **extra: Any) -> SHConfig:
 
 
 def collection(info: dict[str, Any], deployment: str) -> DataCollection:
-    """``SENTINEL2_L2A`` pointed at the deployment (unique name per base URL)."""
-    url = info[deployment]["base_url"]
-    name = f"s2l2a_local_{deployment}_{url.rsplit(':', 1)[-1]}"
-    return DataCollection.SENTINEL2_L2A.define_from(name, service_url=url)
+    """``SENTINEL2_L2A`` pointed at the deployment: the plugin's own collection for that base URL, so a test and
+    the plugin's code in the same process never define one URL under two names (sentinelhub refuses the second)."""
+    from s2parity_plugin.core.service.endpoints import l2a_collection
+
+    return l2a_collection(info[deployment]["base_url"])
 
 
 def token_response(info: dict[str, Any], deployment: str) -> requests.Response:

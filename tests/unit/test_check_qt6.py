@@ -108,6 +108,48 @@ def test_pyqt5_only_idioms(table):
     assert "QAction moved to QtGui in Qt6: import from s2parity_plugin.adapters.compat" in got[0][2]
 
 
+def test_qvariant_types_and_classes_qt6_removed(table):
+    source = (
+        "from qgis.PyQt.QtCore import QRegExp, QVariant\n"
+        "QgsField('name', QVariant.String)\n"
+        "kinds = {'n': QtCore.QVariant.LongLong, 'd': QVariant.DateTime}\n"
+        "QVariant.Type(10)\n"
+        "QtCore.QRegExp('a+')\n"
+        "QApplication.desktop().screenGeometry()\n"
+        "from qgis.core import QgsMapLayerRegistry\n"
+    )
+    got = findings(source, table)
+    assert [(line, code) for line, code, _ in got] == [
+        (1, "QT6008"),
+        (2, "QT6007"),
+        (3, "QT6007"),
+        (3, "QT6007"),
+        (4, "QT6007"),
+        (5, "QT6008"),
+        (6, "QT6008"),
+        (7, "QT6008"),
+    ]
+    assert "QRegExp is gone in Qt6 / QGIS 4: use QRegularExpression" in got[0][2]
+    assert (
+        "use FIELD_* or field_type() from s2parity_plugin.adapters.compat, elsewhere QMetaType.Type.QString"
+        in (got[1][2])
+    )
+    assert got[3][2].endswith("elsewhere QMetaType.Type.QDateTime")
+    assert "QApplication.desktop() is gone in Qt6" in got[6][2]
+    assert "QgsProject.instance()" in got[7][2]
+
+
+def test_qmetatype_and_other_qvariant_uses_pass(table):
+    source = (
+        "QgsField('name', QMetaType.Type.QString)\n"
+        "value = QVariant()\n"  # a null QVariant: PyQt6 has the class
+        "value.isNull()\n"
+        "QtCore.QRegularExpression('a+')\n"
+        "widget.screen().geometry()\n"
+    )
+    assert findings(source, table) == []
+
+
 def test_pragma_skips_a_line(table):
     assert findings("Qt.AlignCenter  # qt6: ok\n", table) == []
 

@@ -57,6 +57,14 @@ def wheels(tmp_path) -> Path:
     return write_test_wheels(tmp_path / "wheels")
 
 
+def externally_managed(python: str) -> bool:
+    """Whether ``python`` carries PEP 668's marker: EXTERNALLY-MANAGED in its own stdlib folder (python3.11 on
+    Debian 12, 3.13 on Debian 13, …)."""
+    code = "import sysconfig; print(sysconfig.get_path('stdlib'))"
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=False)
+    return out.returncode == 0 and (Path(out.stdout.strip()) / "EXTERNALLY-MANAGED").is_file()
+
+
 @pytest.fixture
 def clean_path(monkeypatch):
     """Undo the install's ``sys.path`` activation after the test."""
@@ -67,7 +75,7 @@ def clean_path(monkeypatch):
 def test_install_puts_only_missing_packages_in_the_plugin_folder(python, wheels, tmp_path, monkeypatch, clean_path):
     if not Path(python).is_file() or subprocess.run([python, "-m", "pip", "--version"], capture_output=True).returncode:
         pytest.skip(f"{python} has no pip")
-    if python == str(SYSTEM_PYTHON) and not Path("/usr/lib/python3.11/EXTERNALLY-MANAGED").exists():
+    if python == str(SYSTEM_PYTHON) and not externally_managed(python):
         pytest.skip("the system Python is not marked externally managed")
     monkeypatch.setitem(dependencies.RUNTIME_PACKAGES, "s2pfake", "s2pfake")
     lines: list[str] = []

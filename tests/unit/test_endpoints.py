@@ -74,6 +74,16 @@ def test_collection_bound_to_chosen_host_not_pinned():
     assert l2a_collection("https://services.sentinel-hub.com").service_url == "https://services.sentinel-hub.com"
 
 
+def test_tests_and_plugin_share_one_collection_per_base_url():
+    """A sample server may get a port an earlier one in the same process had: the collection the tests' support
+    module builds for it must be the plugin's own one for that URL (sentinelhub refuses one URL under two names)."""
+    import sample_endpoints_support as sup
+
+    url = "http://127.0.0.1:42989"
+    mine = l2a_collection(url)
+    assert sup.collection({"sh": {"base_url": url}}, "sh") is mine
+
+
 def test_process_request_url_follows_endpoint():
     from s2parity_plugin.core.fetch.pipeline import _Side, process_request
     from s2parity_plugin.core.model.spec import GridChoice, build_spec

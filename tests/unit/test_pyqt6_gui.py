@@ -77,6 +77,9 @@ def _failures(steps: dict[str, dict], pending: bool) -> list[str]:
 def test_every_module_imports_and_every_widget_builds(steps):
     assert "import s2parity_plugin.plugin" in steps
     assert any(name.startswith("build s2parity_plugin.gui.dock.") for name in steps)
+    # Processing algorithms set their output field types at import (PyQt6 has no QVariant.String).
+    assert "import s2parity_plugin.processing.compare_catalogs" in steps
+    assert "import s2parity_plugin.processing.compare_statistics" in steps
     assert _failures(steps, pending=False) == []
 
 
