@@ -40,6 +40,12 @@ PROBED_MODULES = (
 # import still runs what a module does at load time under PyQt6: class bodies, enum names, field types.
 IMPORTED_MODULES = (
     "s2parity_plugin.gui.statistics_view",
+    "s2parity_plugin.gui.widgets",
+    "s2parity_plugin.gui.map_overlays",
+    "s2parity_plugin.gui.charts_timeline",
+    "s2parity_plugin.gui.charts_timeseries",
+    "s2parity_plugin.processing.base",
+    "s2parity_plugin.processing.python_thread",
     "s2parity_plugin.gui.timeline_view",
     "s2parity_plugin.gui.swipe",
     "s2parity_plugin.gui.export_dialog",
