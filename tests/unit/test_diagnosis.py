@@ -104,6 +104,10 @@ def test_reflectance_has_no_expected_offset_whatever_harmonize_says():
     assert d["offset"]["offset_like_boa_add_offset"] is True
     d = diagnose({"catalog_ids": [OLD_ID]}, {"catalog_ids": [NEW_ID]}, stats(0.002), shift(1), None, "REFLECTANCE")
     assert d["offset"]["offset_like_boa_add_offset"] is False
+    # the inputs section names the products' different offsets: this sentence must not read as a contradiction
+    assert "BOA_ADD_OFFSET differ, but the service removes it for these units and settings" in d["explanation"]
+    assert "No BOA_ADD_OFFSET difference is expected" not in d["explanation"]
+    d = diagnose({"catalog_ids": [NEW_ID]}, {"catalog_ids": [NEW_ID]}, stats(0.002), shift(0), None, "REFLECTANCE")
     assert "No BOA_ADD_OFFSET difference is expected and none is seen" in d["explanation"]
 
 

@@ -344,8 +344,20 @@ def _offset_section(out: dict[str, Any], stats: dict[str, Any], units: str | Non
         w.claim("mean difference B − A", "stats.bias", bias)
         w.claim("root-mean-square difference", "stats.rmse", stats.get("rmse"))
         if expected == 0 and scale is not None and abs(bias) < NO_OFFSET_FRACTION * BOA_OFFSET_DN * scale:
-            w.say("No BOA_ADD_OFFSET difference is expected and none is seen.")
+            w.say(_no_offset_sentence(out))
     return offset
+
+
+def _no_offset_sentence(out: dict[str, Any]) -> str:
+    """Why B − A shows no offset: the products carry none, or the service removed the one they carry (harmonized
+    DN, or REFLECTANCE) — said so, since the inputs section names the products' differing BOA_ADD_OFFSET."""
+    offsets = (out.get("boa_add_offset_a"), out.get("boa_add_offset_b"))
+    if None not in offsets and offsets[0] != offsets[1]:
+        return (
+            "The products' BOA_ADD_OFFSET differ, but the service removes it for these units and settings: no "
+            "offset is expected in B − A and none is seen."
+        )
+    return "No BOA_ADD_OFFSET difference is expected and none is seen."
 
 
 def _shift_section(out: dict[str, Any], shift: dict[str, Any], parity_kind: str | None, w: _Writer) -> dict[str, Any]:
