@@ -17,7 +17,7 @@ from qgis.core import (
     QgsProject,
     QgsVectorLayer,
 )
-from sample_pair_support import add_features
+from sample_pair_support import add_features, wait_for
 
 from s2parity_plugin.adapters.compat import FIELD_INT, FIELD_STRING
 
@@ -159,8 +159,6 @@ def test_pu_over_budget_logs_a_warning(provider, tmp_path):
 def test_a_dock_run_refused_by_prepare_reports_its_reason_at_once(provider, tmp_path):
     """QGIS never runs nor reports a task whose prepareAlgorithm refused the parameters: the dock's ProcessingRun
     reports the refusal itself (a view waiting for it would wait forever)."""
-    import time
-
     from s2parity_plugin.gui.dock import ProcessingRun
 
     done: list = []
@@ -168,9 +166,6 @@ def test_a_dock_run_refused_by_prepare_reports_its_reason_at_once(provider, tmp_
     run = ProcessingRun("s2parity:comparestatistics", p, lambda r, ok, res: done.append((ok, r.error_text())))
     assert run.refused
     run.start()
-    deadline = time.monotonic() + 30
-    while not done and time.monotonic() < deadline:
-        QgsApplication.processEvents()
-        time.sleep(0.01)
+    wait_for(lambda: done, timeout_s=30, what="the refused run's report")
     [(ok, reason)] = done
     assert ok is False and "reversed" in reason
